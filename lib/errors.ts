@@ -1,0 +1,95 @@
+/**
+ * Typed errors. Every error this package throws is an RmsError with a stable
+ * `code`; the native addon throws these same classes (see native/errors.h).
+ */
+export class RmsError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'ERR_RMS') {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An argument had the wrong type or value. */
+export class InvalidArgumentError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_INVALID_ARGUMENT') {
+    super(message, code);
+  }
+}
+
+/** The object is closed, or not in a state that allows the call. */
+export class InvalidStateError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_INVALID_STATE') {
+    super(message, code);
+  }
+}
+
+/** A filter, codec or other name that does not exist; the message lists what does. */
+export class UnknownNameError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNKNOWN_NAME') {
+    super(message, code);
+  }
+}
+
+/** A link between filter pins that cannot be made or undone. */
+export class LinkError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_LINK') {
+    super(message, code);
+  }
+}
+
+/** A graph that cannot run (no source, an unlinked output, already attached). */
+export class GraphError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_GRAPH') {
+    super(message, code);
+  }
+}
+
+/** A local UDP port that is already bound by someone else. */
+export class AddressInUseError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_ADDRESS_IN_USE') {
+    super(message, code);
+  }
+}
+
+/** Any other failure to bind a socket. */
+export class BindError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_BIND') {
+    super(message, code);
+  }
+}
+
+/** A filter method that the filter does not implement, or that failed. */
+export class MethodError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_METHOD') {
+    super(message, code);
+  }
+}
+
+/** The object is still used by another (an RtpSession by a filter). */
+export class InUseError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_IN_USE') {
+    super(message, code);
+  }
+}
+
+/** The native addon or one of the system libraries it needs cannot be loaded. */
+export class NativeLibraryError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_NATIVE_LIBRARY') {
+    super(message, code);
+  }
+}
+
+/** The classes the addon instantiates, by code. */
+export const errorClassesByCode: Record<string, new (message: string, code: string) => RmsError> = {
+  ERR_RMS_INVALID_ARGUMENT: InvalidArgumentError,
+  ERR_RMS_INVALID_STATE: InvalidStateError,
+  ERR_RMS_UNKNOWN_NAME: UnknownNameError,
+  ERR_RMS_LINK: LinkError,
+  ERR_RMS_GRAPH: GraphError,
+  ERR_RMS_ADDRESS_IN_USE: AddressInUseError,
+  ERR_RMS_BIND: BindError,
+  ERR_RMS_METHOD: MethodError,
+  ERR_RMS_IN_USE: InUseError,
+};

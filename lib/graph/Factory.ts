@@ -1,0 +1,140 @@
+import { InvalidStateError } from '../errors';
+import { addon, constants, type NativeFactory, type NativeFilter, type NativeFilterDescInfo } from '../native';
+import { Filter } from './Filter';
+import {
+  Decoder,
+  DtmfGenerator,
+  Encoder,
+  FilePlayer,
+  FileRecorder,
+  Resampler,
+  RtpReceiver,
+  RtpSender,
+} from './filters';
+
+/** Our own filters (native/filters), registered on every factory at creation. */
+const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec'];
+
+export type FilterDescription = NativeFilterDescInfo;
+
+/**
+ * An MSFactory: creates filters and knows every codec ms2 (and this package)
+ * provides. Use one per process (Factory.shared()); several are allowed.
+ * close() frees every filter it created.
+ */
+export class Factory {
+  static #shared: Factory | undefined;
+  #native: NativeFactory | null;
+  readonly #children = new Set<Filter<any>>();
+
+  constructor() {
+    this.#native = new (addon().Factory)();
+    for (const name of BUILTIN_FILTERS) this.#native.registerBuiltinFilter(name);
+  }
+
+  /** The process-wide (per thread) factory, created on first use. */
+  static shared(): Factory {
+    if (!Factory.#shared || Factory.#shared.closed) Factory.#shared = new Factory();
+    return Factory.#shared;
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  get #n(): NativeFactory {
+    if (!this.#native) throw new InvalidStateError('Factory is closed');
+    return this.#native;
+  }
+
+  /** Every filter descriptor the factory knows. */
+  filters(): FilterDescription[] {
+    return this.#n.listFilters();
+  }
+
+  /** Codec formats (ms2 "enc_fmt", e.g. 'opus', 'pcmu', 'CODEC2') with an encoder and a decoder. */
+  codecs(): { encoders: string[]; decoders: string[] } {
+    const all = this.filters();
+    const pick = (cat: string) => [...new Set(all.filter((d) => d.category === cat && d.encFmt).map((d) => d.encFmt!))];
+    return { encoders: pick('encoder'), decoders: pick('decoder') };
+  }
+
+  /** Creates a filter by descriptor name (e.g. 'MSResample') or MSFilterId. */
+  createFilter(nameOrId: string | number): Filter {
+    return this.#adopt(this.#n.createFilter(nameOrId));
+  }
+
+  createEncoder(mime: string): Encoder {
+    return this.#adopt(this.#n.createEncoder(mime)) as Encoder;
+  }
+
+  createDecoder(mime: string): Decoder {
+    return this.#adopt(this.#n.createDecoder(mime)) as Decoder;
+  }
+
+  resampler(): Resampler {
+    return this.createFilter(constants().filterIds.MS_RESAMPLE_ID) as Resampler;
+  }
+
+  filePlayer(): FilePlayer {
+    return this.createFilter(constants().filterIds.MS_FILE_PLAYER_ID) as FilePlayer;
+  }
+
+  fileRecorder(): FileRecorder {
+    return this.createFilter(constants().filterIds.MS_FILE_REC_ID) as FileRecorder;
+  }
+
+  rtpReceiver(): RtpReceiver {
+    return this.createFilter(constants().filterIds.MS_RTP_RECV_ID) as RtpReceiver;
+  }
+
+  rtpSender(): RtpSender {
+    return this.createFilter(constants().filterIds.MS_RTP_SEND_ID) as RtpSender;
+  }
+
+  dtmfGenerator(): DtmfGenerator {
+    return this.createFilter(constants().filterIds.MS_DTMF_GEN_ID) as DtmfGenerator;
+  }
+
+  /** Closes every filter this factory created (detaching running graphs), then the factory. Idempotent. */
+  close(): void {
+    if (!this.#native) return;
+    const native = this.#native;
+    this.#native = null;
+    native.close();
+    for (const f of this.#children) f.markClosed();
+    this.#children.clear();
+  }
+
+  #adopt(native: NativeFilter): Filter {
+    const ids = constants().filterIds;
+    const info = native.info();
+    let f: Filter<any>;
+    switch (info.id) {
+      case ids.MS_RTP_RECV_ID:
+        f = new RtpReceiver(native);
+        break;
+      case ids.MS_RTP_SEND_ID:
+        f = new RtpSender(native);
+        break;
+      case ids.MS_RESAMPLE_ID:
+        f = new Resampler(native);
+        break;
+      case ids.MS_FILE_PLAYER_ID:
+        f = new FilePlayer(native);
+        break;
+      case ids.MS_FILE_REC_ID:
+        f = new FileRecorder(native);
+        break;
+      case ids.MS_DTMF_GEN_ID:
+        f = new DtmfGenerator(native);
+        break;
+      default:
+        // MSFilterCategory: 1 encoder, 2 decoder
+        f = info.category === 1 ? new Encoder(native) : info.category === 2 ? new Decoder(native) : new Filter(native);
+    }
+    this.#children.add(f);
+    f.once('close', () => this.#children.delete(f));
+    return f as Filter;
+  }
+}

@@ -1,0 +1,204 @@
+import { InvalidArgumentError, InvalidStateError } from '../errors';
+import { constants, type NativeFilter, type NativeFilterInfo } from '../native';
+import { SafeEmitter } from '../util/SafeEmitter';
+import type { MethodName } from './methods';
+
+/** One notification from a filter, copied off the ticker thread. */
+export interface FilterNotification {
+  /** ms2 event id (MS_FILTER_EVENT(...)). */
+  id: number;
+  /** The C macro name of the event when the addon knows it, e.g. 'MS_FILE_PLAYER_EOF'. */
+  name?: string;
+  /** The event's argument bytes, as the C struct laid them out. */
+  payload: Buffer;
+  /** Events dropped just before this one because JS fell behind (bounded queue). */
+  droppedBefore: number;
+}
+
+export interface FilterEvents {
+  /** Every notification the filter sends. */
+  notification: (n: FilterNotification) => void;
+  /** After close(). */
+  close: () => void;
+  /** A listener threw. */
+  error: (err: unknown) => void;
+}
+
+export interface LinkOptions {
+  /** Output pin of this filter (default 0). */
+  from?: number;
+  /** Input pin of the destination (default 0). */
+  to?: number;
+}
+
+let eventNames: Map<number, string> | undefined;
+function eventName(id: number): string | undefined {
+  if (!eventNames) eventNames = new Map(Object.entries(constants().events).map(([k, v]) => [v, k]));
+  return eventNames.get(id);
+}
+
+const owners = new WeakMap<NativeFilter, Filter<any>>();
+
+/**
+ * An ms2 filter (MSFilter). Link filters into a graph, attach the graph's
+ * source to a Ticker, and the ticker thread runs it. Links can change only
+ * while the graph is detached. close() frees the filter (it must be detached).
+ */
+export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E> {
+  #native: NativeFilter | null;
+  #listening = false;
+  readonly name: string;
+  /** The MSFilterId of its descriptor. */
+  readonly filterId: number;
+  readonly inputs: number;
+  readonly outputs: number;
+  /** Codec format for encoders and decoders (e.g. 'opus'). */
+  readonly encFmt?: string;
+
+  /** @internal Wraps a native filter; use a Factory to create filters. */
+  constructor(native: NativeFilter, listenAtOnce = false) {
+    super();
+    this.#native = native;
+    const info: NativeFilterInfo = native.info();
+    this.name = info.name;
+    this.filterId = info.id;
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
+    this.encFmt = info.encFmt;
+    owners.set(native, this);
+    if (listenAtOnce) this.startNotifications();
+  }
+
+  /** @internal */
+  static ownerOf(native: NativeFilter | null): Filter<any> | undefined {
+    return native ? owners.get(native) : undefined;
+  }
+
+  /** @internal The native handle; throws once closed. */
+  get native(): NativeFilter {
+    if (!this.#native) throw new InvalidStateError(`Filter ${this.name} is closed`);
+    return this.#native;
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  /** True while its graph runs on a ticker. */
+  get attached(): boolean {
+    return this.#native !== null && this.#native.isAttached();
+  }
+
+  /**
+   * Links an output pin of this filter to an input pin of `dst` and returns
+   * `dst`, so chains read left to right: `recv.link(dec).link(enc).link(send)`.
+   */
+  link<T extends Filter<any>>(dst: T, opts: LinkOptions = {}): T {
+    this.native.link(opts.from ?? 0, dst.native, opts.to ?? 0);
+    return dst;
+  }
+
+  unlink(dst: Filter<any>, opts: LinkOptions = {}): void {
+    this.native.unlink(opts.from ?? 0, dst.native, opts.to ?? 0);
+  }
+
+  /** Current links of this filter's pins. */
+  links(): { dir: 'in' | 'out'; pin: number; peer: Filter<any> | undefined; peerPin: number }[] {
+    return this.native.links().map((l) => ({ ...l, peer: Filter.ownerOf(l.peer) }));
+  }
+
+  /** Whether the filter implements an ms2 method (by its C macro name). */
+  hasMethod(method: MethodName): boolean {
+    return this.native.hasMethod(methodInfo(method).id);
+  }
+
+  /**
+   * Calls a bridged ms2 method by its C macro name. Prefer the typed helpers;
+   * this is the escape hatch for methods without one.
+   */
+  call(method: MethodName, arg?: number | string | boolean | Buffer | object): number | boolean | undefined {
+    const m = methodInfo(method);
+    return this.native.call(m.id, arg);
+  }
+
+  setSampleRate(hz: number): void {
+    this.call('MS_FILTER_SET_SAMPLE_RATE', hz);
+  }
+
+  getSampleRate(): number {
+    return this.call('MS_FILTER_GET_SAMPLE_RATE') as number;
+  }
+
+  setOutputSampleRate(hz: number): void {
+    this.call('MS_FILTER_SET_OUTPUT_SAMPLE_RATE', hz);
+  }
+
+  setChannels(n: number): void {
+    this.call('MS_FILTER_SET_NCHANNELS', n);
+  }
+
+  getChannels(): number {
+    return this.call('MS_FILTER_GET_NCHANNELS') as number;
+  }
+
+  setOutputChannels(n: number): void {
+    this.call('MS_FILTER_SET_OUTPUT_NCHANNELS', n);
+  }
+
+  setBitrate(bps: number): void {
+    this.call('MS_FILTER_SET_BITRATE', bps);
+  }
+
+  getBitrate(): number {
+    return this.call('MS_FILTER_GET_BITRATE') as number;
+  }
+
+  addFmtp(fmtp: string): void {
+    this.call('MS_FILTER_ADD_FMTP', fmtp);
+  }
+
+  /**
+   * Frees the filter. Idempotent. Throws InvalidStateError while the filter's
+   * graph is attached to a ticker (detach first, or close the Graph).
+   */
+  close(): void {
+    if (!this.#native) return;
+    this.#native.close();
+    this.#native = null;
+    this.safeEmit('close');
+  }
+
+  /** @internal Marks the filter closed after a cascading close freed it natively. */
+  markClosed(): void {
+    if (!this.#native) return;
+    this.#native = null;
+    this.safeEmit('close');
+  }
+
+  protected override listenerAdded(event: string): void {
+    if (event !== 'close' && event !== 'error') this.startNotifications();
+  }
+
+  /** Starts native event delivery; must happen before the graph is attached. */
+  protected startNotifications(): void {
+    if (this.#listening || !this.#native) return;
+    if (this.#native.isAttached())
+      throw new InvalidStateError(`Add event listeners to ${this.name} before its graph is attached to a ticker`);
+    this.#listening = true;
+    this.#native.onNotify((id, payload, droppedBefore) => {
+      if (!this.#native) return;
+      const n: FilterNotification = { id, name: eventName(id), payload, droppedBefore };
+      this.safeEmit('notification', n);
+      this.onNotification(n);
+    });
+  }
+
+  /** Subclasses turn raw notifications into typed events. */
+  protected onNotification(_n: FilterNotification): void {}
+}
+
+export function methodInfo(method: MethodName) {
+  const m = constants().methods[method];
+  if (!m) throw new InvalidArgumentError(`Unknown filter method ${method}`);
+  return m;
+}

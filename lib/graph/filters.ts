@@ -1,0 +1,196 @@
+/**
+ * Typed subclasses for the ms2 filters that the gateway and the IVR use. Each
+ * exposes the filter's methods with typed arguments and its notifications as
+ * typed events.
+ */
+import { Filter, type FilterEvents, type FilterNotification } from './Filter';
+import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+
+export class Encoder extends Filter {
+  /** Packet time in ms (MS_AUDIO_ENCODER_SET_PTIME). */
+  setPtime(ms: number): void {
+    this.call('MS_AUDIO_ENCODER_SET_PTIME', ms);
+  }
+
+  getPtime(): number {
+    return this.call('MS_AUDIO_ENCODER_GET_PTIME') as number;
+  }
+
+  hasPtime(): boolean {
+    return this.hasMethod('MS_AUDIO_ENCODER_SET_PTIME');
+  }
+
+  enableFec(on: boolean): void {
+    this.call('MS_AUDIO_ENCODER_ENABLE_FEC', on ? 1 : 0);
+  }
+
+  setExpectedPacketLoss(percent: number): void {
+    this.call('MS_AUDIO_ENCODER_SET_PACKET_LOSS', percent);
+  }
+}
+
+export class Decoder extends Filter {
+  /** Whether the decoder conceals lost packets itself. */
+  hasPlc(): boolean {
+    if (!this.hasMethod('MS_AUDIO_DECODER_HAVE_PLC')) return false;
+    return (this.call('MS_AUDIO_DECODER_HAVE_PLC') as number) !== 0;
+  }
+}
+
+/** MSResample: converts sample rate (and channel count). */
+export class Resampler extends Filter {
+  setRates(inputHz: number, outputHz: number): void {
+    this.setSampleRate(inputHz);
+    this.setOutputSampleRate(outputHz);
+  }
+}
+
+export interface FilePlayerEvents extends FilterEvents {
+  /** The file ended (and the player is not looping). */
+  eof: () => void;
+}
+
+/** MSFilePlayer: plays a WAV (or raw) file as PCM. */
+export class FilePlayer extends Filter<FilePlayerEvents> {
+  constructor(...args: ConstructorParameters<typeof Filter>) {
+    super(args[0], true);
+  }
+
+  open(file: string): void {
+    this.call('MS_FILE_PLAYER_OPEN', file);
+  }
+
+  start(): void {
+    this.call('MS_FILE_PLAYER_START');
+  }
+
+  stop(): void {
+    this.call('MS_FILE_PLAYER_STOP');
+  }
+
+  closeFile(): void {
+    this.call('MS_FILE_PLAYER_CLOSE');
+  }
+
+  /** Loop: -1 never, otherwise the pause in ms between repetitions. */
+  setLoop(intervalMs: number): void {
+    this.call('MS_FILE_PLAYER_LOOP', intervalMs);
+  }
+
+  durationMs(): number {
+    return this.call('MS_PLAYER_GET_DURATION') as number;
+  }
+
+  positionMs(): number {
+    return this.call('MS_PLAYER_GET_CURRENT_POSITION') as number;
+  }
+
+  protected override onNotification(n: FilterNotification): void {
+    if (n.name === 'MS_FILE_PLAYER_EOF') this.safeEmit('eof');
+  }
+}
+
+/** MSFileRec: writes PCM to a WAV file (header completed on closeFile()). */
+export class FileRecorder extends Filter {
+  open(file: string): void {
+    this.call('MS_FILE_REC_OPEN', file);
+  }
+
+  start(): void {
+    this.call('MS_FILE_REC_START');
+  }
+
+  stop(): void {
+    this.call('MS_FILE_REC_STOP');
+  }
+
+  closeFile(): void {
+    this.call('MS_FILE_REC_CLOSE');
+  }
+}
+
+/** MSRtpRecv: reads RTP from an endpoint's session, through its jitter buffer. */
+export class RtpReceiver extends Filter {
+  #endpoint?: RtpEndpoint;
+  setEndpoint(ep: RtpEndpoint): void {
+    this.call('MS_RTP_RECV_SET_SESSION', ep.native);
+    this.#endpoint = ep;
+  }
+
+  get endpoint(): RtpEndpoint | undefined {
+    return this.#endpoint;
+  }
+
+  resetJitterBuffer(): void {
+    this.call('MS_RTP_RECV_RESET_JITTER_BUFFER');
+  }
+}
+
+/** MSRtpSend: sends RTP through an endpoint's session. */
+export class RtpSender extends Filter {
+  #endpoint?: RtpEndpoint;
+  /**
+   * Sends through `ep`. ms2 fires a STUN binding request at the remote when a
+   * session is set (a NAT keep-alive for ICE-less clients); a media server
+   * with a known peer does not want it, so it is off unless `stun` is true.
+   */
+  setEndpoint(ep: RtpEndpoint, opts: { stun?: boolean } = {}): void {
+    this.call('MS_RTP_SEND_ENABLE_STUN', opts.stun ?? false);
+    this.call('MS_RTP_SEND_SET_SESSION', ep.native);
+    this.#endpoint = ep;
+  }
+
+  get endpoint(): RtpEndpoint | undefined {
+    return this.#endpoint;
+  }
+
+  /** Sends one RFC 4733 digit (0-9 * # A-D). */
+  sendDtmf(digit: string): void {
+    this.call('MS_RTP_SEND_SEND_DTMF', digit);
+  }
+
+  setDtmfDuration(ms: number): void {
+    this.call('MS_RTP_SEND_SET_DTMF_DURATION', ms);
+  }
+
+  mute(): void {
+    this.call('MS_RTP_SEND_MUTE');
+  }
+
+  unmute(): void {
+    this.call('MS_RTP_SEND_UNMUTE');
+  }
+}
+
+export interface DtmfGeneratorEvents extends FilterEvents {
+  /** A tone started (digit or custom tone name). */
+  tone: (name: string) => void;
+  /** The tone ended. */
+  toneEnd: () => void;
+}
+
+/** MSDtmfGen: mixes DTMF tones into the audio passing through. */
+export class DtmfGenerator extends Filter<DtmfGeneratorEvents> {
+  constructor(...args: ConstructorParameters<typeof Filter>) {
+    super(args[0], true);
+  }
+
+  play(digit: string): void {
+    this.call('MS_DTMF_GEN_PUT', digit);
+  }
+
+  setAmplitude(linear0to1: number): void {
+    this.call('MS_DTMF_GEN_SET_DEFAULT_AMPLITUDE', linear0to1);
+  }
+
+  protected override onNotification(n: FilterNotification): void {
+    if (n.name === 'MS_DTMF_GEN_EVENT') {
+      // struct { uint64_t tone_start_time; char tone_name[8]; }
+      const raw = n.payload.subarray(8, 16);
+      const end = raw.indexOf(0);
+      this.safeEmit('tone', raw.subarray(0, end < 0 ? raw.length : end).toString('latin1'));
+    } else if (n.name === 'MS_DTMF_GEN_END') {
+      this.safeEmit('toneEnd');
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export * from './errors';
+export { Factory, type FilterDescription } from './graph/Factory';
+export { Filter, type FilterEvents, type FilterNotification, type LinkOptions } from './graph/Filter';
+export * from './graph/filters';
+export { Graph } from './graph/Graph';
+export { Ticker, type TickerOptions, type TickerPriority, type TickerStats } from './graph/Ticker';
+export type { MethodName } from './graph/methods';
+export * from './rtp/RtpEndpoint';
+export * from './codecs/table';
+export * from './gateway/Gateway';
+export { setNativeLogLevel } from './util/log';

@@ -1,0 +1,250 @@
+/**
+ * The only module that loads the native addon. It declares the addon's raw
+ * shapes, hands the addon our error classes, and turns a failed load into a
+ * NativeLibraryError that names the missing system library and the command
+ * that installs it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errorClassesByCode, NativeLibraryError } from './errors';
+
+export type ArgKind =
+  | 'none'
+  | 'int'
+  | 'int-out'
+  | 'float'
+  | 'float-out'
+  | 'bool'
+  | 'bool-out'
+  | 'string'
+  | 'char'
+  | 'bytes'
+  | 'rtp-session';
+
+export interface NativeMethodInfo {
+  id: number;
+  kind: ArgKind;
+  bytes?: number;
+}
+
+export interface NativeFilterDescInfo {
+  id: number;
+  name: string;
+  text: string;
+  category: 'other' | 'encoder' | 'decoder' | 'encoding-capturer' | 'decoder-renderer';
+  encFmt?: string;
+  inputs: number;
+  outputs: number;
+  enabled: boolean;
+}
+
+export interface NativeFilterInfo {
+  name: string;
+  id: number;
+  inputs: number;
+  outputs: number;
+  encFmt?: string;
+  category: number;
+}
+
+export interface NativeLink {
+  dir: 'in' | 'out';
+  pin: number;
+  peer: NativeFilter | null;
+  peerPin: number;
+}
+
+export interface NativeFactory {
+  createFilter(nameOrId: string | number): NativeFilter;
+  createEncoder(mime: string): NativeFilter;
+  createDecoder(mime: string): NativeFilter;
+  listFilters(): NativeFilterDescInfo[];
+  registerBuiltinFilter(name: string): void;
+  close(): void;
+}
+
+export interface NativeFilter {
+  link(outPin: number, dst: NativeFilter, inPin: number): void;
+  unlink(outPin: number, dst: NativeFilter, inPin: number): void;
+  links(): NativeLink[];
+  call(methodId: number, arg?: unknown): number | boolean | undefined;
+  implements(interfaceId: number): boolean;
+  hasMethod(methodId: number): boolean;
+  onNotify(cb: (eventId: number, payload: Buffer, droppedBefore: number) => void): void;
+  info(): NativeFilterInfo;
+  isAttached(): boolean;
+  close(): void;
+}
+
+export interface NativeTickerStats {
+  load: number;
+  ticks: number;
+  lateTicks: number;
+  maxLateMs: number;
+  lastLateMs: number;
+  totalLateMs: number;
+  intervalMs: number;
+  graphs: number;
+}
+
+export interface NativeTicker {
+  attach(f: NativeFilter): void;
+  detach(f: NativeFilter): void;
+  stats(): NativeTickerStats;
+  resetStats(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativePayloadType {
+  pt: number;
+  mime: string;
+  clockRate: number;
+  channels?: number;
+  fmtp?: string;
+  bitrate?: number;
+}
+
+export interface NativeJitterBuffer {
+  enabled: boolean;
+  adaptive: boolean;
+  nominalMs: number;
+  minMs: number;
+  maxMs: number;
+  maxPackets: number;
+}
+
+export interface NativeRtpStats {
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  bytesDelivered: number;
+  duplicatesReceived: number;
+  late: number;
+  lost: number;
+  bad: number;
+  discarded: number;
+  rtcpSent: number;
+  rtcpReceived: number;
+  jitterMs: number;
+  maxJitterMs: number;
+  jitterBufferMs: number;
+  roundTripMs: number;
+}
+
+export interface NativeRtpInfo {
+  rtpPort: number;
+  rtcpPort: number;
+  sendSsrc: number;
+  recvSsrc: number;
+  sendPayloadType: number;
+  recvPayloadType: number;
+  users: number;
+}
+
+export interface NativeRtpSession {
+  bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
+  setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
+  setPayloadTypes(list: NativePayloadType[]): void;
+  setSendPayloadType(pt: number): void;
+  setRecvPayloadType(pt: number): void;
+  setJitterBuffer(jb: NativeJitterBuffer): void;
+  setSymmetric(on: boolean): void;
+  enableRtcp(on: boolean): void;
+  setRtcpInterval(ms: number): void;
+  stats(): NativeRtpStats;
+  info(): NativeRtpInfo;
+  close(): void;
+}
+
+export interface NativeConstants {
+  methods: Record<string, NativeMethodInfo>;
+  events: Record<string, number>;
+  filterIds: Record<string, number>;
+  interfaces: Record<string, number>;
+  sizes: Record<string, number>;
+}
+
+export interface NativeAddon {
+  Factory: new () => NativeFactory;
+  Filter: new () => NativeFilter;
+  Ticker: new (name: string, priority: number) => NativeTicker;
+  RtpSession: new () => NativeRtpSession;
+  init(opts: { errors: Record<string, unknown> }): void;
+  setLogLevel(level: number): void;
+  constants: NativeConstants;
+}
+
+interface LibraryInfo {
+  name: string;
+  soname: string;
+  dev: string;
+  runtime: string;
+}
+
+const packageRoot = path.resolve(__dirname, '..', '..');
+
+function librariesTable(): LibraryInfo[] {
+  try {
+    const file = path.join(packageRoot, 'vendor', 'libraries.json');
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { libraries: LibraryInfo[] }).libraries;
+  } catch {
+    return [];
+  }
+}
+
+/** Turns a dlopen failure into a message a person can act on. */
+export function explainLoadFailure(err: unknown): NativeLibraryError {
+  const message = err instanceof Error ? err.message : String(err);
+  const libs = librariesTable();
+  const missing = /([\w.+-]+\.so(?:\.[\d.]+)?): cannot open shared object file/.exec(message);
+  if (missing) {
+    const so = missing[1];
+    const lib = libs.find((l) => so.startsWith(l.soname));
+    if (lib) {
+      return new NativeLibraryError(
+        `rtp-media-server: the system library ${lib.name} (${so}) is missing. ` +
+          `Install it with: apt-get install -y --no-install-recommends ${lib.runtime} ` +
+          `(or all native dependencies: bash ${path.join(packageRoot, 'vendor', 'install-deps.sh')})`,
+      );
+    }
+    return new NativeLibraryError(
+      `rtp-media-server: a system library is missing (${so}). ` +
+        `Install the native dependencies with: bash ${path.join(packageRoot, 'vendor', 'install-deps.sh')}`,
+    );
+  }
+  if (/No native build was found/.test(message)) {
+    return new NativeLibraryError(
+      'rtp-media-server: no compiled addon found for this platform. Build it with `npm run build:native` ' +
+        `(needs the -dev packages: bash ${path.join(packageRoot, 'vendor', 'install-deps.sh')}). Cause: ${message}`,
+    );
+  }
+  return new NativeLibraryError(`rtp-media-server: cannot load the native addon: ${message}`);
+}
+
+function load(): NativeAddon {
+  let addon: NativeAddon;
+  try {
+    const override = process.env.RMS_ADDON_PATH;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    addon = override ? require(override) : require('node-gyp-build')(packageRoot);
+  } catch (err) {
+    throw explainLoadFailure(err);
+  }
+  addon.init({ errors: errorClassesByCode });
+  return addon;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded on first use (so importing types never needs it). */
+export function addon(): NativeAddon {
+  if (!cached) cached = load();
+  return cached;
+}
+
+export function constants(): NativeConstants {
+  return addon().constants;
+}

@@ -1,0 +1,185 @@
+import { isIP } from 'node:net';
+import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../errors';
+import { addon, type NativeRtpInfo, type NativeRtpSession, type NativeRtpStats } from '../native';
+
+export interface RtpAddress {
+  address: string;
+  port: number;
+  /** Default: port + 1. */
+  rtcpPort?: number;
+}
+
+export interface PayloadTypeSpec {
+  pt: number;
+  /** Encoding name as in SDP rtpmap (e.g. 'PCMU', 'opus', 'telephone-event'). */
+  mime: string;
+  clockRate: number;
+  channels?: number;
+  fmtp?: string;
+  bitrate?: number;
+}
+
+export interface JitterBufferOptions {
+  /** Default true. */
+  enabled: boolean;
+  /** Adapt the delay to measured jitter. Default true. */
+  adaptive: boolean;
+  /** Starting delay in ms. Default 60. */
+  nominalMs: number;
+  /** Default 20. */
+  minMs: number;
+  /** Default 300. */
+  maxMs: number;
+  /** Default 100. */
+  maxPackets: number;
+}
+
+export interface RtpEndpointOptions {
+  /** Local IPv4 or IPv6 address to bind. */
+  address: string;
+  /** Local RTP port; 0 (default) picks a free even port with RTCP on the next. */
+  port?: number;
+  /** Local RTCP port; default port + 1. */
+  rtcpPort?: number;
+  remote?: RtpAddress;
+  payloadTypes?: PayloadTypeSpec[];
+  /** Payload type to send and expect (default: the first of payloadTypes). */
+  payloadType?: number;
+  /** false disables it. */
+  jitterBuffer?: Partial<JitterBufferOptions> | false;
+  /** Send to where the peer's packets come from (latching). Default true. */
+  symmetric?: boolean;
+  /** Send and receive RTCP. Default true. */
+  rtcp?: boolean;
+  /** Mean interval between RTCP reports. Default 5000 ms. */
+  rtcpIntervalMs?: number;
+}
+
+export type RtpStats = NativeRtpStats;
+export type RtpInfo = NativeRtpInfo;
+
+export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
+  enabled: true,
+  adaptive: true,
+  nominalMs: 60,
+  minMs: 20,
+  maxMs: 300,
+  maxPackets: 100,
+};
+
+/** Where port 0 looks for a free even/odd pair (below Linux's ephemeral range). */
+const AUTO_PORT_MIN = 16384;
+const AUTO_PORT_MAX = 32766;
+const AUTO_PORT_TRIES = 64;
+
+/**
+ * Port 0 means "any free pair": an even RTP port with RTCP on the next one, as
+ * RFC 3550 11 suggests and as SDP without a=rtcp implies.
+ */
+function bindPorts(native: NativeRtpSession, address: string, port: number, rtcpPort?: number) {
+  if (port !== 0) return native.bind(address, port, rtcpPort ?? port + 1);
+  if (rtcpPort !== undefined) return native.bind(address, 0, rtcpPort);
+  let lastErr: unknown;
+  for (let i = 0; i < AUTO_PORT_TRIES; i++) {
+    const p = AUTO_PORT_MIN + 2 * Math.floor(Math.random() * ((AUTO_PORT_MAX - AUTO_PORT_MIN) / 2));
+    try {
+      return native.bind(address, p, p + 1);
+    } catch (err) {
+      if (!(err instanceof AddressInUseError)) throw err;
+      lastErr = err;
+    }
+  }
+  throw lastErr;
+}
+
+/**
+ * One RTP/RTCP socket pair (an oRTP RtpSession) with its payload-type
+ * profile. Give it to an RtpReceiver and an RtpSender filter. close() fails
+ * while a filter still uses it; the Graph and Gateway close things in order.
+ */
+export class RtpEndpoint {
+  #native: NativeRtpSession | null;
+  readonly address: string;
+  readonly port: number;
+  readonly rtcpPort: number;
+  #remote?: RtpAddress;
+
+  constructor(opts: RtpEndpointOptions) {
+    if (!opts || typeof opts.address !== 'string' || isIP(opts.address) === 0)
+      throw new InvalidArgumentError(`Expected an IP address for RtpEndpoint address but received ${String(opts?.address)}`);
+    const native = new (addon().RtpSession)();
+    try {
+      const bound = bindPorts(native, opts.address, opts.port ?? 0, opts.rtcpPort);
+      this.address = opts.address;
+      this.port = bound.rtpPort;
+      this.rtcpPort = bound.rtcpPort;
+      native.setSymmetric(opts.symmetric ?? true);
+      const jb = opts.jitterBuffer === false ? { ...DEFAULT_JITTER_BUFFER, enabled: false } : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
+      native.setJitterBuffer(jb);
+      native.enableRtcp(opts.rtcp ?? true);
+      native.setRtcpInterval(opts.rtcpIntervalMs ?? 5000);
+      if (opts.payloadTypes) {
+        native.setPayloadTypes(opts.payloadTypes);
+        const pt = opts.payloadType ?? opts.payloadTypes[0]?.pt;
+        if (pt !== undefined) {
+          native.setSendPayloadType(pt);
+          native.setRecvPayloadType(pt);
+        }
+      }
+      if (opts.remote) native.setRemote(opts.remote.address, opts.remote.port, opts.remote.rtcpPort ?? opts.remote.port + 1);
+    } catch (err) {
+      native.close();
+      throw err;
+    }
+    this.#native = native;
+    this.#remote = opts.remote;
+  }
+
+  /** @internal */
+  get native(): NativeRtpSession {
+    if (!this.#native) throw new InvalidStateError(`RtpEndpoint ${this.address}:${this.port} is closed`);
+    return this.#native;
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  get remote(): RtpAddress | undefined {
+    return this.#remote;
+  }
+
+  /** Where to send (latching may move it when symmetric RTP is on). */
+  setRemote(remote: RtpAddress): void {
+    this.native.setRemote(remote.address, remote.port, remote.rtcpPort ?? remote.port + 1);
+    this.#remote = remote;
+  }
+
+  /** Replaces the profile. Only while no graph using the endpoint runs. */
+  setPayloadTypes(list: PayloadTypeSpec[], payloadType = list[0]?.pt): void {
+    this.native.setPayloadTypes(list);
+    if (payloadType !== undefined) {
+      this.native.setSendPayloadType(payloadType);
+      this.native.setRecvPayloadType(payloadType);
+    }
+  }
+
+  setJitterBuffer(jb: Partial<JitterBufferOptions>): void {
+    this.native.setJitterBuffer({ ...DEFAULT_JITTER_BUFFER, ...jb });
+  }
+
+  stats(): RtpStats {
+    return this.native.stats();
+  }
+
+  info(): RtpInfo {
+    return this.native.info();
+  }
+
+  /** Frees the sockets. Idempotent; throws InUseError while a filter uses it. */
+  close(): void {
+    if (!this.#native) return;
+    this.#native.close();
+    this.#native = null;
+  }
+}

@@ -1,0 +1,40 @@
+// Late-tick accounting for an MSTicker. ms2 keeps only the last "late" event
+// (and only when a tick is more than 5 intervals late), which is not enough to
+// tell a healthy ticker from one that slips a few ms every tick under load. We
+// install our own wait function: it sleeps exactly as ms2's does and records
+// every tick's lateness in counters that the main thread can read lock-free.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include "ms_includes.h"
+
+namespace rms {
+
+struct TickStatsSnapshot {
+  uint64_t ticks;
+  uint64_t lateTicks;  // ticks that started one interval or more behind time
+  int64_t maxLateMs;
+  int64_t lastLateMs;
+  uint64_t totalLateMs;
+};
+
+class TickStats {
+ public:
+  // Installs the wait function on the ticker; the ticker must outlive us or be
+  // destroyed first (ms_ticker_destroy joins its thread).
+  explicit TickStats(MSTicker* ticker);
+  TickStatsSnapshot Snapshot() const;
+  void Reset();
+
+ private:
+  static int WaitNextTick(void* self, uint64_t virtualTimeMs);
+  MSTicker* ticker_;
+  std::atomic<uint64_t> ticks_{0};
+  std::atomic<uint64_t> lateTicks_{0};
+  std::atomic<int64_t> maxLateMs_{0};
+  std::atomic<int64_t> lastLateMs_{0};
+  std::atomic<uint64_t> totalLateMs_{0};
+};
+
+}  // namespace rms

@@ -1,0 +1,27 @@
+#include "own_filters.h"
+
+#include "filters/codec2.h"
+
+namespace rms {
+
+static MSFilterDesc* const kOwnFilters[] = {
+    &rms_codec2_enc_desc,
+    &rms_codec2_dec_desc,
+};
+
+MSFilterDesc* FindOwnFilter(const std::string& name) {
+  for (MSFilterDesc* d : kOwnFilters)
+    if (name == d->name) return d;
+  return nullptr;
+}
+
+std::string OwnFilterNames() {
+  std::string out;
+  for (MSFilterDesc* d : kOwnFilters) {
+    if (!out.empty()) out += ", ";
+    out += d->name;
+  }
+  return out;
+}
+
+}  // namespace rms

@@ -1,0 +1,337 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+#include "instance.h"
+#include "wrappers.h"
+
+namespace rms {
+
+Napi::Function RtpSessionWrap::Define(Napi::Env env) {
+  return DefineClass(env, "NativeRtpSession",
+                     {
+                         InstanceMethod<&RtpSessionWrap::Bind>("bind"),
+                         InstanceMethod<&RtpSessionWrap::SetRemote>("setRemote"),
+                         InstanceMethod<&RtpSessionWrap::SetPayloadTypes>("setPayloadTypes"),
+                         InstanceMethod<&RtpSessionWrap::SetSendPayloadType>("setSendPayloadType"),
+                         InstanceMethod<&RtpSessionWrap::SetRecvPayloadType>("setRecvPayloadType"),
+                         InstanceMethod<&RtpSessionWrap::SetJitterBuffer>("setJitterBuffer"),
+                         InstanceMethod<&RtpSessionWrap::SetSymmetric>("setSymmetric"),
+                         InstanceMethod<&RtpSessionWrap::EnableRtcp>("enableRtcp"),
+                         InstanceMethod<&RtpSessionWrap::SetRtcpInterval>("setRtcpInterval"),
+                         InstanceMethod<&RtpSessionWrap::Stats>("stats"),
+                         InstanceMethod<&RtpSessionWrap::Info>("info"),
+                         InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
+                     });
+}
+
+static void Resync(RtpSession* s, void*, void*, void*) { rtp_session_resync(s); }
+
+RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RtpSessionWrap>(info) {
+  // What every ms2 graph needs from a session: no oRTP scheduler, no blocking
+  // reads (MSRtpRecv polls each tick), resync on timestamp jumps and SSRC
+  // changes, and a random timestamp base (RFC 3550 5.1). Everything tunable
+  // (jitter buffer, symmetric RTP, RTCP) is left to the caller.
+  session_ = rtp_session_new(RTP_SESSION_SENDRECV);
+  rtp_session_set_scheduling_mode(session_, 0);
+  rtp_session_set_blocking_mode(session_, 0);
+  rtp_session_set_recv_buf_size(session_, 1500);
+  rtp_session_signal_connect(session_, "timestamp_jump", &Resync, nullptr);
+  rtp_session_signal_connect(session_, "ssrc_changed", &Resync, nullptr);
+  rtp_session_set_ssrc_changed_threshold(session_, 0);
+  rtp_session_set_send_ts_offset(session_, static_cast<uint32_t>(ortp_random()));
+  profile_ = rtp_profile_new("rms");
+  rtp_session_set_profile(session_, profile_);
+  Instance::Get(info.Env())->rtpSessions.insert(this);
+}
+
+RtpSessionWrap::~RtpSessionWrap() {
+  // Filters that use a session hold a strong reference to it, so a finalized
+  // session has no users.
+  if (session_ != nullptr) Close(Env(), true);
+  Instance* inst = Instance::Get(Env());
+  if (inst) inst->rtpSessions.erase(this);
+}
+
+RtpSessionWrap* RtpSessionWrap::FromValue(Napi::Env env, Napi::Value v) {
+  Instance* inst = Instance::Get(env);
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(inst->rtpSessionCtor.Value()))
+    Throw(env, code::kInvalidArgument, "Expected an RtpSession");
+  RtpSessionWrap* s = RtpSessionWrap::Unwrap(v.As<Napi::Object>());
+  if (s->closed()) Throw(env, code::kInvalidState, "The RtpSession is closed");
+  return s;
+}
+
+void RtpSessionWrap::CheckOpen(Napi::Env env) const {
+  if (session_ == nullptr) Throw(env, code::kInvalidState, "RtpSession is closed");
+}
+
+void RtpSessionWrap::AddUser(Filter* f) { users_.push_back(f); }
+void RtpSessionWrap::RemoveUser(Filter* f) { users_.erase(std::remove(users_.begin(), users_.end(), f), users_.end()); }
+
+bool RtpSessionWrap::AnyUserAttached() const {
+  for (Filter* f : users_)
+    if (f->handle() && f->handle()->ticker) return true;
+  return false;
+}
+
+static std::string StringArg(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsString()) Throw(env, code::kInvalidArgument, std::string("Expected a string for ") + what);
+  return v.As<Napi::String>().Utf8Value();
+}
+
+static int IntArg(Napi::Env env, const Napi::Value& v, const char* what, int lo, int hi) {
+  if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected a number for ") + what);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<long long>(d) || d < lo || d > hi)
+    Throw(env, code::kInvalidArgument, std::string("Expected an integer ") + std::to_string(lo) + ".." +
+                                           std::to_string(hi) + " for " + what + ", got " + v.ToString().Utf8Value());
+  return static_cast<int>(d);
+}
+
+// Probe a UDP port so that "in use" is reported as such (oRTP only says -1).
+static int ProbeUdpPort(const std::string& addr, int port) {
+  if (port <= 0) return 0;
+  sockaddr_storage ss{};
+  socklen_t len;
+  int family;
+  if (inet_pton(AF_INET, addr.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    family = AF_INET;
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, addr.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) == 1) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    family = AF_INET6;
+    len = sizeof(sockaddr_in6);
+  } else {
+    return EINVAL;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int err = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
+// bind(address, rtpPort, rtcpPort) -> { rtpPort, rtcpPort }. Port 0 lets the
+// system choose (each port separately).
+Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (bound_) Throw(env, code::kInvalidState, "RtpSession is already bound");
+  std::string addr = StringArg(env, info[0], "the local address");
+  int rtpPort = IntArg(env, info[1], "the RTP port", 0, 65535);
+  int rtcpPort = IntArg(env, info[2], "the RTCP port", 0, 65535);
+  for (int port : {rtpPort, rtcpPort}) {
+    int err = ProbeUdpPort(addr, port);
+    if (err == EADDRINUSE)
+      Throw(env, code::kAddressInUse, "UDP port " + std::to_string(port) + " on " + addr + " is already in use");
+    if (err == EINVAL) Throw(env, code::kInvalidArgument, "Not an IPv4 or IPv6 address: " + addr);
+    if (err != 0) Throw(env, code::kBind, "Cannot bind " + addr + ":" + std::to_string(port) + ": " + strerror(err));
+  }
+  if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0)
+    Throw(env, code::kBind, "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
+  bound_ = true;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rtpPort", rtp_session_get_local_port(session_));
+  o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
+  return o;
+}
+
+// setRemote(address, rtpPort, rtcpPort)
+Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  std::string addr = StringArg(env, info[0], "the remote address");
+  int rtpPort = IntArg(env, info[1], "the remote RTP port", 1, 65535);
+  int rtcpPort = info[2].IsUndefined() ? rtpPort + 1 : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
+  if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
+    Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
+  remoteSet_ = true;
+  return env.Undefined();
+}
+
+// setPayloadTypes([{ pt, mime, clockRate, channels, fmtp?, bitrate? }])
+// Builds a fresh profile owned by this session; the payload types are our own
+// allocations (PAYLOAD_TYPE_ALLOCATED), freed with the profile.
+Napi::Value RtpSessionWrap::SetPayloadTypes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (!info[0].IsArray()) Throw(env, code::kInvalidArgument, "Expected an array of payload types");
+  if (AnyUserAttached())
+    Throw(env, code::kInvalidState, "Cannot change payload types while the session's graph is attached; detach it first");
+  Napi::Array list = info[0].As<Napi::Array>();
+  RtpProfile* profile = rtp_profile_new("rms");
+  try {
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      if (!list.Get(i).IsObject()) Throw(env, code::kInvalidArgument, "Expected payload type objects");
+      Napi::Object o = list.Get(i).As<Napi::Object>();
+      int num = IntArg(env, o.Get("pt"), "pt", 0, 127);
+      std::string mime = StringArg(env, o.Get("mime"), "mime");
+      int clock = IntArg(env, o.Get("clockRate"), "clockRate", 1000, 192000);
+      int channels = o.Get("channels").IsUndefined() ? 1 : IntArg(env, o.Get("channels"), "channels", 1, 8);
+      if (rtp_profile_get_payload(profile, num) != nullptr)
+        Throw(env, code::kInvalidArgument, "Payload type " + std::to_string(num) + " given twice");
+      PayloadType* pt = payload_type_new();
+      pt->type = PAYLOAD_AUDIO_PACKETIZED;
+      pt->clock_rate = clock;
+      pt->channels = channels;
+      pt->mime_type = ortp_strdup(mime.c_str());
+      if (o.Get("bitrate").IsNumber()) pt->normal_bitrate = o.Get("bitrate").As<Napi::Number>().Int32Value();
+      if (o.Get("fmtp").IsString()) {
+        std::string fmtp = o.Get("fmtp").As<Napi::String>().Utf8Value();
+        payload_type_set_send_fmtp(pt, fmtp.c_str());
+        payload_type_set_recv_fmtp(pt, fmtp.c_str());
+      }
+      rtp_profile_set_payload(profile, num, pt);
+    }
+  } catch (...) {
+    rtp_profile_destroy(profile);
+    throw;
+  }
+  rtp_session_set_profile(session_, profile);
+  rtp_profile_destroy(profile_);
+  profile_ = profile;
+  return env.Undefined();
+}
+
+Napi::Value RtpSessionWrap::SetSendPayloadType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  int pt = IntArg(env, info[0], "the send payload type", 0, 127);
+  if (rtp_profile_get_payload(profile_, pt) == nullptr)
+    Throw(env, code::kInvalidArgument, "Payload type " + std::to_string(pt) + " is not in the session's profile");
+  rtp_session_set_send_payload_type(session_, pt);
+  return env.Undefined();
+}
+
+Napi::Value RtpSessionWrap::SetRecvPayloadType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  int pt = IntArg(env, info[0], "the receive payload type", 0, 127);
+  if (rtp_profile_get_payload(profile_, pt) == nullptr)
+    Throw(env, code::kInvalidArgument, "Payload type " + std::to_string(pt) + " is not in the session's profile");
+  rtp_session_set_recv_payload_type(session_, pt);
+  return env.Undefined();
+}
+
+// setJitterBuffer({ enabled, adaptive, nominalMs, minMs, maxMs, maxPackets })
+Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected jitter buffer options");
+  Napi::Object o = info[0].As<Napi::Object>();
+  JBParameters p;
+  rtp_session_get_jitter_buffer_params(session_, &p);
+  p.enabled = o.Get("enabled").ToBoolean();
+  p.adaptive = o.Get("adaptive").ToBoolean();
+  p.nom_size = IntArg(env, o.Get("nominalMs"), "nominalMs", 0, 5000);
+  p.min_size = IntArg(env, o.Get("minMs"), "minMs", 0, 5000);
+  p.max_size = IntArg(env, o.Get("maxMs"), "maxMs", 0, 5000);
+  p.max_packets = IntArg(env, o.Get("maxPackets"), "maxPackets", 1, 10000);
+  if (p.min_size > p.nom_size || p.nom_size > p.max_size)
+    Throw(env, code::kInvalidArgument, "Expected minMs <= nominalMs <= maxMs for the jitter buffer");
+  rtp_session_set_jitter_buffer_params(session_, &p);
+  rtp_session_enable_jitter_buffer(session_, p.enabled);
+  return env.Undefined();
+}
+
+Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  rtp_session_set_symmetric_rtp(session_, info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  rtp_session_enable_rtcp(session_, info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  rtp_session_set_rtcp_report_interval(session_, IntArg(env, info[0], "the RTCP interval (ms)", 100, 600000));
+  return env.Undefined();
+}
+
+// Counters are written by the ticker thread; 64-bit aligned loads are atomic on
+// the platforms we build for, so a snapshot may be a few packets stale but is
+// never torn.
+Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  const rtp_stats_t* s = rtp_session_get_stats(session_);
+  const jitter_stats_t* j = rtp_session_get_jitter_stats(session_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("packetsSent", static_cast<double>(s->packet_sent));
+  o.Set("bytesSent", static_cast<double>(s->sent));
+  o.Set("packetsReceived", static_cast<double>(s->packet_recv));
+  o.Set("bytesReceived", static_cast<double>(s->hw_recv));
+  o.Set("bytesDelivered", static_cast<double>(s->recv));
+  o.Set("duplicatesReceived", static_cast<double>(s->packet_dup_recv));
+  o.Set("late", static_cast<double>(s->outoftime));
+  o.Set("lost", static_cast<double>(s->cum_packet_loss));
+  o.Set("bad", static_cast<double>(s->bad));
+  o.Set("discarded", static_cast<double>(s->discarded));
+  o.Set("rtcpSent", static_cast<double>(s->sent_rtcp_packets));
+  o.Set("rtcpReceived", static_cast<double>(s->recv_rtcp_packets));
+  int recvPt = rtp_session_get_recv_payload_type(session_);
+  PayloadType* pt = recvPt >= 0 ? rtp_profile_get_payload(profile_, recvPt) : nullptr;
+  double clock = pt ? pt->clock_rate : 0;
+  o.Set("jitterMs", clock > 0 ? session_->rtp.jittctl.inter_jitter * 1000.0 / clock : 0);
+  o.Set("maxJitterMs", clock > 0 ? j->max_jitter * 1000.0 / clock : 0);
+  o.Set("jitterBufferMs", j->jitter_buffer_size_ms);
+  o.Set("roundTripMs", rtp_session_get_round_trip_propagation(session_) * 1000.0);
+  return o;
+}
+
+Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rtpPort", rtp_session_get_local_port(session_));
+  o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
+  o.Set("sendSsrc", static_cast<double>(rtp_session_get_send_ssrc(session_)));
+  o.Set("recvSsrc", static_cast<double>(rtp_session_get_recv_ssrc(session_)));
+  o.Set("sendPayloadType", rtp_session_get_send_payload_type(session_));
+  o.Set("recvPayloadType", rtp_session_get_recv_payload_type(session_));
+  o.Set("users", static_cast<double>(users_.size()));
+  return o;
+}
+
+void RtpSessionWrap::Close(Napi::Env env, bool force) {
+  if (session_ == nullptr) return;
+  if (!users_.empty()) {
+    if (!force)
+      Throw(env, code::kInUse, "RtpSession is still used by " + std::to_string(users_.size()) +
+                                   " filter(s); close them first");
+    std::vector<Filter*> users = users_;
+    for (Filter* f : users) f->Close(env, true);
+  }
+  // oRTP sends an RTCP BYE on destroy; without a peer that is only an error
+  // in the log.
+  if (!remoteSet_) rtp_session_enable_rtcp(session_, FALSE);
+  rtp_session_destroy(session_);
+  session_ = nullptr;
+  rtp_profile_destroy(profile_);
+  profile_ = nullptr;
+}
+
+Napi::Value RtpSessionWrap::CloseJs(const Napi::CallbackInfo& info) {
+  Close(info.Env(), false);
+  return info.Env().Undefined();
+}
+
+}  // namespace rms

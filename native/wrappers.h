@@ -1,0 +1,157 @@
+// The four native classes. Each is a thin owner of one C handle: it checks
+// arguments and state, calls the C API, and frees the handle on close().
+// Policy (defaults, negotiation, events) lives in TypeScript.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/ms_includes.h"
+#include "core/tick_stats.h"
+
+namespace rms {
+
+class Factory : public Napi::ObjectWrap<Factory> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Factory(const Napi::CallbackInfo& info);
+  ~Factory() override;
+  MSFactory* handle() const { return factory_; }
+  void Close();
+  bool closed() const { return factory_ == nullptr; }
+
+ private:
+  Napi::Value CreateFilter(const Napi::CallbackInfo& info);
+  Napi::Value CreateEncoder(const Napi::CallbackInfo& info);
+  Napi::Value CreateDecoder(const Napi::CallbackInfo& info);
+  Napi::Value ListFilters(const Napi::CallbackInfo& info);
+  Napi::Value RegisterBuiltinFilter(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  Napi::Value Wrap(Napi::Env env, MSFilter* f);
+  void CheckOpen(Napi::Env env) const;
+  MSFactory* factory_ = nullptr;
+};
+
+// Filter events are copied on the ticker thread and delivered here through a
+// ThreadSafeFunction. The sink outlives the JS wrapper's use of it: it is freed
+// only after the filter is destroyed (so no ticker can still call into it).
+struct NotifySink {
+  Napi::ThreadSafeFunction tsfn;
+  std::atomic<int> pending{0};
+  std::atomic<uint64_t> dropped{0};
+};
+
+class Filter : public Napi::ObjectWrap<Filter> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Filter(const Napi::CallbackInfo& info);
+  ~Filter() override;
+  void Init(Napi::Env env, MSFilter* f, Napi::Object factory);
+  MSFilter* handle() const { return f_; }
+  Factory* factory() const { return factoryWrap_; }
+  // force: detach the filter's graph from its ticker first (used by the
+  // cascading closes); otherwise closing an attached filter is an error.
+  void Close(Napi::Env env, bool force);
+  bool closed() const { return f_ == nullptr; }
+  void SetAttachedRoot(bool v);
+  void UpdatePin();
+  static Filter* FromValue(Napi::Env env, Napi::Value v, const char* what);
+  static Filter* Lookup(Napi::Env env, MSFilter* f);
+
+ private:
+  Napi::Value Link(const Napi::CallbackInfo& info);
+  Napi::Value Unlink(const Napi::CallbackInfo& info);
+  Napi::Value Links(const Napi::CallbackInfo& info);
+  Napi::Value Call(const Napi::CallbackInfo& info);
+  Napi::Value Implements(const Napi::CallbackInfo& info);
+  Napi::Value HasMethod(const Napi::CallbackInfo& info);
+  Napi::Value OnNotify(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value IsAttached(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  void CheckOpen(Napi::Env env) const;
+  static void NotifyFromTicker(void* userData, MSFilter* f, unsigned int id, void* arg);
+
+  MSFilter* f_ = nullptr;
+  Factory* factoryWrap_ = nullptr;
+  Napi::ObjectReference factory_;
+  Napi::ObjectReference rtpSessionRef_;
+  class RtpSessionWrap* rtpSession_ = nullptr;
+  NotifySink* sink_ = nullptr;
+  bool attachedRoot_ = false;
+  bool pinned_ = false;
+};
+
+class Ticker : public Napi::ObjectWrap<Ticker> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Ticker(const Napi::CallbackInfo& info);
+  ~Ticker() override;
+  MSTicker* handle() const { return ticker_; }
+  void DetachGraphOf(MSFilter* f);
+  void Close();
+  static Ticker* Owning(Napi::Env env, MSTicker* t);
+  // At process exit the ticker was destroyed behind our back.
+  void ForgetHandle() { ticker_ = nullptr; }
+
+ private:
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value ResetStats(const Napi::CallbackInfo& info);
+  Napi::Value RefJs(const Napi::CallbackInfo& info);
+  Napi::Value UnrefJs(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  void CheckOpen(Napi::Env env) const;
+  void UpdateKeepAlive();
+
+  MSTicker* ticker_ = nullptr;
+  std::unique_ptr<TickStats> stats_;
+  std::vector<MSFilter*> roots_;
+  // Holds the event loop open while graphs run (like a listening socket), so
+  // a script that starts a call does not exit under it. unref() opts out.
+  Napi::ThreadSafeFunction keepAlive_;
+  bool keepAliveRefd_ = false;
+  bool userRef_ = true;
+  bool pinned_ = false;
+};
+
+class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit RtpSessionWrap(const Napi::CallbackInfo& info);
+  ~RtpSessionWrap() override;
+  RtpSession* handle() const { return session_; }
+  void Close(Napi::Env env, bool force);
+  bool closed() const { return session_ == nullptr; }
+  void AddUser(Filter* f);
+  void RemoveUser(Filter* f);
+  static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+
+ private:
+  Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value SetRemote(const Napi::CallbackInfo& info);
+  Napi::Value SetPayloadTypes(const Napi::CallbackInfo& info);
+  Napi::Value SetSendPayloadType(const Napi::CallbackInfo& info);
+  Napi::Value SetRecvPayloadType(const Napi::CallbackInfo& info);
+  Napi::Value SetJitterBuffer(const Napi::CallbackInfo& info);
+  Napi::Value SetSymmetric(const Napi::CallbackInfo& info);
+  Napi::Value EnableRtcp(const Napi::CallbackInfo& info);
+  Napi::Value SetRtcpInterval(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  void CheckOpen(Napi::Env env) const;
+  bool AnyUserAttached() const;
+
+  RtpSession* session_ = nullptr;
+  RtpProfile* profile_ = nullptr;
+  std::vector<Filter*> users_;
+  bool bound_ = false;
+  bool remoteSet_ = false;
+};
+
+}  // namespace rms

@@ -1,0 +1,101 @@
+/**
+ * A bidirectional call through a Gateway over loopback: peer A <-> relay A <->
+ * gateway leg a | gateway leg b <-> relay B <-> peer B. Each peer sends a tone
+ * and records what it receives.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { findCodec } from '../../lib/codecs/table';
+import { Factory } from '../../lib/graph/Factory';
+import { Ticker } from '../../lib/graph/Ticker';
+import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
+import { Peer } from './peer';
+import { UdpRelay } from './relay';
+import { readWav, tone, writeWav, type Pcm } from './wav';
+
+export interface CallSide {
+  codec: string;
+  ptime?: number;
+  fmtp?: string;
+  /** Tone this side sends (Hz). */
+  toneHz: number;
+  /** Extra leg options for the gateway side. */
+  leg?: Partial<GatewayLegOptions>;
+}
+
+export interface CallResult {
+  gateway: Gateway;
+  relayA: UdpRelay;
+  relayB: UdpRelay;
+  /** What peer A received (sent by B, through the gateway). */
+  receivedByA: Pcm;
+  receivedByB: Pcm;
+  sentByA: number;
+  sentByB: number;
+  gatewayStats: ReturnType<Gateway['stats']>;
+}
+
+export function tmpDir(prefix = 'rms-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a call for `seconds` and returns what each side received. Closes everything but the gateway's stats. */
+export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = Factory.shared()): Promise<CallResult> {
+  const dir = tmpDir();
+  const codecA = findCodec(a.codec)!;
+  const codecB = findCodec(b.codec)!;
+  const sendRate = (c: typeof codecA) => (c.name === 'opus' ? 48000 : c.audioRate);
+  const fileA = path.join(dir, 'a-send.wav');
+  const fileB = path.join(dir, 'b-send.wav');
+  writeWav(fileA, tone(sendRate(codecA), seconds, [a.toneHz]));
+  writeWav(fileB, tone(sendRate(codecB), seconds, [b.toneHz]));
+  const recRate = (c: typeof codecA) => (c.name === 'opus' ? 16000 : c.audioRate);
+
+  const peerTicker = new Ticker({ name: 'test-peers' });
+  const peerA = new Peer({ factory, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, sendFile: fileA, sendRate: sendRate(codecA), recordFile: path.join(dir, 'a-recv.wav'), recordRate: recRate(codecA) });
+  const peerB = new Peer({ factory, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, sendFile: fileB, sendRate: sendRate(codecB), recordFile: path.join(dir, 'b-recv.wav'), recordRate: recRate(codecB) });
+  const relayA = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerA.port } });
+  const relayB = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerB.port } });
+  const gateway = new Gateway({
+    factory,
+    start: false,
+    a: { local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: relayA.nearPort, rtcpPort: peerA.endpoint.rtcpPort }, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, ...a.leg },
+    b: { local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: relayB.nearPort, rtcpPort: peerB.endpoint.rtcpPort }, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, ...b.leg },
+  });
+  relayA.setGateway({ address: '127.0.0.1', port: gateway.a.localPort });
+  relayB.setGateway({ address: '127.0.0.1', port: gateway.b.localPort });
+  peerA.endpoint.setRemote({ address: '127.0.0.1', port: relayA.farPort, rtcpPort: gateway.a.localRtcpPort });
+  peerB.endpoint.setRemote({ address: '127.0.0.1', port: relayB.farPort, rtcpPort: gateway.b.localRtcpPort });
+  try {
+    gateway.start();
+    peerA.start(peerTicker);
+    peerB.start(peerTicker);
+    await sleep(seconds * 1000 + 400);
+    const sentByA = peerA.endpoint.stats().packetsSent;
+    const sentByB = peerB.endpoint.stats().packetsSent;
+    const gatewayStats = gateway.stats();
+    peerA.stop();
+    peerB.stop();
+    return {
+      gateway,
+      relayA,
+      relayB,
+      receivedByA: readWav(path.join(dir, 'a-recv.wav')),
+      receivedByB: readWav(path.join(dir, 'b-recv.wav')),
+      sentByA,
+      sentByB,
+      gatewayStats,
+    };
+  } finally {
+    peerA.close();
+    peerB.close();
+    gateway.close();
+    relayA.close();
+    relayB.close();
+    peerTicker.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

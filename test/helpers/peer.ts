@@ -1,0 +1,117 @@
+/**
+ * A simulated phone built from ms2 graphs: it sends a WAV file as RTP in one
+ * codec and records what it receives, decoded, to a WAV file.
+ */
+import { findCodec, defaultPayloadType } from '../../lib/codecs/table';
+import type { Factory } from '../../lib/graph/Factory';
+import type { Filter } from '../../lib/graph/Filter';
+import { Graph } from '../../lib/graph/Graph';
+import type { Ticker } from '../../lib/graph/Ticker';
+import type { FilePlayer, FileRecorder } from '../../lib/graph/filters';
+import { RtpEndpoint } from '../../lib/rtp/RtpEndpoint';
+
+export interface PeerOptions {
+  factory: Factory;
+  codec: string;
+  payloadType?: number;
+  ptime?: number;
+  fmtp?: string;
+  /** WAV to send (its rate must be the codec's audio rate, or one the encoder accepts). */
+  sendFile?: string;
+  sendRate?: number;
+  /** Where to write what arrives. */
+  recordFile?: string;
+  /** PCM rate to record at (default: the codec's audio rate). */
+  recordRate?: number;
+}
+
+export class Peer {
+  readonly endpoint: RtpEndpoint;
+  readonly graph = new Graph();
+  player?: FilePlayer;
+  recorder?: FileRecorder;
+  private readonly roots: Filter<any>[] = [];
+
+  constructor(opts: PeerOptions) {
+    const codec = findCodec(opts.codec);
+    if (!codec?.mime) throw new Error(`no codec ${opts.codec}`);
+    const pt = opts.payloadType ?? defaultPayloadType(codec);
+    const f = opts.factory;
+    const g = this.graph;
+    this.endpoint = g.addEndpoint(
+      new RtpEndpoint({
+        address: '127.0.0.1',
+        payloadTypes: [{ pt, mime: codec.name, clockRate: codec.clockRate, channels: codec.sdpChannels, fmtp: opts.fmtp }],
+      }),
+    );
+    if (opts.sendFile) {
+      const player = g.add(f.filePlayer());
+      player.open(opts.sendFile);
+      const rate = opts.sendRate ?? codec.audioRate;
+      const enc = g.add(f.createEncoder(codec.mime));
+      if (opts.fmtp) enc.addFmtp(opts.fmtp);
+      let head: Filter<any> = player;
+      if (codec.rates.includes(rate)) {
+        if (codec.rates.length > 1) enc.setSampleRate(rate);
+      } else {
+        const rs = g.add(f.resampler());
+        rs.setRates(rate, codec.audioRate);
+        head = head.link(rs);
+      }
+      if (codec.name === 'opus') enc.setChannels(1);
+      if (enc.hasPtime()) enc.setPtime(opts.ptime ?? codec.ptime.default);
+      else enc.addFmtp(`ptime=${opts.ptime ?? codec.ptime.default}`);
+      const send = g.add(f.rtpSender());
+      send.setEndpoint(this.endpoint);
+      head.link(enc).link(send);
+      this.player = player;
+      this.roots.push(player);
+    }
+    if (opts.recordFile) {
+      const recv = g.add(f.rtpReceiver());
+      recv.setEndpoint(this.endpoint);
+      const dec = g.add(f.createDecoder(codec.mime));
+      if (opts.fmtp) dec.addFmtp(opts.fmtp);
+      const rate = opts.recordRate ?? codec.audioRate;
+      let head: Filter<any> = recv.link(dec);
+      if (codec.rates.includes(rate)) {
+        if (codec.rates.length > 1) dec.setSampleRate(rate);
+        if (codec.name === 'opus') dec.setChannels(1);
+      } else {
+        const rs = g.add(f.resampler());
+        rs.setRates(codec.audioRate, rate);
+        head = head.link(rs);
+      }
+      const rec = g.add(f.fileRecorder());
+      rec.setSampleRate(rate);
+      rec.open(opts.recordFile);
+      head.link(rec);
+      this.recorder = rec;
+      this.roots.push(recv);
+    }
+  }
+
+  get port(): number {
+    return this.endpoint.port;
+  }
+
+  start(ticker: Ticker): void {
+    this.recorder?.start();
+    this.player?.start();
+    this.graph.attach(ticker, this.roots);
+  }
+
+  /** Stops media and completes the WAV header. */
+  stop(): void {
+    this.graph.detach();
+    if (this.recorder && !this.recorder.closed) {
+      this.recorder.stop();
+      this.recorder.closeFile();
+    }
+  }
+
+  close(): void {
+    this.stop();
+    this.graph.close();
+  }
+}
