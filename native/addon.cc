@@ -80,6 +80,7 @@ Napi::Object Constants(Napi::Env env) {
   Napi::Object events = Napi::Object::New(env);
 #define EV(name) events.Set(#name, static_cast<double>(name))
   EV(MS_FILE_PLAYER_EOF);
+  EV(MS_PLAYER_EOF);
   EV(MS_DTMF_GEN_EVENT);
   EV(MS_DTMF_GEN_END);
   EV(MS_TONE_DETECTOR_EVENT);

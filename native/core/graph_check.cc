@@ -38,13 +38,15 @@ std::string CheckRunnable(MSFilter* f) {
     if (g->ticker != nullptr)
       return std::string("filter ") + g->desc->name + " is already attached to a ticker";
     if (g->desc->ninputs == 0) hasSource = true;
-    if (g->desc->noutputs > 0 && g->outputs[0] == nullptr && !ToleratesOpenOutputs(g))
-      return std::string("output pin 0 of filter ") + g->desc->name +
-             " is not linked (ms2 filters write to it unconditionally)";
   }
   if (!hasSource)
     return std::string("the graph of filter ") + f->desc->name +
            " has no source filter (one without inputs, such as MSRtpRecv or MSFilePlayer)";
+  for (MSFilter* g : graph) {
+    if (g->desc->noutputs > 0 && g->outputs[0] == nullptr && !ToleratesOpenOutputs(g))
+      return std::string("output pin 0 of filter ") + g->desc->name +
+             " is not linked (ms2 filters write to it unconditionally)";
+  }
   return std::string();
 }
 
