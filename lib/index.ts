@@ -9,3 +9,5 @@ export * from './rtp/RtpEndpoint';
 export * from './codecs/table';
 export * from './gateway/Gateway';
 export { setNativeLogLevel } from './util/log';
+export { AudioPeer, type AudioPeerOptions } from './tools/AudioPeer';
+export { readWav, writeWav, tone, type Pcm } from './util/wav';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Factory, Ticker } from '../lib';
 import { tmpDir } from './helpers/call';
-import { tone, writeWav } from './helpers/wav';
+import { tone, writeWav } from '../lib/util/wav';
 
 describe('events from the ticker thread', () => {
   it('file player end-of-file reaches JS on the main thread, after the file has played', async () => {

@@ -10,9 +10,9 @@ import { findCodec } from '../../lib/codecs/table';
 import { Factory } from '../../lib/graph/Factory';
 import { Ticker } from '../../lib/graph/Ticker';
 import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
-import { Peer } from './peer';
+import { AudioPeer } from '../../lib/tools/AudioPeer';
 import { UdpRelay } from './relay';
-import { readWav, tone, writeWav, type Pcm } from './wav';
+import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
 
 export interface CallSide {
   codec: string;
@@ -55,8 +55,8 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
   const recRate = (c: typeof codecA) => (c.name === 'opus' ? 16000 : c.audioRate);
 
   const peerTicker = new Ticker({ name: 'test-peers' });
-  const peerA = new Peer({ factory, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, sendFile: fileA, sendRate: sendRate(codecA), recordFile: path.join(dir, 'a-recv.wav'), recordRate: recRate(codecA) });
-  const peerB = new Peer({ factory, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, sendFile: fileB, sendRate: sendRate(codecB), recordFile: path.join(dir, 'b-recv.wav'), recordRate: recRate(codecB) });
+  const peerA = new AudioPeer({ factory, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, sendFile: fileA, sendRate: sendRate(codecA), recordFile: path.join(dir, 'a-recv.wav'), recordRate: recRate(codecA) });
+  const peerB = new AudioPeer({ factory, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, sendFile: fileB, sendRate: sendRate(codecB), recordFile: path.join(dir, 'b-recv.wav'), recordRate: recRate(codecB) });
   const relayA = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerA.port } });
   const relayB = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerB.port } });
   const gateway = new Gateway({

@@ -1,5 +1,5 @@
 /** Signal checks on decoded audio. */
-import type { Pcm } from './wav';
+import type { Pcm } from '../../lib/util/wav';
 
 /** Power of one frequency over a block (Goertzel). */
 export function goertzel(x: ArrayLike<number>, start: number, len: number, freq: number, rate: number): number {

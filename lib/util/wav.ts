@@ -1,4 +1,4 @@
-/** Minimal 16-bit PCM WAV reading and writing for tests and examples. */
+/** 16-bit PCM WAV reading and writing (test signals, prompts, recordings). */
 import * as fs from 'node:fs';
 
 export interface Pcm {

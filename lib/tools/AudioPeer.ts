@@ -1,17 +1,22 @@
 /**
- * A simulated phone built from ms2 graphs: it sends a WAV file as RTP in one
- * codec and records what it receives, decoded, to a WAV file.
+ * A stand-in phone built from ms2 graphs: it sends a WAV file as RTP in one
+ * codec and records what it receives, decoded, to a WAV file. For demos and
+ * for testing a SIP application's media path without a real phone.
  */
-import { findCodec, defaultPayloadType } from '../../lib/codecs/table';
-import type { Factory } from '../../lib/graph/Factory';
-import type { Filter } from '../../lib/graph/Filter';
-import { Graph } from '../../lib/graph/Graph';
-import type { Ticker } from '../../lib/graph/Ticker';
-import type { FilePlayer, FileRecorder } from '../../lib/graph/filters';
-import { RtpEndpoint } from '../../lib/rtp/RtpEndpoint';
+import { findCodec, defaultPayloadType } from '../codecs/table';
+import { UnknownNameError } from '../errors';
+import { Factory } from '../graph/Factory';
+import type { Filter } from '../graph/Filter';
+import { Graph } from '../graph/Graph';
+import type { Ticker } from '../graph/Ticker';
+import type { FilePlayer, FileRecorder } from '../graph/filters';
+import { RtpEndpoint } from '../rtp/RtpEndpoint';
 
-export interface PeerOptions {
-  factory: Factory;
+export interface AudioPeerOptions {
+  /** Default: Factory.shared(). */
+  factory?: Factory;
+  /** Local address (default 127.0.0.1). */
+  address?: string;
   codec: string;
   payloadType?: number;
   ptime?: number;
@@ -25,22 +30,22 @@ export interface PeerOptions {
   recordRate?: number;
 }
 
-export class Peer {
+export class AudioPeer {
   readonly endpoint: RtpEndpoint;
   readonly graph = new Graph();
   player?: FilePlayer;
   recorder?: FileRecorder;
   private readonly roots: Filter<any>[] = [];
 
-  constructor(opts: PeerOptions) {
+  constructor(opts: AudioPeerOptions) {
     const codec = findCodec(opts.codec);
-    if (!codec?.mime) throw new Error(`no codec ${opts.codec}`);
+    if (!codec?.mime) throw new UnknownNameError(`AudioPeer: unknown codec ${opts.codec}`);
     const pt = opts.payloadType ?? defaultPayloadType(codec);
-    const f = opts.factory;
+    const f = opts.factory ?? Factory.shared();
     const g = this.graph;
     this.endpoint = g.addEndpoint(
       new RtpEndpoint({
-        address: '127.0.0.1',
+        address: opts.address ?? '127.0.0.1',
         payloadTypes: [{ pt, mime: codec.name, clockRate: codec.clockRate, channels: codec.sdpChannels, fmtp: opts.fmtp }],
       }),
     );
