@@ -199,7 +199,7 @@ function librariesTable(): LibraryInfo[] {
 export function explainLoadFailure(err: unknown): NativeLibraryError {
   const message = err instanceof Error ? err.message : String(err);
   const libs = librariesTable();
-  const missing = /([\w.+-]+\.so(?:\.[\d.]+)?): cannot open shared object file/.exec(message);
+  const missing = /([^\s:/]+\.so[^\s:]*): cannot open shared object file/.exec(message);
   if (missing) {
     const so = missing[1];
     const lib = libs.find((l) => so.startsWith(l.soname));
