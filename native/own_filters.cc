@@ -1,12 +1,14 @@
 #include "own_filters.h"
 
 #include "filters/codec2.h"
+#include "filters/opus_enc.h"
 
 namespace rms {
 
 static MSFilterDesc* const kOwnFilters[] = {
     &rms_codec2_enc_desc,
     &rms_codec2_dec_desc,
+    &rms_opus_enc_desc,
 };
 
 MSFilterDesc* FindOwnFilter(const std::string& name) {

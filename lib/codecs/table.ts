@@ -8,6 +8,8 @@
  * Codec2 SDP seen in FreeSWITCH and baresip (CODEC2/8000). Costs are µs per
  * 20 ms frame measured on the project machine (docs/../shared reference).
  */
+import { codec2FrameMs, parseCodec2Fmtp, parseG729Fmtp, parseOpusFmtp, parseTelephoneEventFmtp } from './fmtp';
+
 export type CodecName = 'PCMU' | 'PCMA' | 'G722' | 'G729' | 'opus' | 'CODEC2' | 'telephone-event' | 'CN';
 
 export interface CodecInfo {
@@ -30,6 +32,8 @@ export interface CodecInfo {
   ptime: { default: number; allowed: number[] };
   /** Format name of the ms2 encoder/decoder (MSFilterDesc enc_fmt). */
   mime?: string;
+  /** Encoder filter to create by name instead of the factory's first for `mime`. */
+  encoderFilter?: string;
   /** Encode and decode cost of one 20 ms frame, µs (relative CPU cost). */
   costUs?: { encode: number; decode: number };
 }
@@ -98,6 +102,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     sdpChannels: 2,
     ptime: { default: 20, allowed: [10, 20, 40, 60] },
     mime: 'opus',
+    encoderFilter: 'RmsOpusEnc',
     costUs: { encode: 230, decode: 25 },
   },
   CODEC2: {
@@ -108,7 +113,8 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     audioRate: 8000,
     rates: [8000],
     sdpChannels: 1,
-    ptime: { default: 20, allowed: [20, 40, 60, 80] },
+    // per mode, see ptimeOptions(): 20 ms frames at 3200/2400, 40 ms below
+    ptime: { default: 20, allowed: [20, 40, 60, 80, 120] },
     mime: 'CODEC2',
     costUs: { encode: 27, decode: 20 },
   },
@@ -133,6 +139,38 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     ptime: { default: 20, allowed: [] },
   },
 };
+
+/**
+ * Packet times a codec allows with the given fmtp (Codec2's frame length
+ * depends on its mode), and the one to use by default.
+ */
+export function ptimeOptions(codec: CodecInfo, fmtp?: string): { default: number; allowed: number[] } {
+  if (codec.name === 'CODEC2') {
+    const frame = codec2FrameMs(parseCodec2Fmtp(fmtp).mode);
+    return { default: frame, allowed: codec.ptime.allowed.filter((p) => p % frame === 0) };
+  }
+  return codec.ptime;
+}
+
+/** Checks fmtp values against the codec's rules; throws InvalidArgumentError naming what is allowed. */
+export function validateFmtp(codec: CodecInfo, fmtp?: string): void {
+  switch (codec.name) {
+    case 'opus':
+      parseOpusFmtp(fmtp);
+      break;
+    case 'CODEC2':
+      parseCodec2Fmtp(fmtp);
+      break;
+    case 'G729':
+      parseG729Fmtp(fmtp);
+      break;
+    case 'telephone-event':
+      parseTelephoneEventFmtp(fmtp);
+      break;
+    default:
+      break;
+  }
+}
 
 /** Looks a codec up by SDP encoding name, case-insensitively. */
 export function findCodec(name: string): CodecInfo | undefined {

@@ -1,10 +1,10 @@
 import { InvalidArgumentError, InvalidStateError, UnknownNameError } from '../errors';
-import { CODECS, defaultPayloadType, findCodec, type CodecInfo } from '../codecs/table';
+import { CODECS, defaultPayloadType, findCodec, ptimeOptions, validateFmtp, type CodecInfo } from '../codecs/table';
 import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import { Ticker, type TickerStats } from '../graph/Ticker';
-import type { Decoder, Encoder, RtpReceiver } from '../graph/filters';
+import { OpusEncoder, type Decoder, type Encoder, type OpusSettings, type RtpReceiver } from '../graph/filters';
 import { RtpEndpoint, type JitterBufferOptions, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 
@@ -23,6 +23,8 @@ export interface GatewayLegOptions {
   fmtp?: string;
   /** Encoder bit rate in bit/s where the codec has one. */
   bitrate?: number;
+  /** Opus encoder settings for what we send on this leg (when its codec is opus). */
+  opus?: OpusSettings;
   jitterBuffer?: Partial<JitterBufferOptions> | false;
   /** RTCP on this leg (default true). */
   rtcp?: boolean;
@@ -47,6 +49,7 @@ export class GatewayLeg {
   readonly ptime: number;
   readonly fmtp?: string;
   readonly bitrate?: number;
+  readonly opus?: OpusSettings;
   readonly endpoint: RtpEndpoint;
 
   /** @internal */
@@ -60,10 +63,12 @@ export class GatewayLeg {
         .join(', ');
       throw new UnknownNameError(`Unknown codec ${String(opts.codec)} for gateway leg ${name}; supported: ${names}`);
     }
-    const ptime = opts.ptime ?? codec.ptime.default;
-    if (!codec.ptime.allowed.includes(ptime))
+    validateFmtp(codec, opts.fmtp);
+    const ptimes = ptimeOptions(codec, opts.fmtp);
+    const ptime = opts.ptime ?? ptimes.default;
+    if (!ptimes.allowed.includes(ptime))
       throw new InvalidArgumentError(
-        `ptime ${ptime} is not allowed for ${codec.name} on leg ${name}; allowed: ${codec.ptime.allowed.join(', ')}`,
+        `ptime ${ptime} is not allowed for ${codec.name}${opts.fmtp ? ` (${opts.fmtp})` : ''} on leg ${name}; allowed: ${ptimes.allowed.join(', ')}`,
       );
     this.name = name;
     this.codec = codec;
@@ -71,6 +76,7 @@ export class GatewayLeg {
     this.ptime = ptime;
     this.fmtp = opts.fmtp;
     this.bitrate = opts.bitrate;
+    this.opus = opts.opus;
     this.endpoint = new RtpEndpoint({
       address: opts.local.address,
       port: opts.local.port,
@@ -214,8 +220,14 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     recv.setEndpoint(from.endpoint);
     const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
     if (from.fmtp) dec.addFmtp(from.fmtp);
-    const enc: Encoder = g.add(factory.createEncoder(to.codec.mime!));
+    const enc: Encoder = g.add(
+      to.codec.encoderFilter ? (factory.createFilter(to.codec.encoderFilter) as Encoder) : factory.createEncoder(to.codec.mime!),
+    );
     if (to.fmtp) enc.addFmtp(to.fmtp);
+    if (to.opus) {
+      if (!(enc instanceof OpusEncoder)) throw new InvalidArgumentError(`opus settings given for leg ${to.name}, whose codec is ${to.codec.name}`);
+      enc.configure(to.opus);
+    }
 
     const shared = commonRate(from.codec, to.codec);
     const decodeRate = shared ?? from.codec.audioRate;

@@ -7,13 +7,14 @@ import {
   Encoder,
   FilePlayer,
   FileRecorder,
+  OpusEncoder,
   Resampler,
   RtpReceiver,
   RtpSender,
 } from './filters';
 
 /** Our own filters (native/filters), registered on every factory at creation. */
-const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec'];
+const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc'];
 
 export type FilterDescription = NativeFilterDescInfo;
 
@@ -70,6 +71,11 @@ export class Factory {
 
   createDecoder(mime: string): Decoder {
     return this.#adopt(this.#n.createDecoder(mime)) as Decoder;
+  }
+
+  /** Our Opus encoder with per-call settings (ms2's MSOpusEnc reads complexity from the environment only). */
+  opusEncoder(): OpusEncoder {
+    return this.createFilter('RmsOpusEnc') as OpusEncoder;
   }
 
   resampler(): Resampler {
@@ -130,6 +136,10 @@ export class Factory {
         f = new DtmfGenerator(native);
         break;
       default:
+        if (info.name === 'RmsOpusEnc') {
+          f = new OpusEncoder(native);
+          break;
+        }
         // MSFilterCategory: 1 encoder, 2 decoder
         f = info.category === 1 ? new Encoder(native) : info.category === 2 ? new Decoder(native) : new Filter(native);
     }

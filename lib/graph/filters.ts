@@ -29,6 +29,51 @@ export class Encoder extends Filter {
   }
 }
 
+/** Per-call Opus encoder settings (our RmsOpusEnc filter). */
+export interface OpusSettings {
+  /** 0 (fastest) .. 10 (best). Default 5: see docs/codecs.md for the measurement. */
+  complexity?: number;
+  /** Target bit rate, bit/s (6000..510000). Default by API rate: 16k at 8 kHz, 24k at 16 kHz, 32k above. */
+  bitrate?: number;
+  /** In-band forward error correction (RFC 7587 useinbandfec). Default off. */
+  fec?: boolean;
+  /** Expected loss in percent, tunes FEC. Default 0. */
+  expectedLossPercent?: number;
+  /** Discontinuous transmission: no packets during silence. Default off. */
+  dtx?: boolean;
+  /** Variable bit rate. Default on (cbr=1 in the peer's fmtp turns it off). */
+  vbr?: boolean;
+}
+
+/** RmsOpusEnc: Opus with complexity, bit rate, FEC, DTX and VBR set per filter. */
+export class OpusEncoder extends Encoder {
+  setComplexity(c: number): void {
+    this.call('RMS_OPUS_ENC_SET_COMPLEXITY', c);
+  }
+
+  getComplexity(): number {
+    return this.call('RMS_OPUS_ENC_GET_COMPLEXITY') as number;
+  }
+
+  enableDtx(on: boolean): void {
+    this.call('RMS_OPUS_ENC_ENABLE_DTX', on ? 1 : 0);
+  }
+
+  enableVbr(on: boolean): void {
+    this.call('RMS_OPUS_ENC_ENABLE_VBR', on ? 1 : 0);
+  }
+
+  /** Applies the given settings (absent ones keep their current value). */
+  configure(s: OpusSettings): void {
+    if (s.complexity !== undefined) this.setComplexity(s.complexity);
+    if (s.bitrate !== undefined) this.setBitrate(s.bitrate);
+    if (s.fec !== undefined) this.enableFec(s.fec);
+    if (s.expectedLossPercent !== undefined) this.setExpectedPacketLoss(s.expectedLossPercent);
+    if (s.dtx !== undefined) this.enableDtx(s.dtx);
+    if (s.vbr !== undefined) this.enableVbr(s.vbr);
+  }
+}
+
 export class Decoder extends Filter {
   /** Whether the decoder conceals lost packets itself. */
   hasPlc(): boolean {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ms_includes.h"
+#include "../filters/opus_enc.h"
 
 namespace rms {
 
@@ -35,6 +36,11 @@ std::vector<MethodInfo> BuildTable() {
       M(MS_AUDIO_ENCODER_GET_CAPABILITIES, IntOut),
       M(MS_AUDIO_DECODER_HAVE_PLC, IntOut),
       M(MS_DECODER_ENABLE_PLC, IntIn),
+      // our own Opus encoder
+      M(RMS_OPUS_ENC_SET_COMPLEXITY, IntIn),
+      M(RMS_OPUS_ENC_GET_COMPLEXITY, IntOut),
+      M(RMS_OPUS_ENC_ENABLE_DTX, IntIn),
+      M(RMS_OPUS_ENC_ENABLE_VBR, IntIn),
       // RTP
       M(MS_RTP_RECV_SET_SESSION, RtpSession),
       M(MS_RTP_RECV_RESET_JITTER_BUFFER, None),

@@ -2,6 +2,7 @@
 
 #include <codec2/codec2.h>
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -295,6 +296,8 @@ int Codec2ModeFromFmtp(const char* fmtp, int fallback) {
   char* end = nullptr;
   long bps = std::strtol(value, &end, 10);
   if (end == value || *end != '\0') return -1;
+  // Range check before narrowing: "mode=4294968496" must not wrap to 1200.
+  if (bps < INT_MIN || bps > INT_MAX) return -1;
   return Codec2ModeForBitrate(static_cast<int>(bps));
 }
 
