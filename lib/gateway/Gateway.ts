@@ -219,7 +219,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const recv = g.add(factory.rtpReceiver());
     recv.setEndpoint(from.endpoint);
     const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
-    if (from.fmtp) dec.addFmtp(from.fmtp);
+    if (from.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(from.fmtp);
     const enc: Encoder = g.add(
       to.codec.encoderFilter ? (factory.createFilter(to.codec.encoderFilter) as Encoder) : factory.createEncoder(to.codec.mime!),
     );

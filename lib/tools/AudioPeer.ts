@@ -3,13 +3,13 @@
  * codec and records what it receives, decoded, to a WAV file. For demos and
  * for testing a SIP application's media path without a real phone.
  */
-import { findCodec, defaultPayloadType } from '../codecs/table';
+import { findCodec, defaultPayloadType, ptimeOptions } from '../codecs/table';
 import { UnknownNameError } from '../errors';
 import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
-import type { FilePlayer, FileRecorder } from '../graph/filters';
+import type { Encoder, FilePlayer, FileRecorder } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
 
 export interface AudioPeerOptions {
@@ -53,7 +53,7 @@ export class AudioPeer {
       const player = g.add(f.filePlayer());
       player.open(opts.sendFile);
       const rate = opts.sendRate ?? codec.audioRate;
-      const enc = g.add(f.createEncoder(codec.mime));
+      const enc = g.add(codec.encoderFilter ? (f.createFilter(codec.encoderFilter) as Encoder) : f.createEncoder(codec.mime));
       if (opts.fmtp) enc.addFmtp(opts.fmtp);
       let head: Filter<any> = player;
       if (codec.rates.includes(rate)) {
@@ -64,8 +64,9 @@ export class AudioPeer {
         head = head.link(rs);
       }
       if (codec.name === 'opus') enc.setChannels(1);
-      if (enc.hasPtime()) enc.setPtime(opts.ptime ?? codec.ptime.default);
-      else enc.addFmtp(`ptime=${opts.ptime ?? codec.ptime.default}`);
+      const ptime = opts.ptime ?? ptimeOptions(codec, opts.fmtp).default;
+      if (enc.hasPtime()) enc.setPtime(ptime);
+      else enc.addFmtp(`ptime=${ptime}`);
       const send = g.add(f.rtpSender());
       send.setEndpoint(this.endpoint);
       head.link(enc).link(send);
@@ -76,7 +77,7 @@ export class AudioPeer {
       const recv = g.add(f.rtpReceiver());
       recv.setEndpoint(this.endpoint);
       const dec = g.add(f.createDecoder(codec.mime));
-      if (opts.fmtp) dec.addFmtp(opts.fmtp);
+      if (opts.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(opts.fmtp);
       const rate = opts.recordRate ?? codec.audioRate;
       let head: Filter<any> = recv.link(dec);
       if (codec.rates.includes(rate)) {

@@ -12,14 +12,17 @@ import { Ticker } from '../../lib/graph/Ticker';
 import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
 import { AudioPeer } from '../../lib/tools/AudioPeer';
 import { UdpRelay } from './relay';
+import { voiced } from './signal';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
 
 export interface CallSide {
   codec: string;
   ptime?: number;
   fmtp?: string;
-  /** Tone this side sends (Hz). */
+  /** Tone this side sends (Hz), or the pitch of its voiced signal. */
   toneHz: number;
+  /** 'tone' (default) or 'voiced' (speech-like, for vocoders). */
+  signal?: 'tone' | 'voiced';
   /** Extra leg options for the gateway side. */
   leg?: Partial<GatewayLegOptions>;
 }
@@ -50,8 +53,9 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
   const sendRate = (c: typeof codecA) => (c.name === 'opus' ? 48000 : c.audioRate);
   const fileA = path.join(dir, 'a-send.wav');
   const fileB = path.join(dir, 'b-send.wav');
-  writeWav(fileA, tone(sendRate(codecA), seconds, [a.toneHz]));
-  writeWav(fileB, tone(sendRate(codecB), seconds, [b.toneHz]));
+  const make = (side: CallSide, rate: number) => (side.signal === 'voiced' ? voiced(rate, seconds, side.toneHz) : tone(rate, seconds, [side.toneHz]));
+  writeWav(fileA, make(a, sendRate(codecA)));
+  writeWav(fileB, make(b, sendRate(codecB)));
   const recRate = (c: typeof codecA) => (c.name === 'opus' ? 16000 : c.audioRate);
 
   const peerTicker = new Ticker({ name: 'test-peers' });
