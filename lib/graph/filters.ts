@@ -3,6 +3,7 @@
  * exposes the filter's methods with typed arguments and its notifications as
  * typed events.
  */
+import * as fs from 'node:fs';
 import { Filter, type FilterEvents, type FilterNotification } from './Filter';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 
@@ -135,9 +136,32 @@ export class FilePlayer extends Filter<FilePlayerEvents> {
   }
 }
 
-/** MSFileRec: writes PCM to a WAV file (header completed on closeFile()). */
+/** MSFileRec: writes PCM to a WAV file (header completed on closeFile()), or raw bytes to any other file. */
 export class FileRecorder extends Filter {
+  /**
+   * Opens `file` for recording, truncating it. ms2 5.1's MSFileRec writes no
+   * header space for a new file and writes the WAV header over the first 44
+   * bytes of audio at close; an existing WAV it appends to. So a .wav file is
+   * first created here holding a header and one silent sample, and ms2
+   * appends after them: the recording starts 1/rate s late, intact.
+   */
   open(file: string): void {
+    if (/\.wav$/i.test(file)) {
+      const header = Buffer.alloc(46);
+      header.write('RIFF', 0, 'ascii');
+      header.writeUInt32LE(38, 4);
+      header.write('WAVEfmt ', 8, 'ascii');
+      header.writeUInt32LE(16, 16);
+      header.writeUInt16LE(1, 20);
+      header.writeUInt16LE(1, 22);
+      header.writeUInt32LE(8000, 24);
+      header.writeUInt32LE(16000, 28);
+      header.writeUInt16LE(2, 32);
+      header.writeUInt16LE(16, 34);
+      header.write('data', 36, 'ascii');
+      header.writeUInt32LE(2, 40); // one sample, silent (bytes 44-45)
+      fs.writeFileSync(file, header);
+    }
     this.call('MS_FILE_REC_OPEN', file);
   }
 
