@@ -61,7 +61,7 @@ Napi::Value InitJs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetLogLevelJs(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber()) Throw(info.Env(), code::kInvalidArgument, "Expected a log level 0..3");
+  if (!info[0].IsNumber()) Throw(info.Env(), code::kInvalidArgument, "Expected a log level -1..3");
   SetLibraryLogLevel(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }

@@ -8,7 +8,8 @@
 namespace rms {
 
 void SetLibraryLogLevel(int level) {
-  unsigned int mask = ORTP_FATAL | ORTP_ERROR;
+  unsigned int mask = ORTP_FATAL;
+  if (level >= 0) mask |= ORTP_ERROR;
   if (level >= 1) mask |= ORTP_WARNING;
   if (level >= 2) mask |= ORTP_MESSAGE;
   if (level >= 3) mask |= ORTP_DEBUG | ORTP_TRACE;

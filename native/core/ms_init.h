@@ -4,6 +4,6 @@
 #pragma once
 namespace rms {
 void EnsureLibrariesInitialised();
-// 0 = quiet (errors only) ... 3 = debug. Applies to ms2, oRTP and bctoolbox.
+// -1 = fatal only, 0 = errors (default) ... 3 = debug. Applies to ms2, oRTP and bctoolbox.
 void SetLibraryLogLevel(int level);
 }  // namespace rms
