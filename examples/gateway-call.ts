@@ -78,12 +78,28 @@ async function main() {
   const factory = Factory.shared();
   const callerWav = path.join(outDir, 'caller-says.wav');
   const calleeWav = path.join(outDir, 'callee-says.wav');
-  const srcKind = speech('Hello, this is the caller, speaking G seven eleven mu law through the gateway.', 8000, callerWav);
+  const srcKind = speech(
+    'Hello, this is the caller, speaking G seven eleven mu law through the gateway.',
+    8000,
+    callerWav,
+  );
   speech('And this is the callee, answering in Opus at forty eight kilohertz.', 48000, calleeWav);
 
   const phones = new Ticker({ name: 'demo-phones' });
-  const caller = new AudioPeer({ factory, codec: 'PCMU', sendFile: callerWav, recordFile: path.join(outDir, 'caller-heard.wav') });
-  const callee = new AudioPeer({ factory, codec: 'opus', sendFile: calleeWav, sendRate: 48000, recordFile: path.join(outDir, 'callee-heard.wav'), recordRate: 48000 });
+  const caller = new AudioPeer({
+    factory,
+    codec: 'PCMU',
+    sendFile: callerWav,
+    recordFile: path.join(outDir, 'caller-heard.wav'),
+  });
+  const callee = new AudioPeer({
+    factory,
+    codec: 'opus',
+    sendFile: calleeWav,
+    sendRate: 48000,
+    recordFile: path.join(outDir, 'callee-heard.wav'),
+    recordRate: 48000,
+  });
 
   // The gateway: leg a faces the caller (PCMU), leg b the callee (Opus).
   const gw = new Gateway({
@@ -97,8 +113,11 @@ async function main() {
   callee.start(phones);
 
   console.log(`rtp-media-server demo: PCMU caller <-> gateway <-> Opus callee on 127.0.0.1 (${srcKind})`);
-  for (const d of gw.directions) console.log(`  ${d.from} -> ${d.to}: ${d.chain.join(' -> ')}  (PCM ${d.decodeRate} -> ${d.encodeRate} Hz)`);
-  console.log(`  leg a: ${gw.a.codec.name}/${gw.a.codec.clockRate} pt ${gw.a.payloadType} on port ${gw.a.localPort}; leg b: ${gw.b.codec.name}/${gw.b.codec.clockRate} pt ${gw.b.payloadType} on port ${gw.b.localPort}`);
+  for (const d of gw.directions)
+    console.log(`  ${d.from} -> ${d.to}: ${d.chain.join(' -> ')}  (PCM ${d.decodeRate} -> ${d.encodeRate} Hz)`);
+  console.log(
+    `  leg a: ${gw.a.codec.name}/${gw.a.codec.clockRate} pt ${gw.a.payloadType} on port ${gw.a.localPort}; leg b: ${gw.b.codec.name}/${gw.b.codec.clockRate} pt ${gw.b.payloadType} on port ${gw.b.localPort}`,
+  );
 
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const stats = gw.stats();
@@ -106,14 +125,22 @@ async function main() {
   callee.stop();
 
   console.log('\nper-leg statistics (gateway side)');
-  console.log(`${'leg'.padEnd(22)} ${'recv'.padStart(6)} ${'sent'.padStart(6)} ${'loss'.padStart(7)} ${'jit ms'.padStart(8)} ${'jb ms'.padStart(6)} ${'late'.padStart(5)} ${'rtcpS'.padStart(5)} ${'rtcpR'.padStart(5)}`);
+  console.log(
+    `${'leg'.padEnd(22)} ${'recv'.padStart(6)} ${'sent'.padStart(6)} ${'loss'.padStart(7)} ${'jit ms'.padStart(8)} ${'jb ms'.padStart(6)} ${'late'.padStart(5)} ${'rtcpS'.padStart(5)} ${'rtcpR'.padStart(5)}`,
+  );
   console.log(row(`a (caller, PCMU)`, stats.a));
   console.log(row(`b (callee, opus)`, stats.b));
-  console.log(`ticker: load ${stats.ticker.load.toFixed(2)}%, late ticks ${stats.ticker.lateTicks}, max late ${stats.ticker.maxLateMs} ms`);
+  console.log(
+    `ticker: load ${stats.ticker.load.toFixed(2)}%, late ticks ${stats.ticker.lateTicks}, max late ${stats.ticker.maxLateMs} ms`,
+  );
 
   console.log('\nreceived audio');
-  console.log(`  ${path.join(outDir, 'callee-heard.wav')}: what the Opus callee heard (${level(readWav(path.join(outDir, 'callee-heard.wav')))})`);
-  console.log(`  ${path.join(outDir, 'caller-heard.wav')}: what the PCMU caller heard (${level(readWav(path.join(outDir, 'caller-heard.wav')))})`);
+  console.log(
+    `  ${path.join(outDir, 'callee-heard.wav')}: what the Opus callee heard (${level(readWav(path.join(outDir, 'callee-heard.wav')))})`,
+  );
+  console.log(
+    `  ${path.join(outDir, 'caller-heard.wav')}: what the PCMU caller heard (${level(readWav(path.join(outDir, 'caller-heard.wav')))})`,
+  );
 
   caller.close();
   callee.close();

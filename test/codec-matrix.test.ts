@@ -41,14 +41,20 @@ function checkAudio(from: Entry, to: Entry, side: CallSide, received: Parameters
     const p = pitchReport(received, side.toneHz);
     cells.set(`${from.label}>${to.label}`, `f0 ${p.f0.toFixed(0)}`);
     assert.ok(p.blocks >= 10, `${what}: only ${p.blocks} loud blocks`);
-    assert.ok(p.matchFraction >= 0.6, `${what}: pitch ${side.toneHz} Hz kept in ${(p.matchFraction * 100).toFixed(0)}% of blocks (median ${p.f0.toFixed(1)})`);
+    assert.ok(
+      p.matchFraction >= 0.6,
+      `${what}: pitch ${side.toneHz} Hz kept in ${(p.matchFraction * 100).toFixed(0)}% of blocks (median ${p.f0.toFixed(1)})`,
+    );
     assert.ok(p.speechBandShare >= 0.7, `${what}: speech-band share ${p.speechBandShare.toFixed(2)}`);
   } else {
     const t = toneReport(received, side.toneHz);
     cells.set(`${from.label}>${to.label}`, `${t.marginDb.toFixed(0)} dB`);
     assert.ok(t.blocks >= 10, `${what}: only ${t.blocks} loud blocks`);
     assert.ok(t.marginDb > 15, `${what}: tone ${t.marginDb.toFixed(1)} dB above other bands`);
-    assert.ok(t.dominantFraction > 0.8, `${what}: tone dominant in ${(t.dominantFraction * 100).toFixed(0)}% of blocks`);
+    assert.ok(
+      t.dominantFraction > 0.8,
+      `${what}: tone dominant in ${(t.dominantFraction * 100).toFixed(0)}% of blocks`,
+    );
   }
 }
 
@@ -56,8 +62,13 @@ describe('codec matrix: every pair through the gateway, both directions', () => 
   after(() => {
     const w = 10;
     const lines = [`${'from \\ to'.padEnd(w)}${ENTRIES.map((e) => e.label.padStart(w)).join('')}`];
-    for (const f of ENTRIES) lines.push(`${f.label.padEnd(w)}${ENTRIES.map((t) => (cells.get(`${f.label}>${t.label}`) ?? (f === t ? '-' : 'FAIL')).padStart(w)).join('')}`);
-    console.log(`\ncodec matrix (tone margin in dB, or recovered pitch in Hz for vocoder paths)\n${lines.join('\n')}\n`);
+    for (const f of ENTRIES)
+      lines.push(
+        `${f.label.padEnd(w)}${ENTRIES.map((t) => (cells.get(`${f.label}>${t.label}`) ?? (f === t ? '-' : 'FAIL')).padStart(w)).join('')}`,
+      );
+    console.log(
+      `\ncodec matrix (tone margin in dB, or recovered pitch in Hz for vocoder paths)\n${lines.join('\n')}\n`,
+    );
   });
 
   for (let i = 0; i < ENTRIES.length; i++) {
@@ -66,8 +77,18 @@ describe('codec matrix: every pair through the gateway, both directions', () => 
       const b = ENTRIES[j];
       it(`${a.label} <-> ${b.label}`, async () => {
         const voicedPath = isVocoder(a) || isVocoder(b);
-        const sideA: CallSide = { codec: a.codec, fmtp: a.fmtp, toneHz: voicedPath ? 120 : 1000, signal: voicedPath ? 'voiced' : 'tone' };
-        const sideB: CallSide = { codec: b.codec, fmtp: b.fmtp, toneHz: voicedPath ? 210 : 600, signal: voicedPath ? 'voiced' : 'tone' };
+        const sideA: CallSide = {
+          codec: a.codec,
+          fmtp: a.fmtp,
+          toneHz: voicedPath ? 120 : 1000,
+          signal: voicedPath ? 'voiced' : 'tone',
+        };
+        const sideB: CallSide = {
+          codec: b.codec,
+          fmtp: b.fmtp,
+          toneHz: voicedPath ? 210 : 600,
+          signal: voicedPath ? 'voiced' : 'tone',
+        };
         const r = await runCall(sideA, sideB, 2);
         checkWire(b, r.relayB.fromGateway, `${a.label}->${b.label} wire`);
         checkWire(a, r.relayA.fromGateway, `${b.label}->${a.label} wire`);

@@ -18,29 +18,60 @@ const leg = (codec: string, extra: object = {}) => ({ local: { address: '127.0.0
 
 describe('codec options are validated with typed errors', () => {
   it('unknown codec names the supported ones', () => {
-    assert.throws(() => new Gateway({ a: leg('AMR'), b: leg('PCMU') }), (e: unknown) => {
-      assert.ok(e instanceof UnknownNameError);
-      assert.match((e as Error).message, /Unknown codec AMR.*supported: PCMU, PCMA, G722, G729, opus, CODEC2/);
-      return true;
-    });
+    assert.throws(
+      () => new Gateway({ a: leg('AMR'), b: leg('PCMU') }),
+      (e: unknown) => {
+        assert.ok(e instanceof UnknownNameError);
+        assert.match((e as Error).message, /Unknown codec AMR.*supported: PCMU, PCMA, G722, G729, opus, CODEC2/);
+        return true;
+      },
+    );
   });
 
   it('unsupported Codec2 mode names the supported modes', () => {
-    assert.throws(() => new Gateway({ a: leg('CODEC2', { fmtp: 'mode=999' }), b: leg('PCMU') }), /mode=999 is not supported; supported modes: 3200, 2400, 1600, 1400, 1300, 1200, 700/);
+    assert.throws(
+      () => new Gateway({ a: leg('CODEC2', { fmtp: 'mode=999' }), b: leg('PCMU') }),
+      /mode=999 is not supported; supported modes: 3200, 2400, 1600, 1400, 1300, 1200, 700/,
+    );
   });
 
   it('bad fmtp values and ptimes say what is allowed', () => {
-    assert.throws(() => new Gateway({ a: leg('opus', { fmtp: 'useinbandfec=2' }), b: leg('PCMU') }), /useinbandfec=2: expected 0 or 1/);
-    assert.throws(() => new Gateway({ a: leg('G729', { fmtp: 'annexb=maybe' }), b: leg('PCMU') }), /annexb=maybe: expected yes or no/);
-    assert.throws(() => new Gateway({ a: leg('PCMU', { ptime: 25 }), b: leg('PCMA') }), (e: unknown) => e instanceof InvalidArgumentError && /ptime 25 is not allowed for PCMU.*allowed: 10, 20, 30, 40, 50, 60/.test((e as Error).message));
-    assert.throws(() => new Gateway({ a: leg('CODEC2', { fmtp: 'mode=1200', ptime: 20 }), b: leg('PCMU') }), /ptime 20 is not allowed for CODEC2 \(mode=1200\).*allowed: 40, 80, 120/);
-    assert.throws(() => new Gateway({ a: leg('PCMU', { opus: { complexity: 3 } }), b: leg('opus') }), /opus settings given for leg a, whose codec is PCMU/);
+    assert.throws(
+      () => new Gateway({ a: leg('opus', { fmtp: 'useinbandfec=2' }), b: leg('PCMU') }),
+      /useinbandfec=2: expected 0 or 1/,
+    );
+    assert.throws(
+      () => new Gateway({ a: leg('G729', { fmtp: 'annexb=maybe' }), b: leg('PCMU') }),
+      /annexb=maybe: expected yes or no/,
+    );
+    assert.throws(
+      () => new Gateway({ a: leg('PCMU', { ptime: 25 }), b: leg('PCMA') }),
+      (e: unknown) =>
+        e instanceof InvalidArgumentError &&
+        /ptime 25 is not allowed for PCMU.*allowed: 10, 20, 30, 40, 50, 60/.test((e as Error).message),
+    );
+    assert.throws(
+      () => new Gateway({ a: leg('CODEC2', { fmtp: 'mode=1200', ptime: 20 }), b: leg('PCMU') }),
+      /ptime 20 is not allowed for CODEC2 \(mode=1200\).*allowed: 40, 80, 120/,
+    );
+    assert.throws(
+      () => new Gateway({ a: leg('PCMU', { opus: { complexity: 3 } }), b: leg('opus') }),
+      /opus settings given for leg a, whose codec is PCMU/,
+    );
   });
 
   it('a failed gateway leaves no socket behind', () => {
-    for (let i = 0; i < 20; i++) assert.throws(() => new Gateway({ a: leg('PCMU', { local: { address: '127.0.0.1', port: 40000 } }), b: leg('nope') }), UnknownNameError);
+    for (let i = 0; i < 20; i++)
+      assert.throws(
+        () => new Gateway({ a: leg('PCMU', { local: { address: '127.0.0.1', port: 40000 } }), b: leg('nope') }),
+        UnknownNameError,
+      );
     // the fixed port of leg a is free again
-    const gw = new Gateway({ a: leg('PCMU', { local: { address: '127.0.0.1', port: 40000 } }), b: leg('PCMA'), start: false });
+    const gw = new Gateway({
+      a: leg('PCMU', { local: { address: '127.0.0.1', port: 40000 } }),
+      b: leg('PCMA'),
+      start: false,
+    });
     assert.equal(gw.a.localPort, 40000);
     gw.close();
   });
@@ -49,7 +80,18 @@ describe('codec options are validated with typed errors', () => {
 describe('fmtp parsing and generation', () => {
   it('Opus (RFC 7587) round-trips', () => {
     const o = parseOpusFmtp('minptime=10; useinbandfec=1;maxaveragebitrate=24000;stereo=0;sprop-stereo=0;usedtx=0');
-    assert.deepEqual({ ...o }, { ...o, minptime: 10, useinbandfec: true, maxaveragebitrate: 24000, stereo: false, spropStereo: false, usedtx: false });
+    assert.deepEqual(
+      { ...o },
+      {
+        ...o,
+        minptime: 10,
+        useinbandfec: true,
+        maxaveragebitrate: 24000,
+        stereo: false,
+        spropStereo: false,
+        usedtx: false,
+      },
+    );
     assert.deepEqual(parseOpusFmtp(formatOpusFmtp(o)), o);
     assert.throws(() => parseOpusFmtp('maxplaybackrate=100'), /expected 8000..48000/);
   });
@@ -92,9 +134,18 @@ describe('packetization and encoder settings on the wire', () => {
   });
 
   it('Opus bit rate and complexity are applied per leg', async () => {
-    const low = await runCall({ codec: 'PCMU', toneHz: 1000 }, { codec: 'opus', toneHz: 600, leg: { opus: { bitrate: 12000, complexity: 0, vbr: false } } }, 1.5);
-    const high = await runCall({ codec: 'PCMU', toneHz: 1000 }, { codec: 'opus', toneHz: 600, leg: { opus: { bitrate: 48000, complexity: 10, vbr: false } } }, 1.5);
-    const mean = (r: typeof low) => r.relayB.fromGateway.reduce((s, p) => s + p.payloadBytes, 0) / r.relayB.fromGateway.length;
+    const low = await runCall(
+      { codec: 'PCMU', toneHz: 1000 },
+      { codec: 'opus', toneHz: 600, leg: { opus: { bitrate: 12000, complexity: 0, vbr: false } } },
+      1.5,
+    );
+    const high = await runCall(
+      { codec: 'PCMU', toneHz: 1000 },
+      { codec: 'opus', toneHz: 600, leg: { opus: { bitrate: 48000, complexity: 10, vbr: false } } },
+      1.5,
+    );
+    const mean = (r: typeof low) =>
+      r.relayB.fromGateway.reduce((s, p) => s + p.payloadBytes, 0) / r.relayB.fromGateway.length;
     // CBR: bytes per 20 ms packet = bitrate / 8 / 50
     assert.ok(Math.abs(mean(low) - 30) <= 4, `12 kbit/s: mean payload ${mean(low)}`);
     assert.ok(Math.abs(mean(high) - 120) <= 8, `48 kbit/s: mean payload ${mean(high)}`);
@@ -103,9 +154,16 @@ describe('packetization and encoder settings on the wire', () => {
 
   it('Opus DTX sends (almost) nothing for silence', async () => {
     // a 0 Hz "tone" is silence
-    const r = await runCall({ codec: 'PCMU', toneHz: 0 }, { codec: 'opus', toneHz: 600, leg: { opus: { dtx: true } } }, 2);
+    const r = await runCall(
+      { codec: 'PCMU', toneHz: 0 },
+      { codec: 'opus', toneHz: 600, leg: { opus: { dtx: true } } },
+      2,
+    );
     const noDtx = await runCall({ codec: 'PCMU', toneHz: 0 }, { codec: 'opus', toneHz: 600 }, 2);
     assert.ok(noDtx.relayB.fromGateway.length > 80, `without DTX ${noDtx.relayB.fromGateway.length} packets`);
-    assert.ok(r.relayB.fromGateway.length < noDtx.relayB.fromGateway.length / 4, `with DTX ${r.relayB.fromGateway.length} packets`);
+    assert.ok(
+      r.relayB.fromGateway.length < noDtx.relayB.fromGateway.length / 4,
+      `with DTX ${r.relayB.fromGateway.length} packets`,
+    );
   });
 });

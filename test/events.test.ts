@@ -27,7 +27,10 @@ describe('events from the ticker thread', () => {
       const elapsed = await eof;
       assert.ok(elapsed >= 450 && elapsed < 2000, `eof after ${elapsed} ms`);
       assert.equal(notifications.filter((n) => n === 'MS_FILE_PLAYER_EOF').length, 1, `${notifications}`);
-      assert.ok(notifications.every((n) => n.startsWith('MS_')), `unnamed events: ${notifications}`);
+      assert.ok(
+        notifications.every((n) => n.startsWith('MS_')),
+        `unnamed events: ${notifications}`,
+      );
     } finally {
       t.close();
       f.close();

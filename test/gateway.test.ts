@@ -33,7 +33,10 @@ function checkWire(codec: string, pkts: RtpHeader[], what: string) {
 function checkTone(pcm: ReturnType<typeof toneReport>, what: string) {
   assert.ok(pcm.blocks >= 10, `${what}: only ${pcm.blocks} blocks of audio received`);
   assert.ok(pcm.marginDb > 15, `${what}: tone only ${pcm.marginDb.toFixed(1)} dB above other bands`);
-  assert.ok(pcm.dominantFraction > 0.85, `${what}: tone dominant in ${(pcm.dominantFraction * 100).toFixed(0)}% of blocks`);
+  assert.ok(
+    pcm.dominantFraction > 0.85,
+    `${what}: tone dominant in ${(pcm.dominantFraction * 100).toFixed(0)}% of blocks`,
+  );
 }
 
 const PAIRS: [string, string][] = [

@@ -25,12 +25,26 @@ describe('Factory', () => {
     const f = new Factory();
     try {
       const names = f.filters().map((d) => d.name);
-      for (const n of ['MSRtpRecv', 'MSRtpSend', 'MSResample', 'MSFilePlayer', 'MSFileRec', 'MSDtmfGen', 'MSAudioMixer'])
+      for (const n of [
+        'MSRtpRecv',
+        'MSRtpSend',
+        'MSResample',
+        'MSFilePlayer',
+        'MSFileRec',
+        'MSDtmfGen',
+        'MSAudioMixer',
+      ])
         assert.ok(names.includes(n), `missing ${n}`);
       const { encoders, decoders } = f.codecs();
       for (const c of ['pcmu', 'pcma', 'g722', 'G729', 'opus', 'CODEC2']) {
-        assert.ok(encoders.some((e) => e.toLowerCase() === c.toLowerCase()), `no ${c} encoder`);
-        assert.ok(decoders.some((e) => e.toLowerCase() === c.toLowerCase()), `no ${c} decoder`);
+        assert.ok(
+          encoders.some((e) => e.toLowerCase() === c.toLowerCase()),
+          `no ${c} encoder`,
+        );
+        assert.ok(
+          decoders.some((e) => e.toLowerCase() === c.toLowerCase()),
+          `no ${c} decoder`,
+        );
       }
       // our own Codec2 filters are registered at creation
       assert.equal(f.createEncoder('CODEC2').name, 'RmsCodec2Enc');
@@ -42,13 +56,19 @@ describe('Factory', () => {
   it('refuses unknown filter and codec names with a typed error listing what exists', () => {
     const f = new Factory();
     try {
-      assert.throws(() => f.createFilter('MSNoSuchFilter'), (e: unknown) => {
-        assert.ok(e instanceof UnknownNameError && e instanceof RmsError);
-        assert.equal(e.code, 'ERR_RMS_UNKNOWN_NAME');
-        assert.match(e.message, /MSNoSuchFilter.*available:.*MSRtpRecv/s);
-        return true;
-      });
-      assert.throws(() => f.createEncoder('AMR-WB'), (e: unknown) => e instanceof UnknownNameError && /encoders available:.*opus/.test((e as Error).message));
+      assert.throws(
+        () => f.createFilter('MSNoSuchFilter'),
+        (e: unknown) => {
+          assert.ok(e instanceof UnknownNameError && e instanceof RmsError);
+          assert.equal(e.code, 'ERR_RMS_UNKNOWN_NAME');
+          assert.match(e.message, /MSNoSuchFilter.*available:.*MSRtpRecv/s);
+          return true;
+        },
+      );
+      assert.throws(
+        () => f.createEncoder('AMR-WB'),
+        (e: unknown) => e instanceof UnknownNameError && /encoders available:.*opus/.test((e as Error).message),
+      );
       assert.throws(() => f.createDecoder('nope'), UnknownNameError);
       assert.throws(() => f.createFilter({} as unknown as string), InvalidArgumentError);
     } finally {
@@ -77,10 +97,22 @@ describe('Filter', () => {
       const enc = f.createEncoder('opus');
       const other = f.createEncoder('pcma');
       dec.link(enc);
-      assert.deepEqual(dec.links().map((l) => [l.dir, l.pin, l.peer?.name, l.peerPin]), [['out', 0, 'MSOpusEnc', 0]]);
-      assert.throws(() => dec.link(other), (e: unknown) => e instanceof LinkError && /already linked to MSOpusEnc/.test((e as Error).message));
-      assert.throws(() => other.link(enc), (e: unknown) => e instanceof LinkError && /already linked from/.test((e as Error).message));
-      assert.throws(() => dec.link(other, { from: 3 }), (e: unknown) => e instanceof LinkError && /pin 3 does not exist/.test((e as Error).message));
+      assert.deepEqual(
+        dec.links().map((l) => [l.dir, l.pin, l.peer?.name, l.peerPin]),
+        [['out', 0, 'RmsOpusEnc', 0]],
+      );
+      assert.throws(
+        () => dec.link(other),
+        (e: unknown) => e instanceof LinkError && /already linked to RmsOpusEnc/.test((e as Error).message),
+      );
+      assert.throws(
+        () => other.link(enc),
+        (e: unknown) => e instanceof LinkError && /already linked from/.test((e as Error).message),
+      );
+      assert.throws(
+        () => dec.link(other, { from: 3 }),
+        (e: unknown) => e instanceof LinkError && /pin 3 does not exist/.test((e as Error).message),
+      );
       assert.throws(() => dec.unlink(other), LinkError);
       dec.unlink(enc);
       assert.deepEqual(dec.links(), []);
@@ -102,7 +134,11 @@ describe('Filter', () => {
       assert.equal(enc.getPtime(), 40);
       enc.setBitrate(24000);
       const pcmu = f.createEncoder('pcmu');
-      assert.throws(() => pcmu.call('MS_FILE_PLAYER_START'), (e: unknown) => e instanceof MethodError && /does not implement MS_FILE_PLAYER_START/.test((e as Error).message));
+      assert.throws(
+        () => pcmu.call('MS_FILE_PLAYER_START'),
+        (e: unknown) =>
+          e instanceof MethodError && /does not implement MS_FILE_PLAYER_START/.test((e as Error).message),
+      );
       assert.throws(() => rs.setSampleRate('8000' as unknown as number), InvalidArgumentError);
       assert.throws(() => rs.call('MS_NOT_A_METHOD' as never), InvalidArgumentError);
     } finally {
@@ -119,10 +155,17 @@ describe('Ticker and graphs', () => {
       const dec = f.createDecoder('pcmu');
       const enc = f.createEncoder('pcma');
       dec.link(enc);
-      assert.throws(() => t.attach(dec), (e: unknown) => e instanceof GraphError && /no source/.test((e as Error).message));
+      assert.throws(
+        () => t.attach(dec),
+        (e: unknown) => e instanceof GraphError && /no source/.test((e as Error).message),
+      );
       const player = f.filePlayer();
       player.link(dec);
-      assert.throws(() => t.attach(player), (e: unknown) => e instanceof GraphError && /output pin 0 of filter MSAlawEnc is not linked/.test((e as Error).message));
+      assert.throws(
+        () => t.attach(player),
+        (e: unknown) =>
+          e instanceof GraphError && /output pin 0 of filter MSAlawEnc is not linked/.test((e as Error).message),
+      );
       const sink = f.createFilter('MSVoidSink');
       enc.link(sink);
       t.attach(player);
@@ -180,7 +223,10 @@ describe('RtpEndpoint', () => {
     const fds = openFds();
     try {
       for (let i = 0; i < 20; i++)
-        assert.throws(() => new RtpEndpoint({ address: '127.0.0.1', port: busy }), (e: unknown) => e instanceof AddressInUseError && e.code === 'ERR_RMS_ADDRESS_IN_USE');
+        assert.throws(
+          () => new RtpEndpoint({ address: '127.0.0.1', port: busy }),
+          (e: unknown) => e instanceof AddressInUseError && e.code === 'ERR_RMS_ADDRESS_IN_USE',
+        );
       assert.equal(openFds(), fds);
     } finally {
       sock.close();

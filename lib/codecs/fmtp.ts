@@ -32,7 +32,8 @@ function formatPairs(pairs: [string, string | number | undefined][]): string | u
 function intIn(pairs: Map<string, string>, key: string, lo: number, hi: number, codec: string): number | undefined {
   const raw = pairs.get(key);
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`${codec} fmtp ${key}=${raw}: expected an integer ${lo}..${hi}`);
+  if (!/^\d+$/.test(raw))
+    throw new InvalidArgumentError(`${codec} fmtp ${key}=${raw}: expected an integer ${lo}..${hi}`);
   const v = Number(raw);
   if (v < lo || v > hi) throw new InvalidArgumentError(`${codec} fmtp ${key}=${raw}: expected ${lo}..${hi}`);
   return v;
@@ -139,7 +140,9 @@ export function parseCodec2Fmtp(fmtp: string | undefined, fallback: Codec2Mode =
   if (raw === undefined) return { mode: fallback };
   const mode = raw.toUpperCase() === '700C' ? 700 : Number(raw);
   if (!CODEC2_MODES.includes(mode as Codec2Mode))
-    throw new InvalidArgumentError(`CODEC2 fmtp mode=${raw} is not supported; supported modes: ${CODEC2_MODES.join(', ')}`);
+    throw new InvalidArgumentError(
+      `CODEC2 fmtp mode=${raw} is not supported; supported modes: ${CODEC2_MODES.join(', ')}`,
+    );
   return { mode: mode as Codec2Mode };
 }
 
@@ -160,7 +163,8 @@ export function parseTelephoneEventFmtp(fmtp: string | undefined): number[] {
     if (!m) throw new InvalidArgumentError(`telephone-event fmtp "${fmtp}": expected a list like 0-15,66`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (lo > 255 || hi > 255 || hi < lo) throw new InvalidArgumentError(`telephone-event fmtp "${fmtp}": events are 0..255`);
+    if (lo > 255 || hi > 255 || hi < lo)
+      throw new InvalidArgumentError(`telephone-event fmtp "${fmtp}": events are 0..255`);
     for (const e of range(lo, hi)) events.add(e);
   }
   return [...events].sort((x, y) => x - y);
@@ -169,7 +173,7 @@ export function parseTelephoneEventFmtp(fmtp: string | undefined): number[] {
 export function formatTelephoneEventFmtp(events: number[]): string {
   const sorted = [...new Set(events)].sort((x, y) => x - y);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);

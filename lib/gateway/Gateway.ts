@@ -221,11 +221,14 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
     if (from.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(from.fmtp);
     const enc: Encoder = g.add(
-      to.codec.encoderFilter ? (factory.createFilter(to.codec.encoderFilter) as Encoder) : factory.createEncoder(to.codec.mime!),
+      to.codec.encoderFilter
+        ? (factory.createFilter(to.codec.encoderFilter) as Encoder)
+        : factory.createEncoder(to.codec.mime!),
     );
     if (to.fmtp) enc.addFmtp(to.fmtp);
     if (to.opus) {
-      if (!(enc instanceof OpusEncoder)) throw new InvalidArgumentError(`opus settings given for leg ${to.name}, whose codec is ${to.codec.name}`);
+      if (!(enc instanceof OpusEncoder))
+        throw new InvalidArgumentError(`opus settings given for leg ${to.name}, whose codec is ${to.codec.name}`);
       enc.configure(to.opus);
     }
 

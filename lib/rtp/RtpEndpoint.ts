@@ -106,7 +106,9 @@ export class RtpEndpoint {
 
   constructor(opts: RtpEndpointOptions) {
     if (!opts || typeof opts.address !== 'string' || isIP(opts.address) === 0)
-      throw new InvalidArgumentError(`Expected an IP address for RtpEndpoint address but received ${String(opts?.address)}`);
+      throw new InvalidArgumentError(
+        `Expected an IP address for RtpEndpoint address but received ${String(opts?.address)}`,
+      );
     const native = new (addon().RtpSession)();
     try {
       const bound = bindPorts(native, opts.address, opts.port ?? 0, opts.rtcpPort);
@@ -114,7 +116,10 @@ export class RtpEndpoint {
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
       native.setSymmetric(opts.symmetric ?? true);
-      const jb = opts.jitterBuffer === false ? { ...DEFAULT_JITTER_BUFFER, enabled: false } : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
+      const jb =
+        opts.jitterBuffer === false
+          ? { ...DEFAULT_JITTER_BUFFER, enabled: false }
+          : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
       native.setJitterBuffer(jb);
       native.enableRtcp(opts.rtcp ?? true);
       native.setRtcpInterval(opts.rtcpIntervalMs ?? 5000);
@@ -126,7 +131,8 @@ export class RtpEndpoint {
           native.setRecvPayloadType(pt);
         }
       }
-      if (opts.remote) native.setRemote(opts.remote.address, opts.remote.port, opts.remote.rtcpPort ?? opts.remote.port + 1);
+      if (opts.remote)
+        native.setRemote(opts.remote.address, opts.remote.port, opts.remote.rtcpPort ?? opts.remote.port + 1);
     } catch (err) {
       native.close();
       throw err;

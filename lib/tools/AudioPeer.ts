@@ -46,14 +46,18 @@ export class AudioPeer {
     this.endpoint = g.addEndpoint(
       new RtpEndpoint({
         address: opts.address ?? '127.0.0.1',
-        payloadTypes: [{ pt, mime: codec.name, clockRate: codec.clockRate, channels: codec.sdpChannels, fmtp: opts.fmtp }],
+        payloadTypes: [
+          { pt, mime: codec.name, clockRate: codec.clockRate, channels: codec.sdpChannels, fmtp: opts.fmtp },
+        ],
       }),
     );
     if (opts.sendFile) {
       const player = g.add(f.filePlayer());
       player.open(opts.sendFile);
       const rate = opts.sendRate ?? codec.audioRate;
-      const enc = g.add(codec.encoderFilter ? (f.createFilter(codec.encoderFilter) as Encoder) : f.createEncoder(codec.mime));
+      const enc = g.add(
+        codec.encoderFilter ? (f.createFilter(codec.encoderFilter) as Encoder) : f.createEncoder(codec.mime),
+      );
       if (opts.fmtp) enc.addFmtp(opts.fmtp);
       let head: Filter<any> = player;
       if (codec.rates.includes(rate)) {

@@ -2,15 +2,49 @@
 
 #include <time.h>
 
+#include <map>
+#include <mutex>
+
 namespace rms {
 
+namespace {
+// Looked up once per tick (100 Hz per ticker), never per packet.
+std::mutex g_tableMutex;
+std::map<const MSTicker*, TickStats*>& Table() {
+  static std::map<const MSTicker*, TickStats*> table;
+  return table;
+}
+}  // namespace
+
 TickStats::TickStats(MSTicker* ticker) : ticker_(ticker) {
-  ms_ticker_set_tick_func(ticker, &TickStats::WaitNextTick, this);
+  {
+    std::lock_guard<std::mutex> lock(g_tableMutex);
+    Table()[ticker] = this;
+  }
+  ms_ticker_set_tick_func(ticker, &TickStats::WaitNextTick, ticker);
+}
+
+// Only destroyed after the ticker's thread was joined (ms_ticker_destroy).
+TickStats::~TickStats() {
+  std::lock_guard<std::mutex> lock(g_tableMutex);
+  auto it = Table().find(ticker_);
+  if (it != Table().end() && it->second == this) Table().erase(it);
+}
+
+void TickStats::Record(int64_t late, int intervalMs) {
+  ticks_.fetch_add(1, std::memory_order_relaxed);
+  lastLateMs_.store(late, std::memory_order_relaxed);
+  if (late >= intervalMs) {
+    lateTicks_.fetch_add(1, std::memory_order_relaxed);
+    totalLateMs_.fetch_add(static_cast<uint64_t>(late), std::memory_order_relaxed);
+  }
+  int64_t prev = maxLateMs_.load(std::memory_order_relaxed);
+  while (late > prev && !maxLateMs_.compare_exchange_weak(prev, late)) {
+  }
 }
 
 int TickStats::WaitNextTick(void* data, uint64_t virtualTimeMs) {
-  auto* self = static_cast<TickStats*>(data);
-  MSTicker* t = self->ticker_;
+  auto* t = static_cast<MSTicker*>(data);
   int64_t late = 0;
   for (;;) {
     uint64_t now = t->get_cur_time_ptr(t->get_cur_time_data) - t->orig;
@@ -19,18 +53,16 @@ int TickStats::WaitNextTick(void* data, uint64_t virtualTimeMs) {
       late = -ahead;
       break;
     }
-    struct timespec ts = {0, static_cast<long>(ahead) * 1000000L};
+    struct timespec ts = {static_cast<time_t>(ahead / 1000), static_cast<long>(ahead % 1000) * 1000000L};
     nanosleep(&ts, nullptr);
   }
-  self->ticks_.fetch_add(1, std::memory_order_relaxed);
-  self->lastLateMs_.store(late, std::memory_order_relaxed);
-  if (late >= t->interval) {
-    self->lateTicks_.fetch_add(1, std::memory_order_relaxed);
-    self->totalLateMs_.fetch_add(static_cast<uint64_t>(late), std::memory_order_relaxed);
+  TickStats* self = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_tableMutex);
+    auto it = Table().find(t);
+    if (it != Table().end()) self = it->second;
   }
-  int64_t prev = self->maxLateMs_.load(std::memory_order_relaxed);
-  while (late > prev && !self->maxLateMs_.compare_exchange_weak(prev, late)) {
-  }
+  if (self) self->Record(late, t->interval);
   return static_cast<int>(late);
 }
 

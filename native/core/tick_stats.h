@@ -3,6 +3,12 @@
 // tell a healthy ticker from one that slips a few ms every tick under load. We
 // install our own wait function: it sleeps exactly as ms2's does and records
 // every tick's lateness in counters that the main thread can read lock-free.
+//
+// ms_ticker_set_tick_func() stores the function and its data in two steps
+// while the ticker thread already runs, so the thread may call either
+// function with either data. We keep the data as it is (the ticker itself,
+// which ms2's own wait function expects) and find our counters through a
+// process-wide table keyed by ticker: any combination is then safe.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -24,11 +30,15 @@ class TickStats {
   // Installs the wait function on the ticker; the ticker must outlive us or be
   // destroyed first (ms_ticker_destroy joins its thread).
   explicit TickStats(MSTicker* ticker);
+  ~TickStats();
+  TickStats(const TickStats&) = delete;
+  TickStats& operator=(const TickStats&) = delete;
   TickStatsSnapshot Snapshot() const;
   void Reset();
 
  private:
-  static int WaitNextTick(void* self, uint64_t virtualTimeMs);
+  static int WaitNextTick(void* ticker, uint64_t virtualTimeMs);
+  void Record(int64_t lateMs, int intervalMs);
   MSTicker* ticker_;
   std::atomic<uint64_t> ticks_{0};
   std::atomic<uint64_t> lateTicks_{0};

@@ -53,21 +53,54 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
   const sendRate = (c: typeof codecA) => (c.name === 'opus' ? 48000 : c.audioRate);
   const fileA = path.join(dir, 'a-send.wav');
   const fileB = path.join(dir, 'b-send.wav');
-  const make = (side: CallSide, rate: number) => (side.signal === 'voiced' ? voiced(rate, seconds, side.toneHz) : tone(rate, seconds, [side.toneHz]));
+  const make = (side: CallSide, rate: number) =>
+    side.signal === 'voiced' ? voiced(rate, seconds, side.toneHz) : tone(rate, seconds, [side.toneHz]);
   writeWav(fileA, make(a, sendRate(codecA)));
   writeWav(fileB, make(b, sendRate(codecB)));
   const recRate = (c: typeof codecA) => (c.name === 'opus' ? 16000 : c.audioRate);
 
   const peerTicker = new Ticker({ name: 'test-peers' });
-  const peerA = new AudioPeer({ factory, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, sendFile: fileA, sendRate: sendRate(codecA), recordFile: path.join(dir, 'a-recv.wav'), recordRate: recRate(codecA) });
-  const peerB = new AudioPeer({ factory, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, sendFile: fileB, sendRate: sendRate(codecB), recordFile: path.join(dir, 'b-recv.wav'), recordRate: recRate(codecB) });
+  const peerA = new AudioPeer({
+    factory,
+    codec: a.codec,
+    ptime: a.ptime,
+    fmtp: a.fmtp,
+    sendFile: fileA,
+    sendRate: sendRate(codecA),
+    recordFile: path.join(dir, 'a-recv.wav'),
+    recordRate: recRate(codecA),
+  });
+  const peerB = new AudioPeer({
+    factory,
+    codec: b.codec,
+    ptime: b.ptime,
+    fmtp: b.fmtp,
+    sendFile: fileB,
+    sendRate: sendRate(codecB),
+    recordFile: path.join(dir, 'b-recv.wav'),
+    recordRate: recRate(codecB),
+  });
   const relayA = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerA.port } });
   const relayB = await UdpRelay.create({ peer: { address: '127.0.0.1', port: peerB.port } });
   const gateway = new Gateway({
     factory,
     start: false,
-    a: { local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: relayA.nearPort, rtcpPort: peerA.endpoint.rtcpPort }, codec: a.codec, ptime: a.ptime, fmtp: a.fmtp, ...a.leg },
-    b: { local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: relayB.nearPort, rtcpPort: peerB.endpoint.rtcpPort }, codec: b.codec, ptime: b.ptime, fmtp: b.fmtp, ...b.leg },
+    a: {
+      local: { address: '127.0.0.1' },
+      remote: { address: '127.0.0.1', port: relayA.nearPort, rtcpPort: peerA.endpoint.rtcpPort },
+      codec: a.codec,
+      ptime: a.ptime,
+      fmtp: a.fmtp,
+      ...a.leg,
+    },
+    b: {
+      local: { address: '127.0.0.1' },
+      remote: { address: '127.0.0.1', port: relayB.nearPort, rtcpPort: peerB.endpoint.rtcpPort },
+      codec: b.codec,
+      ptime: b.ptime,
+      fmtp: b.fmtp,
+      ...b.leg,
+    },
   });
   relayA.setGateway({ address: '127.0.0.1', port: gateway.a.localPort });
   relayB.setGateway({ address: '127.0.0.1', port: gateway.b.localPort });

@@ -79,7 +79,9 @@ export class UdpRelay {
     });
   }
 
-  static async create(opts: { gateway?: { address: string; port: number }; peer?: { address: string; port: number } } = {}) {
+  static async create(
+    opts: { gateway?: { address: string; port: number }; peer?: { address: string; port: number } } = {},
+  ) {
     const near = await bindSocket();
     const far = await bindSocket();
     return new UdpRelay(near, far, opts.gateway, opts.peer);

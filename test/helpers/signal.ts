@@ -3,7 +3,7 @@ import type { Pcm } from '../../lib/util/wav';
 
 /** Power of one frequency over a block (Goertzel). */
 export function goertzel(x: ArrayLike<number>, start: number, len: number, freq: number, rate: number): number {
-  const k = (2 * Math.cos((2 * Math.PI * freq) / rate));
+  const k = 2 * Math.cos((2 * Math.PI * freq) / rate);
   let s1 = 0;
   let s2 = 0;
   for (let i = start; i < start + len; i++) {
