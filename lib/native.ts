@@ -77,13 +77,16 @@ export interface NativeFilter {
 }
 
 export interface NativeTickerStats {
+  /** ms2's smoothed load: percent of each 10 ms tick spent processing. */
   load: number;
   ticks: number;
+  /** Ticks that started one full interval (10 ms) or more behind schedule. */
   lateTicks: number;
   maxLateMs: number;
   lastLateMs: number;
   totalLateMs: number;
   intervalMs: number;
+  /** Graphs attached. */
   graphs: number;
 }
 
@@ -99,6 +102,7 @@ export interface NativeTicker {
 
 export interface NativePayloadType {
   pt: number;
+  /** Encoding name as in SDP rtpmap (e.g. 'PCMU', 'opus', 'telephone-event'). */
   mime: string;
   clockRate: number;
   channels?: number;

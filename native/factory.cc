@@ -98,29 +98,23 @@ Napi::Value Factory::CreateFilter(const Napi::CallbackInfo& info) {
   return Wrap(env, f);
 }
 
-Napi::Value Factory::CreateEncoder(const Napi::CallbackInfo& info) {
+Napi::Value Factory::CreateCodec(const Napi::CallbackInfo& info, bool encoder) {
   Napi::Env env = info.Env();
   CheckOpen(env);
-  if (!info[0].IsString()) Throw(env, code::kInvalidArgument, "Expected a mime type (string) for createEncoder()");
+  const char* kind = encoder ? "encoder" : "decoder";
+  if (!info[0].IsString())
+    Throw(env, code::kInvalidArgument, std::string("Expected a mime type (string) for the ") + kind);
   std::string mime = info[0].As<Napi::String>().Utf8Value();
-  MSFilter* f = ms_factory_create_encoder(factory_, mime.c_str());
+  MSFilter* f = encoder ? ms_factory_create_encoder(factory_, mime.c_str()) : ms_factory_create_decoder(factory_, mime.c_str());
   if (f == nullptr)
     Throw(env, code::kUnknownName,
-          "No encoder for " + mime + "; encoders available: " + NamesOf(factory_, MS_FILTER_ENCODER));
+          "No " + std::string(kind) + " for " + mime + "; " + kind + "s available: " +
+              NamesOf(factory_, encoder ? MS_FILTER_ENCODER : MS_FILTER_DECODER));
   return Wrap(env, f);
 }
 
-Napi::Value Factory::CreateDecoder(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckOpen(env);
-  if (!info[0].IsString()) Throw(env, code::kInvalidArgument, "Expected a mime type (string) for createDecoder()");
-  std::string mime = info[0].As<Napi::String>().Utf8Value();
-  MSFilter* f = ms_factory_create_decoder(factory_, mime.c_str());
-  if (f == nullptr)
-    Throw(env, code::kUnknownName,
-          "No decoder for " + mime + "; decoders available: " + NamesOf(factory_, MS_FILTER_DECODER));
-  return Wrap(env, f);
-}
+Napi::Value Factory::CreateEncoder(const Napi::CallbackInfo& info) { return CreateCodec(info, true); }
+Napi::Value Factory::CreateDecoder(const Napi::CallbackInfo& info) { return CreateCodec(info, false); }
 
 static const char* CategoryName(MSFilterCategory c) {
   switch (c) {

@@ -27,6 +27,7 @@ class Factory : public Napi::ObjectWrap<Factory> {
   Napi::Value CreateFilter(const Napi::CallbackInfo& info);
   Napi::Value CreateEncoder(const Napi::CallbackInfo& info);
   Napi::Value CreateDecoder(const Napi::CallbackInfo& info);
+  Napi::Value CreateCodec(const Napi::CallbackInfo& info, bool encoder);
   Napi::Value ListFilters(const Napi::CallbackInfo& info);
   Napi::Value RegisterBuiltinFilter(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);

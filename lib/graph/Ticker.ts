@@ -1,5 +1,5 @@
 import { InvalidStateError } from '../errors';
-import { addon, type NativeTicker } from '../native';
+import { addon, type NativeTicker, type NativeTickerStats } from '../native';
 import type { Filter } from './Filter';
 
 export type TickerPriority = 'normal' | 'high' | 'realtime';
@@ -14,19 +14,7 @@ export interface TickerOptions {
   priority?: TickerPriority;
 }
 
-export interface TickerStats {
-  /** ms2's smoothed load: percent of each 10 ms tick spent processing. */
-  load: number;
-  ticks: number;
-  /** Ticks that started one full interval (10 ms) or more behind schedule. */
-  lateTicks: number;
-  maxLateMs: number;
-  lastLateMs: number;
-  totalLateMs: number;
-  intervalMs: number;
-  /** Graphs attached. */
-  graphs: number;
-}
+export type TickerStats = NativeTickerStats;
 
 const PRIORITIES: Record<TickerPriority, number> = { normal: 0, high: 1, realtime: 2 };
 

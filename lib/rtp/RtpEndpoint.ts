@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../errors';
-import { addon, type NativeRtpInfo, type NativeRtpSession, type NativeRtpStats } from '../native';
+import { addon, type NativePayloadType, type NativeRtpInfo, type NativeRtpSession, type NativeRtpStats } from '../native';
 
 export interface RtpAddress {
   address: string;
@@ -9,15 +9,7 @@ export interface RtpAddress {
   rtcpPort?: number;
 }
 
-export interface PayloadTypeSpec {
-  pt: number;
-  /** Encoding name as in SDP rtpmap (e.g. 'PCMU', 'opus', 'telephone-event'). */
-  mime: string;
-  clockRate: number;
-  channels?: number;
-  fmtp?: string;
-  bitrate?: number;
-}
+export type PayloadTypeSpec = NativePayloadType;
 
 export interface JitterBufferOptions {
   /** Default true. */
