@@ -11,3 +11,19 @@ export * from './gateway/Gateway';
 export { setNativeLogLevel } from './util/log';
 export { AudioPeer, type AudioPeerOptions } from './tools/AudioPeer';
 export { readWav, writeWav, tone, type Pcm } from './util/wav';
+export { MediaServer, UnknownCallError, type MediaServerOptions, type MediaServerEvents } from './session/MediaServer';
+export {
+  MediaSession,
+  DuplicateOfferError,
+  type SessionInfo,
+  type SessionSummary,
+  type SessionState,
+  type LegInfo,
+} from './session/MediaSession';
+export { NoCommonCodecError } from './session/negotiation';
+export { PortPool, PortsExhaustedError } from './session/PortPool';
+export { TickerPool } from './session/TickerPool';
+export { parseSdp, SdpError } from './sdp/parse';
+export { buildSdp, answerDirection } from './sdp/build';
+export type { SdpSession, SdpMedia, SdpFormat, Direction } from './sdp/model';
+export * from './codecs/fmtp';

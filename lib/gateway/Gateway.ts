@@ -1,18 +1,24 @@
 import { InvalidArgumentError, InvalidStateError, UnknownNameError } from '../errors';
 import { CODECS, defaultPayloadType, findCodec, ptimeOptions, validateFmtp, type CodecInfo } from '../codecs/table';
+import { parseCodec2Fmtp } from '../codecs/fmtp';
 import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import { Ticker, type TickerStats } from '../graph/Ticker';
-import { OpusEncoder, type Decoder, type Encoder, type OpusSettings, type RtpReceiver } from '../graph/filters';
+import {
+  OpusEncoder,
+  type Decoder,
+  type Encoder,
+  type OpusSettings,
+  type RtpReceiver,
+  type RtpSender,
+} from '../graph/filters';
 import { RtpEndpoint, type JitterBufferOptions, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
+import type { PayloadTypeSpec } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 
-export interface GatewayLegOptions {
-  /** Local address to bind, and optional fixed ports (0/absent: system's choice). */
-  local: { address: string; port?: number; rtcpPort?: number };
-  /** Where to send this leg's RTP. May be set later with leg.setRemote(). */
-  remote?: RtpAddress;
+/** The media format of one leg: what it sends and receives. */
+export interface LegMedia {
   /** SDP encoding name: PCMU, PCMA, G722, G729, opus, CODEC2. */
   codec: string;
   /** RTP payload type (default: the codec's static or usual dynamic type). */
@@ -25,6 +31,17 @@ export interface GatewayLegOptions {
   bitrate?: number;
   /** Opus encoder settings for what we send on this leg (when its codec is opus). */
   opus?: OpusSettings;
+  /** Payload type of RFC 4733 telephone-event on this leg, if negotiated. */
+  telephoneEvent?: number;
+}
+
+export interface GatewayLegOptions extends LegMedia {
+  /** Local address to bind, and optional fixed ports (0/absent: a free even/odd pair). */
+  local?: { address: string; port?: number; rtcpPort?: number };
+  /** An endpoint bound beforehand (e.g. from a port pool); the gateway then does not close it. */
+  endpoint?: RtpEndpoint;
+  /** Where to send this leg's RTP. May be set later with leg.setRemote(). */
+  remote?: RtpAddress;
   jitterBuffer?: Partial<JitterBufferOptions> | false;
   /** RTCP on this leg (default true). */
   rtcp?: boolean;
@@ -39,67 +56,129 @@ export interface GatewayOptions {
   ticker?: Ticker;
   /** Start at once (default true). */
   start?: boolean;
+  /**
+   * 'auto' (default): when both legs use the same codec, packets are relayed
+   * without decoding; 'never': always decode and encode.
+   */
+  relay?: 'auto' | 'never';
+}
+
+interface ResolvedMedia {
+  codec: CodecInfo;
+  payloadType: number;
+  ptime: number;
+  fmtp?: string;
+  bitrate?: number;
+  opus?: OpusSettings;
+  telephoneEvent?: number;
+}
+
+function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
+  const codec = findCodec(String(m.codec));
+  if (!codec || codec.kind !== 'audio' || !codec.mime) {
+    const names = Object.values(CODECS)
+      .filter((c) => c.kind === 'audio')
+      .map((c) => c.name)
+      .join(', ');
+    throw new UnknownNameError(`Unknown codec ${String(m.codec)} for gateway leg ${name}; supported: ${names}`);
+  }
+  validateFmtp(codec, m.fmtp);
+  const ptimes = ptimeOptions(codec, m.fmtp);
+  const ptime = m.ptime ?? ptimes.default;
+  if (!ptimes.allowed.includes(ptime))
+    throw new InvalidArgumentError(
+      `ptime ${ptime} is not allowed for ${codec.name}${m.fmtp ? ` (${m.fmtp})` : ''} on leg ${name}; allowed: ${ptimes.allowed.join(', ')}`,
+    );
+  if (m.opus && codec.name !== 'opus')
+    throw new InvalidArgumentError(`opus settings given for leg ${name}, whose codec is ${codec.name}`);
+  const payloadType = m.payloadType ?? defaultPayloadType(codec);
+  if (m.telephoneEvent !== undefined && m.telephoneEvent === payloadType)
+    throw new InvalidArgumentError(
+      `leg ${name}: telephone-event and ${codec.name} cannot share payload type ${payloadType}`,
+    );
+  return {
+    codec,
+    payloadType,
+    ptime,
+    fmtp: m.fmtp,
+    bitrate: m.bitrate,
+    opus: m.opus,
+    telephoneEvent: m.telephoneEvent,
+  };
+}
+
+function profileOf(m: ResolvedMedia): PayloadTypeSpec[] {
+  const list: PayloadTypeSpec[] = [
+    {
+      pt: m.payloadType,
+      mime: m.codec.name,
+      clockRate: m.codec.clockRate,
+      channels: m.codec.sdpChannels,
+      fmtp: m.fmtp,
+    },
+  ];
+  if (m.telephoneEvent !== undefined) list.push({ pt: m.telephoneEvent, mime: 'telephone-event', clockRate: 8000 });
+  return list;
 }
 
 /** One side of the gateway: its RTP endpoint and codec. */
 export class GatewayLeg {
   readonly name: 'a' | 'b';
-  readonly codec: CodecInfo;
-  readonly payloadType: number;
-  readonly ptime: number;
-  readonly fmtp?: string;
-  readonly bitrate?: number;
-  readonly opus?: OpusSettings;
   readonly endpoint: RtpEndpoint;
+  /** @internal */
+  readonly ownsEndpoint: boolean;
+  #media: ResolvedMedia;
 
   /** @internal */
   constructor(name: 'a' | 'b', opts: GatewayLegOptions) {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError(`Expected options for gateway leg ${name}`);
-    const codec = findCodec(String(opts.codec));
-    if (!codec || codec.kind !== 'audio' || !codec.mime) {
-      const names = Object.values(CODECS)
-        .filter((c) => c.kind === 'audio')
-        .map((c) => c.name)
-        .join(', ');
-      throw new UnknownNameError(`Unknown codec ${String(opts.codec)} for gateway leg ${name}; supported: ${names}`);
-    }
-    validateFmtp(codec, opts.fmtp);
-    const ptimes = ptimeOptions(codec, opts.fmtp);
-    const ptime = opts.ptime ?? ptimes.default;
-    if (!ptimes.allowed.includes(ptime))
-      throw new InvalidArgumentError(
-        `ptime ${ptime} is not allowed for ${codec.name}${opts.fmtp ? ` (${opts.fmtp})` : ''} on leg ${name}; allowed: ${ptimes.allowed.join(', ')}`,
-      );
     this.name = name;
-    this.codec = codec;
-    this.payloadType = opts.payloadType ?? defaultPayloadType(codec);
-    this.ptime = ptime;
-    this.fmtp = opts.fmtp;
-    this.bitrate = opts.bitrate;
-    this.opus = opts.opus;
-    this.endpoint = new RtpEndpoint({
-      address: opts.local.address,
-      port: opts.local.port,
-      rtcpPort: opts.local.rtcpPort,
-      remote: opts.remote,
-      payloadTypes: [
-        {
-          pt: this.payloadType,
-          mime: codec.name,
-          clockRate: codec.clockRate,
-          channels: codec.sdpChannels,
-          fmtp: opts.fmtp,
-        },
-      ],
-      jitterBuffer: opts.jitterBuffer,
-      rtcp: opts.rtcp,
-    });
+    this.#media = resolveMedia(name, opts);
+    if (opts.endpoint) {
+      this.endpoint = opts.endpoint;
+      this.ownsEndpoint = false;
+      this.endpoint.setPayloadTypes(profileOf(this.#media), this.#media.payloadType);
+      if (opts.remote) this.endpoint.setRemote(opts.remote);
+    } else {
+      if (!opts.local) throw new InvalidArgumentError(`gateway leg ${name}: give local { address } or an endpoint`);
+      this.endpoint = new RtpEndpoint({
+        address: opts.local.address,
+        port: opts.local.port,
+        rtcpPort: opts.local.rtcpPort,
+        remote: opts.remote,
+        payloadTypes: profileOf(this.#media),
+        payloadType: this.#media.payloadType,
+        jitterBuffer: opts.jitterBuffer,
+        rtcp: opts.rtcp,
+      });
+      this.ownsEndpoint = true;
+    }
   }
 
+  get codec(): CodecInfo {
+    return this.#media.codec;
+  }
+  get payloadType(): number {
+    return this.#media.payloadType;
+  }
+  get ptime(): number {
+    return this.#media.ptime;
+  }
+  get fmtp(): string | undefined {
+    return this.#media.fmtp;
+  }
+  get bitrate(): number | undefined {
+    return this.#media.bitrate;
+  }
+  get opus(): OpusSettings | undefined {
+    return this.#media.opus;
+  }
+  get telephoneEvent(): number | undefined {
+    return this.#media.telephoneEvent;
+  }
   get localPort(): number {
     return this.endpoint.port;
   }
-
   get localRtcpPort(): number {
     return this.endpoint.rtcpPort;
   }
@@ -110,6 +189,20 @@ export class GatewayLeg {
 
   stats(): RtpStats {
     return this.endpoint.stats();
+  }
+
+  /** @internal Validates and applies new media (graph detached). */
+  setMedia(m: LegMedia): void {
+    const next = resolveMedia(this.name, m);
+    this.endpoint.setPayloadTypes(profileOf(next), next.payloadType);
+    this.#media = next;
+  }
+
+  /** @internal */
+  sameFormatAs(other: GatewayLeg): boolean {
+    if (this.codec.name !== other.codec.name) return false;
+    if (this.codec.name === 'CODEC2') return parseCodec2Fmtp(this.fmtp).mode === parseCodec2Fmtp(other.fmtp).mode;
+    return true;
   }
 }
 
@@ -128,9 +221,11 @@ function commonRate(from: CodecInfo, to: CodecInfo): number | undefined {
 export interface GatewayDirection {
   from: 'a' | 'b';
   to: 'a' | 'b';
-  /** Filter names in order, e.g. ['MSRtpRecv', 'MSUlawDec', 'MSOpusEnc', 'MSRtpSend']. */
+  /** Filter names in order, e.g. ['MSRtpRecv', 'MSUlawDec', 'RmsOpusEnc', 'MSRtpSend']. */
   chain: string[];
-  /** PCM rate out of the decoder and into the encoder. */
+  /** True when packets are relayed without decoding. */
+  relay: boolean;
+  /** PCM rate out of the decoder and into the encoder (0 when relaying). */
   decodeRate: number;
   encodeRate: number;
 }
@@ -138,47 +233,54 @@ export interface GatewayDirection {
 /**
  * The transcoding gateway of the original module: two legs with their own
  * codecs, bridged by `rtprecv → decoder → [resampler] → encoder → rtpsend`
- * in each direction, running on one ticker.
+ * in each direction, running on one ticker; or, when both legs share a codec,
+ * `rtprecv → rtpsend` (a relay, no decoding).
  */
 export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly a: GatewayLeg;
   readonly b: GatewayLeg;
-  readonly directions: GatewayDirection[] = [];
-  readonly #graph = new Graph();
+  #directions: GatewayDirection[] = [];
+  #graph = new Graph();
+  readonly #factory: Factory;
   readonly #ticker: Ticker;
   readonly #ownTicker: boolean;
-  readonly #roots: RtpReceiver[] = [];
+  readonly #relay: 'auto' | 'never';
+  #roots: RtpReceiver[] = [];
+  #senders = new Map<'a' | 'b', RtpSender>();
+  #sending = { a: true, b: true };
+  #running = false;
   #closed = false;
 
   constructor(opts: GatewayOptions) {
     super();
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('Expected gateway options { a, b }');
-    const factory = opts.factory ?? Factory.shared();
+    this.#factory = opts.factory ?? Factory.shared();
+    this.#relay = opts.relay ?? 'auto';
     let a: GatewayLeg | undefined;
     let b: GatewayLeg | undefined;
-    let ticker: Ticker | undefined;
     try {
       a = new GatewayLeg('a', opts.a);
-      this.#graph.addEndpoint(a.endpoint);
       b = new GatewayLeg('b', opts.b);
-      this.#graph.addEndpoint(b.endpoint);
-      this.#buildDirection(factory, a, b);
-      this.#buildDirection(factory, b, a);
-      ticker = opts.ticker ?? new Ticker({ name: 'rms-gateway' });
+      this.a = a;
+      this.b = b;
+      this.#build();
     } catch (err) {
       this.#graph.close();
-      if (!a) void 0;
+      if (a?.ownsEndpoint) a.endpoint.close();
+      if (b?.ownsEndpoint) b.endpoint.close();
       throw err;
     }
-    this.a = a;
-    this.b = b;
-    this.#ticker = ticker;
+    this.#ticker = opts.ticker ?? new Ticker({ name: 'rms-gateway' });
     this.#ownTicker = !opts.ticker;
     if (opts.start ?? true) this.start();
   }
 
+  get directions(): readonly GatewayDirection[] {
+    return this.#directions;
+  }
+
   get running(): boolean {
-    return this.#graph.running;
+    return this.#running;
   }
 
   get closed(): boolean {
@@ -193,11 +295,47 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   start(): void {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     if (!this.#graph.running) this.#graph.attach(this.#ticker, this.#roots);
+    this.#running = true;
   }
 
   /** Stops media (sockets stay open); start() resumes. */
   stop(): void {
     this.#graph.detach();
+    this.#running = false;
+  }
+
+  /**
+   * Whether we send media to `leg` (false: the peer put us on hold or said
+   * recvonly/inactive). Takes effect at once, on a running gateway too.
+   */
+  setSending(leg: 'a' | 'b', on: boolean): void {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    this.#sending[leg] = on;
+    const s = this.#senders.get(leg);
+    if (s) {
+      if (on) s.unmute();
+      else s.mute();
+    }
+  }
+
+  /**
+   * Changes codecs, payload types or ptime of one or both legs on a live call
+   * (a re-INVITE): the graph is detached, rebuilt and re-attached; the RTP
+   * sockets, SSRCs and sequence numbers stay.
+   */
+  reconfigure(changes: { a?: LegMedia; b?: LegMedia }): void {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    const wasRunning = this.#running;
+    this.stop();
+    this.#graph.close();
+    this.#graph = new Graph();
+    this.#roots = [];
+    this.#senders.clear();
+    this.#directions = [];
+    if (changes.a) this.a.setMedia(changes.a);
+    if (changes.b) this.b.setMedia(changes.b);
+    this.#build();
+    if (wasRunning) this.start();
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
@@ -205,56 +343,73 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     return { a: this.a.stats(), b: this.b.stats(), ticker: this.#ticker.stats() };
   }
 
-  /** Stops media and frees filters, sockets and (if its own) the ticker. Idempotent. */
+  /** Stops media and frees filters, its own sockets and (if its own) the ticker. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#graph.close();
+    if (this.a.ownsEndpoint) this.a.endpoint.close();
+    if (this.b.ownsEndpoint) this.b.endpoint.close();
     if (this.#ownTicker) this.#ticker.close();
     this.safeEmit('close');
   }
 
-  #buildDirection(factory: Factory, from: GatewayLeg, to: GatewayLeg): void {
+  #build(): void {
+    const relay = this.#relay === 'auto' && this.a.sameFormatAs(this.b);
+    this.#buildDirection(this.a, this.b, relay);
+    this.#buildDirection(this.b, this.a, relay);
+  }
+
+  #buildDirection(from: GatewayLeg, to: GatewayLeg, relay: boolean): void {
+    const factory = this.#factory;
     const g = this.#graph;
     const recv = g.add(factory.rtpReceiver());
     recv.setEndpoint(from.endpoint);
-    const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
-    if (from.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(from.fmtp);
-    const enc: Encoder = g.add(
-      to.codec.encoderFilter
-        ? (factory.createFilter(to.codec.encoderFilter) as Encoder)
-        : factory.createEncoder(to.codec.mime!),
-    );
-    if (to.fmtp) enc.addFmtp(to.fmtp);
-    if (to.opus) {
-      if (!(enc instanceof OpusEncoder))
-        throw new InvalidArgumentError(`opus settings given for leg ${to.name}, whose codec is ${to.codec.name}`);
-      enc.configure(to.opus);
+    const chain: Filter<any>[] = [recv];
+    let decodeRate = 0;
+    let encodeRate = 0;
+    if (!relay) {
+      const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
+      if (from.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(from.fmtp);
+      const enc: Encoder = g.add(
+        to.codec.encoderFilter
+          ? (factory.createFilter(to.codec.encoderFilter) as Encoder)
+          : factory.createEncoder(to.codec.mime!),
+      );
+      if (to.fmtp) enc.addFmtp(to.fmtp);
+      if (to.opus && enc instanceof OpusEncoder) enc.configure(to.opus);
+      const shared = commonRate(from.codec, to.codec);
+      decodeRate = shared ?? from.codec.audioRate;
+      encodeRate = shared ?? to.codec.audioRate;
+      if (from.codec.rates.length > 1) dec.setSampleRate(decodeRate);
+      if (to.codec.rates.length > 1) enc.setSampleRate(encodeRate);
+      if (to.codec.name === 'opus') enc.setChannels(1);
+      if (from.codec.name === 'opus') dec.setChannels(1);
+      if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
+      if (enc.hasPtime()) enc.setPtime(to.ptime);
+      else enc.addFmtp(`ptime=${to.ptime}`);
+      chain.push(dec);
+      if (decodeRate !== encodeRate) {
+        const rs = g.add(factory.resampler());
+        rs.setRates(decodeRate, encodeRate);
+        chain.push(rs);
+      }
+      chain.push(enc);
     }
-
-    const shared = commonRate(from.codec, to.codec);
-    const decodeRate = shared ?? from.codec.audioRate;
-    const encodeRate = shared ?? to.codec.audioRate;
-    if (from.codec.rates.length > 1) dec.setSampleRate(decodeRate);
-    if (to.codec.rates.length > 1) enc.setSampleRate(encodeRate);
-    if (to.codec.name === 'opus') enc.setChannels(1);
-    if (from.codec.name === 'opus') dec.setChannels(1);
-    if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
-    if (enc.hasPtime()) enc.setPtime(to.ptime);
-    else enc.addFmtp(`ptime=${to.ptime}`);
-
-    const chain: Filter<any>[] = [recv, dec];
-    if (decodeRate !== encodeRate) {
-      const rs = g.add(factory.resampler());
-      rs.setRates(decodeRate, encodeRate);
-      chain.push(rs);
-    }
-    chain.push(enc);
     const send = g.add(factory.rtpSender());
     send.setEndpoint(to.endpoint);
+    if (!this.#sending[to.name]) send.mute();
     chain.push(send);
     for (let i = 0; i + 1 < chain.length; i++) chain[i].link(chain[i + 1]);
     this.#roots.push(recv);
-    this.directions.push({ from: from.name, to: to.name, chain: chain.map((f) => f.name), decodeRate, encodeRate });
+    this.#senders.set(to.name, send);
+    this.#directions.push({
+      from: from.name,
+      to: to.name,
+      chain: chain.map((f) => f.name),
+      relay,
+      decodeRate,
+      encodeRate,
+    });
   }
 }

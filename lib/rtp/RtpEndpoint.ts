@@ -1,6 +1,12 @@
 import { isIP } from 'node:net';
 import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../errors';
-import { addon, type NativePayloadType, type NativeRtpInfo, type NativeRtpSession, type NativeRtpStats } from '../native';
+import {
+  addon,
+  type NativePayloadType,
+  type NativeRtpInfo,
+  type NativeRtpSession,
+  type NativeRtpStats,
+} from '../native';
 
 export interface RtpAddress {
   address: string;

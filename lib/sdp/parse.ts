@@ -1,0 +1,122 @@
+/**
+ * SDP parsing and validation (RFC 4566 / RFC 3264) on sdp-transform: turns
+ * text into our model, or throws SdpError saying what is wrong.
+ */
+import * as transform from 'sdp-transform';
+import { isIP } from 'node:net';
+import { findCodec, CODECS } from '../codecs/table';
+import { InvalidArgumentError } from '../errors';
+import type { Direction, SdpFormat, SdpMedia, SdpSession } from './model';
+
+/** A malformed or unusable SDP. */
+export class SdpError extends InvalidArgumentError {
+  constructor(message: string, code = 'ERR_RMS_SDP') {
+    super(message, code);
+  }
+}
+
+const MAX_SDP_BYTES = 64 * 1024;
+const STATIC_PT = new Map(
+  Object.values(CODECS)
+    .filter((c) => c.staticPt !== undefined)
+    .map((c) => [c.staticPt!, c]),
+);
+const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+
+function ipVersionOf(address: string, where: string): 4 | 6 {
+  const v = isIP(address);
+  if (v === 0) throw new SdpError(`SDP: ${where} address "${address}" is not an IP address (FQDNs are not supported)`);
+  return v as 4 | 6;
+}
+
+function int(v: unknown, what: string, lo: number, hi: number): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    throw new SdpError(`SDP: ${what} ${String(v)} is not an integer ${lo}..${hi}`);
+  return n;
+}
+
+export function parseSdp(text: unknown): SdpSession {
+  if (typeof text !== 'string') throw new SdpError(`SDP: expected a string but received ${typeof text}`);
+  if (text.length > MAX_SDP_BYTES)
+    throw new SdpError(`SDP: ${text.length} bytes is larger than the ${MAX_SDP_BYTES} we accept`);
+  if (!/^v=0\s*$/m.test(text.split(/\r?\n/, 1)[0] ?? '')) throw new SdpError('SDP: must start with v=0');
+  let raw: transform.SessionDescription;
+  try {
+    raw = transform.parse(text);
+  } catch (err) {
+    throw new SdpError(`SDP: cannot parse: ${(err as Error).message}`);
+  }
+  if (!raw.origin) throw new SdpError('SDP: no o= line');
+  const originAddress = String(raw.origin.address ?? '');
+  const origin = {
+    username: String(raw.origin.username ?? '-'),
+    // kept as text: session ids are often larger than 2^53
+    sessionId: /^o=\S+\s+(\d+)/m.exec(text)?.[1] ?? String(raw.origin.sessionId),
+    sessionVersion: /^o=\S+\s+\d+\s+(\d+)/m.exec(text)?.[1] ?? String(raw.origin.sessionVersion),
+    address: originAddress,
+    ipVersion: (isIP(originAddress) === 6 ? 6 : 4) as 4 | 6,
+  };
+  if (!raw.media || raw.media.length === 0) throw new SdpError('SDP: no m= line');
+  const sessionDirection = (raw as { direction?: string }).direction;
+  const media = raw.media.map((m, index): SdpMedia => {
+    const type = String(m.type ?? '');
+    const port = int(m.port, `m=${type} port`, 0, 65535);
+    const protocol = String(m.protocol ?? '');
+    const payloads = String(m.payloads ?? '');
+    const conn = m.connection?.ip ?? raw.connection?.ip;
+    if (!conn && port !== 0) throw new SdpError(`SDP: m=${type} has no c= line (neither media nor session level)`);
+    const address = conn ? String(conn).split('/')[0] : '0.0.0.0';
+    const ipVersion = port === 0 && !conn ? 4 : ipVersionOf(address, `m=${type} connection`);
+    const formats: SdpFormat[] = [];
+    if (type === 'audio' && /^RTP\//.test(protocol)) {
+      for (const tok of payloads.split(/\s+/).filter(Boolean)) {
+        const pt = int(tok, `m=audio payload type`, 0, 127);
+        const rtp = m.rtp?.find((r) => r.payload === pt);
+        const fmtp = m.fmtp?.find((f) => f.payload === pt)?.config;
+        if (rtp) {
+          const name = String(rtp.codec);
+          const clockRate = int(rtp.rate ?? 8000, `rtpmap ${pt} clock rate`, 1, 1_000_000);
+          const channels = rtp.encoding ? int(rtp.encoding, `rtpmap ${pt} channels`, 1, 8) : 1;
+          const codec = findCodec(name);
+          const matches = codec && codec.clockRate === clockRate;
+          formats.push({ pt, name, clockRate, channels, fmtp, codec: matches ? codec : undefined });
+        } else if (STATIC_PT.has(pt)) {
+          const codec = STATIC_PT.get(pt)!;
+          formats.push({ pt, name: codec.name, clockRate: codec.clockRate, channels: 1, fmtp, codec });
+        } else {
+          // a dynamic payload type without rtpmap cannot be used (RFC 4566 6)
+          formats.push({ pt, name: '', clockRate: 0, channels: 0, fmtp });
+        }
+      }
+    }
+    const dirAttr = (m.direction ?? sessionDirection ?? 'sendrecv') as string;
+    let direction: Direction = DIRECTIONS.has(dirAttr) ? (dirAttr as Direction) : 'sendrecv';
+    const zeroAddressHold = address === '0.0.0.0' && port !== 0;
+    // RFC 3264 8.4 / RFC 2543 hold: "do not send to me"
+    if (zeroAddressHold && direction === 'sendrecv') direction = 'sendonly';
+    if (zeroAddressHold && direction === 'recvonly') direction = 'inactive';
+    const rtcpPort = m.rtcp?.port !== undefined ? int(m.rtcp.port, 'a=rtcp port', 0, 65535) : port + 1;
+    const rtcpAddress = m.rtcp?.address ? String(m.rtcp.address) : address;
+    if (m.rtcp?.address) ipVersionOf(rtcpAddress, 'a=rtcp');
+    return {
+      index,
+      type,
+      port,
+      protocol,
+      payloads,
+      address,
+      ipVersion,
+      formats,
+      direction,
+      zeroAddressHold,
+      ptime: m.ptime !== undefined ? int(m.ptime, 'a=ptime', 1, 1000) : undefined,
+      maxptime: m.maxptime !== undefined ? int(m.maxptime, 'a=maxptime', 1, 1000) : undefined,
+      rtcpPort,
+      rtcpAddress,
+      rtcpMux: m.rtcpMux !== undefined,
+    };
+  });
+  const audio = media.find((m) => m.type === 'audio' && m.port !== 0 && /^RTP\/AVPF?$/.test(m.protocol));
+  return { origin, media, audio };
+}

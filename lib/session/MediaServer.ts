@@ -1,0 +1,175 @@
+import { isIP } from 'node:net';
+import type { CodecName } from '../codecs/table';
+import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
+import { Factory } from '../graph/Factory';
+import type { JitterBufferOptions } from '../rtp/RtpEndpoint';
+import { SafeEmitter } from '../util/SafeEmitter';
+import {
+  DuplicateOfferError,
+  MediaSession,
+  type SessionInfo,
+  type SessionState,
+  type SessionSummary,
+} from './MediaSession';
+import { TRANSCODABLE } from './negotiation';
+import { PortPool } from './PortPool';
+import { TickerPool } from './TickerPool';
+
+/** An operation named a Call-ID the server does not know. */
+export class UnknownCallError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
+    super(message, code);
+  }
+}
+
+export interface MediaServerOptions {
+  /** Local address to bind RTP sockets on. */
+  address: string;
+  /** Address written into SDP (e.g. a public address in front of NAT). Default: address. */
+  advertisedAddress?: string;
+  /** RTP port range, inclusive. Default [30000, 40000]. */
+  ports?: [number, number];
+  /** Number of tickers (media threads). Default: one per core. */
+  tickers?: number;
+  /**
+   * Codecs we offer to the callee besides the caller's own, in preference
+   * order, so that a callee without the caller's codecs can still be reached
+   * through transcoding. Default: PCMU, PCMA, G722, opus, G729, CODEC2.
+   */
+  codecs?: CodecName[];
+  /** Offer codecs the caller did not (transcoding). Default true. */
+  transcode?: boolean;
+  /** RTCP on every leg. Default true. */
+  rtcp?: boolean;
+  jitterBuffer?: JitterBufferOptions | false;
+  factory?: Factory;
+}
+
+export interface MediaServerEvents {
+  session: (s: MediaSession) => void;
+  state: (s: MediaSession, state: SessionState) => void;
+  error: (err: unknown) => void;
+}
+
+const DEFAULT_CODECS: CodecName[] = ['PCMU', 'PCMA', 'G722', 'opus', 'G729', 'CODEC2'];
+
+/**
+ * The media server of a B2BUA, with the calls of the original module's
+ * routing script: offer() on INVITE, answer() on 200 OK, stop() on BYE,
+ * sessions() to list them. Calls are keyed by Call-ID.
+ */
+export class MediaServer extends SafeEmitter<MediaServerEvents> {
+  readonly address: string;
+  readonly advertisedAddress: string;
+  readonly ports: PortPool;
+  readonly tickers: TickerPool;
+  readonly #factory: Factory;
+  readonly #ownFactory: boolean;
+  readonly #sessions = new Map<string, MediaSession>();
+  readonly #ctx: ConstructorParameters<typeof MediaSession>[0];
+  #closed = false;
+
+  constructor(opts: MediaServerOptions) {
+    super();
+    if (!opts || typeof opts.address !== 'string' || isIP(opts.address) === 0)
+      throw new InvalidArgumentError(
+        `Expected an IP address for MediaServer address but received ${String(opts?.address)}`,
+      );
+    const adv = opts.advertisedAddress ?? opts.address;
+    if (isIP(adv) === 0)
+      throw new InvalidArgumentError(`Expected an IP address for advertisedAddress but received ${adv}`);
+    const codecs = opts.codecs ?? DEFAULT_CODECS;
+    for (const c of codecs)
+      if (!TRANSCODABLE.includes(c))
+        throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
+    this.address = opts.address;
+    this.advertisedAddress = adv;
+    this.ports = new PortPool(opts.ports ?? [30000, 40000]);
+    this.#factory = opts.factory ?? new Factory();
+    this.#ownFactory = !opts.factory;
+    this.tickers = new TickerPool(opts.tickers);
+    this.#ctx = {
+      factory: this.#factory,
+      ports: this.ports,
+      tickers: this.tickers,
+      bindAddress: opts.address,
+      advertisedAddress: adv,
+      codecs,
+      transcode: opts.transcode ?? true,
+      endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },
+    };
+  }
+
+  /** Same as the constructor; async for symmetry with servers that must bind first. */
+  static async create(opts: MediaServerOptions): Promise<MediaServer> {
+    return new MediaServer(opts);
+  }
+
+  /**
+   * An offer (INVITE) for `callId`. A new call: binds two port pairs and
+   * returns the session, whose `offerSdp` goes to the callee. A re-INVITE on
+   * an answered call is refused (use session.reoffer()). The same offer
+   * again (an INVITE retransmission) returns the same session untouched.
+   */
+  offer(callId: string, sdp: string, opts: { fromTag?: string } = {}): MediaSession {
+    this.#checkOpen();
+    if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
+      throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
+    const existing = this.#sessions.get(callId);
+    if (existing) {
+      if (existing.state === 'offered') {
+        if (existing.initialOffer === sdp) return existing;
+        throw new DuplicateOfferError(`Call ${callId} already has a pending offer; answer or stop it first`);
+      }
+      throw new InvalidStateError(`Call ${callId} is ${existing.state}: use session.reoffer() for a re-INVITE`);
+    }
+    const s = new MediaSession(this.#ctx, callId, sdp, opts.fromTag);
+    this.#sessions.set(callId, s);
+    s.on('state', (state) => {
+      if (state === 'stopped') this.#sessions.delete(callId);
+      this.safeEmit('state', s, state);
+    });
+    s.on('error', (e) => this.safeEmit('error', e));
+    this.safeEmit('session', s);
+    return s;
+  }
+
+  /** The callee's answer (200 OK) for `callId`; returns the SDP for the caller. */
+  answer(callId: string, sdp: string, opts: { toTag?: string } = {}): string {
+    return this.get(callId).answer(sdp, opts);
+  }
+
+  /** BYE: stops the call and frees everything it held. */
+  stop(callId: string): SessionSummary {
+    return this.get(callId).stop();
+  }
+
+  get(callId: string): MediaSession {
+    this.#checkOpen();
+    const s = this.#sessions.get(callId);
+    if (!s) throw new UnknownCallError(`No call with Call-ID ${JSON.stringify(callId)}`);
+    return s;
+  }
+
+  has(callId: string): boolean {
+    return this.#sessions.has(callId);
+  }
+
+  /** Every call: Call-ID, tags, state, legs with ports, remotes and codecs. */
+  sessions(): SessionInfo[] {
+    return [...this.#sessions.values()].map((s) => s.info());
+  }
+
+  /** Stops every call, then the tickers and the factory. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#sessions.values()]) s.stop();
+    this.tickers.close();
+    if (this.#ownFactory) this.#factory.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new InvalidStateError('MediaServer is closed');
+  }
+}

@@ -1,0 +1,65 @@
+import { AddressInUseError, RmsError } from '../errors';
+import { RtpEndpoint, type RtpEndpointOptions } from '../rtp/RtpEndpoint';
+
+/** No free RTP/RTCP port pair is left in the configured range. */
+export class PortsExhaustedError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_PORTS_EXHAUSTED') {
+    super(message, code);
+  }
+}
+
+/**
+ * Even RTP ports with RTCP on the next odd one, from a configured range.
+ * Ports return to the pool when the endpoint is closed through release();
+ * a port someone else holds is skipped (and retried on a later round).
+ */
+export class PortPool {
+  readonly min: number;
+  readonly max: number;
+  readonly #free: number[] = [];
+  readonly #used = new Set<number>();
+
+  constructor(range: [number, number]) {
+    let [min, max] = range;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1024 || max > 65535 || max - min < 1)
+      throw new RangeError(`Expected a port range [min, max] within 1024..65535 but received [${range}]`);
+    if (min % 2) min++;
+    if (max % 2 === 0) max--;
+    this.min = min;
+    this.max = max;
+    for (let p = min; p + 1 <= max; p += 2) this.#free.push(p);
+  }
+
+  get size(): number {
+    return this.#free.length + this.#used.size;
+  }
+
+  get inUse(): number {
+    return this.#used.size;
+  }
+
+  /** Binds an endpoint on the next free pair (least recently used first). */
+  bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>): RtpEndpoint {
+    const tries = this.#free.length;
+    for (let i = 0; i < tries; i++) {
+      const port = this.#free.shift()!;
+      try {
+        const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
+        this.#used.add(port);
+        return ep;
+      } catch (err) {
+        this.#free.push(port); // taken by someone else now; try it again later
+        if (!(err instanceof AddressInUseError)) throw err;
+      }
+    }
+    throw new PortsExhaustedError(
+      `No free RTP port pair in ${this.min}-${this.max} (${this.#used.size} pairs in use by us, the rest held by other processes)`,
+    );
+  }
+
+  /** Closes the endpoint and returns its ports to the pool. */
+  release(ep: RtpEndpoint): void {
+    ep.close();
+    if (this.#used.delete(ep.port)) this.#free.push(ep.port);
+  }
+}

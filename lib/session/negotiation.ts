@@ -1,0 +1,101 @@
+/**
+ * The codec decisions of the B2BUA, separate from sockets and graphs so they
+ * can be tested on SDP alone: what to offer to B given A's offer, which codec
+ * each leg uses once B answered, and whether media is relayed or transcoded.
+ */
+import { CODECS, findCodec, type CodecName } from '../codecs/table';
+import { parseCodec2Fmtp } from '../codecs/fmtp';
+import { RmsError } from '../errors';
+import type { SdpFormatSpec } from '../sdp/build';
+import type { SdpFormat, SdpMedia } from '../sdp/model';
+
+/** The offer and the codecs we support share nothing: the SIP 488 case. */
+export class NoCommonCodecError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_NO_COMMON_CODEC') {
+    super(message, code);
+  }
+}
+
+/** Codecs we can decode and encode, from the codec table. */
+export const TRANSCODABLE: CodecName[] = Object.values(CODECS)
+  .filter((c) => c.kind === 'audio' && c.mime)
+  .map((c) => c.name);
+
+/** Default fmtp we write when we offer a codec ourselves. */
+const OUR_FMTP: Partial<Record<CodecName, string>> = {
+  G729: 'annexb=no',
+  CODEC2: 'mode=2400',
+  opus: 'useinbandfec=1',
+};
+
+export function isTelephoneEvent(f: SdpFormat): boolean {
+  return f.name.toLowerCase() === 'telephone-event' && f.clockRate === 8000;
+}
+
+/** Audio formats of an m-line that we can process, in the offerer's order. */
+export function usableFormats(m: SdpMedia): SdpFormat[] {
+  return m.formats.filter((f) => f.codec && f.codec.kind === 'audio' && f.codec.mime);
+}
+
+export function sameFormat(x: { name: string; fmtp?: string }, y: { name: string; fmtp?: string }): boolean {
+  if (x.name.toLowerCase() !== y.name.toLowerCase()) return false;
+  if (x.name.toUpperCase() === 'CODEC2') return parseCodec2Fmtp(x.fmtp).mode === parseCodec2Fmtp(y.fmtp).mode;
+  return true;
+}
+
+export function toSpec(f: SdpFormat | SdpFormatSpec): SdpFormatSpec {
+  return { pt: f.pt, name: f.name, clockRate: f.clockRate, channels: f.channels, fmtp: f.fmtp };
+}
+
+/**
+ * What we offer to B: A's usable codecs first (so B can pick one and media is
+ * relayed untouched), then, when transcoding is allowed, the codecs of
+ * `preference` A did not offer, each with a payload type A's offer leaves free;
+ * then telephone-event.
+ */
+export function offerForB(a: SdpMedia, preference: CodecName[], transcode: boolean): SdpFormatSpec[] {
+  const usable = usableFormats(a);
+  if (usable.length === 0) {
+    const offered = a.formats.map((f) => f.name || String(f.pt)).join(', ');
+    throw new NoCommonCodecError(
+      `No common codec: offered ${offered || 'nothing'}; supported ${TRANSCODABLE.join(', ')}`,
+    );
+  }
+  const out: SdpFormatSpec[] = usable.map(toSpec);
+  const used = new Set(a.formats.map((f) => f.pt));
+  const freePt = (wanted?: number) => {
+    if (wanted !== undefined && !used.has(wanted)) return wanted;
+    for (let pt = 96; pt <= 127; pt++) if (!used.has(pt)) return pt;
+    return undefined;
+  };
+  if (transcode) {
+    for (const name of preference) {
+      const c = findCodec(name);
+      if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) continue;
+      const pt = c.staticPt ?? freePt(c.dynamicPt);
+      if (pt === undefined || (c.staticPt !== undefined && used.has(pt))) continue;
+      used.add(pt);
+      out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+    }
+  }
+  const te = a.formats.find(isTelephoneEvent);
+  const tePt = te ? te.pt : freePt(101);
+  if (tePt !== undefined) out.push({ pt: tePt, name: 'telephone-event', clockRate: 8000, fmtp: te?.fmtp ?? '0-16' });
+  return out;
+}
+
+/** B's choice: the first format of its answer that we offered. */
+export function chosenByAnswer(answer: SdpMedia, offered: SdpFormatSpec[]): SdpFormat {
+  for (const f of usableFormats(answer)) if (offered.some((o) => sameFormat(o, f))) return f;
+  throw new NoCommonCodecError(
+    `The answer picked no codec we offered (answered ${answer.formats.map((f) => f.name || f.pt).join(', ')})`,
+  );
+}
+
+/** A's codec given B's: the same one when A offered it (relay), else A's first usable one. */
+export function codecForA(a: SdpMedia, b: SdpFormat): { format: SdpFormat; relay: boolean } {
+  const usable = usableFormats(a);
+  const same = usable.find((f) => sameFormat(f, b));
+  if (same) return { format: same, relay: true };
+  return { format: usable[0], relay: false };
+}

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  AudioPeer,
+  DuplicateOfferError,
+  MediaServer,
+  NoCommonCodecError,
+  PortsExhaustedError,
+  SdpError,
+  Ticker,
+  UnknownCallError,
+  parseSdp,
+  readWav,
+  tone,
+  writeWav,
+} from '../lib';
+import { tmpDir } from './helpers/call';
+import { phoneSdp } from './helpers/sdp';
+import { toneReport } from './helpers/signal';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('MediaServer: offer, answer, stop', () => {
+  const ms = new MediaServer({ address: '127.0.0.1', ports: [31000, 31999], tickers: 2 });
+  const phones = new Ticker({ name: 'phones' });
+  const dir = tmpDir('rms-session-');
+  after(() => {
+    ms.close();
+    phones.close();
+  });
+
+  async function call(codecA: string, codecB: string, ptA: number, ptB: number, extraA: object = {}) {
+    const wavA = path.join(dir, `a-${codecA}.wav`);
+    const wavB = path.join(dir, `b-${codecB}.wav`);
+    const rateOf = (c: string) => (c === 'G722' ? 16000 : c === 'opus' ? 48000 : 8000);
+    writeWav(wavA, tone(rateOf(codecA), 1.5, [1000]));
+    writeWav(wavB, tone(rateOf(codecB), 1.5, [600]));
+    const a = new AudioPeer({
+      codec: codecA,
+      payloadType: ptA,
+      sendFile: wavA,
+      sendRate: rateOf(codecA),
+      recordFile: path.join(dir, `a-heard-${codecA}${codecB}.wav`),
+      recordRate: 8000,
+    });
+    const b = new AudioPeer({
+      codec: codecB,
+      payloadType: ptB,
+      sendFile: wavB,
+      sendRate: rateOf(codecB),
+      recordFile: path.join(dir, `b-heard-${codecA}${codecB}.wav`),
+      recordRate: codecB === 'opus' ? 16000 : undefined,
+    });
+    const clock = (c: string) => (c === 'opus' ? 48000 : 8000);
+    const sdpA = phoneSdp({
+      port: a.port,
+      codecs: [{ pt: ptA, name: codecA, rate: clock(codecA), channels: codecA === 'opus' ? 2 : undefined }],
+      telephoneEvent: 101,
+      ...extraA,
+    });
+    const callId = `call-${codecA}-${codecB}-${Math.random()}`;
+    const session = ms.offer(callId, sdpA, { fromTag: 'a-tag' });
+    const offerToB = parseSdp(session.offerSdp);
+    // B picks its own codec from our offer
+    const bFormat = offerToB.audio!.formats.find((f) => f.name.toLowerCase() === codecB.toLowerCase());
+    assert.ok(bFormat, `we offered ${codecB} to B: ${session.offerSdp}`);
+    const sdpB = phoneSdp({
+      port: b.port,
+      codecs: [{ pt: bFormat.pt, name: codecB, rate: clock(codecB), channels: codecB === 'opus' ? 2 : undefined }],
+      telephoneEvent: 100,
+    });
+    const answerForA = ms.answer(callId, sdpB, { toTag: 'b-tag' });
+    const ansA = parseSdp(answerForA);
+    a.endpoint.setRemote({ address: '127.0.0.1', port: ansA.audio!.port, rtcpPort: ansA.audio!.rtcpPort });
+    b.endpoint.setRemote({ address: '127.0.0.1', port: offerToB.audio!.port, rtcpPort: offerToB.audio!.rtcpPort });
+    a.start(phones);
+    b.start(phones);
+    await sleep(1800);
+    a.stop();
+    b.stop();
+    const info = session.info();
+    const summary = ms.stop(callId);
+    a.close();
+    b.close();
+    return {
+      session,
+      info,
+      summary,
+      ansA,
+      offerToB,
+      heardByA: readWav(path.join(dir, `a-heard-${codecA}${codecB}.wav`)),
+      heardByB: readWav(path.join(dir, `b-heard-${codecA}${codecB}.wav`)),
+    };
+  }
+
+  it('same codec on both sides: relayed without decoding, audio both ways', async () => {
+    const r = await call('PCMU', 'PCMU', 0, 0);
+    assert.equal(r.info.relay, true);
+    assert.equal(r.info.legs.a.codec, 'PCMU');
+    assert.equal(r.info.legs.b.codec, 'PCMU');
+    assert.ok(toneReport(r.heardByB, 1000).marginDb > 15);
+    assert.ok(toneReport(r.heardByA, 600).marginDb > 15);
+    assert.equal(r.ansA.audio!.formats[0].name, 'PCMU');
+    assert.ok(r.ansA.audio!.formats.some((f) => f.name === 'telephone-event' && f.pt === 101));
+  });
+
+  it('callee without the caller codec: transcoded through our offer', async () => {
+    const r = await call('PCMA', 'opus', 8, 111);
+    assert.equal(r.info.relay, false);
+    assert.equal(r.info.legs.a.codec, 'PCMA');
+    assert.equal(r.info.legs.b.codec, 'opus');
+    assert.ok(toneReport(r.heardByB, 1000).marginDb > 15, 'A->B');
+    assert.ok(toneReport(r.heardByA, 600).marginDb > 15, 'B->A');
+    // B was offered A's codec first, then ours for transcoding, then telephone-event
+    assert.deepEqual(
+      r.offerToB.audio!.formats.map((f) => f.name),
+      ['PCMA', 'PCMU', 'G722', 'opus', 'G729', 'CODEC2', 'telephone-event'],
+    );
+    assert.ok(r.summary.stats!.a.packetsReceived > 50);
+  });
+
+  it('lists sessions by Call-ID with tags, legs, codecs and ports; stop frees the ports', () => {
+    const before = ms.ports.inUse;
+    const s = ms.offer('list-1', phoneSdp({ port: 4000, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }), {
+      fromTag: 'ft',
+    });
+    ms.answer('list-1', phoneSdp({ port: 5000, codecs: [{ pt: 8, name: 'PCMA', rate: 8000 }] }), { toTag: 'tt' });
+    const list = ms.sessions();
+    const mine = list.find((x) => x.callId === 'list-1')!;
+    assert.equal(mine.fromTag, 'ft');
+    assert.equal(mine.toTag, 'tt');
+    assert.equal(mine.state, 'answered');
+    assert.equal(mine.legs.a.codec, 'PCMU');
+    assert.equal(mine.legs.b.codec, 'PCMA');
+    assert.equal(mine.legs.a.remote!.port, 4000);
+    assert.equal(mine.legs.b.remote!.port, 5000);
+    assert.ok(mine.legs.a.localPort % 2 === 0 && mine.legs.a.localPort >= 31000);
+    assert.equal(ms.ports.inUse, before + 2);
+    s.stop();
+    s.stop(); // idempotent
+    assert.equal(ms.ports.inUse, before);
+    assert.equal(ms.has('list-1'), false);
+    assert.throws(() => ms.stop('list-1'), UnknownCallError);
+  });
+
+  it('hold and resume by re-INVITE, without tearing the call down', () => {
+    const sdpA = (dir: string, v = 1) =>
+      phoneSdp({ port: 4100, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }], direction: dir }).replace(
+        'o=phone 123 1',
+        `o=phone 123 ${v}`,
+      );
+    const s = ms.offer('hold-1', sdpA('sendrecv'));
+    ms.answer('hold-1', phoneSdp({ port: 5100, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    const portsBefore = s.info().legs;
+    const toB = parseSdp(s.reoffer(sdpA('sendonly', 2), 'a'));
+    assert.equal(toB.audio!.direction, 'sendonly');
+    const toA = parseSdp(
+      s.answer(phoneSdp({ port: 5100, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }], direction: 'recvonly' })),
+    );
+    assert.equal(toA.audio!.direction, 'recvonly');
+    // old RFC 2543 form: c=0.0.0.0
+    const held = parseSdp(
+      s.reoffer(phoneSdp({ port: 4100, address: '0.0.0.0', codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }), 'a'),
+    );
+    assert.equal(held.audio!.direction, 'sendonly');
+    s.answer(phoneSdp({ port: 5100, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }], direction: 'recvonly' }));
+    const resumed = parseSdp(s.reoffer(sdpA('sendrecv', 3), 'a'));
+    assert.equal(resumed.audio!.direction, 'sendrecv');
+    s.answer(phoneSdp({ port: 5100, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    assert.deepEqual(s.info().legs.a.localPort, portsBefore.a.localPort);
+    assert.equal(s.state, 'answered');
+    s.stop();
+  });
+
+  it('a re-INVITE that changes codec and address reconfigures the live call', () => {
+    const s = ms.offer(
+      'reinvite-codec',
+      phoneSdp({
+        port: 4200,
+        codecs: [
+          { pt: 0, name: 'PCMU', rate: 8000 },
+          { pt: 8, name: 'PCMA', rate: 8000 },
+        ],
+      }),
+    );
+    ms.answer('reinvite-codec', phoneSdp({ port: 5200, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    assert.equal(s.relay, true);
+    s.reoffer(phoneSdp({ port: 4300, codecs: [{ pt: 8, name: 'PCMA', rate: 8000 }] }), 'a');
+    s.answer(phoneSdp({ port: 5200, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    const i = s.info();
+    assert.equal(i.legs.a.codec, 'PCMA');
+    assert.equal(i.legs.a.remote!.port, 4300);
+    assert.equal(s.relay, false);
+    s.stop();
+  });
+
+  it('refuses bad input with typed errors and keeps other calls', () => {
+    const keep = ms.offer('keep', phoneSdp({ port: 4400, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    const inUse = ms.ports.inUse;
+    assert.throws(() => ms.offer('bad-1', 'not sdp'), SdpError);
+    assert.throws(() => ms.offer('bad-2', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'), /no m= line/);
+    assert.throws(
+      () => ms.offer('bad-3', phoneSdp({ port: 4500, codecs: [{ pt: 97, name: 'AMR-WB', rate: 16000 }] })),
+      NoCommonCodecError,
+    );
+    assert.throws(
+      () =>
+        ms.offer(
+          'bad-4',
+          phoneSdp({ port: 4500, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }).replace(
+            'c=IN IP4 127.0.0.1',
+            'c=IN IP4 example.com',
+          ),
+        ),
+      /not an IP address/,
+    );
+    assert.throws(() => ms.answer('nope', 'v=0'), UnknownCallError);
+    // a retransmitted INVITE: same offer, same session; a different one: typed error
+    const again = ms.offer('keep', phoneSdp({ port: 4400, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    assert.equal(again, keep);
+    assert.throws(
+      () => ms.offer('keep', phoneSdp({ port: 4401, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] })),
+      DuplicateOfferError,
+    );
+    assert.equal(ms.ports.inUse, inUse, 'no port leaked by the failures');
+    assert.equal(ms.get('keep').state, 'offered');
+    keep.stop();
+  });
+
+  it('video and other m-lines are answered with port 0, in order', () => {
+    const sdp = phoneSdp({
+      port: 4600,
+      codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }],
+      extra: ['m=video 4602 RTP/AVP 96', 'a=rtpmap:96 H264/90000'],
+    });
+    const s = ms.offer('video-1', sdp);
+    const toA = parseSdp(ms.answer('video-1', phoneSdp({ port: 5600, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] })));
+    assert.deepEqual(
+      toA.media.map((m) => [m.type, m.port === 0]),
+      [
+        ['audio', false],
+        ['video', true],
+      ],
+    );
+    s.stop();
+  });
+
+  it('a small port range runs out with PortsExhaustedError and recovers after stop', () => {
+    const small = new MediaServer({ address: '127.0.0.1', ports: [32000, 32003], tickers: 1 });
+    try {
+      const s = small.offer('p1', phoneSdp({ port: 4700, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+      assert.throws(
+        () => small.offer('p2', phoneSdp({ port: 4702, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] })),
+        PortsExhaustedError,
+      );
+      s.stop();
+      small.offer('p3', phoneSdp({ port: 4704, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] })).stop();
+    } finally {
+      small.close();
+    }
+  });
+});
