@@ -160,6 +160,7 @@ export interface NativeRtpSession {
   setRtcpInterval(ms: number): void;
   stats(): NativeRtpStats;
   info(): NativeRtpInfo;
+  onTelephoneEvent(cb: (event: number) => void): void;
   close(): void;
 }
 

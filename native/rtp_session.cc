@@ -28,6 +28,7 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::SetRtcpInterval>("setRtcpInterval"),
                          InstanceMethod<&RtpSessionWrap::Stats>("stats"),
                          InstanceMethod<&RtpSessionWrap::Info>("info"),
+                         InstanceMethod<&RtpSessionWrap::OnTelephoneEvent>("onTelephoneEvent"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }
@@ -173,6 +174,7 @@ Napi::Value RtpSessionWrap::SetPayloadTypes(const Napi::CallbackInfo& info) {
     Throw(env, code::kInvalidState, "Cannot change payload types while the session's graph is attached; detach it first");
   Napi::Array list = info[0].As<Napi::Array>();
   RtpProfile* profile = rtp_profile_new("rms");
+  int telephoneEventPt = -1;
   try {
     for (uint32_t i = 0; i < list.Length(); ++i) {
       if (!list.Get(i).IsObject()) Throw(env, code::kInvalidArgument, "Expected payload type objects");
@@ -195,6 +197,7 @@ Napi::Value RtpSessionWrap::SetPayloadTypes(const Napi::CallbackInfo& info) {
         payload_type_set_recv_fmtp(pt, fmtp.c_str());
       }
       rtp_profile_set_payload(profile, num, pt);
+      if (mime == "telephone-event") telephoneEventPt = num;
     }
   } catch (...) {
     rtp_profile_destroy(profile);
@@ -203,6 +206,8 @@ Napi::Value RtpSessionWrap::SetPayloadTypes(const Napi::CallbackInfo& info) {
   rtp_session_set_profile(session_, profile);
   rtp_profile_destroy(profile_);
   profile_ = profile;
+  // MSRtpSend sends RFC 4733 events with this payload type
+  if (telephoneEventPt >= 0) rtp_session_set_send_telephone_event_payload_type(session_, telephoneEventPt);
   return env.Undefined();
 }
 
@@ -311,6 +316,35 @@ Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// oRTP emits "telephone-event" once per new event (not per packet, so the
+// retransmitted end packets of RFC 4733 are not counted again), on the thread
+// that reads the session: a ticker thread. Queue it for JS and return.
+void RtpSessionWrap::TelephoneEventFromTicker(RtpSession*, void* event, void* userData, void*) {
+  auto* sink = static_cast<TelephoneEventSink*>(userData);
+  auto* ev = new int(static_cast<int>(reinterpret_cast<intptr_t>(event)));
+  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, int* e) {
+        int v = *e;
+        delete e;
+        if (env != nullptr && !cb.IsEmpty()) cb.Call({Napi::Number::New(env, v)});
+      }) != napi_ok)
+    delete ev;
+}
+
+// onTelephoneEvent(callback(event: number))
+Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (!info[0].IsFunction()) Throw(env, code::kInvalidArgument, "Expected a function for onTelephoneEvent()");
+  if (dtmf_ != nullptr) Throw(env, code::kInvalidState, "onTelephoneEvent() was already called on this session");
+  if (AnyUserAttached()) Throw(env, code::kInvalidState, "Register for telephone events before the session's graph runs");
+  dtmf_ = new TelephoneEventSink();
+  dtmf_->tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
+                                              [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
+  dtmf_->tsfn.Unref(env);
+  rtp_session_signal_connect(session_, "telephone-event", &RtpSessionWrap::TelephoneEventFromTicker, dtmf_);
+  return env.Undefined();
+}
+
 void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (session_ == nullptr) return;
   if (!users_.empty()) {
@@ -325,6 +359,11 @@ void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (!remoteSet_) rtp_session_enable_rtcp(session_, FALSE);
   rtp_session_destroy(session_);
   session_ = nullptr;
+  if (dtmf_ != nullptr) {
+    // no ticker reads the session any more: the TSFN drains, then frees the sink
+    dtmf_->tsfn.Release();
+    dtmf_ = nullptr;
+  }
   rtp_profile_destroy(profile_);
   profile_ = nullptr;
 }

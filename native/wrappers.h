@@ -120,6 +120,11 @@ class Ticker : public Napi::ObjectWrap<Ticker> {
   bool pinned_ = false;
 };
 
+// RFC 4733 events received by a session, from the ticker thread to JS.
+struct TelephoneEventSink {
+  Napi::ThreadSafeFunction tsfn;
+};
+
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -144,15 +149,18 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value SetRtcpInterval(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value OnTelephoneEvent(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
+  static void TelephoneEventFromTicker(RtpSession* s, void* event, void* userData, void*);
 
   RtpSession* session_ = nullptr;
   RtpProfile* profile_ = nullptr;
   std::vector<Filter*> users_;
   bool bound_ = false;
   bool remoteSet_ = false;
+  TelephoneEventSink* dtmf_ = nullptr;
 };
 
 }  // namespace rms

@@ -261,3 +261,48 @@ describe('MediaServer: offer, answer, stop', () => {
     }
   });
 });
+
+describe('DTMF between legs', () => {
+  it('RFC 4733 digits cross the bridge once each, with each leg its own payload type', async () => {
+    const ms = new MediaServer({ address: '127.0.0.1', ports: [33000, 33099], tickers: 1 });
+    const phones = new Ticker({ name: 'dtmf-phones' });
+    const dir = tmpDir('rms-dtmf-');
+    const wav = path.join(dir, 'tone.wav');
+    writeWav(wav, tone(8000, 3, [440]));
+    const a = new AudioPeer({ codec: 'PCMU', telephoneEvent: 101, sendFile: wav });
+    const b = new AudioPeer({ codec: 'PCMA', telephoneEvent: 100, sendFile: wav, recordFile: path.join(dir, 'b.wav') });
+    const heard: string[] = [];
+    b.endpoint.on('telephoneEvent', (e) => heard.push(e.digit ?? `#${e.event}`));
+    try {
+      const s = ms.offer(
+        'dtmf-1',
+        phoneSdp({ port: a.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }], telephoneEvent: 101 }),
+      );
+      const answer = parseSdp(
+        ms.answer(
+          'dtmf-1',
+          phoneSdp({ port: b.port, codecs: [{ pt: 8, name: 'PCMA', rate: 8000 }], telephoneEvent: 100 }),
+        ),
+      );
+      const seenByGateway: string[] = [];
+      s.gateway!.on('dtmf', (leg, d) => seenByGateway.push(`${leg}:${d}`));
+      a.endpoint.setRemote({ address: '127.0.0.1', port: answer.audio!.port });
+      b.endpoint.setRemote({ address: '127.0.0.1', port: parseSdp(s.offerSdp).audio!.port });
+      a.start(phones);
+      b.start(phones);
+      await sleep(300);
+      for (const d of ['1', '5', '#']) {
+        a.sendDtmf(d);
+        await sleep(400);
+      }
+      await sleep(300);
+      assert.deepEqual({ heard, seenByGateway }, { heard: ['1', '5', '#'], seenByGateway: ['a:1', 'a:5', 'a:#'] });
+      assert.deepEqual(seenByGateway, ['a:1', 'a:5', 'a:#']);
+    } finally {
+      a.close();
+      b.close();
+      ms.close();
+      phones.close();
+    }
+  });
+});

@@ -207,6 +207,8 @@ export class GatewayLeg {
 }
 
 export interface GatewayEvents {
+  /** A DTMF digit (RFC 4733) arrived on `leg`; it is forwarded to the other leg when that one negotiated telephone-event. */
+  dtmf: (leg: 'a' | 'b', digit: string) => void;
   close: () => void;
   error: (err: unknown) => void;
 }
@@ -272,6 +274,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     }
     this.#ticker = opts.ticker ?? new Ticker({ name: 'rms-gateway' });
     this.#ownTicker = !opts.ticker;
+    for (const leg of [this.a, this.b])
+      leg.endpoint.on('telephoneEvent', (e) => this.#onTelephoneEvent(leg.name, e.digit));
     if (opts.start ?? true) this.start();
   }
 
@@ -352,6 +356,17 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.b.ownsEndpoint) this.b.endpoint.close();
     if (this.#ownTicker) this.#ticker.close();
     this.safeEmit('close');
+  }
+
+  // Each leg has its own telephone-event payload type (or none): the event is
+  // re-sent by the other leg's MSRtpSend with that leg's type. It crosses the
+  // main thread, which costs a few ms on a 40 ms+ event.
+  #onTelephoneEvent(from: 'a' | 'b', digit: string | undefined): void {
+    if (digit === undefined || this.#closed) return;
+    const to = from === 'a' ? this.b : this.a;
+    const sender = this.#senders.get(to.name);
+    if (sender && !sender.closed && to.telephoneEvent !== undefined && this.#sending[to.name]) sender.sendDtmf(digit);
+    this.safeEmit('dtmf', from, digit);
   }
 
   #build(): void {

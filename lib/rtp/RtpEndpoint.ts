@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SafeEmitter } from '../util/SafeEmitter';
 import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../errors';
 import {
   addon,
@@ -54,6 +55,22 @@ export interface RtpEndpointOptions {
 }
 
 export type RtpStats = NativeRtpStats;
+
+/** RFC 4733 event codes 0-15 as DTMF characters. */
+export const DTMF_EVENTS = '0123456789*#ABCD';
+
+export interface TelephoneEvent {
+  /** RFC 4733 event code. */
+  event: number;
+  /** The DTMF character for codes 0-15, else undefined. */
+  digit?: string;
+}
+
+export interface RtpEndpointEvents {
+  /** An RFC 4733 event started (reported once, however many packets carry it). */
+  telephoneEvent: (e: TelephoneEvent) => void;
+  error: (err: unknown) => void;
+}
 export type RtpInfo = NativeRtpInfo;
 
 export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
@@ -95,14 +112,16 @@ function bindPorts(native: NativeRtpSession, address: string, port: number, rtcp
  * profile. Give it to an RtpReceiver and an RtpSender filter. close() fails
  * while a filter still uses it; the Graph and Gateway close things in order.
  */
-export class RtpEndpoint {
+export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   #native: NativeRtpSession | null;
+  #listening = false;
   readonly address: string;
   readonly port: number;
   readonly rtcpPort: number;
   #remote?: RtpAddress;
 
   constructor(opts: RtpEndpointOptions) {
+    super();
     if (!opts || typeof opts.address !== 'string' || isIP(opts.address) === 0)
       throw new InvalidArgumentError(
         `Expected an IP address for RtpEndpoint address but received ${String(opts?.address)}`,
@@ -178,6 +197,15 @@ export class RtpEndpoint {
 
   info(): RtpInfo {
     return this.native.info();
+  }
+
+  protected override listenerAdded(event: string): void {
+    if (event !== 'telephoneEvent' || this.#listening) return;
+    // registered with the native session before its graph runs (else InvalidStateError)
+    this.native.onTelephoneEvent((event) => {
+      if (this.#native) this.safeEmit('telephoneEvent', { event, digit: DTMF_EVENTS[event] });
+    });
+    this.#listening = true;
   }
 
   /** Frees the sockets. Idempotent; throws InUseError while a filter uses it. */

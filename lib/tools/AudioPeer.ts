@@ -4,12 +4,12 @@
  * for testing a SIP application's media path without a real phone.
  */
 import { findCodec, defaultPayloadType, ptimeOptions } from '../codecs/table';
-import { UnknownNameError } from '../errors';
+import { InvalidStateError, UnknownNameError } from '../errors';
 import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
-import type { Encoder, FilePlayer, FileRecorder } from '../graph/filters';
+import type { Encoder, FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
 
 export interface AudioPeerOptions {
@@ -24,6 +24,8 @@ export interface AudioPeerOptions {
   /** WAV to send (its rate must be the codec's audio rate, or one the encoder accepts). */
   sendFile?: string;
   sendRate?: number;
+  /** Payload type of RFC 4733 telephone-event, to send and receive DTMF. */
+  telephoneEvent?: number;
   /** Where to write what arrives. */
   recordFile?: string;
   /** PCM rate to record at (default: the codec's audio rate). */
@@ -35,6 +37,7 @@ export class AudioPeer {
   readonly graph = new Graph();
   player?: FilePlayer;
   recorder?: FileRecorder;
+  sender?: RtpSender;
   private readonly roots: Filter<any>[] = [];
 
   constructor(opts: AudioPeerOptions) {
@@ -48,7 +51,11 @@ export class AudioPeer {
         address: opts.address ?? '127.0.0.1',
         payloadTypes: [
           { pt, mime: codec.name, clockRate: codec.clockRate, channels: codec.sdpChannels, fmtp: opts.fmtp },
+          ...(opts.telephoneEvent !== undefined
+            ? [{ pt: opts.telephoneEvent, mime: 'telephone-event', clockRate: 8000 }]
+            : []),
         ],
+        payloadType: pt,
       }),
     );
     if (opts.sendFile) {
@@ -75,6 +82,7 @@ export class AudioPeer {
       send.setEndpoint(this.endpoint);
       head.link(enc).link(send);
       this.player = player;
+      this.sender = send;
       this.roots.push(player);
     }
     if (opts.recordFile) {
@@ -99,6 +107,12 @@ export class AudioPeer {
       this.recorder = rec;
       this.roots.push(recv);
     }
+  }
+
+  /** Sends one DTMF digit as RFC 4733 events (needs `sendFile` and `telephoneEvent`). */
+  sendDtmf(digit: string): void {
+    if (!this.sender) throw new InvalidStateError('AudioPeer: DTMF needs a sending peer (sendFile)');
+    this.sender.sendDtmf(digit);
   }
 
   get port(): number {
