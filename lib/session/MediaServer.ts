@@ -4,6 +4,7 @@ import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
 import { Factory } from '../graph/Factory';
 import type { JitterBufferOptions } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
+import { SdpError } from '../sdp/parse';
 import {
   DuplicateOfferError,
   MediaSession,
@@ -27,6 +28,10 @@ export interface MediaServerOptions {
   address: string;
   /** Address written into SDP (e.g. a public address in front of NAT). Default: address. */
   advertisedAddress?: string;
+  /** An address of the other IP version, for peers that offer it (e.g. '::1' beside '127.0.0.1'). */
+  address6?: string;
+  /** Advertised form of address6. Default: address6. */
+  advertisedAddress6?: string;
   /** RTP port range, inclusive. Default [30000, 40000]. */
   ports?: [number, number];
   /** Number of tickers (media threads). Default: one per core. */
@@ -88,12 +93,26 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#factory = opts.factory ?? new Factory();
     this.#ownFactory = !opts.factory;
     this.tickers = new TickerPool(opts.tickers);
+    const alt = opts.address6;
+    if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
+      throw new InvalidArgumentError(
+        `Expected address6 to be an address of the other IP version than ${opts.address}, got ${alt}`,
+      );
+    const advAlt = opts.advertisedAddress6 ?? alt;
     this.#ctx = {
       factory: this.#factory,
       ports: this.ports,
       tickers: this.tickers,
       bindAddress: opts.address,
       advertisedAddress: adv,
+      bindAddressFor: (v: 4 | 6) => {
+        if (isIP(opts.address) === v) return opts.address;
+        if (alt !== undefined) return alt;
+        throw new SdpError(
+          `SDP: the peer is at an IPv${v} address, and this media server has no IPv${v} address (see address6)`,
+        );
+      },
+      advertise: (local: string) => (local === alt && advAlt ? advAlt : adv),
       codecs,
       transcode: opts.transcode ?? true,
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },

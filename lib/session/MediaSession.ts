@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ptimeOptions } from '../codecs/table';
 import { InvalidStateError, RmsError } from '../errors';
 import { Gateway, type LegMedia } from '../gateway/Gateway';
@@ -70,6 +71,10 @@ export interface SessionContext {
   tickers: TickerPool;
   bindAddress: string;
   advertisedAddress: string;
+  /** The local address of that IP version (throws SdpError when the server has none). */
+  bindAddressFor(ipVersion: 4 | 6): string;
+  /** The address to write into SDP for a local address. */
+  advertise(local: string): string;
   codecs: import('../codecs/table').CodecName[];
   transcode: boolean;
   endpointOptions: { rtcp?: boolean; jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false };
@@ -122,20 +127,23 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const offer = parseSdp(sdp);
     if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
     const formatsForB = offerForB(offer.audio, ctx.codecs, ctx.transcode);
-    const a = ctx.ports.bind({ address: ctx.bindAddress, ...ctx.endpointOptions });
-    let b: RtpEndpoint;
+    const bindA = ctx.bindAddressFor(offer.audio.ipVersion);
+    const bound: RtpEndpoint[] = [];
     try {
-      b = ctx.ports.bind({ address: ctx.bindAddress, ...ctx.endpointOptions });
+      const a = ctx.ports.bind({ address: bindA, ...ctx.endpointOptions });
+      bound.push(a);
+      const b = ctx.ports.bind({ address: ctx.bindAddress, ...ctx.endpointOptions });
+      bound.push(b);
+      this.#legs = {
+        a: { endpoint: a, media: offer.audio, ourFormats: [], version: 0, offeredMedia: offer.media },
+        b: { endpoint: b, ourFormats: formatsForB, version: 0 },
+      };
+      this.#setRemote('a', offer.audio);
+      this.offerSdp = this.#sdpFor('b', { direction: offer.audio.direction, ptime: offer.audio.ptime });
     } catch (err) {
-      ctx.ports.release(a);
+      for (const ep of bound) ctx.ports.release(ep);
       throw err;
     }
-    this.#legs = {
-      a: { endpoint: a, media: offer.audio, ourFormats: [], version: 0, offeredMedia: offer.media },
-      b: { endpoint: b, ourFormats: formatsForB, version: 0 },
-    };
-    this.#setRemote('a', offer.audio);
-    this.offerSdp = this.#sdpFor('b', { direction: offer.audio.direction, ptime: offer.audio.ptime });
   }
 
   get state(): SessionState {
@@ -168,6 +176,10 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     if (!ans.audio) throw new SdpError('SDP answer: the callee rejected audio (no m=audio with a non-zero port)');
     const b = this.#legs.b;
     const a = this.#legs.a;
+    if (isIP(b.endpoint.address) !== ans.audio.ipVersion)
+      throw new SdpError(
+        `SDP answer: the callee is at an IPv${ans.audio.ipVersion} address, but leg b is bound to ${b.endpoint.address}`,
+      );
     b.media = ans.audio;
     b.format = chosenByAnswer(ans.audio, b.ourFormats);
     b.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
@@ -319,9 +331,9 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return buildSdp({
       sessionId: this.#sessionId + (n === 'a' ? '1' : '2'),
       version: l.version,
-      address: this.#ctx.advertisedAddress,
+      address: this.#ctx.advertise(l.endpoint.address),
       audio: {
-        address: this.#ctx.advertisedAddress,
+        address: this.#ctx.advertise(l.endpoint.address),
         port: l.endpoint.port,
         rtcpPort: l.endpoint.rtcpPort,
         formats: l.ourFormats,
