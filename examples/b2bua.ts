@@ -1,0 +1,311 @@
+/**
+ * A SIP B2BUA on the `sip` npm package that does what the original module's
+ * routing script did, with rtp-media-server as its media: every INVITE is
+ * answered by calling the configured target through the media server, so the
+ * two legs can use different codecs (transcoded) or the same one (relayed).
+ *
+ *   INVITE from A      -> ms.offer()   -> INVITE to the target with our SDP
+ *   200 OK from B      -> ms.answer()  -> 200 OK to A with our SDP
+ *   re-INVITE (either) -> session.reoffer() -> re-INVITE to the other side
+ *   BYE (either)       -> ms.stop()    -> BYE to the other side
+ *
+ *   node dist/examples/b2bua.js --sip-port 5070 --target sip:bob@127.0.0.1:5080
+ */
+import { randomBytes } from 'node:crypto';
+import { MediaServer, NoCommonCodecError, RmsError, SdpError, type MediaServerOptions, type MediaSession } from '../lib';
+// The sip package has no types of its own.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const sip = require('sip');
+
+type SipMessage = {
+  method?: string;
+  uri?: string;
+  status?: number;
+  reason?: string;
+  headers: Record<string, any>;
+  content?: string;
+};
+
+export interface B2buaOptions {
+  /** SIP address and UDP port to listen on. */
+  sipAddress: string;
+  sipPort: number;
+  /** Request-URI every incoming call is sent to. */
+  target: string;
+  media: MediaServerOptions;
+  log?: (line: string) => void;
+}
+
+interface Call {
+  callId: string;
+  session?: MediaSession;
+  /** A's INVITE (server side) and our dialog with A. */
+  inviteA: SipMessage;
+  toTagA: string;
+  cseqB: number;
+  /** Our INVITE to B and B's 200 (for the dialog with B). */
+  callIdB: string;
+  fromTagB: string;
+  okB?: SipMessage;
+  /** A re-INVITE waiting for the other side's answer. */
+  pending?: { from: 'a' | 'b'; request: SipMessage };
+}
+
+const tag = () => randomBytes(6).toString('hex');
+
+export class B2bua {
+  readonly ms: MediaServer;
+  readonly #stack: any;
+  readonly #calls = new Map<string, Call>(); // by A's Call-ID
+  readonly #byB = new Map<string, Call>(); // by our Call-ID towards B
+  readonly #opts: B2buaOptions;
+  readonly #contact: string;
+
+  constructor(opts: B2buaOptions) {
+    this.#opts = opts;
+    this.ms = new MediaServer(opts.media);
+    this.#contact = `sip:b2bua@${opts.sipAddress}:${opts.sipPort}`;
+    this.#stack = sip.create(
+      { address: opts.sipAddress, port: opts.sipPort, publicAddress: opts.sipAddress, tcp: false },
+      (rq: SipMessage) => this.#onRequest(rq),
+    );
+  }
+
+  get calls(): number {
+    return this.#calls.size;
+  }
+
+  close(): void {
+    for (const c of this.#calls.values()) c.session?.stop();
+    this.#stack.destroy();
+    this.ms.close();
+  }
+
+  #log(line: string): void {
+    this.#opts.log?.(line);
+  }
+
+  #respond(rq: SipMessage, status: number, reason: string, extra: Partial<SipMessage> = {}, toTag?: string): void {
+    const rs = sip.makeResponse(rq, status, reason) as SipMessage;
+    if (toTag && !rs.headers.to.params?.tag) rs.headers.to.params = { ...rs.headers.to.params, tag: toTag };
+    if (extra.content) {
+      rs.content = extra.content;
+      rs.headers['content-type'] = 'application/sdp';
+      rs.headers.contact = [{ uri: this.#contact }];
+    }
+    this.#stack.send(rs);
+  }
+
+  #onRequest(rq: SipMessage): void {
+    try {
+      const callId: string = rq.headers['call-id'];
+      const fromB = this.#byB.get(callId);
+      const call = fromB ?? this.#calls.get(callId);
+      const side: 'a' | 'b' = fromB ? 'b' : 'a';
+      switch (rq.method) {
+        case 'INVITE':
+          if (!call) return this.#newCall(rq);
+          return this.#reinvite(call, side, rq);
+        case 'ACK':
+          return; // for our 2xx; nothing to do
+        case 'BYE':
+          if (!call) return this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+          this.#respond(rq, 200, 'OK');
+          return this.#hangup(call, side);
+        case 'CANCEL':
+          if (!call) return this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+          this.#respond(rq, 200, 'OK');
+          this.#respond(call.inviteA, 487, 'Request Terminated', {}, call.toTagA);
+          this.#sendToB(call, 'CANCEL', undefined, true);
+          return this.#end(call);
+        case 'OPTIONS':
+          return this.#respond(rq, 200, 'OK');
+        default:
+          return this.#respond(rq, 405, 'Method Not Allowed');
+      }
+    } catch (err) {
+      this.#log(`error handling ${rq.method}: ${String(err)}`);
+      if (rq.method !== 'ACK') this.#respond(rq, 500, 'Server Internal Error');
+    }
+  }
+
+  #newCall(rq: SipMessage): void {
+    const callId: string = rq.headers['call-id'];
+    const call: Call = { callId, inviteA: rq, toTagA: tag(), cseqB: 1, callIdB: `${tag()}@b2bua`, fromTagB: tag() };
+    this.#respond(rq, 100, 'Trying');
+    try {
+      call.session = this.ms.offer(callId, rq.content ?? '', { fromTag: rq.headers.from.params?.tag });
+    } catch (err) {
+      this.#log(`offer refused for ${callId}: ${String(err)}`);
+      if (err instanceof NoCommonCodecError || err instanceof SdpError) return this.#respond(rq, 488, 'Not Acceptable Here', {}, call.toTagA);
+      return this.#respond(rq, err instanceof RmsError ? 503 : 500, 'Service Unavailable', {}, call.toTagA);
+    }
+    this.#calls.set(callId, call);
+    this.#byB.set(call.callIdB, call);
+    this.#log(`call ${callId}: INVITE -> ${this.#opts.target}`);
+    this.#stack.send(
+      {
+        method: 'INVITE',
+        uri: this.#opts.target,
+        headers: {
+          to: { uri: this.#opts.target },
+          from: { uri: this.#contact, params: { tag: call.fromTagB } },
+          'call-id': call.callIdB,
+          cseq: { method: 'INVITE', seq: call.cseqB },
+          contact: [{ uri: this.#contact }],
+          'content-type': 'application/sdp',
+        },
+        content: call.session.offerSdp,
+      },
+      (rs: SipMessage) => this.#onInviteResponse(call, rs),
+    );
+  }
+
+  #onInviteResponse(call: Call, rs: SipMessage): void {
+    const status = rs.status ?? 500;
+    if (status < 200) {
+      if (status === 180 || status === 183) this.#respond(call.inviteA, 180, 'Ringing', {}, call.toTagA);
+      return;
+    }
+    if (status >= 300) {
+      this.#log(`call ${call.callId}: B answered ${status}`);
+      this.#respond(call.inviteA, status, rs.reason ?? 'Failed', {}, call.toTagA);
+      return this.#end(call);
+    }
+    call.okB = rs;
+    this.#ack(call, rs);
+    if (call.session!.state === 'answered') return; // a retransmitted 200
+    let sdpA: string;
+    try {
+      sdpA = call.session!.answer(rs.content ?? '', { toTag: rs.headers.to.params?.tag });
+    } catch (err) {
+      this.#log(`call ${call.callId}: answer refused: ${String(err)}`);
+      this.#respond(call.inviteA, 488, 'Not Acceptable Here', {}, call.toTagA);
+      this.#sendToB(call, 'BYE');
+      return this.#end(call);
+    }
+    this.#log(`call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`);
+    this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
+  }
+
+  #ack(call: Call, rs: SipMessage): void {
+    this.#stack.send({
+      method: 'ACK',
+      uri: rs.headers.contact?.[0]?.uri ?? this.#opts.target,
+      headers: { to: rs.headers.to, from: rs.headers.from, 'call-id': call.callIdB, cseq: { method: 'ACK', seq: rs.headers.cseq.seq }, via: [] },
+    });
+  }
+
+  /** An in-dialog request from us to B (BYE, re-INVITE) or CANCEL of our INVITE. */
+  #sendToB(call: Call, method: string, content?: string, cancel = false, onResponse?: (rs: SipMessage) => void): void {
+    const seq = cancel ? call.cseqB : ++call.cseqB;
+    const to = call.okB ? call.okB.headers.to : { uri: this.#opts.target };
+    this.#stack.send(
+      {
+        method,
+        uri: call.okB?.headers.contact?.[0]?.uri ?? this.#opts.target,
+        headers: {
+          to,
+          from: { uri: this.#contact, params: { tag: call.fromTagB } },
+          'call-id': call.callIdB,
+          cseq: { method: cancel ? 'CANCEL' : method, seq },
+          contact: [{ uri: this.#contact }],
+          ...(content ? { 'content-type': 'application/sdp' } : {}),
+        },
+        content,
+      },
+      onResponse ?? (() => {}),
+    );
+  }
+
+  /** An in-dialog request from us to A (BYE, re-INVITE). */
+  #sendToA(call: Call, method: string, content?: string, onResponse?: (rs: SipMessage) => void): void {
+    const a = call.inviteA;
+    this.#stack.send(
+      {
+        method,
+        uri: a.headers.contact?.[0]?.uri ?? a.headers.from.uri,
+        headers: {
+          to: a.headers.from,
+          from: { uri: a.headers.to.uri, params: { tag: call.toTagA } },
+          'call-id': call.callId,
+          cseq: { method, seq: ++call.cseqB + 1000 },
+          contact: [{ uri: this.#contact }],
+          ...(content ? { 'content-type': 'application/sdp' } : {}),
+        },
+        content,
+      },
+      onResponse ?? (() => {}),
+    );
+  }
+
+  #reinvite(call: Call, from: 'a' | 'b', rq: SipMessage): void {
+    if (!call.session || call.session.state !== 'answered' || call.pending) return this.#respond(rq, 491, 'Request Pending');
+    let forward: string;
+    try {
+      forward = call.session.reoffer(rq.content ?? '', from);
+    } catch (err) {
+      this.#log(`call ${call.callId}: re-INVITE refused: ${String(err)}`);
+      return this.#respond(rq, 488, 'Not Acceptable Here');
+    }
+    call.pending = { from, request: rq };
+    const onAnswer = (rs: SipMessage) => {
+      if ((rs.status ?? 0) < 200) return;
+      if (from === 'a' && rs.status! < 300) this.#ack(call, rs);
+      if (from === 'b' && rs.status! < 300)
+        this.#stack.send({ method: 'ACK', uri: call.inviteA.headers.contact?.[0]?.uri, headers: { to: rs.headers.to, from: rs.headers.from, 'call-id': call.callId, cseq: { method: 'ACK', seq: rs.headers.cseq.seq }, via: [] } });
+      call.pending = undefined;
+      if (rs.status! >= 300) return this.#respond(rq, rs.status!, rs.reason ?? 'Failed');
+      try {
+        const sdp = call.session!.answer(rs.content ?? '');
+        this.#respond(rq, 200, 'OK', { content: sdp });
+      } catch (err) {
+        this.#respond(rq, 488, 'Not Acceptable Here');
+      }
+    };
+    this.#log(`call ${call.callId}: re-INVITE from ${from}`);
+    if (from === 'a') this.#sendToB(call, 'INVITE', forward, false, onAnswer);
+    else this.#sendToA(call, 'INVITE', forward, onAnswer);
+  }
+
+  #hangup(call: Call, from: 'a' | 'b'): void {
+    this.#log(`call ${call.callId}: BYE from ${from}`);
+    if (from === 'a') this.#sendToB(call, 'BYE');
+    else this.#sendToA(call, 'BYE');
+    this.#end(call);
+  }
+
+  #end(call: Call): void {
+    const summary = call.session?.stop();
+    if (summary?.stats) this.#log(`call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`);
+    this.#calls.delete(call.callId);
+    this.#byB.delete(call.callIdB);
+  }
+}
+
+function arg(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
+  if (fallback !== undefined) return fallback;
+  console.error(`usage: b2bua --sip-port PORT --target SIP-URI [--address 127.0.0.1] [--rtp-ports 30000-40000]`);
+  process.exit(2);
+}
+
+if (require.main === module) {
+  const address = arg('address', '127.0.0.1');
+  const [lo, hi] = arg('rtp-ports', '30000-40000').split('-').map(Number);
+  const b2bua = new B2bua({
+    sipAddress: address,
+    sipPort: Number(arg('sip-port', '5070')),
+    target: arg('target'),
+    media: { address, ports: [lo, hi] },
+    log: (l) => console.log(new Date().toISOString(), l),
+  });
+  console.log(`b2bua listening on ${address}:${arg('sip-port', '5070')}, calling ${arg('target')}`);
+  const stop = () => {
+    b2bua.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
