@@ -12,7 +12,14 @@
  *   node dist/examples/b2bua.js --sip-port 5070 --target sip:bob@127.0.0.1:5080
  */
 import { randomBytes } from 'node:crypto';
-import { MediaServer, NoCommonCodecError, RmsError, SdpError, type MediaServerOptions, type MediaSession } from '../lib';
+import {
+  MediaServer,
+  NoCommonCodecError,
+  RmsError,
+  SdpError,
+  type MediaServerOptions,
+  type MediaSession,
+} from '../lib';
 // The sip package has no types of its own.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const sip = require('sip');
@@ -27,7 +34,12 @@ type SipMessage = {
 };
 
 export interface B2buaOptions {
-  /** SIP address and UDP port to listen on. */
+  /**
+   * SIP address and UDP port to listen on. The sip package takes a
+   * request-URI on its own host for one of its flow tokens, so no peer may
+   * share this address (on one machine: give it a loopback address of its own,
+   * e.g. 127.0.0.10).
+   */
   sipAddress: string;
   sipPort: number;
   /** Request-URI every incoming call is sent to. */
@@ -137,7 +149,8 @@ export class B2bua {
       call.session = this.ms.offer(callId, rq.content ?? '', { fromTag: rq.headers.from.params?.tag });
     } catch (err) {
       this.#log(`offer refused for ${callId}: ${String(err)}`);
-      if (err instanceof NoCommonCodecError || err instanceof SdpError) return this.#respond(rq, 488, 'Not Acceptable Here', {}, call.toTagA);
+      if (err instanceof NoCommonCodecError || err instanceof SdpError)
+        return this.#respond(rq, 488, 'Not Acceptable Here', {}, call.toTagA);
       return this.#respond(rq, err instanceof RmsError ? 503 : 500, 'Service Unavailable', {}, call.toTagA);
     }
     this.#calls.set(callId, call);
@@ -184,7 +197,9 @@ export class B2bua {
       this.#sendToB(call, 'BYE');
       return this.#end(call);
     }
-    this.#log(`call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`);
+    this.#log(
+      `call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`,
+    );
     this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
   }
 
@@ -192,7 +207,13 @@ export class B2bua {
     this.#stack.send({
       method: 'ACK',
       uri: rs.headers.contact?.[0]?.uri ?? this.#opts.target,
-      headers: { to: rs.headers.to, from: rs.headers.from, 'call-id': call.callIdB, cseq: { method: 'ACK', seq: rs.headers.cseq.seq }, via: [] },
+      headers: {
+        to: rs.headers.to,
+        from: rs.headers.from,
+        'call-id': call.callIdB,
+        cseq: { method: 'ACK', seq: rs.headers.cseq.seq },
+        via: [],
+      },
     });
   }
 
@@ -240,7 +261,8 @@ export class B2bua {
   }
 
   #reinvite(call: Call, from: 'a' | 'b', rq: SipMessage): void {
-    if (!call.session || call.session.state !== 'answered' || call.pending) return this.#respond(rq, 491, 'Request Pending');
+    if (!call.session || call.session.state !== 'answered' || call.pending)
+      return this.#respond(rq, 491, 'Request Pending');
     let forward: string;
     try {
       forward = call.session.reoffer(rq.content ?? '', from);
@@ -253,7 +275,17 @@ export class B2bua {
       if ((rs.status ?? 0) < 200) return;
       if (from === 'a' && rs.status! < 300) this.#ack(call, rs);
       if (from === 'b' && rs.status! < 300)
-        this.#stack.send({ method: 'ACK', uri: call.inviteA.headers.contact?.[0]?.uri, headers: { to: rs.headers.to, from: rs.headers.from, 'call-id': call.callId, cseq: { method: 'ACK', seq: rs.headers.cseq.seq }, via: [] } });
+        this.#stack.send({
+          method: 'ACK',
+          uri: call.inviteA.headers.contact?.[0]?.uri,
+          headers: {
+            to: rs.headers.to,
+            from: rs.headers.from,
+            'call-id': call.callId,
+            cseq: { method: 'ACK', seq: rs.headers.cseq.seq },
+            via: [],
+          },
+        });
       call.pending = undefined;
       if (rs.status! >= 300) return this.#respond(rq, rs.status!, rs.reason ?? 'Failed');
       try {
@@ -277,7 +309,10 @@ export class B2bua {
 
   #end(call: Call): void {
     const summary = call.session?.stop();
-    if (summary?.stats) this.#log(`call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`);
+    if (summary?.stats)
+      this.#log(
+        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`,
+      );
     this.#calls.delete(call.callId);
     this.#byB.delete(call.callIdB);
   }
