@@ -66,6 +66,14 @@ export function alawToLinear(a: number): number {
   return a & 0x80 ? t : -t;
 }
 
+/** Writes 8 kHz mono PCM as a raw headerless G.711 file (for sipp's rtp_stream). */
+export function writeG711Raw(file: string, pcm: Int16Array, codec: 'PCMU' | 'PCMA'): void {
+  const enc = codec === 'PCMU' ? linearToUlaw : linearToAlaw;
+  const out = Buffer.alloc(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = enc(pcm[i]);
+  fs.writeFileSync(file, out);
+}
+
 // ---------------------------------------------------------------- writer
 
 export interface DtmfEvent {

@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 
 const live = new Set<ChildProcess>();
@@ -269,4 +270,38 @@ export function hasBinary(bin: string): boolean {
   } catch {
     return false;
   }
+}
+
+function canBind(port: number, ip: string, kind: 'udp' | 'tcp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === 'tcp') {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen({ port, host: ip, exclusive: true }, () => srv.close(() => resolve(true)));
+    } else {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        resolve(false);
+      });
+      s.bind(port, ip, () => s.close(() => resolve(true)));
+    }
+  });
+}
+
+/**
+ * A base port B such that B .. B+count-1 are all free for UDP and TCP on
+ * `ip` right now (random in 20000-40000, so parallel test files rarely meet).
+ * There is no reservation: bind soon after.
+ */
+export async function findFreePortBlock(count: number, ip = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + 2 * Math.floor(Math.random() * (10000 - count));
+    let ok = base > 1024;
+    for (let p = base; ok && p < base + count; p++) {
+      ok = (await canBind(p, ip, 'udp')) && (await canBind(p, ip, 'tcp'));
+    }
+    if (ok) return base;
+  }
+  throw new Error(`no block of ${count} free ports found`);
 }

@@ -22,8 +22,10 @@ export const telephoneEvent = (pt = 101, rate = 8000): SdpCodec => ({
 });
 
 export interface SdpBuildOptions {
+  /** Address for o= and c= (a sipp keyword such as [media_ip] is fine). */
   ip: string;
-  port: number;
+  /** m= port (a sipp keyword such as [media_port] is fine). */
+  port: number | string;
   codecs: SdpCodec[];
   ptime?: number;
   direction?: Direction;

@@ -24,7 +24,14 @@
  *    200's answer for a UAC; a later re-INVITE/200 SDP re-targets it). RTP
  *    header bytes are sent as in the file (see pcap.ts). A new
  *    play_pcap_audio cancels the one playing; the call's end cancels it too.
- *    It sends nothing if no SDP was received yet.
+ *    It sends nothing if no SDP was received yet. PITFALL: the source port
+ *    is taken from the [media_port] / [media_port+n] KEYWORD sipp substituted
+ *    on the "m=audio" line of an SDP it sent; with a literal port number in
+ *    the scenario the pcap goes out from UDP port 0. The generated SDP
+ *    therefore always uses the keyword (sdpMediaPort = mediaPort + n).
+ *    The pcap's UDP destination port only matters relative to the lowest one
+ *    in the file (RTP vs RTCP offset); its source port and addresses are
+ *    ignored.
  *  - `-timeout Ns` alone does NOT stop sipp while a call is still in progress
  *    (it waits for retransmissions to give up). With `-timeout_error` sipp
  *    exits at the deadline with code 255. We always pass both, and also kill
@@ -42,8 +49,9 @@
  *    to load the scenario ("Variable $x is referenced 1 times!").
  *  - numeric sipp variables print as "2.000000", which is why SDP o= versions
  *    are literal numbers in the generated XML.
- *  - `rtp_stream` (the RTPSTREAM build flag) also exists in this build; this
- *    harness uses play_pcap_audio, whose packets and timing we fully control.
+ *  - `<exec rtp_stream="raw.ulaw,1,0"/>` (RTPSTREAM build flag) works too and
+ *    needs no root: see RtpStream. play_pcap_audio is the default because the
+ *    packets (PT, DTMF, ptime, timing) are entirely ours.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -57,6 +65,21 @@ export const SIPP_G711A_PCAP = `${SIPP_PCAP_DIR}/g711a.pcap`;
 /** RFC 2833 digit `d` (PT 101, ~160 ms), shipped with sip-tester: d in 0-9, 'star', 'pound'. */
 export const sippDtmfPcap = (d: string) => `${SIPP_PCAP_DIR}/dtmf_2833_${d}.pcap`;
 
+/**
+ * sipp's `<exec rtp_stream="file,loops,pt"/>` (3.6.1, RTPSTREAM build): sends a
+ * RAW headerless G.711 file (pcap.ts writeG711Raw) as 20 ms packets (160
+ * bytes) with payload type 0 (PCMU) or 8 (PCMA) (18 = G.729), from the
+ * ordinary UDP socket bound on [media_port] (no raw socket, no root needed),
+ * to the address of the last SDP received. Unlike play_pcap_audio, sipp
+ * makes the RTP headers itself (its own SSRC/seq/timestamps).
+ */
+export interface RtpStream {
+  file: string;
+  /** Times the file is played (default 1). */
+  loops?: number;
+  payloadType: 0 | 8 | 18;
+}
+
 export interface SippCommonOptions {
   /** Local SIP UDP port (-p). */
   sipPort: number;
@@ -67,7 +90,13 @@ export interface SippCommonOptions {
   /** Codecs of the SDP offer (UAC) or answer (UAS), in preference order. */
   codecs: SdpCodec[];
   ptime?: number;
-  /** Port written in the SDP m= line instead of mediaPort (e.g. a test's own UDP socket). */
+  /**
+   * Port written in the SDP m= line instead of mediaPort, e.g. a test's own
+   * UDP socket that counts/inspects the RTP the peer sends us. Must be >=
+   * mediaPort (written as [media_port+n]). play_pcap_audio then also SENDS
+   * from this port (symmetric RTP as seen by the peer); rtp_stream still
+   * sends from mediaPort.
+   */
   sdpMediaPort?: number;
   /** Extra SDP lines (media level), e.g. ['a=rtcp-mux']. */
   extraSdpLines?: string[];
@@ -75,7 +104,10 @@ export interface SippCommonOptions {
   rtpEcho?: boolean;
   /** Global deadline (-timeout N -timeout_error). Default 20 s. */
   timeoutSec?: number;
-  /** Directory for the scenario and logs (default: a new temp dir). */
+  /**
+   * Directory for the scenario and logs. Default: a new temp dir, removed
+   * after a run that exited 0 (kept, and named in describeSippResult, otherwise).
+   */
   workDir?: string;
   /** Extra sipp arguments. */
   extraArgs?: string[];
@@ -86,8 +118,16 @@ export type UacStep =
   | { pause: number }
   /** Start sending a pcap (async; it plays while later steps run). */
   | { play: string }
+  /** Start sipp's rtp_stream of a raw G.711 file (see RtpStream). */
+  | { stream: RtpStream }
   /** re-INVITE with a new offer (same codecs unless given) and the given direction. */
-  | { reinvite: Direction; codecs?: SdpCodec[] };
+  | { reinvite: Direction; codecs?: SdpCodec[] }
+  /**
+   * Wait up to this many ms for the peer's BYE, answer 200 and end (steps
+   * after it are ignored and no BYE is sent). Don't put a pause before it:
+   * a BYE that arrives during a sipp <pause> is "unexpected" and fails the call.
+   */
+  | { expectBye: number };
 
 export interface SippUacOptions extends SippCommonOptions {
   remotePort: number;
@@ -106,6 +146,8 @@ export interface SippUacOptions extends SippCommonOptions {
   expectStatus?: number;
   /** pcap played right after the ACK (when `steps` is not given). */
   pcap?: string;
+  /** rtp_stream started right after the ACK instead of a pcap (when `steps` is not given). */
+  stream?: RtpStream;
   /** Call length after the ACK, before BYE (when `steps` is not given). Default 2000. */
   durationMs?: number;
   /** Hold/resume by re-INVITE (when `steps` is not given): sendonly at afterMs, sendrecv forMs later. */
@@ -117,6 +159,8 @@ export interface SippUacOptions extends SippCommonOptions {
 export interface SippUasOptions extends SippCommonOptions {
   /** pcap played right after the ACK of the initial INVITE. */
   pcap?: string;
+  /** rtp_stream started right after the ACK instead of a pcap. */
+  stream?: RtpStream;
   /** Send 180 Ringing and wait this long before the 200. */
   ringMs?: number;
   /** Answer the INVITE with this final status (e.g. 486, 488) instead of 200 + SDP. */
@@ -174,7 +218,8 @@ function cdata(msg: string): string {
   return `<![CDATA[\n${msg}\n]]>`;
 }
 
-const lines = (...ls: (string | undefined | false)[]) => ls.filter((l): l is string => typeof l === 'string').join('\n');
+const lines = (...ls: (string | undefined | false)[]) =>
+  ls.filter((l): l is string => typeof l === 'string').join('\n');
 
 const sdpDirectionActions = `
       <ereg regexp="a=(sendrecv|sendonly|recvonly|inactive)|$" search_in="body" check_it="false" assign_to="odir"/>
@@ -185,17 +230,33 @@ const sdpDirectionActions = `
       <strcmp assign_to="cin" variable="odir" value="a=inactive"/>
       <test assign_to="isin" variable="cin" compare="equal" value="0"/>`;
 
-function mediaPortOf(o: SippCommonOptions): number {
-  return o.sdpMediaPort ?? o.mediaPort;
+/**
+ * The m= port as a sipp keyword. It must be the [media_port] keyword (not a
+ * literal number): sipp takes the SOURCE port of play_pcap_audio from the
+ * [media_port(+n)] keyword it substitutes on an "audio" line of a message it
+ * sends; with a literal port the pcap is sent from UDP port 0.
+ */
+function mediaPortOf(o: SippCommonOptions): string {
+  const d = (o.sdpMediaPort ?? o.mediaPort) - o.mediaPort;
+  if (d < 0) throw new Error('sdpMediaPort must be >= mediaPort (sipp keyword offsets are positive)');
+  return d === 0 ? '[media_port]' : `[media_port+${d}]`;
 }
 
 function pcapAction(file: string): string {
   return `  <nop><action><exec play_pcap_audio="${xmlAttr(path.resolve(file))}"/></action></nop>`;
 }
 
+function streamAction(st: RtpStream): string {
+  const v = `${path.resolve(st.file)},${st.loops ?? 1},${st.payloadType}`;
+  return `  <nop><action><exec rtp_stream="${xmlAttr(v)}"/></action></nop>`;
+}
+
+function mediaAction(m: { pcap?: string; stream?: RtpStream }): string {
+  return m.stream ? streamAction(m.stream) : m.pcap ? pcapAction(m.pcap) : '';
+}
+
 /** The UAC scenario (exported for inspection/debugging). */
 export function uacScenario(o: SippUacOptions): string {
-  const ip = o.ip ?? '127.0.0.1';
   const from = o.fromUser ?? 'sipp';
   const fromHdr = `From: sipp <sip:${from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
   const toHdr = `To: <sip:[service]@[remote_ip]:[remote_port]>`;
@@ -203,7 +264,7 @@ export function uacScenario(o: SippUacOptions): string {
   let version = 1;
   const sdp = (dir: Direction, codecs = o.codecs) =>
     buildSdp({
-      ip,
+      ip: '[media_ip]',
       port: mediaPortOf(o),
       codecs,
       ptime: o.ptime,
@@ -279,10 +340,16 @@ export function uacScenario(o: SippUacOptions): string {
   let steps = o.steps;
   if (!steps) {
     steps = [];
-    if (o.pcap) steps.push({ play: o.pcap });
+    if (o.stream) steps.push({ stream: o.stream });
+    else if (o.pcap) steps.push({ play: o.pcap });
     const total = o.durationMs ?? 2000;
     if (o.hold) {
-      steps.push({ pause: o.hold.afterMs }, { reinvite: 'sendonly' }, { pause: o.hold.forMs }, { reinvite: 'sendrecv' });
+      steps.push(
+        { pause: o.hold.afterMs },
+        { reinvite: 'sendonly' },
+        { pause: o.hold.forMs },
+        { reinvite: 'sendrecv' },
+      );
       steps.push({ pause: Math.max(0, total - o.hold.afterMs - o.hold.forMs) });
     } else {
       steps.push({ pause: total });
@@ -294,6 +361,28 @@ export function uacScenario(o: SippUacOptions): string {
       if (st.pause > 0) out.push(`  <pause milliseconds="${Math.round(st.pause)}"/>`);
     } else if ('play' in st) {
       out.push(pcapAction(st.play));
+    } else if ('stream' in st) {
+      out.push(streamAction(st.stream));
+    } else if ('expectBye' in st) {
+      out.push(
+        `  <recv request="BYE" timeout="${Math.round(st.expectBye)}"/>`,
+        `  <send>${cdata(
+          lines(
+            `SIP/2.0 200 OK`,
+            `[last_Via:]`,
+            `[last_From:]`,
+            `[last_To:]`,
+            `[last_Call-ID:]`,
+            `[last_CSeq:]`,
+            contact,
+            `Content-Length: 0`,
+            ``,
+          ),
+        )}</send>`,
+        `  <timewait milliseconds="200"/>`,
+        '</scenario>',
+      );
+      return out.join('\n') + '\n';
     } else {
       cseq++;
       out.push(
@@ -344,7 +433,6 @@ export function uacScenario(o: SippUacOptions): string {
 
 /** The UAS scenario (exported for inspection/debugging). */
 export function uasScenario(o: SippUasOptions): string {
-  const ip = o.ip ?? '127.0.0.1';
   const K = o.maxReinvites ?? 4;
   const hangup = o.hangupAfterMs !== undefined;
   const contact = `Contact: <sip:[local_ip]:[local_port];transport=[transport]>`;
@@ -395,11 +483,11 @@ export function uasScenario(o: SippUasOptions): string {
 
   let version = 1;
   /** 200 + SDP whose direction mirrors the offer just received, then its ACK, then `after`. */
-  const answer = (p: string, toHdr: string, after: string, playAfterAck?: string) => {
+  const answer = (p: string, toHdr: string, after: string, playAfterAck?: { pcap?: string; stream?: RtpStream }) => {
     const v = version++;
     const variant = (dir: Direction, label?: string) => {
       const sdp = buildSdp({
-        ip,
+        ip: '[media_ip]',
         port: mediaPortOf(o),
         codecs: o.codecs,
         ptime: o.ptime,
@@ -411,7 +499,7 @@ export function uasScenario(o: SippUasOptions): string {
         label ? `  <label id="${label}"/>` : '',
         `  <send retrans="500">${resp('200 OK', toHdr, sdp)}</send>`,
         `  <recv request="ACK" crlf="true"/>`,
-        playAfterAck ? pcapAction(playAfterAck) : '',
+        playAfterAck ? mediaAction(playAfterAck) : '',
         `  <nop next="${after}"/>`,
       ]
         .filter(Boolean)
@@ -428,7 +516,7 @@ export function uasScenario(o: SippUasOptions): string {
     ].join('\n');
   };
 
-  out.push(answer('a', toTagged, 'w0', o.pcap));
+  out.push(answer('a', toTagged, 'w0', { pcap: o.pcap, stream: o.stream }));
   const timeoutAttr = hangup ? ` timeout="${Math.round(o.hangupAfterMs!)}" ontimeout="hup"` : '';
   for (let i = 0; i < K; i++) {
     out.push(
@@ -548,26 +636,41 @@ function mkWorkDir(o: SippCommonOptions, tag: string): string {
 function commonArgs(o: SippCommonOptions, dir: string, scenarioFile: string): string[] {
   const ip = o.ip ?? '127.0.0.1';
   const args = [
-    '-sf', scenarioFile,
-    '-i', ip,
-    '-p', String(o.sipPort),
-    '-mi', ip,
-    '-mp', String(o.mediaPort),
-    '-m', '1',
-    '-l', '1',
-    '-timeout', `${o.timeoutSec ?? 20}s`,
+    '-sf',
+    scenarioFile,
+    '-i',
+    ip,
+    '-p',
+    String(o.sipPort),
+    '-mi',
+    ip,
+    '-mp',
+    String(o.mediaPort),
+    '-m',
+    '1',
+    '-l',
+    '1',
+    '-timeout',
+    `${o.timeoutSec ?? 20}s`,
     '-timeout_error',
     '-nostdin',
     '-aa',
-    '-trace_err', '-error_file', path.join(dir, 'errors.log'),
-    '-trace_msg', '-message_file', path.join(dir, 'messages.log'),
-    '-trace_screen', '-screen_file', path.join(dir, 'screen.log'),
+    '-trace_err',
+    '-error_file',
+    path.join(dir, 'errors.log'),
+    '-trace_msg',
+    '-message_file',
+    path.join(dir, 'messages.log'),
+    '-trace_screen',
+    '-screen_file',
+    path.join(dir, 'screen.log'),
   ];
   if (o.rtpEcho) args.push('-rtp_echo');
   return args.concat(o.extraArgs ?? []);
 }
 
 function startSipp(name: string, args: string[], dir: string, scenarioFile: string, o: SippCommonOptions) {
+  const ownDir = !o.workDir;
   requireBinary('sipp', 'sip-tester');
   const proc = spawnBounded(name, 'sipp', args, {
     cwd: dir,
@@ -583,6 +686,7 @@ function startSipp(name: string, args: string[], dir: string, scenarioFile: stri
       }
     };
     const messages = parseSippMessages(read('messages.log'));
+    if (ownDir && ex.code === 0) fs.rmSync(dir, { recursive: true, force: true });
     return {
       exitCode: ex.code,
       signal: ex.signal,
@@ -609,7 +713,8 @@ export async function runSippUac(o: SippUacOptions): Promise<SippResult> {
   fs.writeFileSync(scenarioFile, uacScenario(o));
   const args = [
     `${o.remoteHost ?? '127.0.0.1'}:${o.remotePort}`,
-    '-s', o.service ?? 'test',
+    '-s',
+    o.service ?? 'test',
     ...commonArgs(o, dir, scenarioFile),
   ];
   const { result } = startSipp('sipp-uac', args, dir, scenarioFile, o);
