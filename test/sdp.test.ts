@@ -86,6 +86,14 @@ describe('SDP corpus: parsing and what we offer to the callee', () => {
     const forA = codecForA(a, opus);
     assert.equal(forA.relay, false);
     assert.equal(forA.format.name, 'PCMU'); // the caller's first choice
+    // by cost: FreeSWITCH offers opus, G722, PCMU, PCMA; B took G729: G.711 is cheapest for A's leg
+    const fs2 = parseSdp(corpus('freeswitch.sdp')).audio!;
+    const g729 = chosenByAnswer(
+      parseSdp(phoneSdp({ port: 1, codecs: [{ pt: 18, name: 'G729', rate: 8000 }] })).audio!,
+      offerForB(fs2, [...PREF], true),
+    );
+    assert.equal(codecForA(fs2, g729).format.name, 'opus');
+    assert.equal(codecForA(fs2, g729, 'cost').format.name, 'PCMU');
     assert.throws(
       () =>
         chosenByAnswer(parseSdp(phoneSdp({ port: 1, codecs: [{ pt: 3, name: 'GSM', rate: 8000 }] })).audio!, offered),

@@ -44,6 +44,12 @@ export interface MediaServerOptions {
   codecs?: CodecName[];
   /** Offer codecs the caller did not (transcoding). Default true. */
   transcode?: boolean;
+  /**
+   * When the callee picks a codec the caller did not offer, the caller's leg
+   * uses the caller's first usable codec ('offerer', the default, as RFC 3264
+   * expects) or the one cheapest to transcode ('cost').
+   */
+  prefer?: 'offerer' | 'cost';
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
   jitterBuffer?: JitterBufferOptions | false;
@@ -115,6 +121,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       advertise: (local: string) => (local === alt && advAlt ? advAlt : adv),
       codecs,
       transcode: opts.transcode ?? true,
+      prefer: opts.prefer ?? 'offerer',
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },
     };
   }

@@ -77,6 +77,7 @@ export interface SessionContext {
   advertise(local: string): string;
   codecs: import('../codecs/table').CodecName[];
   transcode: boolean;
+  prefer: 'offerer' | 'cost';
   endpointOptions: { rtcp?: boolean; jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false };
 }
 
@@ -183,7 +184,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     b.media = ans.audio;
     b.format = chosenByAnswer(ans.audio, b.ourFormats);
     b.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
-    const forA = codecForA(a.media!, b.format);
+    const forA = codecForA(a.media!, b.format, this.#ctx.prefer);
     a.format = forA.format;
     a.telephoneEvent = a.media!.formats.find(isTelephoneEvent);
     this.#setRemote('b', ans.audio);

@@ -92,10 +92,26 @@ export function chosenByAnswer(answer: SdpMedia, offered: SdpFormatSpec[]): SdpF
   );
 }
 
-/** A's codec given B's: the same one when A offered it (relay), else A's first usable one. */
-export function codecForA(a: SdpMedia, b: SdpFormat): { format: SdpFormat; relay: boolean } {
+/** Encode + decode cost of a codec per 20 ms frame (µs), from the codec table. */
+function costOf(f: SdpFormat): number {
+  const c = f.codec?.costUs;
+  return c ? c.encode + c.decode : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * A's codec given B's: the same one when A offered it (relay, no decoding);
+ * otherwise A's first usable one ('offerer', RFC 3264's preference order) or
+ * the cheapest to transcode ('cost', from the codec table's measured costs).
+ */
+export function codecForA(
+  a: SdpMedia,
+  b: SdpFormat,
+  prefer: 'offerer' | 'cost' = 'offerer',
+): { format: SdpFormat; relay: boolean } {
   const usable = usableFormats(a);
   const same = usable.find((f) => sameFormat(f, b));
   if (same) return { format: same, relay: true };
+  if (prefer === 'cost')
+    return { format: usable.reduce((best, f) => (costOf(f) < costOf(best) ? f : best)), relay: false };
   return { format: usable[0], relay: false };
 }
