@@ -4,6 +4,7 @@
  * typed events.
  */
 import * as fs from 'node:fs';
+import { wavHeader } from '../util/wav';
 import { Filter, type FilterEvents, type FilterNotification } from './Filter';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 
@@ -147,20 +148,8 @@ export class FileRecorder extends Filter {
    */
   open(file: string): void {
     if (/\.wav$/i.test(file)) {
-      const header = Buffer.alloc(46);
-      header.write('RIFF', 0, 'ascii');
-      header.writeUInt32LE(38, 4);
-      header.write('WAVEfmt ', 8, 'ascii');
-      header.writeUInt32LE(16, 16);
-      header.writeUInt16LE(1, 20);
-      header.writeUInt16LE(1, 22);
-      header.writeUInt32LE(8000, 24);
-      header.writeUInt32LE(16000, 28);
-      header.writeUInt16LE(2, 32);
-      header.writeUInt16LE(16, 34);
-      header.write('data', 36, 'ascii');
-      header.writeUInt32LE(2, 40); // one sample, silent (bytes 44-45)
-      fs.writeFileSync(file, header);
+      // header + one silent sample; ms2 rewrites the header with its rate at close
+      fs.writeFileSync(file, Buffer.concat([wavHeader(8000, 1, 2), Buffer.alloc(2)]));
     }
     this.call('MS_FILE_REC_OPEN', file);
   }

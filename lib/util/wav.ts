@@ -36,24 +36,29 @@ export function readWav(file: string): Pcm {
   throw new Error(`${file}: no data chunk`);
 }
 
-export function writeWav(file: string, pcm: Pcm): void {
-  const dataBytes = pcm.samples.length * 2;
-  const buf = Buffer.alloc(44 + dataBytes);
+/** The 44-byte header of a 16-bit PCM WAV file holding `dataBytes` of samples. */
+export function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
+  const buf = Buffer.alloc(44);
   buf.write('RIFF', 0, 'ascii');
   buf.writeUInt32LE(36 + dataBytes, 4);
   buf.write('WAVE', 8, 'ascii');
   buf.write('fmt ', 12, 'ascii');
   buf.writeUInt32LE(16, 16);
   buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(pcm.channels, 22);
-  buf.writeUInt32LE(pcm.rate, 24);
-  buf.writeUInt32LE(pcm.rate * pcm.channels * 2, 28);
-  buf.writeUInt16LE(pcm.channels * 2, 32);
+  buf.writeUInt16LE(channels, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * channels * 2, 28);
+  buf.writeUInt16LE(channels * 2, 32);
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36, 'ascii');
   buf.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < pcm.samples.length; i++) buf.writeInt16LE(pcm.samples[i], 44 + i * 2);
-  fs.writeFileSync(file, buf);
+  return buf;
+}
+
+export function writeWav(file: string, pcm: Pcm): void {
+  const data = Buffer.alloc(pcm.samples.length * 2);
+  for (let i = 0; i < pcm.samples.length; i++) data.writeInt16LE(pcm.samples[i], i * 2);
+  fs.writeFileSync(file, Buffer.concat([wavHeader(pcm.rate, pcm.channels, data.length), data]));
 }
 
 /** A mono sine tone (or sum of tones) at `amplitude` of full scale. */
