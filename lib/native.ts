@@ -161,8 +161,36 @@ export interface NativeRtpSession {
   stats(): NativeRtpStats;
   info(): NativeRtpInfo;
   onTelephoneEvent(cb: (event: number) => void): void;
+  configureXr(opts: NativeXrConfig): void;
+  enableRtcpEvents(): void;
+  pollRtcp(): NativeRtcpPacket[];
   close(): void;
 }
+
+export interface NativeXrConfig {
+  enabled: boolean;
+  rcvrRtt?: 'none' | 'all' | 'sender';
+  rcvrRttMaxSize?: number;
+  statSummary?: boolean;
+  voipMetrics?: boolean;
+}
+
+/** An RR/SR report block (RFC 3550 6.4.1); jitter in RTP clock units, dlsr in 1/65536 s. */
+export interface NativeReportBlock {
+  ssrc: number;
+  fractionLost: number;
+  cumulativeLost: number;
+  highestSeq: number;
+  jitter: number;
+  lsr: number;
+  dlsr: number;
+}
+
+/** One RTCP packet of a compound oRTP received or emitted. XR fields are RFC 3611's raw encodings. */
+export type NativeRtcpPacket = { direction: 'received' | 'emitted'; atMs: number } & (
+  | { type: 'SR' | 'RR'; ssrc: number; sender?: { packets: number; octets: number }; reports: NativeReportBlock[] }
+  | { type: 'XR'; xr: { ssrc: number; block: string | number; [field: string]: number | bigint | string } }
+);
 
 export interface NativeConstants {
   methods: Record<string, NativeMethodInfo>;

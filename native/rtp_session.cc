@@ -29,6 +29,9 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::Stats>("stats"),
                          InstanceMethod<&RtpSessionWrap::Info>("info"),
                          InstanceMethod<&RtpSessionWrap::OnTelephoneEvent>("onTelephoneEvent"),
+                         InstanceMethod<&RtpSessionWrap::ConfigureXr>("configureXr"),
+                         InstanceMethod<&RtpSessionWrap::EnableRtcpEvents>("enableRtcpEvents"),
+                         InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }
@@ -357,6 +360,7 @@ void RtpSessionWrap::Close(Napi::Env env, bool force) {
   // oRTP sends an RTCP BYE on destroy; without a peer that is only an error
   // in the log.
   if (!remoteSet_) rtp_session_enable_rtcp(session_, FALSE);
+  CloseRtcpEvents();
   rtp_session_destroy(session_);
   session_ = nullptr;
   if (dtmf_ != nullptr) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/ms_includes.h"
+#include <ortp/event.h>
 #include "core/tick_stats.h"
 
 namespace rms {
@@ -150,6 +151,10 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value OnTelephoneEvent(const Napi::CallbackInfo& info);
+  Napi::Value ConfigureXr(const Napi::CallbackInfo& info);
+  Napi::Value EnableRtcpEvents(const Napi::CallbackInfo& info);
+  Napi::Value PollRtcp(const Napi::CallbackInfo& info);
+  void CloseRtcpEvents();
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
@@ -161,6 +166,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   bool bound_ = false;
   bool remoteSet_ = false;
   TelephoneEventSink* dtmf_ = nullptr;
+  OrtpEvQueue* rtcpEvents_ = nullptr;
 };
 
 }  // namespace rms

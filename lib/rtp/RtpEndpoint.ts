@@ -4,6 +4,8 @@ import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../e
 import {
   addon,
   type NativePayloadType,
+  type NativeRtcpPacket,
+  type NativeXrConfig,
   type NativeRtpInfo,
   type NativeRtpSession,
   type NativeRtpStats,
@@ -52,6 +54,11 @@ export interface RtpEndpointOptions {
   rtcp?: boolean;
   /** Mean interval between RTCP reports. Default 5000 ms. */
   rtcpIntervalMs?: number;
+  /**
+   * RTCP XR (RFC 3611) blocks sent with every report: receiver reference time,
+   * statistics summary and VoIP metrics, all on by default; false turns XR off.
+   */
+  xr?: Partial<Omit<NativeXrConfig, 'enabled'>> | false;
 }
 
 export type RtpStats = NativeRtpStats;
@@ -140,6 +147,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       native.setJitterBuffer(jb);
       native.enableRtcp(opts.rtcp ?? true);
       native.setRtcpInterval(opts.rtcpIntervalMs ?? 5000);
+      native.configureXr(
+        opts.xr === false
+          ? { enabled: false }
+          : { enabled: true, rcvrRtt: 'all', rcvrRttMaxSize: 10000, statSummary: true, voipMetrics: true, ...opts.xr },
+      );
       if (opts.payloadTypes) {
         native.setPayloadTypes(opts.payloadTypes);
         const pt = opts.payloadType ?? opts.payloadTypes[0]?.pt;
@@ -187,6 +199,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     }
   }
 
+  /** Mean interval between RTCP reports, ms. */
+  setRtcpInterval(ms: number): void {
+    this.native.setRtcpInterval(ms);
+  }
+
   setJitterBuffer(jb: Partial<JitterBufferOptions>): void {
     this.native.setJitterBuffer({ ...DEFAULT_JITTER_BUFFER, ...jb });
   }
@@ -206,6 +223,19 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       if (this.#native) this.safeEmit('telephoneEvent', { event, digit: DTMF_EVENTS[event] });
     });
     this.#listening = true;
+  }
+
+  /**
+   * Starts collecting the RTCP packets this endpoint receives and sends (SR,
+   * RR, XR), for pollRtcp(). Only before a graph using the endpoint runs.
+   */
+  collectRtcp(): void {
+    this.native.enableRtcpEvents();
+  }
+
+  /** The RTCP packets received and emitted since the last poll (see collectRtcp()). */
+  pollRtcp(): NativeRtcpPacket[] {
+    return this.native.pollRtcp();
   }
 
   /** Frees the sockets. Idempotent; throws InUseError while a filter uses it. */

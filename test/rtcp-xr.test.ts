@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { AudioPeer, Ticker, tone, writeWav, type NativeRtcpPacket } from '../lib';
+import { tmpDir } from './helpers/call';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RTCP and RTCP XR (RFC 3611) on every endpoint', () => {
+  it('each side receives the other SR/RR and XR blocks (rcvr-rtt, stat-summary, voip-metrics), consistent with the sender', async () => {
+    const dir = tmpDir('rms-xr-');
+    const wav = path.join(dir, 't.wav');
+    writeWav(wav, tone(8000, 5, [440]));
+    const t = new Ticker({ name: 'xr' });
+    const a = new AudioPeer({ codec: 'PCMU', sendFile: wav, recordFile: path.join(dir, 'a.wav') });
+    const b = new AudioPeer({ codec: 'PCMA', payloadType: 0, sendFile: wav, recordFile: path.join(dir, 'b.wav') });
+    try {
+      for (const p of [a, b]) {
+        p.endpoint.setRtcpInterval(500);
+        p.endpoint.collectRtcp();
+      }
+      a.endpoint.setRemote({ address: '127.0.0.1', port: b.port });
+      b.endpoint.setRemote({ address: '127.0.0.1', port: a.port });
+      a.start(t);
+      b.start(t);
+      await sleep(3000);
+      const got = a.endpoint.pollRtcp().filter((p) => p.direction === 'received');
+      const sent = b.endpoint.pollRtcp().filter((p) => p.direction === 'emitted');
+      const bSsrc = b.endpoint.info().sendSsrc;
+      const aSsrc = a.endpoint.info().sendSsrc;
+      assert.ok(sent.length > 0, 'B emitted RTCP');
+      const srs = got.filter(
+        (p): p is Extract<NativeRtcpPacket, { type: 'SR' | 'RR' }> => p.type === 'SR' || p.type === 'RR',
+      );
+      assert.ok(srs.length >= 2, `A received ${srs.length} SR/RR`);
+      assert.ok(srs.every((p) => p.ssrc === bSsrc));
+      // B's report block is about A's stream: its highest sequence follows what A sent
+      const last = srs[srs.length - 1];
+      const block = last.reports.find((r) => r.ssrc === aSsrc);
+      assert.ok(block, 'a report block about A');
+      assert.ok(
+        block.highestSeq > 50 && block.highestSeq <= a.endpoint.stats().packetsSent + 65536,
+        `highest seq ${block.highestSeq}`,
+      );
+      assert.equal(block.cumulativeLost, 0);
+      const xr = got.filter((p): p is Extract<NativeRtcpPacket, { type: 'XR' }> => p.type === 'XR').map((p) => p.xr);
+      const kinds = new Set(xr.map((x) => x.block));
+      for (const k of ['rcvr-rtt', 'stat-summary', 'voip-metrics'])
+        assert.ok(kinds.has(k), `XR ${k} received (got ${[...kinds]})`);
+      const vm = xr.filter((x) => x.block === 'voip-metrics').pop()!;
+      assert.equal(vm.sourceSsrc, aSsrc, 'VoIP metrics are about A');
+      assert.equal(vm.jbNominal, 60, "B's jitter buffer nominal delay, as configured");
+      assert.equal(vm.gmin, 16);
+      assert.equal(vm.lossRate, 0);
+    } finally {
+      a.close();
+      b.close();
+      t.close();
+    }
+  });
+});
