@@ -19,6 +19,7 @@ export type ArgKind =
   | 'string'
   | 'char'
   | 'bytes'
+  | 'bytes-out'
   | 'rtp-session';
 
 export interface NativeMethodInfo {
@@ -67,7 +68,7 @@ export interface NativeFilter {
   link(outPin: number, dst: NativeFilter, inPin: number): void;
   unlink(outPin: number, dst: NativeFilter, inPin: number): void;
   links(): NativeLink[];
-  call(methodId: number, arg?: unknown): number | boolean | undefined;
+  call(methodId: number, arg?: unknown): number | boolean | Buffer | undefined;
   implements(interfaceId: number): boolean;
   hasMethod(methodId: number): boolean;
   onNotify(cb: (eventId: number, payload: Buffer, droppedBefore: number) => void): void;

@@ -250,6 +250,12 @@ Napi::Value Filter::Call(const Napi::CallbackInfo& info) {
       ret = ms_filter_call_method(f_, id, copy.data());
       break;
     }
+    case ArgKind::BytesOut: {
+      std::vector<uint8_t> out(m->bytes, 0);
+      ret = ms_filter_call_method(f_, id, out.data());
+      if (ret == 0) return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+      break;
+    }
     case ArgKind::RtpSession: {
       RtpSessionWrap* s = RtpSessionWrap::FromValue(env, info[1]);
       if (f_->ticker) Throw(env, code::kInvalidState, "Cannot change the RTP session of an attached filter");

@@ -1,6 +1,7 @@
 #include "own_filters.h"
 
 #include "filters/codec2.h"
+#include "filters/loss_meter.h"
 #include "filters/opus_enc.h"
 
 namespace rms {
@@ -9,6 +10,7 @@ static MSFilterDesc* const kOwnFilters[] = {
     &rms_codec2_enc_desc,
     &rms_codec2_dec_desc,
     &rms_opus_enc_desc,
+    &rms_loss_meter_desc,
 };
 
 MSFilterDesc* FindOwnFilter(const std::string& name) {

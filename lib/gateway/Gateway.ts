@@ -9,6 +9,8 @@ import {
   OpusEncoder,
   type Decoder,
   type Encoder,
+  type LossCounters,
+  type LossMeter,
   type OpusSettings,
   type RtpReceiver,
   type RtpSender,
@@ -206,6 +208,33 @@ export class GatewayLeg {
   }
 }
 
+/** What a leg received, as RFC 3611 4.7 defines the loss and burst/gap metrics (Gmin 16). */
+export interface LegLossMetrics extends LossCounters {
+  /** Lost (and discarded) over expected, 0..1. */
+  lossRate: number;
+  /** Share of lost packets within bursts, 0..1 (0 when there was no burst). */
+  burstDensity: number;
+  /** Share of lost packets within gaps, 0..1. */
+  gapDensity: number;
+  /** Mean burst length in ms (0 without bursts). */
+  burstDurationMs: number;
+  /** Mean gap length in ms. */
+  gapDurationMs: number;
+}
+
+export function lossMetrics(c: LossCounters, ptimeMs: number): LegLossMetrics {
+  const gapPackets = c.packets - c.burstPackets;
+  const gapLost = c.lost - c.burstLost;
+  return {
+    ...c,
+    lossRate: c.packets ? c.lost / c.packets : 0,
+    burstDensity: c.burstPackets ? c.burstLost / c.burstPackets : 0,
+    gapDensity: gapPackets ? gapLost / gapPackets : 0,
+    burstDurationMs: c.bursts ? (c.burstPackets / c.bursts) * ptimeMs : 0,
+    gapDurationMs: (gapPackets / (c.bursts + 1)) * ptimeMs,
+  };
+}
+
 export interface GatewayEvents {
   /** A DTMF digit (RFC 4733) arrived on `leg`; it is forwarded to the other leg when that one negotiated telephone-event. */
   dtmf: (leg: 'a' | 'b', digit: string) => void;
@@ -249,6 +278,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #relay: 'auto' | 'never';
   #roots: RtpReceiver[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
+  #meters = new Map<'a' | 'b', LossMeter>();
   #sending = { a: true, b: true };
   #running = false;
   #closed = false;
@@ -335,11 +365,22 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#graph = new Graph();
     this.#roots = [];
     this.#senders.clear();
+    this.#meters.clear();
     this.#directions = [];
     if (changes.a) this.a.setMedia(changes.a);
     if (changes.b) this.b.setMedia(changes.b);
     this.#build();
     if (wasRunning) this.start();
+  }
+
+  /**
+   * Loss, burst and gap metrics of what `leg` received and played out (late
+   * packets count as lost), since the graph was last built.
+   */
+  lossMetrics(leg: 'a' | 'b'): LegLossMetrics {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    const l = leg === 'a' ? this.a : this.b;
+    return lossMetrics(this.#meters.get(leg)!.counters(), l.ptime);
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
@@ -380,7 +421,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const g = this.#graph;
     const recv = g.add(factory.rtpReceiver());
     recv.setEndpoint(from.endpoint);
-    const chain: Filter<any>[] = [recv];
+    const meter = g.add(factory.lossMeter());
+    this.#meters.set(from.name, meter);
+    const chain: Filter<any>[] = [recv, meter];
     let decodeRate = 0;
     let encodeRate = 0;
     if (!relay) {

@@ -7,6 +7,7 @@ import {
   Encoder,
   FilePlayer,
   FileRecorder,
+  LossMeter,
   OpusEncoder,
   Resampler,
   RtpReceiver,
@@ -14,7 +15,7 @@ import {
 } from './filters';
 
 /** Our own filters (native/filters), registered on every factory at creation. */
-const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc'];
+const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc', 'RmsLossMeter'];
 
 export type FilterDescription = NativeFilterDescInfo;
 
@@ -78,6 +79,11 @@ export class Factory {
     return this.createFilter('RmsOpusEnc') as OpusEncoder;
   }
 
+  /** Our loss/burst/gap meter, to place after an RtpReceiver. */
+  lossMeter(): LossMeter {
+    return this.createFilter('RmsLossMeter') as LossMeter;
+  }
+
   resampler(): Resampler {
     return this.createFilter(constants().filterIds.MS_RESAMPLE_ID) as Resampler;
   }
@@ -138,6 +144,10 @@ export class Factory {
       default:
         if (info.name === 'RmsOpusEnc') {
           f = new OpusEncoder(native);
+          break;
+        }
+        if (info.name === 'RmsLossMeter') {
+          f = new LossMeter(native);
           break;
         }
         // MSFilterCategory: 1 encoder, 2 decoder

@@ -116,7 +116,7 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
    * Calls a bridged ms2 method by its C macro name. Prefer the typed helpers;
    * this is the escape hatch for methods without one.
    */
-  call(method: MethodName, arg?: number | string | boolean | Buffer | object): number | boolean | undefined {
+  call(method: MethodName, arg?: number | string | boolean | Buffer | object): number | boolean | Buffer | undefined {
     const m = methodInfo(method);
     return this.native.call(m.id, arg);
   }

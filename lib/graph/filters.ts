@@ -252,3 +252,35 @@ export class DtmfGenerator extends Filter<DtmfGeneratorEvents> {
     }
   }
 }
+
+/** Loss figures of RFC 3611 4.7.2 (Gmin 16), counted on what a receiver played out. */
+export interface LossCounters {
+  /** Packets expected (received + lost). */
+  packets: number;
+  /** Lost or discarded (late) packets. */
+  lost: number;
+  /** Packets (received and lost) inside bursts, and the lost among them. */
+  burstPackets: number;
+  burstLost: number;
+  bursts: number;
+  gmin: number;
+}
+
+/** RmsLossMeter: a pass-through after an RtpReceiver that counts loss, bursts and gaps. */
+export class LossMeter extends Filter {
+  counters(): LossCounters {
+    const b = this.call('RMS_LOSS_METER_GET') as unknown as Buffer;
+    return {
+      packets: b.readUInt32LE(0),
+      lost: b.readUInt32LE(4),
+      burstPackets: b.readUInt32LE(8),
+      burstLost: b.readUInt32LE(12),
+      bursts: b.readUInt32LE(16),
+      gmin: b.readUInt32LE(20),
+    };
+  }
+
+  reset(): void {
+    this.call('RMS_LOSS_METER_RESET');
+  }
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ms_includes.h"
+#include "../filters/loss_meter.h"
 #include "../filters/opus_enc.h"
 
 namespace rms {
@@ -41,6 +42,9 @@ std::vector<MethodInfo> BuildTable() {
       M(RMS_OPUS_ENC_GET_COMPLEXITY, IntOut),
       M(RMS_OPUS_ENC_ENABLE_DTX, IntIn),
       M(RMS_OPUS_ENC_ENABLE_VBR, IntIn),
+      // our own loss meter
+      MethodInfo{RMS_LOSS_METER_GET, "RMS_LOSS_METER_GET", ArgKind::BytesOut, sizeof(rms::BurstGapSnapshot)},
+      M(RMS_LOSS_METER_RESET, None),
       // RTP
       M(MS_RTP_RECV_SET_SESSION, RtpSession),
       M(MS_RTP_RECV_RESET_JITTER_BUFFER, None),
@@ -121,6 +125,7 @@ const char* ArgKindName(ArgKind kind) {
     case ArgKind::String: return "string";
     case ArgKind::Char: return "char";
     case ArgKind::Bytes: return "bytes";
+    case ArgKind::BytesOut: return "bytes-out";
     case ArgKind::RtpSession: return "rtp-session";
   }
   return "?";

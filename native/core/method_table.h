@@ -21,6 +21,7 @@ enum class ArgKind {
   String,      // NUL-terminated string
   Char,        // a single character, passed as a pointer to it
   Bytes,       // a C struct, packed by the caller; size must match
+  BytesOut,    // a C struct written by the filter, returned as a Buffer
   RtpSession,  // RtpSession*, passed by pointer to the pointer
 };
 

@@ -25,6 +25,8 @@ export interface CallSide {
   signal?: 'tone' | 'voiced';
   /** Extra leg options for the gateway side. */
   leg?: Partial<GatewayLegOptions>;
+  /** Drop the n-th packet this side sends towards the gateway. */
+  drop?: (n: number) => boolean;
 }
 
 export interface CallResult {
@@ -37,6 +39,7 @@ export interface CallResult {
   sentByA: number;
   sentByB: number;
   gatewayStats: ReturnType<Gateway['stats']>;
+  loss: { a: ReturnType<Gateway['lossMetrics']>; b: ReturnType<Gateway['lossMetrics']> };
 }
 
 export function tmpDir(prefix = 'rms-test-'): string {
@@ -102,6 +105,8 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
       ...b.leg,
     },
   });
+  relayA.dropToGateway = a.drop;
+  relayB.dropToGateway = b.drop;
   relayA.setGateway({ address: '127.0.0.1', port: gateway.a.localPort });
   relayB.setGateway({ address: '127.0.0.1', port: gateway.b.localPort });
   peerA.endpoint.setRemote({ address: '127.0.0.1', port: relayA.farPort, rtcpPort: gateway.a.localRtcpPort });
@@ -114,6 +119,7 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
     const sentByA = peerA.endpoint.stats().packetsSent;
     const sentByB = peerB.endpoint.stats().packetsSent;
     const gatewayStats = gateway.stats();
+    const loss = { a: gateway.lossMetrics('a'), b: gateway.lossMetrics('b') };
     peerA.stop();
     peerB.stop();
     return {
@@ -125,6 +131,7 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
       sentByA,
       sentByB,
       gatewayStats,
+      loss,
     };
   } finally {
     peerA.close();

@@ -59,6 +59,10 @@ export class UdpRelay {
   readonly fromGateway: RtpHeader[] = [];
   /** Packets from the peer towards the gateway. */
   readonly toGateway: RtpHeader[] = [];
+  /** Impairment towards the gateway: return true to drop the n-th RTP packet (0-based). */
+  dropToGateway?: (n: number) => boolean;
+  /** RTP packets dropped by dropToGateway. */
+  dropped = 0;
   private constructor(
     private readonly near: dgram.Socket,
     private readonly far: dgram.Socket,
@@ -74,7 +78,14 @@ export class UdpRelay {
     far.on('message', (msg, rinfo) => {
       this.peer = { address: rinfo.address, port: rinfo.port };
       const h = parseRtp(msg);
-      if (h) this.toGateway.push(h);
+      if (h) {
+        const n = this.toGateway.length;
+        this.toGateway.push(h);
+        if (this.dropToGateway?.(n)) {
+          this.dropped++;
+          return;
+        }
+      }
       if (this.gateway) near.send(msg, this.gateway.port, this.gateway.address);
     });
   }

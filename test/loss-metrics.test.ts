@@ -1,0 +1,48 @@
+/**
+ * Loss, burst and gap metrics (RFC 3611 4.7.2, Gmin 16) measured by the
+ * gateway on what it plays out, against loss injected by a relay.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCall } from './helpers/call';
+
+describe('loss and burst/gap metrics against injected loss', () => {
+  it('random isolated loss: all gap loss, rate within 1 point of what was dropped', async () => {
+    // every 25th packet: isolated (24 received between), so no burst under Gmin 16
+    const r = await runCall(
+      { codec: 'PCMU', toneHz: 1000, drop: (n) => n > 0 && n % 25 === 0 },
+      { codec: 'PCMA', toneHz: 600 },
+      3,
+    );
+    const m = r.loss.a;
+    const injected = r.relayA.dropped / r.relayA.toGateway.length;
+    assert.ok(
+      Math.abs(m.lossRate - injected) <= 0.01,
+      `measured ${(m.lossRate * 100).toFixed(2)}% vs injected ${(injected * 100).toFixed(2)}%`,
+    );
+    assert.equal(m.bursts, 0);
+    assert.equal(m.burstDensity, 0);
+    assert.ok(Math.abs(m.gapDensity - injected) <= 0.01, `gap density ${m.gapDensity}`);
+    // the other direction saw nothing
+    assert.equal(r.loss.b.lost, 0);
+  });
+
+  it('bursty loss: bursts counted with their density and duration', async () => {
+    // in every 60 packets, a burst: lose 3, keep 2, lose 3 (8 packets, 6 lost)
+    const inBurst = (k: number) => [20, 21, 22, 25, 26, 27].includes(k);
+    const r = await runCall(
+      { codec: 'PCMU', toneHz: 1000, drop: (n) => inBurst(n % 60) },
+      { codec: 'PCMA', toneHz: 600 },
+      3.6,
+    );
+    const m = r.loss.a;
+    const injected = r.relayA.dropped / r.relayA.toGateway.length;
+    const expectedBursts = Math.floor((r.relayA.toGateway.length - 20) / 60) + 1;
+    assert.ok(Math.abs(m.lossRate - injected) <= 0.01, `measured ${m.lossRate} vs injected ${injected}`);
+    assert.ok(Math.abs(m.bursts - expectedBursts) <= 1, `${m.bursts} bursts, expected ${expectedBursts}`);
+    assert.ok(Math.abs(m.burstDensity - 6 / 8) < 0.02, `burst density ${m.burstDensity}`);
+    assert.ok(Math.abs(m.burstDurationMs - 8 * 20) <= 20, `burst duration ${m.burstDurationMs} ms`);
+    assert.equal(m.gapDensity, 0);
+    assert.ok(m.gapDurationMs > 500, `gap duration ${m.gapDurationMs} ms`);
+  });
+});
