@@ -27,4 +27,4 @@ export { parseSdp, SdpError } from './sdp/parse';
 export { buildSdp, answerDirection } from './sdp/build';
 export type { SdpSession, SdpMedia, SdpFormat, Direction } from './sdp/model';
 export * from './codecs/fmtp';
-export type { NativeRtcpPacket, NativeReportBlock, NativeXrConfig } from './native';
+export type { NativeRtcpPacket, NativeReportBlock, NativeXrConfig, NativeXrMedia } from './native';

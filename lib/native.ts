@@ -165,7 +165,19 @@ export interface NativeRtpSession {
   configureXr(opts: NativeXrConfig): void;
   enableRtcpEvents(): void;
   pollRtcp(): NativeRtcpPacket[];
+  setXrMedia(v: NativeXrMedia): void;
   close(): void;
+}
+
+/** What our RTCP XR VoIP metrics report about the audio we decode (absent: unavailable). */
+export interface NativeXrMedia {
+  plc: 'none' | 'silence' | 'enhanced';
+  /** dBm0, -120..0 */
+  signalLevel?: number;
+  noiseLevel?: number;
+  /** 1..5 */
+  mosCq?: number;
+  mosLq?: number;
 }
 
 export interface NativeXrConfig {

@@ -32,6 +32,7 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::ConfigureXr>("configureXr"),
                          InstanceMethod<&RtpSessionWrap::EnableRtcpEvents>("enableRtcpEvents"),
                          InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
+                         InstanceMethod<&RtpSessionWrap::SetXrMedia>("setXrMedia"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }

@@ -64,6 +64,66 @@ Napi::Value RtpSessionWrap::PollRtcp(const Napi::CallbackInfo& info) {
   return out;
 }
 
+namespace {
+XrMediaValues* Values(void* ud) { return static_cast<XrMediaValues*>(ud); }
+OrtpRtcpXrPlcStatus XrPlc(void* ud) { return static_cast<OrtpRtcpXrPlcStatus>(Values(ud)->plc.load()); }
+int XrSignal(void* ud) { return Values(ud)->signalLevel.load(); }
+int XrNoise(void* ud) { return Values(ud)->noiseLevel.load(); }
+float XrMosCq(void* ud) { return Values(ud)->mosCq.load(); }
+float XrMosLq(void* ud) { return Values(ud)->mosLq.load(); }
+
+int LevelArg(Napi::Env env, Napi::Value v, const char* what) {
+  if (v.IsUndefined() || v.IsNull()) return 127;
+  if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected dBm0 (number) for ") + what);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d < -120 || d > 0) Throw(env, code::kInvalidArgument, std::string("Expected -120..0 dBm0 for ") + what);
+  return static_cast<int>(d);
+}
+}  // namespace
+
+// setXrMedia({ plc: 'none'|'silence'|'enhanced', signalLevel?, noiseLevel?, mosCq?, mosLq? })
+// Absent levels and MOS are reported as unavailable. The callbacks are
+// installed on the first call; later calls only update the values.
+Napi::Value RtpSessionWrap::SetXrMedia(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected XR media values");
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::string plc = o.Get("plc").IsString() ? o.Get("plc").As<Napi::String>().Utf8Value() : "none";
+  int plcStatus = plc == "none" ? OrtpRtcpXrNoPlc : plc == "silence" ? OrtpRtcpXrSilencePlc : plc == "enhanced" ? OrtpRtcpXrEnhancedPlc : -1;
+  if (plcStatus < 0) Throw(env, code::kInvalidArgument, "Expected plc 'none', 'silence' or 'enhanced'");
+  auto mos = [&](const char* key) -> float {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return -1.f;
+    if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected a MOS 1..5 for ") + key);
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d < 1 || d > 5) Throw(env, code::kInvalidArgument, std::string("Expected a MOS 1..5 for ") + key);
+    return static_cast<float>(d);
+  };
+  int signal = LevelArg(env, o.Get("signalLevel"), "signalLevel");
+  int noise = LevelArg(env, o.Get("noiseLevel"), "noiseLevel");
+  float cq = mos("mosCq");
+  float lq = mos("mosLq");
+  bool first = !xrMedia_;
+  if (first) xrMedia_ = std::make_unique<XrMediaValues>();
+  xrMedia_->plc = plcStatus;
+  xrMedia_->signalLevel = signal;
+  xrMedia_->noiseLevel = noise;
+  xrMedia_->mosCq = cq;
+  xrMedia_->mosLq = lq;
+  if (first) {
+    OrtpRtcpXrMediaCallbacks cbs{};
+    cbs.plc = XrPlc;
+    cbs.signal_level = XrSignal;
+    cbs.noise_level = XrNoise;
+    cbs.average_qi = XrMosCq;
+    cbs.average_lq_qi = XrMosLq;
+    cbs.userdata = xrMedia_.get();
+    rtp_session_set_rtcp_xr_media_callbacks(session_, &cbs);
+  }
+  return env.Undefined();
+}
+
 void RtpSessionWrap::CloseRtcpEvents() {
   if (rtcpEvents_ == nullptr) return;
   rtp_session_unregister_event_queue(session_, rtcpEvents_);

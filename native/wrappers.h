@@ -121,6 +121,16 @@ class Ticker : public Napi::ObjectWrap<Ticker> {
   bool pinned_ = false;
 };
 
+// Values oRTP asks for when it writes the RTCP XR VoIP metrics block (on the
+// ticker thread); set from JS by the quality layer, read lock-free.
+struct XrMediaValues {
+  std::atomic<int> plc{0};          // OrtpRtcpXrPlcStatus
+  std::atomic<int> signalLevel{127};  // dBm0, 127 = unavailable (RFC 3611)
+  std::atomic<int> noiseLevel{127};
+  std::atomic<float> mosCq{-1.f};   // 1..5, <0 = unavailable
+  std::atomic<float> mosLq{-1.f};
+};
+
 // RFC 4733 events received by a session, from the ticker thread to JS.
 struct TelephoneEventSink {
   Napi::ThreadSafeFunction tsfn;
@@ -154,6 +164,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value ConfigureXr(const Napi::CallbackInfo& info);
   Napi::Value EnableRtcpEvents(const Napi::CallbackInfo& info);
   Napi::Value PollRtcp(const Napi::CallbackInfo& info);
+  Napi::Value SetXrMedia(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
@@ -167,6 +178,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   bool remoteSet_ = false;
   TelephoneEventSink* dtmf_ = nullptr;
   OrtpEvQueue* rtcpEvents_ = nullptr;
+  std::unique_ptr<XrMediaValues> xrMedia_;
 };
 
 }  // namespace rms

@@ -19,13 +19,16 @@ describe('RTCP and RTCP XR (RFC 3611) on every endpoint', () => {
         p.endpoint.setRtcpInterval(500);
         p.endpoint.collectRtcp();
       }
+      // what B reports about the audio it receives from A
+      b.endpoint.setXrMedia({ plc: 'silence', signalLevel: -20, noiseLevel: -62, mosCq: 4.1, mosLq: 4.3 });
       a.endpoint.setRemote({ address: '127.0.0.1', port: b.port });
       b.endpoint.setRemote({ address: '127.0.0.1', port: a.port });
       a.start(t);
       b.start(t);
       await sleep(3000);
       const got = a.endpoint.pollRtcp().filter((p) => p.direction === 'received');
-      const sent = b.endpoint.pollRtcp().filter((p) => p.direction === 'emitted');
+      const bAll = b.endpoint.pollRtcp();
+      const sent = bAll.filter((p) => p.direction === 'emitted');
       const bSsrc = b.endpoint.info().sendSsrc;
       const aSsrc = a.endpoint.info().sendSsrc;
       assert.ok(sent.length > 0, 'B emitted RTCP');
@@ -51,7 +54,20 @@ describe('RTCP and RTCP XR (RFC 3611) on every endpoint', () => {
       assert.equal(vm.sourceSsrc, aSsrc, 'VoIP metrics are about A');
       assert.equal(vm.jbNominal, 60, "B's jitter buffer nominal delay, as configured");
       assert.equal(vm.gmin, 16);
+      // A set no media values: its blocks say unavailable (127), not a made-up number
+      const fromA = bAll
+        .filter((p): p is Extract<NativeRtcpPacket, { type: 'XR' }> => p.direction === 'received' && p.type === 'XR')
+        .map((p) => p.xr)
+        .filter((x) => x.block === 'voip-metrics');
+      assert.ok(fromA.length > 0, 'B received VoIP metrics from A');
+      for (const k of ['signalLevel', 'noiseLevel', 'mosLq', 'mosCq', 'rFactor'])
+        assert.equal(fromA[0][k], 127, `${k} unavailable`);
       assert.equal(vm.lossRate, 0);
+      assert.equal(vm.signalLevel, -20);
+      assert.equal(vm.noiseLevel, -62);
+      assert.equal(vm.mosCq, 41, 'MOS-CQ x 10');
+      assert.equal(vm.mosLq, 43, 'MOS-LQ x 10');
+      assert.equal((vm.rxConfig as number) >> 6, 1, 'PLC: disabled/silence insertion (RFC 3611 rx config bits 01)');
     } finally {
       a.close();
       b.close();

@@ -5,6 +5,7 @@ import {
   addon,
   type NativePayloadType,
   type NativeRtcpPacket,
+  type NativeXrMedia,
   type NativeXrConfig,
   type NativeRtpInfo,
   type NativeRtpSession,
@@ -231,6 +232,15 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
    */
   collectRtcp(): void {
     this.native.enableRtcpEvents();
+  }
+
+  /**
+   * The values our next RTCP XR VoIP metrics blocks carry for the audio this
+   * endpoint receives (PLC in use, signal and noise level, MOS); absent
+   * values are sent as unavailable, never as a made-up number.
+   */
+  setXrMedia(v: NativeXrMedia): void {
+    this.native.setXrMedia(v);
   }
 
   /** The RTCP packets received and emitted since the last poll (see collectRtcp()). */
