@@ -71,6 +71,11 @@ describe('transcoding gateway over loopback', () => {
       assert.ok(r.gatewayStats.a.packetsReceived >= 0.95 * r.sentByA);
       assert.ok(r.gatewayStats.b.packetsReceived >= 0.95 * r.sentByB);
 
+      // the decoded audio's level: the peers send a sine at 0.4 of full scale (-7.8 dBm0)
+      for (const leg of ['a', 'b'] as const) {
+        const level = r.levels[leg]!;
+        assert.ok(level > -14 && level < -4, `level decoded from leg ${leg}: ${level} dBm0`);
+      }
       // Decoded audio carries the other side's tone
       checkTone(toneReport(r.receivedByB, 1000), `${ca}->${cb} audio at B`);
       checkTone(toneReport(r.receivedByA, 600), `${cb}->${ca} audio at A`);

@@ -279,6 +279,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #roots: RtpReceiver[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
   #meters = new Map<'a' | 'b', LossMeter>();
+  #levels = new Map<'a' | 'b', Filter>();
   #sending = { a: true, b: true };
   #running = false;
   #closed = false;
@@ -366,6 +367,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#roots = [];
     this.#senders.clear();
     this.#meters.clear();
+    this.#levels.clear();
     this.#directions = [];
     if (changes.a) this.a.setMedia(changes.a);
     if (changes.b) this.b.setMedia(changes.b);
@@ -381,6 +383,18 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     const l = leg === 'a' ? this.a : this.b;
     return lossMetrics(this.#meters.get(leg)!.counters(), l.ptime);
+  }
+
+  /**
+   * Level of the audio decoded from `leg`, in dBm0 (a full-scale sine is
+   * +3.17 dBm0), or undefined when the leg is relayed without decoding.
+   */
+  audioLevel(leg: 'a' | 'b'): number | undefined {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    const v = this.#levels.get(leg);
+    if (!v) return undefined;
+    const linear = v.call('MS_VOLUME_GET_LINEAR') as number;
+    return linear > 0 ? 20 * Math.log10(linear) + 0.16 : -120;
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
@@ -446,7 +460,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
       if (enc.hasPtime()) enc.setPtime(to.ptime);
       else enc.addFmtp(`ptime=${to.ptime}`);
-      chain.push(dec);
+      // a level meter on the decoded audio, for RTCP XR signal/noise levels
+      const level = g.add(factory.createFilter('MSVolume'));
+      this.#levels.set(from.name, level);
+      chain.push(dec, level);
       if (decodeRate !== encodeRate) {
         const rs = g.add(factory.resampler());
         rs.setRates(decodeRate, encodeRate);

@@ -40,6 +40,8 @@ export interface CallResult {
   sentByB: number;
   gatewayStats: ReturnType<Gateway['stats']>;
   loss: { a: ReturnType<Gateway['lossMetrics']>; b: ReturnType<Gateway['lossMetrics']> };
+  /** dBm0 of the audio decoded from each leg in the middle of the call (undefined when relayed). */
+  levels: { a?: number; b?: number };
 }
 
 export function tmpDir(prefix = 'rms-test-'): string {
@@ -115,7 +117,9 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
     gateway.start();
     peerA.start(peerTicker);
     peerB.start(peerTicker);
-    await sleep(seconds * 1000 + 400);
+    await sleep(seconds * 500);
+    const levels = { a: gateway.audioLevel('a'), b: gateway.audioLevel('b') };
+    await sleep(seconds * 500 + 400);
     const sentByA = peerA.endpoint.stats().packetsSent;
     const sentByB = peerB.endpoint.stats().packetsSent;
     const gatewayStats = gateway.stats();
@@ -132,6 +136,7 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
       sentByB,
       gatewayStats,
       loss,
+      levels,
     };
   } finally {
     peerA.close();
