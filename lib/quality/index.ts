@@ -1,0 +1,3 @@
+export * from './vqreport';
+export * from './emodel';
+export * from './publish';
