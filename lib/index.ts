@@ -28,3 +28,4 @@ export { buildSdp, answerDirection } from './sdp/build';
 export type { SdpSession, SdpMedia, SdpFormat, Direction } from './sdp/model';
 export * from './codecs/fmtp';
 export type { NativeRtcpPacket, NativeReportBlock, NativeXrConfig, NativeXrMedia } from './native';
+export * from './quality';

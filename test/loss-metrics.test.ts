@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_JITTER_BUFFER } from '../lib';
+import { localMetrics } from '../lib/quality/legReport';
 import { runCall } from './helpers/call';
 
 describe('loss and burst/gap metrics against injected loss', () => {
@@ -44,5 +46,35 @@ describe('loss and burst/gap metrics against injected loss', () => {
     assert.ok(Math.abs(m.burstDurationMs - 8 * 20) <= 20, `burst duration ${m.burstDurationMs} ms`);
     assert.equal(m.gapDensity, 0);
     assert.ok(m.gapDurationMs > 500, `gap duration ${m.gapDurationMs} ms`);
+  });
+});
+
+describe('quality estimate against injected loss', () => {
+  it('MOS-LQ falls monotonically over five loss levels', async () => {
+    const mos: number[] = [];
+    const measured: number[] = [];
+    for (const percent of [0, 3, 6, 10, 20]) {
+      let seed = 7;
+      const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+      const r = await runCall(
+        { codec: 'PCMU', toneHz: 1000, drop: () => rand() < percent / 100 },
+        { codec: 'PCMA', toneHz: 600 },
+        2,
+      );
+      const local = localMetrics({
+        codec: r.gateway.a.codec,
+        payloadType: r.gateway.a.payloadType,
+        ptimeMs: r.gateway.a.ptime,
+        stats: r.gatewayStats.a,
+        loss: r.loss.a,
+        jitterBuffer: DEFAULT_JITTER_BUFFER,
+        start: new Date(),
+        stop: new Date(),
+      });
+      measured.push(local.packetLoss!.networkLossPercent!);
+      mos.push(local.qualityEst!.moslq!);
+    }
+    for (let i = 1; i < mos.length; i++) assert.ok(mos[i] < mos[i - 1], `MOS-LQ ${mos} for loss ${measured}%`);
+    assert.ok(mos[0] >= 4.3 && mos[4] < 3.5, `MOS-LQ ${mos}`);
   });
 });

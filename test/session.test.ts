@@ -10,8 +10,11 @@ import {
   SdpError,
   Ticker,
   UnknownCallError,
+  formatVqReport,
   parseSdp,
+  parseVqReport,
   readWav,
+  type VqSessionReport,
   tone,
   writeWav,
 } from '../lib';
@@ -118,6 +121,18 @@ describe('MediaServer: offer, answer, stop', () => {
       ['PCMA', 'PCMU', 'G722', 'opus', 'G729', 'CODEC2', 'telephone-event'],
     );
     assert.ok(r.summary.stats!.a.packetsReceived > 50);
+    // RFC 6035 session reports per leg, written from our own measurements
+    const rep = r.summary.reports!.a;
+    const text = formatVqReport(rep);
+    assert.match(text, /^VQSessionReport: CallTerm\r\n/);
+    const back = parseVqReport(text) as VqSessionReport;
+    assert.equal(back.callId, r.info.callId);
+    assert.equal(back.localMetrics.sessionDesc!.payloadDesc, 'PCMA');
+    assert.equal(back.localMetrics.packetLoss!.networkLossPercent, 0);
+    assert.equal(back.localMetrics.burstGapLoss!.gmin, 16);
+    assert.ok(back.localMetrics.qualityEst!.moslq! >= 4.0, `MOS-LQ ${back.localMetrics.qualityEst!.moslq}`);
+    assert.ok(back.localMetrics.signal!.signalLevel! > -20, 'signal level of the decoded tone');
+    assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.payloadDesc, 'opus');
   });
 
   it('lists sessions by Call-ID with tags, legs, codecs and ports; stop frees the ports', () => {

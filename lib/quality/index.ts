@@ -1,3 +1,4 @@
 export * from './vqreport';
 export * from './emodel';
 export * from './publish';
+export * from './legReport';

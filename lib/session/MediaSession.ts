@@ -5,7 +5,9 @@ import { InvalidStateError, RmsError } from '../errors';
 import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
 import type { Ticker } from '../graph/Ticker';
-import type { RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
+import { DEFAULT_JITTER_BUFFER, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
+import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics } from '../quality/legReport';
+import type { VqSessionReport } from '../quality/vqreport';
 import { answerDirection, buildSdp, wantsToReceive, type SdpFormatSpec } from '../sdp/build';
 import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
 import { parseSdp, SdpError } from '../sdp/parse';
@@ -57,6 +59,11 @@ export interface SessionInfo {
 export interface SessionSummary extends SessionInfo {
   durationMs: number;
   stats?: { a: RtpStats; b: RtpStats };
+  /**
+   * RFC 6035 VQSessionReport: CallTerm per leg (what we measured on what the
+   * leg sent us, and what its peer reported in RTCP XR), once media ran.
+   */
+  reports?: { a: VqSessionReport; b: VqSessionReport };
 }
 
 export interface SessionEvents {
@@ -117,6 +124,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #gateway?: Gateway;
   #ticker?: Ticker;
   #pendingReoffer?: LegName;
+  #answeredAt?: Date;
 
   /** @internal */
   constructor(ctx: SessionContext, callId: string, sdp: string, fromTag?: string) {
@@ -139,6 +147,10 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
         a: { endpoint: a, media: offer.audio, ourFormats: [], version: 0, offeredMedia: offer.media },
         b: { endpoint: b, ourFormats: formatsForB, version: 0 },
       };
+      // RTCP (SR/RR/XR) of both legs is kept for the quality reports; the
+      // queues must exist before the graphs run
+      a.collectRtcp();
+      b.collectRtcp();
       this.#setRemote('a', offer.audio);
       this.offerSdp = this.#sdpFor('b', { direction: offer.audio.direction, ptime: offer.audio.ptime });
     } catch (err) {
@@ -198,6 +210,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     });
     this.#applyDirections();
     this.#gateway.start();
+    this.#answeredAt = new Date();
     if (opts.toTag) this.toTag = opts.toTag;
     // what A gets: its own codec (and telephone-event if it offered it)
     a.ourFormats = [toSpec(a.format), ...(a.telephoneEvent ? [toSpec(a.telephoneEvent)] : [])];
@@ -292,10 +305,16 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   stop(): SessionSummary {
     const info = this.info();
     let stats: SessionSummary['stats'];
+    let reports: SessionSummary['reports'];
     if (this.#state !== 'stopped') {
       if (this.#gateway && !this.#gateway.closed) {
         const s = this.#gateway.stats();
         stats = { a: s.a, b: s.b };
+        try {
+          reports = { a: this.#report('a', s.a), b: this.#report('b', s.b) };
+        } catch (err) {
+          this.safeEmit('error', err); // a report must never keep a call from ending
+        }
         this.#gateway.close();
       }
       if (this.#ticker) this.#ctx.tickers.release(this.#ticker);
@@ -303,7 +322,48 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       this.#ctx.ports.release(this.#legs.b.endpoint);
       this.#setState('stopped');
     }
-    return { ...info, state: 'stopped', durationMs: Date.now() - this.createdAt.getTime(), stats };
+    return { ...info, state: 'stopped', durationMs: Date.now() - this.createdAt.getTime(), stats, reports };
+  }
+
+  #report(n: LegName, stats: RtpStats): VqSessionReport {
+    const l = this.#legs[n];
+    const gw = this.#gateway!;
+    const leg = n === 'a' ? gw.a : gw.b;
+    const stop = new Date();
+    const start = this.#answeredAt ?? this.createdAt;
+    const local = localMetrics({
+      codec: leg.codec,
+      payloadType: leg.payloadType,
+      ptimeMs: leg.ptime,
+      fmtp: leg.fmtp,
+      stats,
+      loss: gw.lossMetrics(n),
+      jitterBuffer:
+        this.#ctx.endpointOptions.jitterBuffer === false
+          ? false
+          : { ...DEFAULT_JITTER_BUFFER, ...this.#ctx.endpointOptions.jitterBuffer },
+      signalLevel: gw.audioLevel(n),
+      start,
+      stop,
+    });
+    const remote = remoteMetrics(lastVoipMetrics(l.endpoint.pollRtcp()), start, stop);
+    const info = l.endpoint.info();
+    const adv = this.#ctx.advertise(l.endpoint.address);
+    const peer = l.media ? l.media.address : '0.0.0.0';
+    return legSessionReport(
+      {
+        callId: this.callId,
+        localId: `<sip:rtp-media-server@${adv}>`,
+        remoteId: `<sip:leg-${n}@${peer}>`,
+        origId: `<sip:leg-a@${this.#legs.a.media?.address ?? '0.0.0.0'}>`,
+        local: { ip: adv, port: l.endpoint.port, ssrc: info.sendSsrc },
+        remote: { ip: peer, port: l.media?.port ?? 0, ssrc: info.recvSsrc },
+        dialog: { callId: this.callId, fromTag: this.fromTag, toTag: this.toTag },
+      },
+      local,
+      remote,
+      true,
+    );
   }
 
   #legMedia(n: LegName): LegMedia {
