@@ -78,3 +78,38 @@ describe('quality estimate against injected loss', () => {
     assert.ok(mos[0] >= 4.3 && mos[4] < 3.5, `MOS-LQ ${mos}`);
   });
 });
+
+describe('quality monitor: samples and alerts', () => {
+  it('no impairment: samples with a good MOS, no alert', async () => {
+    const r = await runCall({ codec: 'PCMU', toneHz: 1000 }, { codec: 'opus', toneHz: 600 }, 2, undefined, {
+      sampleMs: 250,
+    });
+    const q = r.quality!;
+    assert.ok(q.timeline.filter((s) => s.leg === 'a').length >= 5);
+    assert.ok(
+      q.timeline.every((s) => s.mosCq === undefined || s.mosCq > 4),
+      JSON.stringify(q.timeline.slice(-2)),
+    );
+    assert.deepEqual(q.alerts, []);
+  });
+
+  it('15 % loss on leg a raises loss and MOS alerts for that leg only', async () => {
+    let seed = 3;
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const r = await runCall(
+      { codec: 'PCMU', toneHz: 1000, drop: () => rand() < 0.15 },
+      { codec: 'PCMA', toneHz: 600 },
+      2.5,
+      undefined,
+      { sampleMs: 250 },
+    );
+    const alerts = r.quality!.alerts;
+    assert.ok(alerts.length > 0, 'alerts raised');
+    assert.ok(
+      alerts.every((a) => a.leg === 'a'),
+      JSON.stringify(alerts.map((a) => [a.leg, a.type, a.severity])),
+    );
+    assert.ok(alerts.some((a) => a.type === 'NLR' && a.severity === 'Critical'));
+    assert.ok(alerts.some((a) => a.type === 'MOSCQ' && a.severity !== 'Clear'));
+  });
+});

@@ -14,6 +14,7 @@ import {
   parseSdp,
   parseVqReport,
   readWav,
+  type VqIntervalReport,
   type VqSessionReport,
   tone,
   writeWav,
@@ -25,7 +26,14 @@ import { toneReport } from './helpers/signal';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('MediaServer: offer, answer, stop', () => {
-  const ms = new MediaServer({ address: '127.0.0.1', ports: [31000, 31999], tickers: 2 });
+  const ms = new MediaServer({
+    address: '127.0.0.1',
+    ports: [31000, 31999],
+    tickers: 2,
+    quality: { sampleMs: 200, intervalMs: 500 },
+  });
+  const intervals: VqIntervalReport[] = [];
+  ms.on('session', (s) => s.on('interval', (r) => intervals.push(r)));
   const phones = new Ticker({ name: 'phones' });
   const dir = tmpDir('rms-session-');
   after(() => {
@@ -133,6 +141,11 @@ describe('MediaServer: offer, answer, stop', () => {
     assert.ok(back.localMetrics.qualityEst!.moslq! >= 4.0, `MOS-LQ ${back.localMetrics.qualityEst!.moslq}`);
     assert.ok(back.localMetrics.signal!.signalLevel! > -20, 'signal level of the decoded tone');
     assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.payloadDesc, 'opus');
+    // interval reports while the call ran, valid RFC 6035 bodies
+    const mine = intervals.filter((x) => x.callId === r.info.callId);
+    assert.ok(mine.length >= 2, `${mine.length} interval reports`);
+    const parsed = parseVqReport(formatVqReport(mine[mine.length - 1]));
+    assert.equal(parsed.kind, 'VQIntervalReport');
   });
 
   it('lists sessions by Call-ID with tags, legs, codecs and ports; stop frees the ports', () => {

@@ -2,3 +2,4 @@ export * from './vqreport';
 export * from './emodel';
 export * from './publish';
 export * from './legReport';
+export * from './QualityMonitor';

@@ -15,6 +15,7 @@ import {
 import { TRANSCODABLE } from './negotiation';
 import { PortPool } from './PortPool';
 import { TickerPool } from './TickerPool';
+import type { QualityOptions } from '../quality/QualityMonitor';
 
 /** An operation named a Call-ID the server does not know. */
 export class UnknownCallError extends RmsError {
@@ -50,6 +51,12 @@ export interface MediaServerOptions {
    * expects) or the one cheapest to transcode ('cost').
    */
   prefer?: 'offerer' | 'cost';
+  /**
+   * Quality monitoring of every answered call: samples (default every 1 s)
+   * feed RTCP XR signal/noise/MOS and raise VQAlertReport on thresholds, and
+   * VQIntervalReport when intervalMs is set; false turns it off.
+   */
+  quality?: QualityOptions | false;
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
   jitterBuffer?: JitterBufferOptions | false;
@@ -122,6 +129,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       codecs,
       transcode: opts.transcode ?? true,
       prefer: opts.prefer ?? 'offerer',
+      quality: opts.quality === false ? undefined : { sampleMs: 1000, ...opts.quality },
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },
     };
   }

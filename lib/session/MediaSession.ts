@@ -6,8 +6,9 @@ import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
 import type { Ticker } from '../graph/Ticker';
 import { DEFAULT_JITTER_BUFFER, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
-import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics } from '../quality/legReport';
-import type { VqSessionReport } from '../quality/vqreport';
+import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
+import { QualityMonitor, type QualityOptions } from '../quality/QualityMonitor';
+import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
 import { answerDirection, buildSdp, wantsToReceive, type SdpFormatSpec } from '../sdp/build';
 import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
 import { parseSdp, SdpError } from '../sdp/parse';
@@ -68,6 +69,10 @@ export interface SessionSummary extends SessionInfo {
 
 export interface SessionEvents {
   state: (state: SessionState) => void;
+  /** A VQIntervalReport for a leg (MediaServerOptions.quality.intervalMs). */
+  interval: (report: VqIntervalReport) => void;
+  /** A VQAlertReport when a leg's MOS, loss, jitter or delay crosses a threshold, or clears. */
+  alert: (report: VqAlertReport) => void;
   error: (err: unknown) => void;
 }
 
@@ -85,6 +90,8 @@ export interface SessionContext {
   codecs: import('../codecs/table').CodecName[];
   transcode: boolean;
   prefer: 'offerer' | 'cost';
+  /** Quality monitoring of answered calls; undefined: off. */
+  quality?: QualityOptions;
   endpointOptions: { rtcp?: boolean; jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false };
 }
 
@@ -125,6 +132,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #ticker?: Ticker;
   #pendingReoffer?: LegName;
   #answeredAt?: Date;
+  #monitor?: QualityMonitor;
 
   /** @internal */
   constructor(ctx: SessionContext, callId: string, sdp: string, fromTag?: string) {
@@ -211,6 +219,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     this.#applyDirections();
     this.#gateway.start();
     this.#answeredAt = new Date();
+    this.#startQuality();
     if (opts.toTag) this.toTag = opts.toTag;
     // what A gets: its own codec (and telephone-event if it offered it)
     a.ourFormats = [toSpec(a.format), ...(a.telephoneEvent ? [toSpec(a.telephoneEvent)] : [])];
@@ -310,6 +319,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       if (this.#gateway && !this.#gateway.closed) {
         const s = this.#gateway.stats();
         stats = { a: s.a, b: s.b };
+        this.#monitor?.stop();
         try {
           reports = { a: this.#report('a', s.a), b: this.#report('b', s.b) };
         } catch (err) {
@@ -347,23 +357,49 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       stop,
     });
     const remote = remoteMetrics(lastVoipMetrics(l.endpoint.pollRtcp()), start, stop);
+    return legSessionReport(this.#identity(n), local, remote, true);
+  }
+
+  #startQuality(): void {
+    if (!this.#ctx.quality || this.#monitor) return;
+    const m = new QualityMonitor(this.#gateway!, {
+      ...this.#ctx.quality,
+      jitterBuffer: this.#ctx.endpointOptions.jitterBuffer,
+    });
+    m.on('interval', (leg, metrics) =>
+      this.safeEmit('interval', { ...this.#baseReport(leg, metrics), kind: 'VQIntervalReport' }),
+    );
+    m.on('alert', (a) =>
+      this.safeEmit('alert', {
+        ...this.#baseReport(a.leg, a.metrics),
+        kind: 'VQAlertReport',
+        alert: { type: a.type, severity: a.severity, direction: 'local' },
+      }),
+    );
+    m.on('error', (e) => this.safeEmit('error', e));
+    this.#monitor = m;
+  }
+
+  #baseReport(n: LegName, metrics: VqMetrics) {
+    const r = legSessionReport(this.#identity(n), metrics, undefined, false);
+    const { kind: _k, callTerm: _c, ...rest } = r;
+    return rest;
+  }
+
+  #identity(n: LegName): LegIdentity {
+    const l = this.#legs[n];
     const info = l.endpoint.info();
     const adv = this.#ctx.advertise(l.endpoint.address);
     const peer = l.media ? l.media.address : '0.0.0.0';
-    return legSessionReport(
-      {
-        callId: this.callId,
-        localId: `<sip:rtp-media-server@${adv}>`,
-        remoteId: `<sip:leg-${n}@${peer}>`,
-        origId: `<sip:leg-a@${this.#legs.a.media?.address ?? '0.0.0.0'}>`,
-        local: { ip: adv, port: l.endpoint.port, ssrc: info.sendSsrc },
-        remote: { ip: peer, port: l.media?.port ?? 0, ssrc: info.recvSsrc },
-        dialog: { callId: this.callId, fromTag: this.fromTag, toTag: this.toTag },
-      },
-      local,
-      remote,
-      true,
-    );
+    return {
+      callId: this.callId,
+      localId: `<sip:rtp-media-server@${adv}>`,
+      remoteId: `<sip:leg-${n}@${peer}>`,
+      origId: `<sip:leg-a@${this.#legs.a.media?.address ?? '0.0.0.0'}>`,
+      local: { ip: adv, port: l.endpoint.port, ssrc: info.sendSsrc },
+      remote: { ip: peer, port: l.media?.port ?? 0, ssrc: info.recvSsrc },
+      dialog: { callId: this.callId, fromTag: this.fromTag, toTag: this.toTag },
+    };
   }
 
   #legMedia(n: LegName): LegMedia {

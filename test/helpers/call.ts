@@ -13,6 +13,12 @@ import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
 import { AudioPeer } from '../../lib/tools/AudioPeer';
 import { UdpRelay } from './relay';
 import { voiced } from './signal';
+import {
+  QualityMonitor,
+  type QualityAlert,
+  type QualityOptions,
+  type QualitySample,
+} from '../../lib/quality/QualityMonitor';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
 
 export interface CallSide {
@@ -40,6 +46,8 @@ export interface CallResult {
   sentByB: number;
   gatewayStats: ReturnType<Gateway['stats']>;
   loss: { a: ReturnType<Gateway['lossMetrics']>; b: ReturnType<Gateway['lossMetrics']> };
+  /** With `monitor`: what the quality monitor saw. */
+  quality?: { timeline: QualitySample[]; alerts: QualityAlert[] };
   /** dBm0 of the audio decoded from each leg in the middle of the call (undefined when relayed). */
   levels: { a?: number; b?: number };
 }
@@ -51,7 +59,13 @@ export function tmpDir(prefix = 'rms-test-'): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a call for `seconds` and returns what each side received. Closes everything but the gateway's stats. */
-export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = Factory.shared()): Promise<CallResult> {
+export async function runCall(
+  a: CallSide,
+  b: CallSide,
+  seconds = 2,
+  factory = Factory.shared(),
+  monitor?: QualityOptions,
+): Promise<CallResult> {
   const dir = tmpDir();
   const codecA = findCodec(a.codec)!;
   const codecB = findCodec(b.codec)!;
@@ -113,8 +127,14 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
   relayB.setGateway({ address: '127.0.0.1', port: gateway.b.localPort });
   peerA.endpoint.setRemote({ address: '127.0.0.1', port: relayA.farPort, rtcpPort: gateway.a.localRtcpPort });
   peerB.endpoint.setRemote({ address: '127.0.0.1', port: relayB.farPort, rtcpPort: gateway.b.localRtcpPort });
+  let qm: QualityMonitor | undefined;
+  const alerts: QualityAlert[] = [];
   try {
     gateway.start();
+    if (monitor) {
+      qm = new QualityMonitor(gateway, monitor);
+      qm.on('alert', (al) => alerts.push(al));
+    }
     peerA.start(peerTicker);
     peerB.start(peerTicker);
     await sleep(seconds * 500);
@@ -122,6 +142,8 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
     await sleep(seconds * 500 + 400);
     const sentByA = peerA.endpoint.stats().packetsSent;
     const sentByB = peerB.endpoint.stats().packetsSent;
+    qm?.sample();
+    qm?.stop();
     const gatewayStats = gateway.stats();
     const loss = { a: gateway.lossMetrics('a'), b: gateway.lossMetrics('b') };
     peerA.stop();
@@ -137,6 +159,7 @@ export async function runCall(a: CallSide, b: CallSide, seconds = 2, factory = F
       gatewayStats,
       loss,
       levels,
+      quality: qm ? { timeline: qm.timeline, alerts } : undefined,
     };
   } finally {
     peerA.close();

@@ -1,0 +1,179 @@
+/**
+ * Samples a running gateway's legs once a period: feeds the values our RTCP
+ * XR VoIP metrics carry (signal and noise level of the decoded audio, MOS),
+ * keeps a timeline, and raises RFC 6035 interval reports and alerts when
+ * configured thresholds are crossed (and a Clear when they are not any more).
+ */
+import type { Gateway } from '../gateway/Gateway';
+import { DEFAULT_JITTER_BUFFER, type JitterBufferOptions } from '../rtp/RtpEndpoint';
+import { SafeEmitter } from '../util/SafeEmitter';
+import { localMetrics } from './legReport';
+import type { VqAlertSeverity, VqMetrics } from './vqreport';
+
+export interface QualityThresholds {
+  /** MOS-CQ below: warning / critical. Default 3.6 / 3.1. */
+  mosWarning: number;
+  mosCritical: number;
+  /** Loss percent above: warning / critical. Default 3 / 10. */
+  lossWarning: number;
+  lossCritical: number;
+  /** Interarrival jitter ms above: warning / critical. Default 30 / 60. */
+  jitterWarning: number;
+  jitterCritical: number;
+  /** Round trip ms above: warning / critical. Default 300 / 600. */
+  rttWarning: number;
+  rttCritical: number;
+}
+
+export const DEFAULT_THRESHOLDS: QualityThresholds = {
+  mosWarning: 3.6,
+  mosCritical: 3.1,
+  lossWarning: 3,
+  lossCritical: 10,
+  jitterWarning: 30,
+  jitterCritical: 60,
+  rttWarning: 300,
+  rttCritical: 600,
+};
+
+export interface QualityOptions {
+  /** Sampling period, ms. Default 1000. */
+  sampleMs?: number;
+  /** Emit an interval report every this many ms (0: never). Default 0. */
+  intervalMs?: number;
+  thresholds?: Partial<QualityThresholds>;
+  jitterBuffer?: JitterBufferOptions | false;
+}
+
+export interface QualitySample {
+  atMs: number;
+  leg: 'a' | 'b';
+  mosLq?: number;
+  mosCq?: number;
+  lossPercent?: number;
+  jitterMs: number;
+  rttMs?: number;
+  signalLevel?: number;
+}
+
+/** Which metric an alert is about (the report's Type=). */
+export type AlertType = 'MOSCQ' | 'NLR' | 'IAJ' | 'RTD';
+
+export interface QualityAlert {
+  leg: 'a' | 'b';
+  type: AlertType;
+  severity: VqAlertSeverity;
+  value: number;
+  metrics: VqMetrics;
+}
+
+export interface QualityMonitorEvents {
+  sample: (s: QualitySample) => void;
+  interval: (leg: 'a' | 'b', metrics: VqMetrics) => void;
+  alert: (a: QualityAlert) => void;
+  error: (err: unknown) => void;
+}
+
+export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
+  readonly timeline: QualitySample[] = [];
+  readonly #gw: Gateway;
+  readonly #t: QualityThresholds;
+  readonly #jb: JitterBufferOptions | false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #intervalMs: number;
+  readonly #start = new Date();
+  #lastInterval = Date.now();
+  readonly #noise = { a: Infinity, b: Infinity };
+  readonly #state = new Map<string, VqAlertSeverity>();
+
+  constructor(gateway: Gateway, opts: QualityOptions = {}) {
+    super();
+    this.#gw = gateway;
+    this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+    this.#jb = opts.jitterBuffer === false ? false : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
+    this.#intervalMs = opts.intervalMs ?? 0;
+    this.#timer = setInterval(() => this.sample(), opts.sampleMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  /** Takes one sample of both legs now (also run by the timer). */
+  sample(): void {
+    if (this.#gw.closed) return this.stop();
+    try {
+      const now = new Date();
+      const stats = this.#gw.stats();
+      for (const n of ['a', 'b'] as const) {
+        const leg = n === 'a' ? this.#gw.a : this.#gw.b;
+        const signal = this.#gw.audioLevel(n);
+        // the quietest level heard so far stands for the noise floor
+        if (signal !== undefined) this.#noise[n] = Math.min(this.#noise[n], signal);
+        const m = localMetrics({
+          codec: leg.codec,
+          payloadType: leg.payloadType,
+          ptimeMs: leg.ptime,
+          stats: stats[n],
+          loss: this.#gw.lossMetrics(n),
+          jitterBuffer: this.#jb,
+          signalLevel: signal,
+          noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
+          start: this.#start,
+          stop: now,
+        });
+        const q = m.qualityEst;
+        leg.endpoint.setXrMedia({
+          plc: 'none',
+          signalLevel: signal !== undefined ? Math.max(-120, Math.min(0, Math.round(signal))) : undefined,
+          noiseLevel: Number.isFinite(this.#noise[n])
+            ? Math.max(-120, Math.min(0, Math.round(this.#noise[n])))
+            : undefined,
+          mosLq: q?.moslq,
+          mosCq: q?.moscq,
+        });
+        const s: QualitySample = {
+          atMs: now.getTime(),
+          leg: n,
+          mosLq: q?.moslq,
+          mosCq: q?.moscq,
+          lossPercent: m.packetLoss?.networkLossPercent,
+          jitterMs: stats[n].jitterMs,
+          rttMs: stats[n].roundTripMs > 0 ? stats[n].roundTripMs : undefined,
+          signalLevel: signal,
+        };
+        this.timeline.push(s);
+        this.safeEmit('sample', s);
+        this.#checkAlerts(n, s, m);
+        if (this.#intervalMs > 0 && now.getTime() - this.#lastInterval >= this.#intervalMs)
+          this.safeEmit('interval', n, m);
+      }
+      if (this.#intervalMs > 0 && Date.now() - this.#lastInterval >= this.#intervalMs) this.#lastInterval = Date.now();
+    } catch (err) {
+      this.safeEmit('error', err);
+    }
+  }
+
+  #checkAlerts(leg: 'a' | 'b', s: QualitySample, metrics: VqMetrics): void {
+    const t = this.#t;
+    const check = (type: AlertType, value: number | undefined, warn: number, crit: number, lowIsBad: boolean) => {
+      if (value === undefined) return;
+      const bad = (limit: number) => (lowIsBad ? value < limit : value > limit);
+      const severity: VqAlertSeverity | undefined = bad(crit) ? 'Critical' : bad(warn) ? 'Warning' : undefined;
+      const key = `${leg}:${type}`;
+      const prev = this.#state.get(key);
+      if (severity && severity !== prev) {
+        this.#state.set(key, severity);
+        this.safeEmit('alert', { leg, type, severity, value, metrics });
+      } else if (!severity && prev && prev !== 'Clear') {
+        this.#state.set(key, 'Clear');
+        this.safeEmit('alert', { leg, type, severity: 'Clear', value, metrics });
+      }
+    };
+    check('MOSCQ', s.mosCq, t.mosWarning, t.mosCritical, true);
+    check('NLR', s.lossPercent, t.lossWarning, t.lossCritical, false);
+    check('IAJ', s.jitterMs, t.jitterWarning, t.jitterCritical, false);
+    check('RTD', s.rttMs, t.rttWarning, t.rttCritical, false);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
