@@ -17,8 +17,10 @@ import {
   NoCommonCodecError,
   RmsError,
   SdpError,
+  buildVqPublish,
   type MediaServerOptions,
   type MediaSession,
+  type VqSessionReport,
 } from '../lib';
 // The sip package has no types of its own.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -45,6 +47,8 @@ export interface B2buaOptions {
   /** Request-URI every incoming call is sent to. */
   target: string;
   media: MediaServerOptions;
+  /** SIP URI of an RFC 6035 collector: each leg's VQSessionReport goes there in a PUBLISH when a call ends. */
+  collector?: string;
   log?: (line: string) => void;
 }
 
@@ -203,6 +207,21 @@ export class B2bua {
     this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
   }
 
+  /** PUBLISH (Event: vq-rtcpxr) of one report to the collector. */
+  #publish(report: VqSessionReport): void {
+    const req = buildVqPublish(report, {
+      collectorUri: this.#opts.collector!,
+      fromUri: this.#contact,
+      viaHost: this.#opts.sipAddress,
+      viaPort: this.#opts.sipPort,
+    });
+    const msg = sip.parse(req.text) as SipMessage;
+    msg.headers.via = []; // the stack adds its own Via with a fresh branch
+    this.#stack.send(msg, (rs: SipMessage) => {
+      if ((rs.status ?? 0) >= 200) this.#log(`PUBLISH vq-rtcpxr for ${report.callId}: ${rs.status} ${rs.reason ?? ''}`);
+    });
+  }
+
   #ack(call: Call, rs: SipMessage): void {
     this.#stack.send({
       method: 'ACK',
@@ -309,6 +328,8 @@ export class B2bua {
 
   #end(call: Call): void {
     const summary = call.session?.stop();
+    if (summary?.reports && this.#opts.collector)
+      for (const r of [summary.reports.a, summary.reports.b]) this.#publish(r);
     if (summary?.stats)
       this.#log(
         `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`,
@@ -322,7 +343,9 @@ function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
   if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
   if (fallback !== undefined) return fallback;
-  console.error(`usage: b2bua --sip-port PORT --target SIP-URI [--address 127.0.0.1] [--rtp-ports 30000-40000]`);
+  console.error(
+    `usage: b2bua --sip-port PORT --target SIP-URI [--address 127.0.0.1] [--rtp-ports 30000-40000] [--collector SIP-URI]`,
+  );
   process.exit(2);
 }
 
@@ -334,6 +357,7 @@ if (require.main === module) {
     sipPort: Number(arg('sip-port', '5070')),
     target: arg('target'),
     media: { address, ports: [lo, hi] },
+    collector: process.argv.includes('--collector') ? arg('collector') : undefined,
     log: (l) => console.log(new Date().toISOString(), l),
   });
   console.log(`b2bua listening on ${address}:${arg('sip-port', '5070')}, calling ${arg('target')}`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readWav, tone, writeWav } from '../lib';
+import { parseVqReport, readWav, tone, writeWav } from '../lib';
 import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { parseRtp, type RtpHeader } from './helpers/relay';
@@ -18,6 +18,9 @@ import { alawToLinear, ulawToLinear, writeRtpPcap } from './peers/pcap';
 import { findFreePortBlock, hasBinary, killAllPeers } from './peers/proc';
 import { PCMA, PCMU, parseSdp, telephoneEvent } from './peers/sdp';
 import { describeSippResult, runSippUac, startSippUas, type SippUas } from './peers/sipp';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const sip = require('sip');
 
 const haveSipp = hasBinary('sipp');
 const haveBaresip = hasBinary('baresip');
@@ -63,9 +66,19 @@ describe(
           const [uasSip, uacSip, b2buaSip] = [base, base + 2, base + 20];
           const [uasMedia, uacMedia] = [base + 4, base + 8];
           const [uasTap, uacTap] = [base + 12, base + 14];
+          // an RFC 6035 collector next to the B2BUA
+          const published: { event?: string; content?: string }[] = [];
+          const collector = sip.create(
+            { address: '127.0.0.1', port: base + 22, publicAddress: '127.0.0.1', tcp: false },
+            (rq: { method: string; headers: Record<string, string>; content?: string }) => {
+              if (rq.method === 'PUBLISH') published.push({ event: rq.headers.event, content: rq.content });
+              collector.send(sip.makeResponse(rq, 200, 'OK'));
+            },
+          );
           const b2bua = new B2bua({
             sipAddress: B2BUA_IP,
             sipPort: b2buaSip,
+            collector: `sip:collector@127.0.0.1:${base + 22}`,
             target: `sip:service@127.0.0.1:${uasSip}`,
             media: {
               address: '127.0.0.1',
@@ -142,11 +155,21 @@ describe(
             // BYE: no session, no port
             assert.equal(b2bua.ms.sessions().length, 0);
             assert.equal(b2bua.ms.ports.inUse, 0);
+            // and the collector got each leg's VQSessionReport: CallTerm
+            await new Promise((r) => setTimeout(r, 300));
+            assert.equal(published.length, 2, 'PUBLISH per leg');
+            for (const p of published) {
+              assert.equal(p.event, 'vq-rtcpxr');
+              const rep = parseVqReport(p.content ?? '');
+              assert.equal(rep.kind, 'VQSessionReport');
+              assert.notEqual(rep.localMetrics.packetLoss?.networkLossPercent, undefined);
+            }
           } finally {
             await uas?.stop();
             toUac.close();
             toUas.close();
             b2bua.close();
+            collector.destroy();
           }
         },
       );

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AudioPeer, Ticker, parseSdp, readWav, tone, writeWav } from '../lib';
+import { AudioPeer, Ticker, parseSdp, parseVqReport, readWav, tone, writeWav } from '../lib';
 import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
@@ -18,6 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const B2BUA_PORT = 25070;
 const CALLEE_PORT = 25080;
 const CALLER_PORT = 25090;
+const COLLECTOR_PORT = 25100;
 
 describe('B2BUA example with SIP caller and callee', () => {
   const dir = tmpDir('rms-b2bua-');
@@ -31,8 +32,18 @@ describe('B2BUA example with SIP caller and callee', () => {
     sipPort: B2BUA_PORT,
     target: `sip:bob@127.0.0.1:${CALLEE_PORT}`,
     media: { address: '127.0.0.1', ports: [36000, 36999], tickers: 1 },
+    collector: `sip:collector@127.0.0.1:${COLLECTOR_PORT}`,
     log: (l) => logs.push(l),
   });
+  // an RFC 6035 collector: answers PUBLISH and keeps what it got
+  const published: any[] = [];
+  const collector = sip.create(
+    { address: '127.0.0.1', port: COLLECTOR_PORT, publicAddress: '127.0.0.1', tcp: false },
+    (rq: any) => {
+      if (rq.method === 'PUBLISH') published.push(rq);
+      collector.send(sip.makeResponse(rq, 200, 'OK'));
+    },
+  );
   writeWav(path.join(dir, 'a.wav'), tone(8000, 4, [1000]));
   writeWav(path.join(dir, 'b.wav'), tone(48000, 4, [600]));
   const bob = new AudioPeer({
@@ -87,6 +98,7 @@ describe('B2BUA example with SIP caller and callee', () => {
     bob.close();
     caller.destroy();
     callee.destroy();
+    collector.destroy();
     b2bua.close();
     phones.close();
   });
@@ -193,6 +205,22 @@ describe('B2BUA example with SIP caller and callee', () => {
     assert.ok(
       heardByAlice.marginDb > 15 && heardByAlice.blocks > 10,
       `caller heard the callee: ${JSON.stringify(heardByAlice)}`,
+    );
+
+    // the collector got one PUBLISH per leg with a VQSessionReport: CallTerm
+    await sleep(300);
+    assert.equal(published.length, 2, `PUBLISH received: ${published.length}; log: ${logs.join(' | ')}`);
+    for (const rq of published) {
+      assert.equal(rq.headers.event, 'vq-rtcpxr');
+      assert.equal(rq.headers['content-type'], 'application/vq-rtcpxr');
+      const report = parseVqReport(rq.content);
+      assert.equal(report.kind, 'VQSessionReport');
+      assert.equal(report.callId, callId);
+      assert.ok(report.localMetrics.qualityEst?.moscq !== undefined);
+    }
+    assert.deepEqual(
+      new Set(published.map((rq) => parseVqReport(rq.content).localMetrics.sessionDesc!.payloadDesc)),
+      new Set(['PCMU', 'opus']),
     );
   });
 
