@@ -9,7 +9,18 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AudioPeer, Factory, Gateway, Ticker, readWav, writeWav, type Pcm, type RtpStats } from '../lib';
+import {
+  AudioPeer,
+  Factory,
+  Gateway,
+  QualityMonitor,
+  Ticker,
+  readWav,
+  timelineHtml,
+  writeWav,
+  type Pcm,
+  type RtpStats,
+} from '../lib';
 
 const outDir = path.resolve(process.argv[2] ?? 'demo-output');
 const seconds = Number(process.argv[3] ?? 6);
@@ -109,6 +120,7 @@ async function main() {
   });
   caller.endpoint.setRemote({ address: '127.0.0.1', port: gw.a.localPort });
   callee.endpoint.setRemote({ address: '127.0.0.1', port: gw.b.localPort });
+  const monitor = new QualityMonitor(gw, { sampleMs: 500 });
   caller.start(phones);
   callee.start(phones);
 
@@ -120,6 +132,8 @@ async function main() {
   );
 
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  monitor.sample();
+  monitor.stop();
   const stats = gw.stats();
   caller.stop();
   callee.stop();
@@ -141,6 +155,18 @@ async function main() {
   console.log(
     `  ${path.join(outDir, 'caller-heard.wav')}: what the PCMU caller heard (${level(readWav(path.join(outDir, 'caller-heard.wav')))})`,
   );
+
+  const chart = path.join(outDir, 'quality.html');
+  fs.writeFileSync(
+    chart,
+    timelineHtml(monitor.timeline, 'rtp-media-server demo: call quality', {
+      a: 'leg a (caller, PCMU)',
+      b: 'leg b (callee, Opus)',
+    }),
+  );
+  console.log(`  ${chart}: the call's quality timeline (MOS, loss, jitter, round trip per leg)`);
+  const last = (leg: 'a' | 'b') => [...monitor.timeline].reverse().find((s) => s.leg === leg);
+  console.log(`  MOS-CQ estimate at the end: leg a ${last('a')?.mosCq ?? 'n/a'}, leg b ${last('b')?.mosCq ?? 'n/a'}`);
 
   caller.close();
   callee.close();

@@ -3,3 +3,4 @@ export * from './emodel';
 export * from './publish';
 export * from './legReport';
 export * from './QualityMonitor';
+export * from './timeline';
