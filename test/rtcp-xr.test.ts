@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { AudioPeer, Ticker, tone, writeWav, type NativeRtcpPacket } from '../lib';
 import { tmpDir } from './helpers/call';
+import { UdpRelay } from './helpers/relay';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -71,6 +72,49 @@ describe('RTCP and RTCP XR (RFC 3611) on every endpoint', () => {
     } finally {
       a.close();
       b.close();
+      t.close();
+    }
+  });
+});
+
+describe('remote metrics agree with the other side', () => {
+  it("the loss A reads in B's XR VoIP metrics is the loss B counted locally", async () => {
+    const dir = tmpDir('rms-xr2-');
+    const wav = path.join(dir, 't.wav');
+    writeWav(wav, tone(8000, 5, [440]));
+    const t = new Ticker({ name: 'xr2' });
+    const a = new AudioPeer({ codec: 'PCMU', sendFile: wav, recordFile: path.join(dir, 'a.wav') });
+    const b = new AudioPeer({ codec: 'PCMU', sendFile: wav, recordFile: path.join(dir, 'b.wav') });
+    // A -> relay (drops every 8th packet) -> B
+    const relay = await UdpRelay.create({ gateway: { address: '127.0.0.1', port: b.port } });
+    relay.dropToGateway = (n) => n % 8 === 4;
+    try {
+      for (const p of [a, b]) {
+        p.endpoint.setRtcpInterval(700);
+        p.endpoint.collectRtcp();
+      }
+      a.endpoint.setRemote({ address: '127.0.0.1', port: relay.farPort, rtcpPort: b.endpoint.rtcpPort });
+      b.endpoint.setRemote({ address: '127.0.0.1', port: relay.nearPort, rtcpPort: a.endpoint.rtcpPort });
+      relay.setPeer({ address: '127.0.0.1', port: a.port });
+      a.start(t);
+      b.start(t);
+      await sleep(3500);
+      const bStats = b.endpoint.stats();
+      const bLocal = bStats.lost / (bStats.packetsReceived + bStats.lost);
+      const vm = a.endpoint
+        .pollRtcp()
+        .filter((p): p is Extract<NativeRtcpPacket, { type: 'XR' }> => p.direction === 'received' && p.type === 'XR')
+        .map((p) => p.xr)
+        .filter((x) => x.block === 'voip-metrics')
+        .pop();
+      assert.ok(vm, 'A received VoIP metrics from B');
+      const remoteLoss = (vm.lossRate as number) / 256;
+      assert.ok(Math.abs(bLocal - 0.125) < 0.03, `B counted ${bLocal}`);
+      assert.ok(Math.abs(remoteLoss - bLocal) < 0.03, `A read ${remoteLoss}, B counted ${bLocal}`);
+    } finally {
+      a.close();
+      b.close();
+      relay.close();
       t.close();
     }
   });

@@ -33,6 +33,10 @@ export interface CallSide {
   leg?: Partial<GatewayLegOptions>;
   /** Drop the n-th packet this side sends towards the gateway. */
   drop?: (n: number) => boolean;
+  /** Delay (ms) the n-th packet this side sends towards the gateway. */
+  delay?: (n: number) => number;
+  /** Duplicate the n-th packet this side sends towards the gateway. */
+  duplicate?: (n: number) => boolean;
 }
 
 export interface CallResult {
@@ -123,6 +127,8 @@ export async function runCall(
   });
   relayA.dropToGateway = a.drop;
   relayB.dropToGateway = b.drop;
+  relayA.delayToGateway = a.delay;
+  relayA.duplicateToGateway = a.duplicate;
   relayA.setGateway({ address: '127.0.0.1', port: gateway.a.localPort });
   relayB.setGateway({ address: '127.0.0.1', port: gateway.b.localPort });
   peerA.endpoint.setRemote({ address: '127.0.0.1', port: relayA.farPort, rtcpPort: gateway.a.localRtcpPort });

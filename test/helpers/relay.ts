@@ -63,6 +63,10 @@ export class UdpRelay {
   dropToGateway?: (n: number) => boolean;
   /** RTP packets dropped by dropToGateway. */
   dropped = 0;
+  /** Impairment towards the gateway: extra delay (ms) for the n-th RTP packet (jitter, reordering). */
+  delayToGateway?: (n: number) => number;
+  /** Impairment towards the gateway: send the n-th RTP packet twice. */
+  duplicateToGateway?: (n: number) => boolean;
   private constructor(
     private readonly near: dgram.Socket,
     private readonly far: dgram.Socket,
@@ -78,6 +82,8 @@ export class UdpRelay {
     far.on('message', (msg, rinfo) => {
       this.peer = { address: rinfo.address, port: rinfo.port };
       const h = parseRtp(msg);
+      let delay = 0;
+      let copies = 1;
       if (h) {
         const n = this.toGateway.length;
         this.toGateway.push(h);
@@ -85,8 +91,14 @@ export class UdpRelay {
           this.dropped++;
           return;
         }
+        delay = this.delayToGateway?.(n) ?? 0;
+        if (this.duplicateToGateway?.(n)) copies = 2;
       }
-      if (this.gateway) near.send(msg, this.gateway.port, this.gateway.address);
+      const send = () => {
+        for (let i = 0; i < copies; i++) if (this.gateway) near.send(msg, this.gateway.port, this.gateway.address);
+      };
+      if (delay > 0) setTimeout(send, delay);
+      else send();
     });
   }
 
