@@ -27,5 +27,11 @@ export { parseSdp, SdpError } from './sdp/parse';
 export { buildSdp, answerDirection } from './sdp/build';
 export type { SdpSession, SdpMedia, SdpFormat, Direction } from './sdp/model';
 export * from './codecs/fmtp';
-export type { NativeRtcpPacket, NativeReportBlock, NativeXrConfig, NativeXrMedia } from './native';
+export type {
+  NativeRtcpPacket,
+  NativeReportBlock,
+  NativeXrConfig,
+  NativeXrMedia,
+  NativeQualityIndicator,
+} from './native';
 export * from './quality';

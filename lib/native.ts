@@ -166,7 +166,19 @@ export interface NativeRtpSession {
   enableRtcpEvents(): void;
   pollRtcp(): NativeRtcpPacket[];
   setXrMedia(v: NativeXrMedia): void;
+  qualityIndicator(): NativeQualityIndicator;
   close(): void;
+}
+
+/** mediastreamer2's quality indicator (0..5) for what a session receives. */
+export interface NativeQualityIndicator {
+  rating: number;
+  averageRating: number;
+  /** Listening quality: without the round-trip term. */
+  lqRating: number;
+  averageLqRating: number;
+  localLossRate: number;
+  localLateRate: number;
 }
 
 /** What our RTCP XR VoIP metrics report about the audio we decode (absent: unavailable). */

@@ -33,6 +33,7 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::EnableRtcpEvents>("enableRtcpEvents"),
                          InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
                          InstanceMethod<&RtpSessionWrap::SetXrMedia>("setXrMedia"),
+                         InstanceMethod<&RtpSessionWrap::QualityIndicator>("qualityIndicator"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }

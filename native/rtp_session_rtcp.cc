@@ -59,6 +59,9 @@ Napi::Value RtpSessionWrap::PollRtcp(const Napi::CallbackInfo& info) {
     OrtpEventType t = ortp_event_get_type(ev);
     if (t == ORTP_EVENT_RTCP_PACKET_RECEIVED || t == ORTP_EVENT_RTCP_PACKET_EMITTED)
       AppendRtcpCompound(env, ortp_event_get_data(ev)->packet, t == ORTP_EVENT_RTCP_PACKET_RECEIVED, now, out);
+    // the peer's reports about our stream also feed ms2's quality indicator
+    if (t == ORTP_EVENT_RTCP_PACKET_RECEIVED && qi_ != nullptr && ortp_event_get_data(ev)->packet)
+      ms_quality_indicator_update_from_feedback(qi_, ortp_event_get_data(ev)->packet);
     ortp_event_destroy(ev);
   }
   return out;
@@ -124,7 +127,29 @@ Napi::Value RtpSessionWrap::SetXrMedia(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// qualityIndicator() -> ms2's own 0..5 rating of what this session receives
+// (loss, late packets, jitter; RTT from RTCP feedback polled by pollRtcp()),
+// updated now from the session's counters.
+Napi::Value RtpSessionWrap::QualityIndicator(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (qi_ == nullptr) qi_ = ms_quality_indicator_new(session_);
+  ms_quality_indicator_update_local(qi_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rating", ms_quality_indicator_get_rating(qi_));
+  o.Set("averageRating", ms_quality_indicator_get_average_rating(qi_));
+  o.Set("lqRating", ms_quality_indicator_get_lq_rating(qi_));
+  o.Set("averageLqRating", ms_quality_indicator_get_average_lq_rating(qi_));
+  o.Set("localLossRate", ms_quality_indicator_get_local_loss_rate(qi_));
+  o.Set("localLateRate", ms_quality_indicator_get_local_late_rate(qi_));
+  return o;
+}
+
 void RtpSessionWrap::CloseRtcpEvents() {
+  if (qi_ != nullptr) {
+    ms_quality_indicator_destroy(qi_);
+    qi_ = nullptr;
+  }
   if (rtcpEvents_ == nullptr) return;
   rtp_session_unregister_event_queue(session_, rtcpEvents_);
   ortp_ev_queue_destroy(rtcpEvents_);  // frees queued events

@@ -165,6 +165,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value EnableRtcpEvents(const Napi::CallbackInfo& info);
   Napi::Value PollRtcp(const Napi::CallbackInfo& info);
   Napi::Value SetXrMedia(const Napi::CallbackInfo& info);
+  Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
@@ -179,6 +180,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   TelephoneEventSink* dtmf_ = nullptr;
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
+  MSQualityIndicator* qi_ = nullptr;
 };
 
 }  // namespace rms

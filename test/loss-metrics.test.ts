@@ -79,6 +79,15 @@ describe('quality estimate against injected loss', () => {
   });
 });
 
+/** Median of ms2's rating over a leg's samples. */
+function median(timeline: { leg: string; ms2Rating?: number }[], leg: string): number {
+  const v = timeline
+    .filter((s) => s.leg === leg && s.ms2Rating !== undefined)
+    .map((s) => s.ms2Rating!)
+    .sort((x, y) => x - y);
+  return v[Math.floor(v.length / 2)] ?? NaN;
+}
+
 describe('quality monitor: samples and alerts', () => {
   it('no impairment: samples with a good MOS, no alert', async () => {
     const r = await runCall({ codec: 'PCMU', toneHz: 1000 }, { codec: 'opus', toneHz: 600 }, 2, undefined, {
@@ -91,6 +100,8 @@ describe('quality monitor: samples and alerts', () => {
       JSON.stringify(q.timeline.slice(-2)),
     );
     assert.deepEqual(q.alerts, []);
+    // ms2's own indicator agrees that the call is good (while media flows)
+    assert.ok(median(q.timeline, 'a') > 4, `ms2 rating ${median(q.timeline, 'a')}`);
   });
 
   it('15 % loss on leg a raises loss and MOS alerts for that leg only', async () => {
@@ -111,6 +122,9 @@ describe('quality monitor: samples and alerts', () => {
     );
     assert.ok(alerts.some((a) => a.type === 'NLR' && a.severity === 'Critical'));
     assert.ok(alerts.some((a) => a.type === 'MOSCQ' && a.severity !== 'Clear'));
+    // ms2's indicator sees it too
+    const [ra, rb] = [median(r.quality!.timeline, 'a'), median(r.quality!.timeline, 'b')];
+    assert.ok(ra < rb, `ms2 rating a ${ra} vs b ${rb}`);
   });
 });
 

@@ -54,6 +54,8 @@ export interface QualitySample {
   jitterMs: number;
   rttMs?: number;
   signalLevel?: number;
+  /** mediastreamer2's own quality indicator (0..5), beside our G.107 estimate. */
+  ms2Rating?: number;
 }
 
 /** Which metric an alert is about (the report's Type=). */
@@ -138,6 +140,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           jitterMs: stats[n].jitterMs,
           rttMs: stats[n].roundTripMs > 0 ? stats[n].roundTripMs : undefined,
           signalLevel: signal,
+          ms2Rating: leg.endpoint.qualityIndicator().rating,
         };
         this.timeline.push(s);
         this.safeEmit('sample', s);

@@ -4,6 +4,7 @@ import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../e
 import {
   addon,
   type NativePayloadType,
+  type NativeQualityIndicator,
   type NativeRtcpPacket,
   type NativeXrMedia,
   type NativeXrConfig,
@@ -241,6 +242,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
    */
   setXrMedia(v: NativeXrMedia): void {
     this.native.setXrMedia(v);
+  }
+
+  /** mediastreamer2's own 0..5 quality rating of what this endpoint receives, updated now. */
+  qualityIndicator(): NativeQualityIndicator {
+    return this.native.qualityIndicator();
   }
 
   /** The RTCP packets received and emitted since the last poll (see collectRtcp()). */

@@ -14,6 +14,7 @@
 #include <mediastreamer2/msvolume.h>
 #include <mediastreamer2/msaudiomixer.h>
 #include <mediastreamer2/msinterfaces.h>
+#include <mediastreamer2/qualityindicator.h>
 #include <ortp/ortp.h>
 #include <ortp/rtpsession.h>
 #include <ortp/payloadtype.h>
