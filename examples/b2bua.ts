@@ -20,7 +20,7 @@ import {
   buildVqPublish,
   type MediaServerOptions,
   type MediaSession,
-  type VqSessionReport,
+  type VqReport,
 } from '../lib';
 // The sip package has no types of its own.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -159,6 +159,11 @@ export class B2bua {
     }
     this.#calls.set(callId, call);
     this.#byB.set(call.callIdB, call);
+    if (this.#opts.collector) {
+      // alerts (and interval reports, when the media server makes them) go out as they happen
+      call.session.on('alert', (r) => this.#publish(r));
+      call.session.on('interval', (r) => this.#publish(r));
+    }
     this.#log(`call ${callId}: INVITE -> ${this.#opts.target}`);
     this.#stack.send(
       {
@@ -208,7 +213,7 @@ export class B2bua {
   }
 
   /** PUBLISH (Event: vq-rtcpxr) of one report to the collector. */
-  #publish(report: VqSessionReport): void {
+  #publish(report: VqReport): void {
     const req = buildVqPublish(report, {
       collectorUri: this.#opts.collector!,
       fromUri: this.#contact,
