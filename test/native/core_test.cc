@@ -23,6 +23,7 @@
 #include "core/ms_includes.h"
 #include "core/ms_init.h"
 #include "core/tick_stats.h"
+#include "core/burst_gap.h"
 #include "filters/codec2.h"
 #include "own_filters.h"
 
@@ -191,12 +192,14 @@ void TestMethodTable() {
       // "const char" (1) or "const char*" (MS_FILE_PLAYER_OPEN): both carry a string
       case ArgKind::String: ok = got == 1 || got == sizeof(const char*); want = "1 or sizeof(char*)"; break;
       case ArgKind::Char: ok = got == 1; want = "1"; break;
-      case ArgKind::Bytes: ok = e.bytes > 0 && got == e.bytes; want = "bytes"; break;
+      case ArgKind::Bytes:
+      case ArgKind::BytesOut: ok = e.bytes > 0 && got == e.bytes; want = "bytes"; break;
       case ArgKind::RtpSession: ok = got == sizeof(RtpSession*); want = "sizeof(RtpSession*)"; break;
     }
     CHECK_MSG(ok, "%s: kind %s, id size byte %zu, expected %s (bytes=%zu)", e.name, rms::ArgKindName(e.kind), got,
               want, e.bytes);
-    CHECK_MSG(e.kind == ArgKind::Bytes || e.bytes == 0, "%s: bytes set for a non-Bytes kind", e.name);
+    CHECK_MSG(e.kind == ArgKind::Bytes || e.kind == ArgKind::BytesOut || e.bytes == 0,
+              "%s: bytes set for a non-Bytes kind", e.name);
     CHECK_MSG(std::strcmp(rms::ArgKindName(e.kind), "?") != 0, "%s", e.name);
     CHECK_MSG(ids.insert(e.id).second, "%s: id 0x%08x listed twice (second entry unreachable)", e.name, e.id);
     CHECK_MSG(rms::FindMethod(e.id) == &e, "%s", e.name);
@@ -452,6 +455,36 @@ void TestTickStats() {
   ms_filter_destroy(player);
 }
 
+// RFC 3611 burst/gap over hand-made sequences (Gmin 16).
+void TestBurstGap() {
+  // 100 packets, isolated losses at 20 and 60 (39 received between): gap losses only
+  {
+    rms::BurstGap g(16);
+    for (int seq = 0; seq < 100; ++seq)
+      if (seq != 20 && seq != 60) g.OnPacket(static_cast<uint16_t>(seq));
+    rms::BurstGapSnapshot s = g.Snapshot();
+    CHECK(s.packets == 100 && s.lost == 2 && s.bursts == 0 && s.burstPackets == 0);
+  }
+  // a burst: lose 30,31,32, keep 33,34, lose 35 (fewer than Gmin between) -> one burst of 6 packets, 4 lost
+  {
+    rms::BurstGap g(16);
+    for (int seq = 0; seq < 100; ++seq)
+      if (seq < 30 || seq > 35 || seq == 33 || seq == 34) g.OnPacket(static_cast<uint16_t>(seq));
+    rms::BurstGapSnapshot s = g.Snapshot();
+    CHECK_MSG(s.bursts == 1 && s.burstPackets == 6 && s.burstLost == 4 && s.lost == 4,
+              "bursts=%u burstPackets=%u burstLost=%u lost=%u", s.bursts, s.burstPackets, s.burstLost, s.lost);
+  }
+  // sequence wrap, duplicates and a restart jump are not loss
+  {
+    rms::BurstGap g(16);
+    for (int i = 0; i < 40; ++i) g.OnPacket(static_cast<uint16_t>(65520 + i));  // wraps at 65536
+    g.OnPacket(static_cast<uint16_t>(65520 + 39));                                   // duplicate
+    g.OnPacket(static_cast<uint16_t>(30000));                                        // restart
+    rms::BurstGapSnapshot s = g.Snapshot();
+    CHECK_MSG(s.lost == 0 && s.packets == 41, "lost=%u packets=%u", s.lost, s.packets);
+  }
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -464,6 +497,7 @@ const Case kCases[] = {
     {"codec2_round_trip", TestCodec2RoundTrip},
     {"codec2_decoder_drops_bad_payloads", TestCodec2DecoderDropsBadPayloads},
     {"tick_stats", TestTickStats},
+    {"burst_gap", TestBurstGap},
 };
 
 }  // namespace
