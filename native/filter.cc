@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -93,7 +94,7 @@ void Filter::UpdatePin() {
 static int PinArg(Napi::Env env, const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected a pin number for ") + what);
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d < 0 || d > 255 || d != static_cast<int>(d))
+  if (!std::isfinite(d) || d < 0 || d > 255 || d != std::floor(d))
     Throw(env, code::kInvalidArgument, std::string("Expected an integer pin 0..255 for ") + what);
   return static_cast<int>(d);
 }

@@ -1,5 +1,7 @@
 #include "rtcp_report.h"
 
+#include <arpa/inet.h>
+
 #include <ortp/event.h>
 
 namespace rms {
@@ -85,6 +87,11 @@ void AppendRtcpCompound(Napi::Env env, mblk_t* compound, bool received, double a
   do {
     const rtcp_common_header_t* ch = rtcp_get_common_header(m);
     if (ch == nullptr) break;
+    // oRTP's accessors trust the packet's own length field: check it against
+    // what is really there before reading report blocks or XR fields
+    const size_t avail = static_cast<size_t>(m->b_wptr - m->b_rptr);
+    const size_t len = (static_cast<size_t>(ntohs(ch->length)) + 1) * 4;
+    if (len > avail) break;
     Napi::Object o = Napi::Object::New(env);
     o.Set("direction", received ? "received" : "emitted");
     o.Set("atMs", atMs);
@@ -101,12 +108,18 @@ void AppendRtcpCompound(Napi::Env env, mblk_t* compound, bool received, double a
         o.Set("sender", s);
       }
       Napi::Array blocks = Napi::Array::New(env);
+      const size_t fixed = sr ? 28 : 8;  // header + SSRC (+ sender info)
+      const int fits = len >= fixed ? static_cast<int>((len - fixed) / sizeof(report_block_t)) : 0;
+      if (rc > fits) rc = fits;
       for (int i = 0; i < rc; ++i) {
         const report_block_t* rb = sr ? rtcp_SR_get_report_block(m, i) : rtcp_RR_get_report_block(m, i);
         if (rb) blocks.Set(blocks.Length(), ReportBlock(env, rb));
       }
       o.Set("reports", blocks);
     } else if (rtcp_is_XR(m)) {
+      // the largest block we read is VoIP metrics: 8 header+SSRC, 4 block header, 32 body
+      if (len < 8 + 4 + 32 && rtcp_XR_get_block_type(m) == RTCP_XR_VOIP_METRICS) continue;
+      if (len < 8 + 4 + 8) continue;
       o.Set("type", "XR");
       o.Set("xr", XrBlock(env, m));
     } else {

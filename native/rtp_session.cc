@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -55,6 +56,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   rtp_session_set_send_ts_offset(session_, static_cast<uint32_t>(ortp_random()));
   profile_ = rtp_profile_new("rms");
   rtp_session_set_profile(session_, profile_);
+  InstallXrCallbacks();
   Instance::Get(info.Env())->rtpSessions.insert(this);
 }
 
@@ -96,7 +98,7 @@ static std::string StringArg(Napi::Env env, const Napi::Value& v, const char* wh
 static int IntArg(Napi::Env env, const Napi::Value& v, const char* what, int lo, int hi) {
   if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected a number for ") + what);
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<long long>(d) || d < lo || d > hi)
+  if (!std::isfinite(d) || d < lo || d > hi || d != std::floor(d))
     Throw(env, code::kInvalidArgument, std::string("Expected an integer ") + std::to_string(lo) + ".." +
                                            std::to_string(hi) + " for " + what + ", got " + v.ToString().Utf8Value());
   return static_cast<int>(d);
@@ -161,7 +163,9 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   std::string addr = StringArg(env, info[0], "the remote address");
   int rtpPort = IntArg(env, info[1], "the remote RTP port", 1, 65535);
-  int rtcpPort = info[2].IsUndefined() ? rtpPort + 1 : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
+  int rtcpPort = info[2].IsUndefined() ? (rtpPort < 65535 ? rtpPort + 1 : 0)
+                                       : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
+  TickerLock lock(this);
   if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
     Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
   remoteSet_ = true;
@@ -252,6 +256,7 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
   p.max_packets = IntArg(env, o.Get("maxPackets"), "maxPackets", 1, 10000);
   if (p.min_size > p.nom_size || p.nom_size > p.max_size)
     Throw(env, code::kInvalidArgument, "Expected minMs <= nominalMs <= maxMs for the jitter buffer");
+  TickerLock lock(this);
   rtp_session_set_jitter_buffer_params(session_, &p);
   rtp_session_enable_jitter_buffer(session_, p.enabled);
   return env.Undefined();
@@ -259,12 +264,14 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
 
 Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
+  TickerLock lock(this);
   rtp_session_set_symmetric_rtp(session_, info[0].ToBoolean());
   return info.Env().Undefined();
 }
 
 Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
+  TickerLock lock(this);
   rtp_session_enable_rtcp(session_, info[0].ToBoolean());
   return info.Env().Undefined();
 }
@@ -272,7 +279,9 @@ Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {
 Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
-  rtp_session_set_rtcp_report_interval(session_, IntArg(env, info[0], "the RTCP interval (ms)", 100, 600000));
+  int ms = IntArg(env, info[0], "the RTCP interval (ms)", 100, 600000);
+  TickerLock lock(this);
+  rtp_session_set_rtcp_report_interval(session_, ms);
   return env.Undefined();
 }
 

@@ -27,6 +27,7 @@ Napi::Value RtpSessionWrap::ConfigureXr(const Napi::CallbackInfo& info) {
   c.stat_summary_flags = static_cast<OrtpRtcpXrStatSummaryFlag>(OrtpRtcpXrStatSummaryLoss | OrtpRtcpXrStatSummaryDup |
                                                                  OrtpRtcpXrStatSummaryJitt | OrtpRtcpXrStatSummaryTTL);
   c.voip_metrics_enabled = o.Get("voipMetrics").ToBoolean();
+  TickerLock lock(this);
   rtp_session_configure_rtcp_xr(session_, &c);
   return env.Undefined();
 }
@@ -68,12 +69,30 @@ Napi::Value RtpSessionWrap::PollRtcp(const Napi::CallbackInfo& info) {
 }
 
 namespace {
+// oRTP copies the callback struct field by field while a ticker may read it,
+// so userdata can be seen NULL for an instant: answer "unavailable" then.
 XrMediaValues* Values(void* ud) { return static_cast<XrMediaValues*>(ud); }
-OrtpRtcpXrPlcStatus XrPlc(void* ud) { return static_cast<OrtpRtcpXrPlcStatus>(Values(ud)->plc.load()); }
-int XrSignal(void* ud) { return Values(ud)->signalLevel.load(); }
-int XrNoise(void* ud) { return Values(ud)->noiseLevel.load(); }
-float XrMosCq(void* ud) { return Values(ud)->mosCq.load(); }
-float XrMosLq(void* ud) { return Values(ud)->mosLq.load(); }
+OrtpRtcpXrPlcStatus XrPlc(void* ud) { return ud ? static_cast<OrtpRtcpXrPlcStatus>(Values(ud)->plc.load()) : OrtpRtcpXrNoPlc; }
+int XrSignal(void* ud) { return ud ? Values(ud)->signalLevel.load() : 127; }
+int XrNoise(void* ud) { return ud ? Values(ud)->noiseLevel.load() : 127; }
+float XrMosCq(void* ud) { return ud ? Values(ud)->mosCq.load() : -1.f; }
+float XrMosLq(void* ud) { return ud ? Values(ud)->mosLq.load() : -1.f; }
+}  // namespace
+
+// Installed once when the session is made, before any graph can run.
+void RtpSessionWrap::InstallXrCallbacks() {
+  xrMedia_ = std::make_unique<XrMediaValues>();
+  OrtpRtcpXrMediaCallbacks cbs{};
+  cbs.plc = XrPlc;
+  cbs.signal_level = XrSignal;
+  cbs.noise_level = XrNoise;
+  cbs.average_qi = XrMosCq;
+  cbs.average_lq_qi = XrMosLq;
+  cbs.userdata = xrMedia_.get();
+  rtp_session_set_rtcp_xr_media_callbacks(session_, &cbs);
+}
+
+namespace {
 
 int LevelArg(Napi::Env env, Napi::Value v, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return 127;
@@ -85,8 +104,8 @@ int LevelArg(Napi::Env env, Napi::Value v, const char* what) {
 }  // namespace
 
 // setXrMedia({ plc: 'none'|'silence'|'enhanced', signalLevel?, noiseLevel?, mosCq?, mosLq? })
-// Absent levels and MOS are reported as unavailable. The callbacks are
-// installed on the first call; later calls only update the values.
+// Absent levels and MOS are reported as unavailable (the callbacks are in
+// place from the start, see InstallXrCallbacks).
 Napi::Value RtpSessionWrap::SetXrMedia(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
@@ -107,23 +126,11 @@ Napi::Value RtpSessionWrap::SetXrMedia(const Napi::CallbackInfo& info) {
   int noise = LevelArg(env, o.Get("noiseLevel"), "noiseLevel");
   float cq = mos("mosCq");
   float lq = mos("mosLq");
-  bool first = !xrMedia_;
-  if (first) xrMedia_ = std::make_unique<XrMediaValues>();
   xrMedia_->plc = plcStatus;
   xrMedia_->signalLevel = signal;
   xrMedia_->noiseLevel = noise;
   xrMedia_->mosCq = cq;
   xrMedia_->mosLq = lq;
-  if (first) {
-    OrtpRtcpXrMediaCallbacks cbs{};
-    cbs.plc = XrPlc;
-    cbs.signal_level = XrSignal;
-    cbs.noise_level = XrNoise;
-    cbs.average_qi = XrMosCq;
-    cbs.average_lq_qi = XrMosLq;
-    cbs.userdata = xrMedia_.get();
-    rtp_session_set_rtcp_xr_media_callbacks(session_, &cbs);
-  }
   return env.Undefined();
 }
 

@@ -167,6 +167,9 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value SetXrMedia(const Napi::CallbackInfo& info);
   Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
+  void InstallXrCallbacks();
+  // Holds the ticker lock of an attached user filter while live settings change.
+  struct TickerLock;
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
@@ -181,6 +184,26 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+};
+
+// A running ticker holds its lock for the whole of each tick, so holding it
+// here means no MSRtpRecv/MSRtpSend is inside oRTP while a setting changes.
+// (Our graphs put both filters of a session on one ticker.)
+struct RtpSessionWrap::TickerLock {
+  ms_mutex_t* m = nullptr;
+  explicit TickerLock(const RtpSessionWrap* s) {
+    for (Filter* f : s->users_)
+      if (f->handle() && f->handle()->ticker) {
+        m = &f->handle()->ticker->lock;
+        break;
+      }
+    if (m) ms_mutex_lock(m);
+  }
+  ~TickerLock() {
+    if (m) ms_mutex_unlock(m);
+  }
+  TickerLock(const TickerLock&) = delete;
+  TickerLock& operator=(const TickerLock&) = delete;
 };
 
 }  // namespace rms

@@ -9,7 +9,7 @@ import {
   parseOpusFmtp,
   parseTelephoneEventFmtp,
 } from '../lib/codecs/fmtp';
-import { Gateway, InvalidArgumentError, UnknownNameError } from '../lib';
+import { Factory, Gateway, InvalidArgumentError, Ticker, UnknownNameError } from '../lib';
 import { runCall } from './helpers/call';
 import { streamSummary } from './helpers/relay';
 import { toneReport } from './helpers/signal';
@@ -165,5 +165,29 @@ describe('packetization and encoder settings on the wire', () => {
       r.relayB.fromGateway.length < noDtx.relayB.fromGateway.length / 4,
       `with DTX ${r.relayB.fromGateway.length} packets`,
     );
+  });
+});
+
+describe('live changes to a running encoder', () => {
+  it('an fmtp ptime change on a running Opus encoder is ignored, not a heap overflow', async () => {
+    const f = new Factory();
+    const t = new Ticker({ name: 'opus-live' });
+    try {
+      const src = f.createFilter('MSVoidSource');
+      const enc = f.opusEncoder();
+      enc.setSampleRate(8000);
+      src.link(enc).link(f.createFilter('MSVoidSink'));
+      t.attach(src);
+      for (let i = 0; i < 20; i++) {
+        enc.addFmtp('ptime=60');
+        enc.setBitrate(12000 + i * 1000); // settings that may change live are taken under the filter lock
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(enc.getPtime(), 20);
+      assert.ok(t.stats().ticks > 5);
+    } finally {
+      t.close();
+      f.close();
+    }
   });
 });

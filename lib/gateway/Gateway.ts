@@ -377,7 +377,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
 
   /**
    * Loss, burst and gap metrics of what `leg` received and played out (late
-   * packets count as lost), since the graph was last built.
+   * packets count as lost), since the graph last started.
    */
   lossMetrics(leg: 'a' | 'b'): LegLossMetrics {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');

@@ -41,8 +41,8 @@ void BurstGap::OnPacket(uint16_t seq) {
     return;
   }
   int delta = static_cast<int16_t>(static_cast<uint16_t>(seq - lastSeq_));
-  if (delta <= 0) return;  // duplicate or reordered after play-out: ignore
-  if (delta > kMaxJump) {
+  if (delta <= 0 && delta > -kMaxJump) return;  // duplicate or reordered after play-out: ignore
+  if (delta > kMaxJump || delta <= -kMaxJump) {
     lastSeq_ = seq;
     OnReceived();
     return;
@@ -58,6 +58,10 @@ BurstGapSnapshot BurstGap::Snapshot() const {
 }
 
 void BurstGap::Reset() {
+  started_ = false;
+  haveLoss_ = false;
+  inBurst_ = false;
+  receivedSinceLoss_ = 0;
   packets_ = 0;
   lost_ = 0;
   burstPackets_ = 0;

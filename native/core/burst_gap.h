@@ -24,7 +24,8 @@ struct BurstGapSnapshot {
 class BurstGap {
  public:
   explicit BurstGap(uint32_t gmin = 16) : gmin_(gmin) {}
-  // One delivered packet with its RTP sequence number.
+  // One delivered packet with its RTP sequence number. Reset() only from the
+  // ticker thread or while detached.
   void OnPacket(uint16_t seq);
   BurstGapSnapshot Snapshot() const;
   void Reset();

@@ -10,9 +10,11 @@ namespace rms {
 namespace {
 // Looked up once per tick (100 Hz per ticker), never per packet.
 std::mutex g_tableMutex;
+// Never freed: ticker threads may still look it up while exit() runs
+// static destructors (before our atexit handler stops them).
 std::map<const MSTicker*, TickStats*>& Table() {
-  static std::map<const MSTicker*, TickStats*> table;
-  return table;
+  static auto* table = new std::map<const MSTicker*, TickStats*>();
+  return *table;
 }
 }  // namespace
 

@@ -8,6 +8,9 @@ BurstGap* Meter(MSFilter* f) { return static_cast<BurstGap*>(f->data); }
 void Init(MSFilter* f) { f->data = new BurstGap(16); }
 void Uninit(MSFilter* f) { delete Meter(f); }
 
+// A new run (re-attach after a re-INVITE) starts a new sequence.
+void Preprocess(MSFilter* f) { Meter(f)->Reset(); }
+
 void Process(MSFilter* f) {
   mblk_t* m;
   while ((m = ms_queue_get(f->inputs[0])) != nullptr) {
@@ -38,6 +41,6 @@ MSFilterMethod kMethods[] = {
 extern "C" {
 MSFilterDesc rms_loss_meter_desc = {
     MS_FILTER_PLUGIN_ID, "RmsLossMeter", "Loss and burst/gap metrics (RFC 3611) of played-out RTP", MS_FILTER_OTHER,
-    nullptr,             1, 1, rms::Init, nullptr, rms::Process, nullptr, rms::Uninit, rms::kMethods, 0,
+    nullptr,             1, 1, rms::Init, rms::Preprocess, rms::Process, nullptr, rms::Uninit, rms::kMethods, 0,
 };
 }

@@ -82,7 +82,17 @@ void Preprocess(MSFilter* f) {
   e->pcm.assign(static_cast<size_t>(e->rate / 1000 * e->ptimeMs * e->channels), 0);
 }
 
+void ProcessLocked(MSFilter* f);
+
+// Methods run on the main thread while Process runs on the ticker: both hold
+// the filter lock (libopus encoders are not thread-safe).
 void Process(MSFilter* f) {
+  ms_filter_lock(f);
+  ProcessLocked(f);
+  ms_filter_unlock(f);
+}
+
+void ProcessLocked(MSFilter* f) {
   OpusEnc* e = Data(f);
   if (!e->st) {
     ms_queue_flush(f->inputs[0]);
@@ -217,28 +227,37 @@ int AddFmtp(MSFilter* f, void* arg) {
   if (fmtp_get_value(fmtp, "cbr", v, sizeof(v))) e->vbr = std::atoi(v) != 1;
   if (fmtp_get_value(fmtp, "ptime", v, sizeof(v))) {
     int p = std::atoi(v);
-    if (p == 10 || p == 20 || p == 40 || p == 60) e->ptimeMs = p;
+    // the PCM buffer is sized for the ptime in preprocess: no change while running
+    if ((p == 10 || p == 20 || p == 40 || p == 60) && (!e->st || p == e->ptimeMs)) e->ptimeMs = p;
   }
   Apply(e);
   return 0;
 }
 
+template <int (*Fn)(MSFilter*, void*)>
+int Locked(MSFilter* f, void* arg) {
+  ms_filter_lock(f);
+  int r = Fn(f, arg);
+  ms_filter_unlock(f);
+  return r;
+}
+
 MSFilterMethod kMethods[] = {
-    {MS_FILTER_SET_SAMPLE_RATE, SetRate},
-    {MS_FILTER_GET_SAMPLE_RATE, GetRate},
-    {MS_FILTER_SET_NCHANNELS, SetChannels},
-    {MS_FILTER_GET_NCHANNELS, GetChannels},
-    {MS_FILTER_SET_BITRATE, SetBitrate},
-    {MS_FILTER_GET_BITRATE, GetBitrate},
-    {MS_FILTER_ADD_FMTP, AddFmtp},
-    {MS_AUDIO_ENCODER_SET_PTIME, SetPtime},
-    {MS_AUDIO_ENCODER_GET_PTIME, GetPtime},
-    {MS_AUDIO_ENCODER_ENABLE_FEC, EnableFec},
-    {MS_AUDIO_ENCODER_SET_PACKET_LOSS, SetPacketLoss},
-    {RMS_OPUS_ENC_SET_COMPLEXITY, SetComplexity},
-    {RMS_OPUS_ENC_GET_COMPLEXITY, GetComplexity},
-    {RMS_OPUS_ENC_ENABLE_DTX, EnableDtx},
-    {RMS_OPUS_ENC_ENABLE_VBR, EnableVbr},
+    {MS_FILTER_SET_SAMPLE_RATE, Locked<SetRate>},
+    {MS_FILTER_GET_SAMPLE_RATE, Locked<GetRate>},
+    {MS_FILTER_SET_NCHANNELS, Locked<SetChannels>},
+    {MS_FILTER_GET_NCHANNELS, Locked<GetChannels>},
+    {MS_FILTER_SET_BITRATE, Locked<SetBitrate>},
+    {MS_FILTER_GET_BITRATE, Locked<GetBitrate>},
+    {MS_FILTER_ADD_FMTP, Locked<AddFmtp>},
+    {MS_AUDIO_ENCODER_SET_PTIME, Locked<SetPtime>},
+    {MS_AUDIO_ENCODER_GET_PTIME, Locked<GetPtime>},
+    {MS_AUDIO_ENCODER_ENABLE_FEC, Locked<EnableFec>},
+    {MS_AUDIO_ENCODER_SET_PACKET_LOSS, Locked<SetPacketLoss>},
+    {RMS_OPUS_ENC_SET_COMPLEXITY, Locked<SetComplexity>},
+    {RMS_OPUS_ENC_GET_COMPLEXITY, Locked<GetComplexity>},
+    {RMS_OPUS_ENC_ENABLE_DTX, Locked<EnableDtx>},
+    {RMS_OPUS_ENC_ENABLE_VBR, Locked<EnableVbr>},
     {0, nullptr},
 };
 
