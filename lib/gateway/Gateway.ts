@@ -442,12 +442,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     let encodeRate = 0;
     if (!relay) {
       const dec: Decoder = g.add(factory.createDecoder(from.codec.mime!));
-      if (from.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(from.fmtp);
-      const enc: Encoder = g.add(
-        to.codec.encoderFilter
-          ? (factory.createFilter(to.codec.encoderFilter) as Encoder)
-          : factory.createEncoder(to.codec.mime!),
-      );
+      dec.addFmtpIfSupported(from.fmtp);
+      const enc: Encoder = g.add(factory.encoderFor(to.codec));
       if (to.fmtp) enc.addFmtp(to.fmtp);
       if (to.opus && enc instanceof OpusEncoder) enc.configure(to.opus);
       const shared = commonRate(from.codec, to.codec);
@@ -455,11 +451,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       encodeRate = shared ?? to.codec.audioRate;
       if (from.codec.rates.length > 1) dec.setSampleRate(decodeRate);
       if (to.codec.rates.length > 1) enc.setSampleRate(encodeRate);
-      if (to.codec.name === 'opus') enc.setChannels(1);
       if (from.codec.name === 'opus') dec.setChannels(1);
       if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
-      if (enc.hasPtime()) enc.setPtime(to.ptime);
-      else enc.addFmtp(`ptime=${to.ptime}`);
+      enc.setPacketTime(to.ptime);
       // a level meter on the decoded audio, for RTCP XR signal/noise levels
       const level = g.add(factory.createFilter('MSVolume'));
       this.#levels.set(from.name, level);

@@ -1,4 +1,5 @@
-import { InvalidStateError } from '../errors';
+import type { CodecInfo } from '../codecs/table';
+import { InvalidStateError, UnknownNameError } from '../errors';
 import { addon, constants, type NativeFactory, type NativeFilter, type NativeFilterDescInfo } from '../native';
 import { Filter } from './Filter';
 import {
@@ -72,6 +73,19 @@ export class Factory {
 
   createDecoder(mime: string): Decoder {
     return this.#adopt(this.#n.createDecoder(mime)) as Decoder;
+  }
+
+  /**
+   * The encoder the codec table names for a codec (our RmsOpusEnc for opus),
+   * mono, as every graph of this package runs.
+   */
+  encoderFor(codec: CodecInfo): Encoder {
+    if (!codec.mime) throw new UnknownNameError(`Codec ${codec.name} has no encoder`);
+    const enc = codec.encoderFilter
+      ? (this.createFilter(codec.encoderFilter) as Encoder)
+      : this.createEncoder(codec.mime);
+    if (codec.sdpChannels > 1) enc.setChannels(1);
+    return enc;
   }
 
   /** Our Opus encoder with per-call settings (ms2's MSOpusEnc reads complexity from the environment only). */

@@ -22,6 +22,15 @@ export class Encoder extends Filter {
     return this.hasMethod('MS_AUDIO_ENCODER_SET_PTIME');
   }
 
+  /**
+   * Packet time in ms whatever the encoder: through MS_AUDIO_ENCODER_SET_PTIME
+   * where it has it, else as fmtp `ptime=` (ms2's G.711, G.722 and G.729).
+   */
+  setPacketTime(ms: number): void {
+    if (this.hasPtime()) this.setPtime(ms);
+    else this.addFmtp(`ptime=${ms}`);
+  }
+
   enableFec(on: boolean): void {
     this.call('MS_AUDIO_ENCODER_ENABLE_FEC', on ? 1 : 0);
   }
@@ -77,6 +86,11 @@ export class OpusEncoder extends Encoder {
 }
 
 export class Decoder extends Filter {
+  /** Gives the negotiated fmtp to decoders that take one (bcg729's does not). */
+  addFmtpIfSupported(fmtp: string | undefined): void {
+    if (fmtp && this.hasMethod('MS_FILTER_ADD_FMTP')) this.addFmtp(fmtp);
+  }
+
   /** Whether the decoder conceals lost packets itself. */
   hasPlc(): boolean {
     if (!this.hasMethod('MS_AUDIO_DECODER_HAVE_PLC')) return false;

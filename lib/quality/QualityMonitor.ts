@@ -5,7 +5,7 @@
  * configured thresholds are crossed (and a Clear when they are not any more).
  */
 import type { Gateway } from '../gateway/Gateway';
-import { DEFAULT_JITTER_BUFFER, type JitterBufferOptions } from '../rtp/RtpEndpoint';
+import { effectiveJitterBuffer, type JitterBufferOptions } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { localMetrics } from './legReport';
 import type { VqAlertSeverity, VqMetrics } from './vqreport';
@@ -92,7 +92,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     super();
     this.#gw = gateway;
     this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-    this.#jb = opts.jitterBuffer === false ? false : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
+    this.#jb = effectiveJitterBuffer(opts.jitterBuffer);
     this.#intervalMs = opts.intervalMs ?? 0;
     this.#timer = setInterval(() => this.sample(), opts.sampleMs ?? 1000);
     this.#timer.unref();
@@ -104,6 +104,8 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     try {
       const now = new Date();
       const stats = this.#gw.stats();
+      const intervalDue = this.#intervalMs > 0 && now.getTime() - this.#lastInterval >= this.#intervalMs;
+      if (intervalDue) this.#lastInterval = now.getTime();
       for (const n of ['a', 'b'] as const) {
         const leg = n === 'a' ? this.#gw.a : this.#gw.b;
         const signal = this.#gw.audioLevel(n);
@@ -145,10 +147,8 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
         this.timeline.push(s);
         this.safeEmit('sample', s);
         this.#checkAlerts(n, s, m);
-        if (this.#intervalMs > 0 && now.getTime() - this.#lastInterval >= this.#intervalMs)
-          this.safeEmit('interval', n, m);
+        if (intervalDue) this.safeEmit('interval', n, m);
       }
-      if (this.#intervalMs > 0 && Date.now() - this.#lastInterval >= this.#intervalMs) this.#lastInterval = Date.now();
     } catch (err) {
       this.safeEmit('error', err);
     }

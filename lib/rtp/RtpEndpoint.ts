@@ -82,6 +82,13 @@ export interface RtpEndpointEvents {
 }
 export type RtpInfo = NativeRtpInfo;
 
+/** The jitter buffer an endpoint gets for the given option (false: none). */
+export function effectiveJitterBuffer(
+  jb: Partial<JitterBufferOptions> | false | undefined,
+): JitterBufferOptions | false {
+  return jb === false ? false : { ...DEFAULT_JITTER_BUFFER, ...jb };
+}
+
 export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
   enabled: true,
   adaptive: true,
@@ -142,10 +149,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
       native.setSymmetric(opts.symmetric ?? true);
-      const jb =
-        opts.jitterBuffer === false
-          ? { ...DEFAULT_JITTER_BUFFER, enabled: false }
-          : { ...DEFAULT_JITTER_BUFFER, ...opts.jitterBuffer };
+      const jb = effectiveJitterBuffer(opts.jitterBuffer) || { ...DEFAULT_JITTER_BUFFER, enabled: false };
       native.setJitterBuffer(jb);
       native.enableRtcp(opts.rtcp ?? true);
       native.setRtcpInterval(opts.rtcpIntervalMs ?? 5000);

@@ -5,7 +5,7 @@ import { InvalidStateError, RmsError } from '../errors';
 import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
 import type { Ticker } from '../graph/Ticker';
-import { DEFAULT_JITTER_BUFFER, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
+import { effectiveJitterBuffer, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
 import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
 import { QualityMonitor, type QualityOptions } from '../quality/QualityMonitor';
 import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
@@ -348,10 +348,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       fmtp: leg.fmtp,
       stats,
       loss: gw.lossMetrics(n),
-      jitterBuffer:
-        this.#ctx.endpointOptions.jitterBuffer === false
-          ? false
-          : { ...DEFAULT_JITTER_BUFFER, ...this.#ctx.endpointOptions.jitterBuffer },
+      jitterBuffer: effectiveJitterBuffer(this.#ctx.endpointOptions.jitterBuffer),
       signalLevel: gw.audioLevel(n),
       start,
       stop,
@@ -437,13 +434,9 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
         direction: o.direction,
         ptime: o.ptime,
       },
-      offerMedia: o.answering ? this.#offerMediaOf(n) : undefined,
+      offerMedia: o.answering ? l.offeredMedia : undefined,
       audioIndex: o.answering?.index,
     });
-  }
-
-  #offerMediaOf(n: LegName): SdpMedia[] | undefined {
-    return this.#legs[n].offeredMedia;
   }
 
   #setState(s: SessionState): void {

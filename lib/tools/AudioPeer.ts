@@ -9,7 +9,7 @@ import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
-import type { Encoder, FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
+import type { FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
 
 export interface AudioPeerOptions {
@@ -62,9 +62,7 @@ export class AudioPeer {
       const player = g.add(f.filePlayer());
       player.open(opts.sendFile);
       const rate = opts.sendRate ?? codec.audioRate;
-      const enc = g.add(
-        codec.encoderFilter ? (f.createFilter(codec.encoderFilter) as Encoder) : f.createEncoder(codec.mime),
-      );
+      const enc = g.add(f.encoderFor(codec));
       if (opts.fmtp) enc.addFmtp(opts.fmtp);
       let head: Filter<any> = player;
       if (codec.rates.includes(rate)) {
@@ -74,10 +72,7 @@ export class AudioPeer {
         rs.setRates(rate, codec.audioRate);
         head = head.link(rs);
       }
-      if (codec.name === 'opus') enc.setChannels(1);
-      const ptime = opts.ptime ?? ptimeOptions(codec, opts.fmtp).default;
-      if (enc.hasPtime()) enc.setPtime(ptime);
-      else enc.addFmtp(`ptime=${ptime}`);
+      enc.setPacketTime(opts.ptime ?? ptimeOptions(codec, opts.fmtp).default);
       const send = g.add(f.rtpSender());
       send.setEndpoint(this.endpoint);
       head.link(enc).link(send);
@@ -89,7 +84,7 @@ export class AudioPeer {
       const recv = g.add(f.rtpReceiver());
       recv.setEndpoint(this.endpoint);
       const dec = g.add(f.createDecoder(codec.mime));
-      if (opts.fmtp && dec.hasMethod('MS_FILTER_ADD_FMTP')) dec.addFmtp(opts.fmtp);
+      dec.addFmtpIfSupported(opts.fmtp);
       const rate = opts.recordRate ?? codec.audioRate;
       let head: Filter<any> = recv.link(dec);
       if (codec.rates.includes(rate)) {
