@@ -149,6 +149,17 @@ export interface NativeRtpInfo {
   users: number;
 }
 
+/** One RFC 4733 report from the native tracker (see native/rtp_session.cc). */
+export interface NativeTelephoneEventReport {
+  /** start: first packet of an event; end: its first end packet; endLost: a new event began before any end packet. */
+  phase: 'start' | 'end' | 'endLost';
+  event: number;
+  volume: number;
+  /** In units of the telephone-event RTP clock. */
+  duration: number;
+  timestamp: number;
+}
+
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
@@ -161,7 +172,7 @@ export interface NativeRtpSession {
   setRtcpInterval(ms: number): void;
   stats(): NativeRtpStats;
   info(): NativeRtpInfo;
-  onTelephoneEvent(cb: (event: number) => void): void;
+  onTelephoneEvent(cb: (report: NativeTelephoneEventReport) => void): void;
   configureXr(opts: NativeXrConfig): void;
   enableRtcpEvents(): void;
   pollRtcp(): NativeRtcpPacket[];

@@ -330,21 +330,66 @@ Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// oRTP emits "telephone-event" once per new event (not per packet, so the
-// retransmitted end packets of RFC 4733 are not counted again), on the thread
-// that reads the session: a ticker thread. Queue it for JS and return.
-void RtpSessionWrap::TelephoneEventFromTicker(RtpSession*, void* event, void* userData, void*) {
-  auto* sink = static_cast<TelephoneEventSink*>(userData);
-  auto* ev = new int(static_cast<int>(reinterpret_cast<intptr_t>(event)));
-  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, int* e) {
-        int v = *e;
+namespace {
+void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r) {
+  auto* ev = new TelephoneEventReport(r);
+  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, TelephoneEventReport* e) {
+        TelephoneEventReport v = *e;
         delete e;
-        if (env != nullptr && !cb.IsEmpty()) cb.Call({Napi::Number::New(env, v)});
+        if (env == nullptr || cb.IsEmpty()) return;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
+        o.Set("event", v.event);
+        o.Set("volume", v.volume);
+        o.Set("duration", v.duration);
+        o.Set("timestamp", static_cast<double>(v.timestamp));
+        cb.Call({o});
       }) != napi_ok)
     delete ev;
 }
+}  // namespace
 
-// onTelephoneEvent(callback(event: number))
+// oRTP emits "telephone-event_packet" for every received RFC 4733 packet, on
+// the thread that reads the session (a ticker). oRTP's own "telephone-event"
+// signal needs the marker bit of the first packet and reports ends only, so
+// the events are tracked here: one start per RTP timestamp, one end (the
+// first packet with E set; its retransmissions are ignored), and an inferred
+// end when a new event begins before the old one's end packets arrived.
+void RtpSessionWrap::TelephoneEventPacketFromTicker(RtpSession*, void* packet, void* userData, void*) {
+  auto* sink = static_cast<TelephoneEventSink*>(userData);
+  auto* m = static_cast<mblk_t*>(packet);
+  if (m == nullptr || m->b_wptr - m->b_rptr < static_cast<ptrdiff_t>(RTP_FIXED_HEADER_SIZE)) return;
+  uint8_t* payload = nullptr;
+  int size = rtp_get_payload(m, &payload);
+  if (payload == nullptr || size < 4) return;
+  // the current event is the last block (earlier ones are redundancy, RFC 4733 2.5.1.5)
+  const uint8_t* b = payload + ((size / 4) - 1) * 4;
+  uint8_t event = b[0];
+  bool end = (b[1] & 0x80) != 0;
+  uint8_t volume = b[1] & 0x3f;
+  uint16_t duration = static_cast<uint16_t>((b[2] << 8) | b[3]);
+  uint32_t ts = rtp_get_timestamp(m);
+  if (!sink->any || ts != sink->lastTs) {
+    if (sink->active)
+      QueueTelephoneEvent(sink, {2, sink->event, sink->volume, sink->duration, sink->lastTs});
+    sink->any = true;
+    sink->lastTs = ts;
+    sink->active = true;
+    sink->event = event;
+    sink->volume = volume;
+    sink->duration = duration;
+    QueueTelephoneEvent(sink, {0, event, volume, duration, ts});
+  } else if (!sink->active) {
+    return;  // a retransmitted end of an event already reported
+  }
+  if (duration > sink->duration) sink->duration = duration;
+  if (end) {
+    sink->active = false;
+    QueueTelephoneEvent(sink, {1, sink->event, volume, sink->duration, ts});
+  }
+}
+
+// onTelephoneEvent(callback({phase, event, volume, duration, timestamp}))
 Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
@@ -355,7 +400,8 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
   dtmf_->tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
                                               [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
   dtmf_->tsfn.Unref(env);
-  rtp_session_signal_connect(session_, "telephone-event", &RtpSessionWrap::TelephoneEventFromTicker, dtmf_);
+  rtp_session_signal_connect(session_, "telephone-event_packet", &RtpSessionWrap::TelephoneEventPacketFromTicker,
+                             dtmf_);
   return env.Undefined();
 }
 

@@ -132,8 +132,27 @@ struct XrMediaValues {
 };
 
 // RFC 4733 events received by a session, from the ticker thread to JS.
+// RFC 4733 state of one session, touched only by the thread reading it (a
+// ticker): an event is identified by its RTP timestamp; its first packet
+// reports a start, its first end packet an end, retransmitted ends nothing.
 struct TelephoneEventSink {
   Napi::ThreadSafeFunction tsfn;
+  bool active = false;  // an event seen and not yet ended
+  bool any = false;     // lastTs is valid
+  uint32_t lastTs = 0;
+  uint8_t event = 0;
+  uint16_t duration = 0;
+  uint8_t volume = 0;
+};
+
+// What crosses to JS: phase 0 start, 1 end, 2 end inferred (end packets lost,
+// a new event began).
+struct TelephoneEventReport {
+  uint8_t phase;
+  uint8_t event;
+  uint8_t volume;
+  uint16_t duration;  // in units of the telephone-event clock
+  uint32_t timestamp;
 };
 
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
@@ -173,7 +192,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
-  static void TelephoneEventFromTicker(RtpSession* s, void* event, void* userData, void*);
+  static void TelephoneEventPacketFromTicker(RtpSession* s, void* event, void* userData, void*);
 
   RtpSession* session_ = nullptr;
   RtpProfile* profile_ = nullptr;

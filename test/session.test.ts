@@ -300,7 +300,11 @@ describe('DTMF between legs', () => {
     const a = new AudioPeer({ codec: 'PCMU', telephoneEvent: 101, sendFile: wav });
     const b = new AudioPeer({ codec: 'PCMA', telephoneEvent: 100, sendFile: wav, recordFile: path.join(dir, 'b.wav') });
     const heard: string[] = [];
+    const ended: { digit?: string; durationMs: number; endLost: boolean }[] = [];
     b.endpoint.on('telephoneEvent', (e) => heard.push(e.digit ?? `#${e.event}`));
+    b.endpoint.on('telephoneEventEnd', (e) =>
+      ended.push({ digit: e.digit, durationMs: e.durationMs, endLost: e.endLost }),
+    );
     try {
       const s = ms.offer(
         'dtmf-1',
@@ -326,6 +330,17 @@ describe('DTMF between legs', () => {
       await sleep(300);
       assert.deepEqual({ heard, seenByGateway }, { heard: ['1', '5', '#'], seenByGateway: ['a:1', 'a:5', 'a:#'] });
       assert.deepEqual(seenByGateway, ['a:1', 'a:5', 'a:#']);
+      // one end per digit although MSRtpSend sends the end packet three times;
+      // ms2's default digit is 100 ms long
+      assert.deepEqual(
+        ended.map((e) => [e.digit, e.endLost]),
+        [
+          ['1', false],
+          ['5', false],
+          ['#', false],
+        ],
+      );
+      for (const e of ended) assert.ok(e.durationMs >= 60 && e.durationMs <= 200, `duration ${e.durationMs} ms`);
     } finally {
       a.close();
       b.close();

@@ -75,9 +75,20 @@ export interface TelephoneEvent {
   digit?: string;
 }
 
+export interface TelephoneEventEnd extends TelephoneEvent {
+  /** How long the event lasted (the duration field of its end packet). */
+  durationMs: number;
+  /** Volume field: power level in -dBm0 (0..63). */
+  volume: number;
+  /** True when no end packet arrived: the next event started first; durationMs is the last one seen. */
+  endLost: boolean;
+}
+
 export interface RtpEndpointEvents {
   /** An RFC 4733 event started (reported once, however many packets carry it). */
   telephoneEvent: (e: TelephoneEvent) => void;
+  /** It ended: reported once, retransmitted end packets are not counted again. */
+  telephoneEventEnd: (e: TelephoneEventEnd) => void;
   error: (err: unknown) => void;
 }
 export type RtpInfo = NativeRtpInfo;
@@ -131,6 +142,7 @@ function bindPorts(native: NativeRtpSession, address: string, port: number, rtcp
 export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   #native: NativeRtpSession | null;
   #listening = false;
+  #telephoneEventRate = 8000;
   readonly address: string;
   readonly port: number;
   readonly rtcpPort: number;
@@ -160,6 +172,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       );
       if (opts.payloadTypes) {
         native.setPayloadTypes(opts.payloadTypes);
+        this.#telephoneEventRate =
+          opts.payloadTypes.find((p) => p.mime.toLowerCase() === 'telephone-event')?.clockRate ?? 8000;
         const pt = opts.payloadType ?? opts.payloadTypes[0]?.pt;
         if (pt !== undefined) {
           native.setSendPayloadType(pt);
@@ -199,6 +213,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   /** Replaces the profile. Only while no graph using the endpoint runs. */
   setPayloadTypes(list: PayloadTypeSpec[], payloadType = list[0]?.pt): void {
     this.native.setPayloadTypes(list);
+    this.#telephoneEventRate = list.find((p) => p.mime.toLowerCase() === 'telephone-event')?.clockRate ?? 8000;
     if (payloadType !== undefined) {
       this.native.setSendPayloadType(payloadType);
       this.native.setRecvPayloadType(payloadType);
@@ -223,10 +238,20 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   }
 
   protected override listenerAdded(event: string): void {
-    if (event !== 'telephoneEvent' || this.#listening) return;
+    if ((event !== 'telephoneEvent' && event !== 'telephoneEventEnd') || this.#listening) return;
     // registered with the native session before its graph runs (else InvalidStateError)
-    this.native.onTelephoneEvent((event) => {
-      if (this.#native) this.safeEmit('telephoneEvent', { event, digit: DTMF_EVENTS[event] });
+    this.native.onTelephoneEvent((r) => {
+      if (!this.#native) return;
+      const digit = DTMF_EVENTS[r.event];
+      if (r.phase === 'start') this.safeEmit('telephoneEvent', { event: r.event, digit });
+      else
+        this.safeEmit('telephoneEventEnd', {
+          event: r.event,
+          digit,
+          volume: r.volume,
+          durationMs: Math.round((r.duration * 1000) / this.#telephoneEventRate),
+          endLost: r.phase === 'endLost',
+        });
     });
     this.#listening = true;
   }
