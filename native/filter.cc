@@ -382,6 +382,13 @@ void Filter::Close(Napi::Env env, bool force) {
   }
   MSFilter* f = f_;
   f_ = nullptr;
+  // MSGenericPLC creates its concealment context in preprocess and frees it
+  // unconditionally in uninit: destroying one that never ran dereferences
+  // NULL. Give it the run it expects (preprocess + postprocess, no process).
+  if (!ran_ && f->desc->id == MS_GENERIC_PLC_ID) {
+    if (f->desc->preprocess) f->desc->preprocess(f);
+    if (f->desc->postprocess) f->desc->postprocess(f);
+  }
   ms_filter_destroy(f);  // also drops the notify callbacks
   if (sink_ != nullptr) {
     // No ticker can call the sink any more (the filter is destroyed); the

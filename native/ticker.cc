@@ -70,6 +70,8 @@ Napi::Value Ticker::Attach(const Napi::CallbackInfo& info) {
   std::string problem = CheckRunnable(f->handle());
   if (!problem.empty()) Throw(env, code::kGraph, "Cannot attach: " + problem);
   ms_ticker_attach(ticker_, f->handle());
+  for (MSFilter* m : GraphOf(f->handle()))
+    if (Filter* w = Filter::Lookup(env, m)) w->MarkRan();
   roots_.push_back(f->handle());
   f->SetAttachedRoot(true);
   if (!pinned_) {

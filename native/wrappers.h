@@ -59,6 +59,8 @@ class Filter : public Napi::ObjectWrap<Filter> {
   void Close(Napi::Env env, bool force);
   bool closed() const { return f_ == nullptr; }
   void SetAttachedRoot(bool v);
+  // Set once a ticker has preprocessed the filter (it ran at least once).
+  void MarkRan() { ran_ = true; }
   void UpdatePin();
   static Filter* FromValue(Napi::Env env, Napi::Value v, const char* what);
   static Filter* Lookup(Napi::Env env, MSFilter* f);
@@ -84,6 +86,7 @@ class Filter : public Napi::ObjectWrap<Filter> {
   class RtpSessionWrap* rtpSession_ = nullptr;
   NotifySink* sink_ = nullptr;
   bool attachedRoot_ = false;
+  bool ran_ = false;
   bool pinned_ = false;
 };
 

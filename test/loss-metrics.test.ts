@@ -49,6 +49,42 @@ describe('loss and burst/gap metrics against injected loss', () => {
   });
 });
 
+describe('packet loss concealment', () => {
+  for (const [from, to] of [
+    ['PCMU', 'PCMA'],
+    ['PCMA', 'G722'],
+  ]) {
+    it(`${from} -> ${to} with 10 % loss: concealed frames are sent on where, without PLC, they are missing`, async () => {
+      const drop = (n: number) => n > 0 && n % 10 === 0;
+      const run = async (plc: boolean) => {
+        const r = await runCall(
+          { codec: from, toneHz: 1000, drop },
+          { codec: to, toneHz: 600 },
+          3,
+          undefined,
+          undefined,
+          { plc },
+        );
+        // both sides use 20 ms packets: one packet out per packet (or concealed packet) in
+        return { kind: r.gateway.plc('a'), sent: r.gatewayStats.b.packetsSent, loss: r.loss.a };
+      };
+      const withPlc = await run(true);
+      const without = await run(false);
+      assert.equal(withPlc.kind, 'generic');
+      assert.equal(without.kind, 'none');
+      for (const r of [withPlc, without]) assert.ok(r.loss.lost >= 10, `lost ${r.loss.lost} of ${r.loss.packets}`);
+      assert.ok(
+        without.sent <= without.loss.packets - without.loss.lost + 2,
+        `without PLC: ${without.sent} sent for ${without.loss.packets - without.loss.lost} received`,
+      );
+      assert.ok(
+        withPlc.sent >= withPlc.loss.packets - 1,
+        `with PLC: ${withPlc.sent} sent for ${withPlc.loss.packets} expected (${withPlc.loss.lost} lost)`,
+      );
+    });
+  }
+});
+
 describe('quality estimate against injected loss', () => {
   it('MOS-LQ falls monotonically over five loss levels', async () => {
     const mos: number[] = [];

@@ -141,6 +141,10 @@ describe('MediaServer: offer, answer, stop', () => {
     assert.ok(back.localMetrics.qualityEst!.moslq! >= 4.0, `MOS-LQ ${back.localMetrics.qualityEst!.moslq}`);
     assert.ok(back.localMetrics.signal!.signalLevel! > -20, 'signal level of the decoded tone');
     assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.payloadDesc, 'opus');
+    // PCMA has no concealment of its own: mediastreamer2's generic PLC (enhanced, 2);
+    // the Opus decoder conceals by itself (standard, 3)
+    assert.match(text, /^SessionDesc:.* PLC=2 /m);
+    assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.plc, 3);
     // interval reports while the call ran, valid RFC 6035 bodies
     const mine = intervals.filter((x) => x.callId === r.info.callId);
     assert.ok(mine.length >= 2, `${mine.length} interval reports`);

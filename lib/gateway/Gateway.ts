@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidStateError, UnknownNameError } from '../er
 import { CODECS, defaultPayloadType, findCodec, ptimeOptions, validateFmtp, type CodecInfo } from '../codecs/table';
 import { parseCodec2Fmtp } from '../codecs/fmtp';
 import { Factory } from '../graph/Factory';
+import { constants } from '../native';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import { Ticker, type TickerStats } from '../graph/Ticker';
@@ -63,7 +64,15 @@ export interface GatewayOptions {
    * without decoding; 'never': always decode and encode.
    */
   relay?: 'auto' | 'never';
+  /**
+   * Packet loss concealment on decoded audio (default true): the decoder's
+   * own where it has one (Opus, G.729), else mediastreamer2's generic PLC.
+   */
+  plc?: boolean;
 }
+
+/** How the audio decoded from a leg is concealed when packets are lost. */
+export type PlcKind = 'decoder' | 'generic' | 'none';
 
 interface ResolvedMedia {
   codec: CodecInfo;
@@ -276,11 +285,16 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #ticker: Ticker;
   readonly #ownTicker: boolean;
   readonly #relay: 'auto' | 'never';
+  readonly #plc: boolean;
+  #plcKinds = new Map<'a' | 'b', PlcKind>();
   #roots: RtpReceiver[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
   #meters = new Map<'a' | 'b', LossMeter>();
   #levels = new Map<'a' | 'b', Filter>();
   #sending = { a: true, b: true };
+  // active-speech level per leg: sum of linear power and count of samples above -50 dBm0
+  #speech = { a: { power: 0, n: 0 }, b: { power: 0, n: 0 } };
+  #levelTimer?: NodeJS.Timeout;
   #running = false;
   #closed = false;
 
@@ -289,6 +303,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('Expected gateway options { a, b }');
     this.#factory = opts.factory ?? Factory.shared();
     this.#relay = opts.relay ?? 'auto';
+    this.#plc = opts.plc ?? true;
     let a: GatewayLeg | undefined;
     let b: GatewayLeg | undefined;
     try {
@@ -331,6 +346,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     if (!this.#graph.running) this.#graph.attach(this.#ticker, this.#roots);
     this.#running = true;
+    if (!this.#levelTimer && this.#levels.size) {
+      this.#levelTimer = setInterval(() => this.#sampleLevels(), 200);
+      this.#levelTimer.unref();
+    }
   }
 
   /** Stops media (sockets stay open); start() resumes. */
@@ -368,6 +387,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#senders.clear();
     this.#meters.clear();
     this.#levels.clear();
+    this.#plcKinds.clear();
     this.#directions = [];
     if (changes.a) this.a.setMedia(changes.a);
     if (changes.b) this.b.setMedia(changes.b);
@@ -385,6 +405,11 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     return lossMetrics(this.#meters.get(leg)!.counters(), l.ptime);
   }
 
+  /** The concealment applied to what `leg` receives ('none' when it is relayed). */
+  plc(leg: 'a' | 'b'): PlcKind {
+    return this.#plcKinds.get(leg) ?? 'none';
+  }
+
   /**
    * Level of the audio decoded from `leg`, in dBm0 (a full-scale sine is
    * +3.17 dBm0), or undefined when the leg is relayed without decoding.
@@ -397,6 +422,27 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     return linear > 0 ? 20 * Math.log10(linear) + 0.16 : -120;
   }
 
+  /**
+   * RFC 3611 signal level of `leg`: the mean level of its decoded audio while
+   * there was speech (sampled every 200 ms, samples below -50 dBm0 left out),
+   * in dBm0; undefined when relayed or when nothing loud enough was heard.
+   */
+  speechLevel(leg: 'a' | 'b'): number | undefined {
+    const s = this.#speech[leg];
+    return s.n ? 10 * Math.log10(s.power / s.n) : undefined;
+  }
+
+  #sampleLevels(): void {
+    if (this.#closed || !this.#running) return;
+    for (const leg of ['a', 'b'] as const) {
+      const l = this.audioLevel(leg);
+      if (l !== undefined && l > -50) {
+        this.#speech[leg].power += 10 ** (l / 10);
+        this.#speech[leg].n++;
+      }
+    }
+  }
+
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     return { a: this.a.stats(), b: this.b.stats(), ticker: this.#ticker.stats() };
@@ -406,6 +452,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#levelTimer);
     this.#graph.close();
     if (this.a.ownsEndpoint) this.a.endpoint.close();
     if (this.b.ownsEndpoint) this.b.endpoint.close();
@@ -457,7 +504,21 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       // a level meter on the decoded audio, for RTCP XR signal/noise levels
       const level = g.add(factory.createFilter('MSVolume'));
       this.#levels.set(from.name, level);
-      chain.push(dec, level);
+      chain.push(dec);
+      this.#plcKinds.set(from.name, 'none');
+      if (this.#plc) {
+        if (dec.hasPlc()) {
+          if (dec.hasMethod('MS_DECODER_ENABLE_PLC')) dec.call('MS_DECODER_ENABLE_PLC', 1);
+          this.#plcKinds.set(from.name, 'decoder');
+        } else {
+          const plc = g.add(factory.createFilter(constants().filterIds.MS_GENERIC_PLC_ID));
+          plc.setSampleRate(decodeRate);
+          if (plc.hasMethod('MS_FILTER_SET_NCHANNELS')) plc.call('MS_FILTER_SET_NCHANNELS', 1);
+          chain.push(plc);
+          this.#plcKinds.set(from.name, 'generic');
+        }
+      }
+      chain.push(level);
       if (decodeRate !== encodeRate) {
         const rs = g.add(factory.resampler());
         rs.setRates(decodeRate, encodeRate);

@@ -120,12 +120,13 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           jitterBuffer: this.#jb,
           signalLevel: signal,
           noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
+          plc: this.#gw.plc(n),
           start: this.#start,
           stop: now,
         });
         const q = m.qualityEst;
         leg.endpoint.setXrMedia({
-          plc: 'none',
+          plc: this.#gw.plc(n) === 'none' ? 'none' : 'enhanced',
           signalLevel: signal !== undefined ? Math.max(-120, Math.min(0, Math.round(signal))) : undefined,
           noiseLevel: Number.isFinite(this.#noise[n])
             ? Math.max(-120, Math.min(0, Math.round(this.#noise[n])))

@@ -5,6 +5,7 @@
  * body, never written as zero.
  */
 import type { CodecInfo } from '../codecs/table';
+import type { PlcKind } from '../gateway/Gateway';
 import type { LegLossMetrics } from '../gateway/Gateway';
 import type { NativeRtcpPacket } from '../native';
 import type { JitterBufferOptions, RtpStats } from '../rtp/RtpEndpoint';
@@ -28,6 +29,8 @@ export interface LegMeasurements {
   /** dBm0 of the decoded audio, when the leg is transcoded. */
   signalLevel?: number;
   noiseLevel?: number;
+  /** Concealment of what this leg receives (Gateway.plc()); absent: unknown. */
+  plc?: PlcKind;
   start: Date;
   stop: Date;
 }
@@ -69,6 +72,7 @@ export function localMetrics(m: LegMeasurements): VqMetrics {
           burstRatio:
             m.loss && m.loss.bursts > 0 && m.loss.lossRate > 0 ? Math.max(1, m.loss.burstDensity / m.loss.lossRate) : 1,
           oneWayDelayMs: oneWay,
+          plc: m.plc === undefined ? undefined : m.plc !== 'none',
         })
       : undefined;
   return {
@@ -81,6 +85,9 @@ export function localMetrics(m: LegMeasurements): VqMetrics {
       frameDuration: m.ptimeMs,
       packetsPerSecond: Math.round(1000 / m.ptimeMs),
       silenceSuppression: false,
+      // RFC 3611 4.7.6: a codec's own concealment is its standard PLC (3);
+      // mediastreamer2's generic PLC on a codec without one is enhanced (2)
+      plc: m.plc === undefined ? undefined : m.plc === 'decoder' ? 3 : m.plc === 'generic' ? 2 : 1,
     },
     jitterBuffer: jb
       ? { adaptive: jb.adaptive ? 3 : 2, nominalMs: jb.nominalMs, maxMs: jb.maxMs, absMaxMs: jb.maxMs }

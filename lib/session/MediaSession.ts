@@ -349,7 +349,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       stats,
       loss: gw.lossMetrics(n),
       jitterBuffer: effectiveJitterBuffer(this.#ctx.endpointOptions.jitterBuffer),
-      signalLevel: gw.audioLevel(n),
+      signalLevel: gw.speechLevel(n),
+      plc: gw.plc(n),
       start,
       stop,
     });

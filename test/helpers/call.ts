@@ -69,6 +69,7 @@ export async function runCall(
   seconds = 2,
   factory = Factory.shared(),
   monitor?: QualityOptions,
+  gatewayOptions: { plc?: boolean } = {},
 ): Promise<CallResult> {
   const dir = tmpDir();
   const codecA = findCodec(a.codec)!;
@@ -108,6 +109,7 @@ export async function runCall(
   const gateway = new Gateway({
     factory,
     start: false,
+    ...gatewayOptions,
     a: {
       local: { address: '127.0.0.1' },
       remote: { address: '127.0.0.1', port: relayA.nearPort, rtcpPort: peerA.endpoint.rtcpPort },
