@@ -37,9 +37,6 @@ export interface LegIdentity {
   localId: string;
   remoteId: string;
   origId: string;
-  /** RFC 6035 LocalGroup / RemoteGroup: `word-plus` labels a collector aggregates by (both required in a report). */
-  localGroup: string;
-  remoteGroup: string;
   local: { ip: string; port: number; ssrc: number };
   remote: { ip: string; port: number; ssrc: number };
   dialog?: { callId: string; fromTag?: string; toTag?: string };
@@ -166,8 +163,6 @@ export function legSessionReport(
     origId: id.origId,
     localAddr: id.local,
     remoteAddr: id.remote,
-    localGroup: id.localGroup,
-    remoteGroup: id.remoteGroup,
     localMetrics: local,
     remoteMetrics: remote,
     dialogId: id.dialog ? { callId: id.dialog.callId, fromTag: id.dialog.fromTag, toTag: id.dialog.toTag } : undefined,

@@ -393,8 +393,6 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       localId: `<sip:rtp-media-server@${adv}>`,
       remoteId: `<sip:leg-${n}@${peer}>`,
       origId: `<sip:leg-a@${this.#legs.a.media?.address ?? '0.0.0.0'}>`,
-      localGroup: 'rtp-media-server',
-      remoteGroup: `leg-${n}`,
       local: { ip: adv, port: l.endpoint.port, ssrc: info.sendSsrc },
       remote: { ip: peer, port: l.media?.port ?? 0, ssrc: info.recvSsrc },
       dialog: { callId: this.callId, fromTag: this.fromTag, toTag: this.toTag },

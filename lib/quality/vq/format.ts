@@ -208,7 +208,7 @@ function formatDialogId(d: unknown): string {
   return `DialogID:${s}`;
 }
 
-/** The application/vq-rtcpxr body of a report: CRLF line ends, the ABNF's line order. */
+/** The application/vq-rtcpxr body of a report: CRLF line ends, the RFC's line order. */
 export function formatVqReport(report: VqReport): string {
   if (typeof report !== 'object' || report === null) return fail('expected a VqReport object');
   const r = report as VqReport;
@@ -256,27 +256,24 @@ export function formatVqReport(report: VqReport): string {
       );
     lines.push(`${name}: ${v}`);
   }
-  // SessionInfo: the addresses, then the groups (not optional), then the optional MACs.
-  lines.push(`LocalAddr: ${formatAddr('LocalAddr', r.localAddr)}`);
-  lines.push(`RemoteAddr: ${formatAddr('RemoteAddr', r.remoteAddr)}`);
   for (const [name, v] of [
     ['LocalGroup', r.localGroup],
     ['RemoteGroup', r.remoteGroup],
   ] as const) {
+    if (v === undefined) continue;
     if (typeof v !== 'string' || !WORD_PLUS_RE.test(v) || v.trim() !== v)
-      fail(
-        `${name}: expected a non-empty word-plus without surrounding spaces (RFC 6035 SessionInfo requires ${name}), got ${describe(v)}`,
-      );
+      fail(`${name}: expected a non-empty word-plus without surrounding spaces, got ${describe(v)}`);
     lines.push(`${name}: ${v}`);
   }
-  for (const [name, mac] of [
-    ['LocalMAC', r.localMac],
-    ['RemoteMAC', r.remoteMac],
+  for (const [side, addr, mac] of [
+    ['Local', r.localAddr, r.localMac],
+    ['Remote', r.remoteAddr, r.remoteMac],
   ] as const) {
+    lines.push(`${side}Addr: ${formatAddr(`${side}Addr`, addr)}`);
     if (mac === undefined) continue;
     if (typeof mac !== 'string' || !MAC_RE.test(mac))
-      fail(`${name}: expected six hex pairs separated by ":", got ${describe(mac)}`);
-    lines.push(`${name}: ${mac}`);
+      fail(`${side}MAC: expected six hex pairs separated by ":", got ${describe(mac)}`);
+    lines.push(`${side}MAC: ${mac}`);
   }
   lines.push(...checkExtraLines('extraLines', r.extraLines));
   lines.push('LocalMetrics:', ...formatMetrics('LocalMetrics', r.localMetrics));

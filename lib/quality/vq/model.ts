@@ -155,17 +155,17 @@ export interface VqBurstGapLoss {
   extensions?: VqExtensions;
 }
 
-/** `Delay`, all in ms, `1*5DIGIT` 0-65535 (RFC 6035 4.6.1). */
+/** `Delay`, all in ms, 0-65535. */
 export interface VqDelay {
-  /** RTD: round-trip delay, measured as RFC 3550 defines it. */
+  /** RTD: round-trip delay (RFC 3550). */
   roundTripMs?: number;
   /** ESD: end system delay (RFC 3611). */
   endSystemMs?: number;
-  /** OWD: one-way delay (RFC 2679). */
+  /** OWD: one-way delay. */
   oneWayMs?: number;
-  /** SOWD: symmetric one-way delay, half the sum of RTD and both endpoints' ESD. */
+  /** SOWD: symmetric one-way delay. */
   symmOneWayMs?: number;
-  /** IAJ: interarrival jitter as RFC 3550 computes it, converted to ms. */
+  /** IAJ: interarrival jitter (RFC 3550), in ms. */
   interarrivalJitterMs?: number;
   /** MAJ: mean absolute jitter (G.1020 MAPDV). */
   meanAbsJitterMs?: number;
@@ -174,7 +174,7 @@ export interface VqDelay {
 
 /** `Signal` */
 export interface VqSignal {
-  /** SL: signal level, dBm0, -99..99 ("will normally be a negative value"). */
+  /** SL: signal level, dBm0, -99..99 (normally negative). */
   signalLevel?: number;
   /** NL: noise level, dBm0, -99..99. */
   noiseLevel?: number;
@@ -225,13 +225,6 @@ export interface VqMetrics {
   extraLines?: string[];
 }
 
-/**
- * The session lines, in the order the formatter writes them: CallID, LocalID,
- * RemoteID, OrigID, LocalAddr, RemoteAddr, LocalGroup, RemoteGroup,
- * [LocalMAC], [RemoteMAC] (the SessionInfo order of RFC 6035 4.6.1 as the
- * sources in docs/quality.md give it; the RFC's examples put the groups before
- * the addresses, and the parser takes any order).
- */
 export interface VqReportCommon {
   callId: string;
   /** SIP name-addr or addr-spec of the reporting side. */
@@ -239,21 +232,12 @@ export interface VqReportCommon {
   remoteId: string;
   /** The originator of the session. */
   origId: string;
-  /** `LocalAddr`: where the reporter receives the measured stream, and the SSRC it sends. */
-  localAddr: VqMediaAddress;
-  /** `RemoteAddr`: the source of the measured stream and its SSRC. */
-  remoteAddr: VqMediaAddress;
-  /**
-   * `LocalGroup`: a `word-plus` label the collector aggregates the reporting
-   * endpoint under. Not optional in SessionInfo, so formatVqReport throws
-   * without it; the parser still accepts a body that lacks it (many
-   * reporters leave it out).
-   */
   localGroup?: string;
-  /** `RemoteGroup`: the same for the remote endpoint; required when formatting, like localGroup. */
   remoteGroup?: string;
-  /** `xx:xx:xx:xx:xx:xx` (optional). */
+  localAddr: VqMediaAddress;
+  /** `xx:xx:xx:xx:xx:xx` */
   localMac?: string;
+  remoteAddr: VqMediaAddress;
   remoteMac?: string;
   localMetrics: VqMetrics;
   remoteMetrics?: VqMetrics;
@@ -407,11 +391,11 @@ export const SESSION_LINES = [
   'LocalID',
   'RemoteID',
   'OrigID',
-  'LocalAddr',
-  'RemoteAddr',
   'LocalGroup',
   'RemoteGroup',
+  'LocalAddr',
   'LocalMAC',
+  'RemoteAddr',
   'RemoteMAC',
 ] as const;
 export type SessionLine = (typeof SESSION_LINES)[number];
