@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError, RmsError, UnknownNameError } from '../lib/errors';
 import {
@@ -23,58 +25,19 @@ import {
 } from '../lib/quality';
 
 // ---------------------------------------------------------------------------
-// RFC 6035 section 4.7 example bodies, as test data. Kept as the RFC prints
+// RFC 6035 section 4.7 example bodies, as test data in test/fixtures/ (see
+// test/fixtures/rfc6035.md for where they come from). Kept as the RFC prints
 // them: LF line ends, long lines folded onto indented continuation lines, no
-// "0x" on the LocalAddr SSRC, a STOP that is earlier than START. (Transcribed
-// from secondary copies of the example; see docs/quality.md.)
+// "0x" on the LocalAddr SSRC, a STOP that is earlier than START, the groups
+// before the addresses.
 // ---------------------------------------------------------------------------
 
-const RFC_METRICS = (nl: number, quality: string) => [
-  'Timestamps:START=2004-10-10T18:23:43Z STOP=2004-10-01T18:26:02Z',
-  'SessionDesc:PT=18 PD=G729 SR=8000 FD=20 FO=20 FPP=2 PPS=50',
-  '                FMTP="annexb=no" PLC=3 SSUP=on',
-  'JitterBuffer:JBA=3 JBR=2 JBN=40 JBM=80 JBX=120',
-  'PacketLoss:NLR=5.0 JDR=2.0',
-  'BurstGapLoss:BLD=0 BD=0 GLD=2.0 GD=500 GMIN=16',
-  'Delay:RTD=200 ESD=140 SOWD=200 IAJ=2 MAJ=10',
-  `Signal:SL=-21 NL=${nl} RERL=55`,
-  quality,
-];
-
-const RFC_SESSION_INFO = [
-  'CallID: 6dg37f1890463',
-  'LocalID: Alice <sip:alice@example.org>',
-  'RemoteID: Bill <sip:bill@example.net>',
-  'OrigID: Alice <sip:alice@example.org>',
-  'LocalGroup: example-phone-55671',
-  'RemoteGroup: example-gateway-09871',
-  'LocalAddr: IP=10.10.1.100 PORT=5000 SSRC=1a3b5c7d',
-  'LocalMAC: 00:1f:5b:cc:21:0f',
-  'RemoteAddr:IP=11.1.1.150 PORT=5002 SSRC=0x2468abcd',
-  'RemoteMAC: 00:26:08:8e:95:02',
-];
-
-const RFC_TAIL = ['DialogID:1890463548@alice.example.org;to-tag=8472761;', '   from-tag=9123dh311'];
-
-const RFC_SESSION_EXAMPLE = [
-  'VQSessionReport: CallTerm',
-  ...RFC_SESSION_INFO,
-  'LocalMetrics:',
-  ...RFC_METRICS(-50, 'QualityEst:RLQ=90 RCQ=85 EXTRI=90 MOSLQ=4.2 MOSCQ=4.3\n  QoEEstAlg=P.564'),
-  'RemoteMetrics:',
-  ...RFC_METRICS(-45, 'QualityEst:RLQ=90 RCQ=85 MOSLQ=4.3 MOSCQ=4.2 QoEEstAlg=P.564'),
-  ...RFC_TAIL,
-].join('\n');
-
-/** The alert report: same session, one metrics block under a bare "Metrics:". */
-const RFC_ALERT_EXAMPLE = [
-  'VQAlertReport: Type=MOSLQ Severity=Critical Dir=local',
-  ...RFC_SESSION_INFO,
-  'Metrics:',
-  ...RFC_METRICS(-50, 'QualityEst:RLQ=90 RCQ=85 EXTRI=90 MOSLQ=4.2 MOSCQ=4.3\n  QoEEstAlg=P.564'),
-  ...RFC_TAIL,
-].join('\n');
-
+const fixture = (name: string) => readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', name), 'utf8');
+/** 4.7.3, F13: the end of session report. */
+const RFC_SESSION_EXAMPLE = fixture('rfc6035-session-report.txt');
+/** 4.7.4: the alert report, one metrics block under a bare "Metrics:". */
+const RFC_ALERT_EXAMPLE = fixture('rfc6035-alert-report.txt');
+/** Not an RFC example: the session example with the interval report's first line. */
 const RFC_INTERVAL_EXAMPLE = RFC_SESSION_EXAMPLE.replace('VQSessionReport: CallTerm', 'VQIntervalReport');
 
 // ---------------------------------------------------------------------------
@@ -520,6 +483,52 @@ describe('vq-rtcpxr body: RFC 6035 examples', () => {
       const body = formatVqReport(first);
       assertAbnf(body);
       assert.deepEqual(parseVqReport(body), first);
+    }
+  });
+
+  it('writes every line of each RFC example back with the same parameters, in the same order within a line', () => {
+    // The RFC's text and ours differ only where the ABNF leaves a choice or
+    // the example departs from it: folding (unfolded here), "Name: value" vs
+    // "Name:value", "BLD=0" vs "BLD=0.0", the "0x" the ABNF wants on the SSRC,
+    // and the order of the session lines (compared by name).
+    const unfold = (text: string) =>
+      text
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .split(/\r?\n/)
+        .filter(Boolean)
+        .map((l) => {
+          const colon = l.indexOf(':');
+          return { name: l.slice(0, colon).trim(), value: l.slice(colon + 1).trim() };
+        });
+    const params = (v: string) =>
+      v.split(/\s+/).map((p) => {
+        const [k, x] = p.split('=');
+        return `${k}=${x !== undefined && /^-?[0-9.]+$/.test(x) ? Number(x) : x}`;
+      });
+    const session = new Set(['CallID', 'LocalID', 'RemoteID', 'OrigID', 'LocalGroup', 'RemoteGroup', 'LocalMAC']);
+    session.add('RemoteMAC').add('LocalAddr').add('RemoteAddr');
+    for (const text of [RFC_SESSION_EXAMPLE, RFC_ALERT_EXAMPLE]) {
+      const rfc = unfold(text);
+      const ours = unfold(formatVqReport(parseVqReport(text)));
+      assert.equal(ours.length, rfc.length, 'as many lines');
+      const byName = (ls: typeof rfc) => new Map(ls.filter((l) => session.has(l.name)).map((l) => [l.name, l.value]));
+      const want = byName(rfc);
+      want.set('LocalAddr', want.get('LocalAddr')!.replace('SSRC=1a3b5c7d', 'SSRC=0x1a3b5c7d'));
+      assert.deepEqual(byName(ours), want);
+      const rest = (ls: typeof rfc) => ls.filter((l) => !session.has(l.name));
+      const a = rest(ours);
+      const b = rest(rfc);
+      // the alert example heads its block "Metrics:"; we write "LocalMetrics:"
+      if (b[1].name === 'Metrics') b[1] = { name: 'LocalMetrics', value: '' };
+      assert.deepEqual(
+        a.map((l) => l.name),
+        b.map((l) => l.name),
+      );
+      for (let i = 0; i < a.length; i++) {
+        if (a[i].name === 'DialogID') assert.equal(a[i].value, b[i].value.replace(/\s+/g, ''));
+        else if (i > 0) assert.deepEqual(params(a[i].value), params(b[i].value), a[i].name);
+        else assert.equal(a[i].value, b[i].value, 'report type line');
+      }
     }
   });
 
