@@ -81,6 +81,29 @@ export class NativeLibraryError extends RmsError {
   }
 }
 
+/**
+ * A media file (prompt, recording) that cannot be used: outside the
+ * configured media roots, missing, unreadable, or not a playable WAV.
+ */
+export class MediaFileError extends RmsError {
+  readonly path: string;
+  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable';
+  constructor(message: string, path: string, reason: MediaFileError['reason']) {
+    super(message, 'ERR_RMS_MEDIA_FILE');
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** An IVR flow document that does not validate; `pointer` is the JSON pointer of the bad node. */
+export class FlowError extends RmsError {
+  readonly pointer: string;
+  constructor(message: string, pointer: string) {
+    super(pointer ? `${pointer}: ${message}` : message, 'ERR_RMS_FLOW');
+    this.pointer = pointer;
+  }
+}
+
 /** The classes the addon instantiates, by code. */
 export const errorClassesByCode: Record<string, new (message: string, code: string) => RmsError> = {
   ERR_RMS_INVALID_ARGUMENT: InvalidArgumentError,

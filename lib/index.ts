@@ -35,3 +35,22 @@ export type {
   NativeQualityIndicator,
 } from './native';
 export * from './quality';
+export { CallLeg } from './ivr/CallLeg';
+export type {
+  CallLegOptions,
+  CallLegEvents,
+  CallLegMode,
+  DtmfDigit,
+  DtmfSource,
+  PlayOptions,
+  PlayResult,
+  PlayEndReason,
+  RecordOptions,
+  RecordResult,
+  RecordEndReason,
+  CollectOptions,
+  CollectResult,
+  CollectEndReason,
+  SendDtmfOptions,
+} from './ivr/CallLeg';
+export { MediaRoots, readWavInfo, type WavInfo } from './ivr/mediaRoots';

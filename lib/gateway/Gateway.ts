@@ -12,6 +12,7 @@ import {
   type Encoder,
   type LossCounters,
   type LossMeter,
+  type DtmfGenerator,
   type OpusSettings,
   type RtpReceiver,
   type RtpSender,
@@ -69,12 +70,27 @@ export interface GatewayOptions {
    * own where it has one (Opus, G.729), else mediastreamer2's generic PLC.
    */
   plc?: boolean;
+  /**
+   * Detect in-band DTMF in the audio decoded from each leg (default: for a
+   * leg without telephone-event). A digit detected there is reported with
+   * source 'inband' and sent on as RFC 4733 to the other leg if it has
+   * telephone-event (it also reaches it in the audio).
+   */
+  inbandDtmf?: { a?: boolean; b?: boolean };
+}
+
+/** A digit the gateway saw. */
+export interface GatewayDigit {
+  digit: string;
+  source: 'rfc4733' | 'inband';
+  /** Known for in-band digits (reported at their end); RFC 4733 ones are reported at their start. */
+  durationMs?: number;
 }
 
 /** How the audio decoded from a leg is concealed when packets are lost. */
 export type PlcKind = 'decoder' | 'generic' | 'none';
 
-interface ResolvedMedia {
+export interface ResolvedMedia {
   codec: CodecInfo;
   payloadType: number;
   ptime: number;
@@ -84,7 +100,8 @@ interface ResolvedMedia {
   telephoneEvent?: number;
 }
 
-function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
+/** @internal Validates a leg's media and fills in defaults. */
+export function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
   const codec = findCodec(String(m.codec));
   if (!codec || codec.kind !== 'audio' || !codec.mime) {
     const names = Object.values(CODECS)
@@ -118,7 +135,8 @@ function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
   };
 }
 
-function profileOf(m: ResolvedMedia): PayloadTypeSpec[] {
+/** @internal The payload types an endpoint of this media receives and sends. */
+export function profileOf(m: ResolvedMedia): PayloadTypeSpec[] {
   const list: PayloadTypeSpec[] = [
     {
       pt: m.payloadType,
@@ -246,7 +264,7 @@ export function lossMetrics(c: LossCounters, ptimeMs: number): LegLossMetrics {
 
 export interface GatewayEvents {
   /** A DTMF digit (RFC 4733) arrived on `leg`; it is forwarded to the other leg when that one negotiated telephone-event. */
-  dtmf: (leg: 'a' | 'b', digit: string) => void;
+  dtmf: (leg: 'a' | 'b', digit: string, info: GatewayDigit) => void;
   close: () => void;
   error: (err: unknown) => void;
 }
@@ -286,6 +304,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #ownTicker: boolean;
   readonly #relay: 'auto' | 'never';
   readonly #plc: boolean;
+  readonly #inband: { a: boolean; b: boolean };
+  #generators = new Map<'a' | 'b', DtmfGenerator>();
   #plcKinds = new Map<'a' | 'b', PlcKind>();
   #roots: RtpReceiver[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
@@ -304,6 +324,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#factory = opts.factory ?? Factory.shared();
     this.#relay = opts.relay ?? 'auto';
     this.#plc = opts.plc ?? true;
+    this.#inband = {
+      a: opts.inbandDtmf?.a ?? opts.a?.telephoneEvent === undefined,
+      b: opts.inbandDtmf?.b ?? opts.b?.telephoneEvent === undefined,
+    };
     let a: GatewayLeg | undefined;
     let b: GatewayLeg | undefined;
     try {
@@ -388,6 +412,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#meters.clear();
     this.#levels.clear();
     this.#plcKinds.clear();
+    this.#generators.clear();
     this.#directions = [];
     if (changes.a) this.a.setMedia(changes.a);
     if (changes.b) this.b.setMedia(changes.b);
@@ -466,13 +491,50 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #onTelephoneEvent(from: 'a' | 'b', digit: string | undefined): void {
     if (digit === undefined || this.#closed) return;
     const to = from === 'a' ? this.b : this.a;
-    const sender = this.#senders.get(to.name);
-    if (sender && !sender.closed && to.telephoneEvent !== undefined && this.#sending[to.name]) sender.sendDtmf(digit);
-    this.safeEmit('dtmf', from, digit);
+    this.#forwardDigit(to, digit);
+    this.safeEmit('dtmf', from, digit, { digit, source: 'rfc4733' });
+  }
+
+  // RFC 4733 where the leg has telephone-event, else an in-band tone mixed
+  // into what we send it (DTMF interworking).
+  #forwardDigit(to: GatewayLeg, digit: string): void {
+    if (!this.#sending[to.name]) return;
+    if (to.telephoneEvent !== undefined) {
+      const sender = this.#senders.get(to.name);
+      if (sender && !sender.closed) sender.sendDtmf(digit);
+    } else {
+      const gen = this.#generators.get(to.name);
+      if (gen && !gen.closed) gen.play(digit);
+    }
+  }
+
+  #onInbandDigit(from: 'a' | 'b', digit: string, durationMs: number): void {
+    if (this.#closed) return;
+    const to = from === 'a' ? this.b : this.a;
+    // the tone itself reaches a leg without telephone-event in the audio
+    if (to.telephoneEvent !== undefined) this.#forwardDigit(to, digit);
+    this.safeEmit('dtmf', from, digit, { digit, source: 'inband', durationMs });
+  }
+
+  /** @internal The MSRtpSend towards `leg` (for DTMF sent by a CallLeg). */
+  senderTo(leg: 'a' | 'b'): RtpSender {
+    const s = this.#senders.get(leg);
+    if (!s) throw new InvalidStateError('Gateway has no sender');
+    return s;
+  }
+
+  /** @internal The in-band DTMF generator before the encoder towards `leg`, when it is transcoded. */
+  generatorTo(leg: 'a' | 'b'): DtmfGenerator | undefined {
+    return this.#generators.get(leg);
   }
 
   #build(): void {
-    const relay = this.#relay === 'auto' && this.a.sameFormatAs(this.b);
+    // a relay cannot turn RFC 4733 into tones, so legs that differ in
+    // telephone-event are decoded (DTMF interworking)
+    const relay =
+      this.#relay === 'auto' &&
+      this.a.sameFormatAs(this.b) &&
+      (this.a.telephoneEvent === undefined) === (this.b.telephoneEvent === undefined);
     this.#buildDirection(this.a, this.b, relay);
     this.#buildDirection(this.b, this.a, relay);
   }
@@ -519,10 +581,26 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
         }
       }
       chain.push(level);
+      if (this.#inband[from.name] && (decodeRate === 8000 || decodeRate === 16000) && factory.has('RmsDtmfDetect')) {
+        const det = g.add(factory.createFilter('RmsDtmfDetect'));
+        det.setSampleRate(decodeRate);
+        const name = from.name;
+        det.on(
+          'digit' as never,
+          ((d: { digit: string; durationMs: number }) => this.#onInbandDigit(name, d.digit, d.durationMs)) as never,
+        );
+        chain.push(det);
+      }
       if (decodeRate !== encodeRate) {
         const rs = g.add(factory.resampler());
         rs.setRates(decodeRate, encodeRate);
         chain.push(rs);
+      }
+      if (to.telephoneEvent === undefined) {
+        const gen = g.add(factory.dtmfGenerator());
+        gen.setSampleRate(encodeRate);
+        this.#generators.set(to.name, gen);
+        chain.push(gen);
       }
       chain.push(enc);
     }

@@ -56,6 +56,13 @@ export class Factory {
   }
 
   /** Codec formats (ms2 "enc_fmt", e.g. 'opus', 'pcmu', 'CODEC2') with an encoder and a decoder. */
+  #names?: Set<string>;
+  /** Whether a filter of this name can be created. */
+  has(name: string): boolean {
+    this.#names ??= new Set(this.filters().map((d) => d.name));
+    return this.#names.has(name);
+  }
+
   codecs(): { encoders: string[]; decoders: string[] } {
     const all = this.filters();
     const pick = (cat: string) => [...new Set(all.filter((d) => d.category === cat && d.encFmt).map((d) => d.encFmt!))];

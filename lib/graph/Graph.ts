@@ -23,6 +23,16 @@ export class Graph {
     return f;
   }
 
+  /** Closes `f` (unlinking it) and drops it from the graph; only while detached. */
+  remove(f: Filter<any>): void {
+    this.#checkOpen();
+    if (this.#ticker) throw new InvalidStateError('Remove filters from a detached graph (use edit())');
+    const i = this.#filters.indexOf(f);
+    if (i < 0) throw new InvalidStateError(`${f.name} is not in this graph`);
+    this.#filters.splice(i, 1);
+    f.close();
+  }
+
   addEndpoint(ep: RtpEndpoint): RtpEndpoint {
     this.#checkOpen();
     this.#endpoints.push(ep);

@@ -1,0 +1,156 @@
+/**
+ * IVR media on real ms2 graphs over loopback: a server leg (the IVR) and a
+ * "phone" leg (another CallLeg) talk RTP to each other; what the phone hears
+ * is recorded and checked.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CallLeg, MediaFileError, Ticker, readWav, tone, writeWav, type Pcm } from '../lib';
+import { tmpDir } from './helpers/call';
+import { toneReport } from './helpers/signal';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stereo(p: Pcm): Pcm {
+  const s = new Int16Array(p.samples.length * 2);
+  for (let i = 0; i < p.samples.length; i++) {
+    s[2 * i] = p.samples[i];
+    s[2 * i + 1] = p.samples[i];
+  }
+  return { rate: p.rate, channels: 2, samples: s };
+}
+
+let root: string;
+let ticker: Ticker;
+
+/** A server leg and a phone leg wired to each other. */
+function pair(
+  codec = 'PCMU',
+  te: number | undefined = 101,
+  phoneCodec = codec,
+  phoneTe: number | undefined = te,
+): { s: CallLeg; p: CallLeg; close: () => void } {
+  const s = new CallLeg({
+    name: 'ivr',
+    codec,
+    telephoneEvent: te,
+    local: { address: '127.0.0.1' },
+    ticker,
+    mediaRoots: [root],
+  });
+  const p = new CallLeg({
+    name: 'phone',
+    codec: phoneCodec,
+    telephoneEvent: phoneTe,
+    local: { address: '127.0.0.1' },
+    ticker,
+    mediaRoots: [root],
+  });
+  s.setRemote({ address: '127.0.0.1', port: p.localPort });
+  p.setRemote({ address: '127.0.0.1', port: s.localPort });
+  return {
+    s,
+    p,
+    close: () => {
+      s.close();
+      p.close();
+    },
+  };
+}
+
+before(() => {
+  root = tmpDir('rms-ivr-');
+  ticker = new Ticker({ name: 'ivr-test' });
+  writeWav(path.join(root, 'tone1k-16k-stereo.wav'), stereo(tone(16000, 1.2, [1000])));
+  writeWav(path.join(root, 'tone600-8k.wav'), tone(8000, 0.6, [600]));
+  writeWav(path.join(root, 'tone400-48k.wav'), tone(48000, 0.5, [400]));
+});
+
+after(() => {
+  ticker.close();
+});
+
+describe('play', () => {
+  it('plays a 16 kHz stereo WAV to a PCMU leg: resolves after its duration, the phone hears it', async () => {
+    const { s, p, close } = pair();
+    try {
+      const rec = p.record('heard-play.wav', { maxDurationMs: 1800 });
+      const r = await s.play('tone1k-16k-stereo.wav');
+      assert.equal(r.reason, 'eof');
+      assert.equal(r.filesPlayed, 1);
+      assert.ok(Math.abs(r.durationMs - 1200) <= 60, `played ${r.durationMs} ms of a 1200 ms file`);
+      const heard = await rec;
+      const pcm = readWav(heard.path);
+      const t = toneReport(pcm, 1000);
+      assert.ok(t.marginDb > 15, `1 kHz margin ${t.marginDb} dB`);
+    } finally {
+      close();
+    }
+  });
+
+  it('plays a list of files of different rates in order', async () => {
+    const { s, p, close } = pair('G722', 101);
+    try {
+      const starts: string[] = [];
+      s.on('playStart', (f) => starts.push(f));
+      const rec = p.record('heard-list.wav', { maxDurationMs: 1500 });
+      const r = await s.play(['tone600-8k.wav', 'tone400-48k.wav']);
+      assert.equal(r.reason, 'eof');
+      assert.deepEqual(starts, ['tone600-8k.wav', 'tone400-48k.wav']);
+      assert.ok(Math.abs(r.durationMs - 1100) <= 80, `played ${r.durationMs} ms of 1100 ms`);
+      const pcm = readWav((await rec).path);
+      const half = Math.round(pcm.rate * 0.55);
+      const first = { ...pcm, samples: pcm.samples.subarray(0, half) };
+      const second = { ...pcm, samples: pcm.samples.subarray(half) };
+      assert.ok(toneReport(first, 600).marginDb > 10, 'first file heard');
+      assert.ok(toneReport(second, 400).marginDb > 10, 'second file heard');
+    } finally {
+      close();
+    }
+  });
+
+  it('loop plays until stopped; stopPlay resolves with stopped', async () => {
+    const { s, close } = pair();
+    try {
+      const pr = s.play('tone600-8k.wav', { loop: true });
+      await sleep(1500);
+      s.stopPlay();
+      const r = await pr;
+      assert.equal(r.reason, 'stopped');
+      assert.ok(r.filesPlayed >= 2, `${r.filesPlayed} plays`);
+    } finally {
+      close();
+    }
+  });
+
+  it('refuses files outside the media roots, missing ones and non-WAVs, before playing anything', async () => {
+    const { s, close } = pair();
+    const outside = tmpDir('rms-outside-');
+    writeWav(path.join(outside, 'x.wav'), tone(8000, 0.2, [500]));
+    fs.symlinkSync(path.join(outside, 'x.wav'), path.join(root, 'link-out.wav'));
+    fs.writeFileSync(path.join(root, 'text.wav'), 'not a wav');
+    try {
+      const cases: [string, string][] = [
+        ['../' + path.basename(outside) + '/x.wav', 'outside-roots'],
+        [path.join(outside, 'x.wav'), 'outside-roots'],
+        ['link-out.wav', 'outside-roots'],
+        ['missing.wav', 'not-found'],
+        ['text.wav', 'not-wav'],
+      ];
+      for (const [file, reason] of cases) {
+        await assert.rejects(
+          s.play(['tone600-8k.wav', file]),
+          (e: unknown) => e instanceof MediaFileError && e.reason === reason,
+          file,
+        );
+      }
+      assert.equal(s.playing, false);
+      await assert.rejects(s.record('../escape.wav'), MediaFileError);
+      await assert.rejects(s.record('link-out.wav'), MediaFileError);
+    } finally {
+      close();
+    }
+  });
+});
