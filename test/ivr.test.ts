@@ -154,3 +154,139 @@ describe('play', () => {
     }
   });
 });
+
+describe('record', () => {
+  it('records a known signal: the WAV holds it, max duration ends it', async () => {
+    const { s, p, close } = pair('opus', 101);
+    try {
+      const rec = s.record('rec-max.wav', { maxDurationMs: 800 });
+      void p.play('tone1k-16k-stereo.wav');
+      const r = await rec;
+      assert.equal(r.reason, 'max-duration');
+      assert.equal(r.path, path.join(fs.realpathSync(root), 'rec-max.wav'));
+      assert.ok(r.durationMs >= 650 && r.durationMs <= 850, `${r.durationMs} ms recorded`);
+      const pcm = readWav(r.path);
+      assert.equal(pcm.rate, 16000, 'opus legs record at 16 kHz');
+      assert.ok(toneReport(pcm, 1000).marginDb > 15);
+    } finally {
+      close();
+    }
+  });
+
+  it('stops on silence after the caller stops talking', async () => {
+    const { s, p, close } = pair();
+    try {
+      const started = Date.now();
+      const rec = s.record('rec-silence.wav', { silenceTimeoutMs: 500, maxDurationMs: 5000 });
+      await p.play('tone600-8k.wav');
+      const r = await rec;
+      const elapsed = Date.now() - started;
+      assert.equal(r.reason, 'silence');
+      // 600 ms of tone, then 500 ms of silence
+      assert.ok(elapsed >= 1000 && elapsed <= 1600, `stopped after ${elapsed} ms`);
+    } finally {
+      close();
+    }
+  });
+
+  it('stops on a digit, which is reported and not left for collect()', async () => {
+    const { s, p, close } = pair();
+    try {
+      const rec = s.record('rec-digit.wav', { stopDigits: '#', maxDurationMs: 5000 });
+      void p.play('tone600-8k.wav');
+      await sleep(400);
+      await p.sendDtmf('#');
+      const r = await rec;
+      assert.equal(r.reason, 'dtmf');
+      assert.equal(r.digit, '#');
+      assert.equal(s.bufferedDigits, '');
+    } finally {
+      close();
+    }
+  });
+
+  it('records both directions mixed when asked', async () => {
+    const { s, p, close } = pair();
+    try {
+      const rec = s.record('rec-both.wav', { bothDirections: true, maxDurationMs: 900 });
+      void p.play('tone600-8k.wav');
+      void s.play('tone400-48k.wav');
+      const r = await rec;
+      const pcm = readWav(r.path);
+      assert.ok(toneReport(pcm, 600).marginDb > 10, 'what the caller said');
+      assert.ok(toneReport(pcm, 400).marginDb > 10, 'what we played');
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('DTMF', () => {
+  it('RFC 4733: each digit once, with its duration and source', async () => {
+    const { s, p, close } = pair('PCMA', 101, 'PCMA', 101);
+    try {
+      const got: { digit: string; durationMs: number; source: string }[] = [];
+      s.on('dtmf', (d) => got.push(d));
+      await sleep(100);
+      await p.sendDtmf('12#*9D', { durationMs: 120, gapMs: 100 });
+      await sleep(300);
+      assert.deepEqual(
+        got.map((d) => d.digit),
+        ['1', '2', '#', '*', '9', 'D'],
+      );
+      for (const d of got) {
+        assert.equal(d.source, 'rfc4733');
+        assert.ok(d.durationMs >= 100 && d.durationMs <= 160, `${d.digit}: ${d.durationMs} ms`);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  it('collect: max digits, terminator, first-digit and inter-digit timeouts, typed-ahead digits', async () => {
+    const { s, p, close } = pair();
+    try {
+      // max
+      let c = s.collect({ max: 3, timeoutMs: 3000 });
+      await p.sendDtmf('4567', { gapMs: 60 });
+      let r = await c;
+      assert.deepEqual([r.digits, r.reason], ['456', 'max']);
+      // the 4th digit was typed ahead and is collected next
+      await sleep(200);
+      assert.equal(s.bufferedDigits, '7');
+      c = s.collect({ max: 5, terminators: '#', timeoutMs: 3000 });
+      await p.sendDtmf('8#');
+      r = await c;
+      assert.deepEqual([r.digits, r.reason, r.terminator], ['78', 'terminator', '#']);
+      // nothing typed: first-digit timeout
+      let t = Date.now();
+      r = await s.collect({ timeoutMs: 400 });
+      assert.deepEqual([r.digits, r.reason, r.tooFew], ['', 'timeout', true]);
+      assert.ok(Date.now() - t >= 390 && Date.now() - t < 700);
+      // one digit, then silence: inter-digit timeout
+      t = Date.now();
+      c = s.collect({ min: 2, max: 4, timeoutMs: 3000, interDigitTimeoutMs: 500 });
+      await p.sendDtmf('3');
+      r = await c;
+      assert.deepEqual([r.digits, r.reason, r.tooFew], ['3', 'inter-digit-timeout', true]);
+    } finally {
+      close();
+    }
+  });
+
+  it('collect with a prompt: a digit barges in, stops the prompt and counts', async () => {
+    const { s, p, close } = pair();
+    try {
+      let played: string | undefined;
+      s.on('playEnd', (r) => (played = r.reason));
+      const c = s.collect({ prompt: 'tone1k-16k-stereo.wav', max: 2, timeoutMs: 2000 });
+      await sleep(300);
+      await p.sendDtmf('59');
+      const r = await c;
+      assert.deepEqual([r.digits, r.reason], ['59', 'max']);
+      assert.equal(played, 'dtmf');
+    } finally {
+      close();
+    }
+  });
+});

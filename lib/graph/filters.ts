@@ -221,8 +221,12 @@ export class RtpSender extends Filter {
     this.call('MS_RTP_SEND_SEND_DTMF', digit);
   }
 
-  setDtmfDuration(ms: number): void {
-    this.call('MS_RTP_SEND_SET_DTMF_DURATION', ms);
+  /**
+   * Length of the next digits, in RTP timestamp units of the session's audio
+   * clock (ms2 compares it with the audio timestamps; default 800, 100 ms at 8 kHz).
+   */
+  setDtmfDuration(timestampUnits: number): void {
+    this.call('MS_RTP_SEND_SET_DTMF_DURATION', Math.round(timestampUnits));
   }
 
   mute(): void {

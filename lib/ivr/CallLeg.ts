@@ -525,6 +525,7 @@ export class CallLeg extends SafeEmitter<CallLegEvents> {
     ivr.recorder.open(target);
     ivr.recorder.start();
     let silentMs = 0;
+    let lastReceived = -1;
     const rate = this.pcmRate;
     return new Promise<RecordResult>((resolve) => {
       const timers: NodeJS.Timeout[] = [];
@@ -557,8 +558,11 @@ export class CallLeg extends SafeEmitter<CallLegEvents> {
         const step = 100;
         const poll = setInterval(() => {
           if (this.#record !== active) return clearInterval(poll);
+          // MSVolume keeps its last level when nothing arrives: no new packet is silence too
+          const received = this.endpoint.stats().packetsReceived;
           const lin = ivr.level.call('MS_VOLUME_GET_LINEAR') as number;
-          const dbm0 = lin > 0 ? 20 * Math.log10(lin) + 0.16 : -120;
+          const dbm0 = received === lastReceived || lin <= 0 ? -120 : 20 * Math.log10(lin) + 0.16;
+          lastReceived = received;
           silentMs = dbm0 < threshold ? silentMs + step : 0;
           if (silentMs >= opts.silenceTimeoutMs!) active.finish('silence');
         }, step);
@@ -670,7 +674,7 @@ export class CallLeg extends SafeEmitter<CallLegEvents> {
       if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
       const sender = this.#currentSender();
       if (rfc) {
-        sender.setDtmfDuration(durationMs);
+        sender.setDtmfDuration((durationMs * this.#media.codec.clockRate) / 1000);
         sender.sendDtmf(d);
       } else {
         const gen = this.#currentGenerator();
