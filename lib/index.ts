@@ -54,3 +54,4 @@ export type {
   SendDtmfOptions,
 } from './ivr/CallLeg';
 export { MediaRoots, readWavInfo, type WavInfo } from './ivr/mediaRoots';
+export { Conference, type ConferenceOptions, type ConferenceEvents } from './ivr/Conference';
