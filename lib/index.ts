@@ -55,3 +55,15 @@ export type {
 } from './ivr/CallLeg';
 export { MediaRoots, readWavInfo, type WavInfo } from './ivr/mediaRoots';
 export { Conference, type ConferenceOptions, type ConferenceEvents } from './ivr/Conference';
+export {
+  validateFlow,
+  loadFlow,
+  runFlow,
+  flowJsonSchema,
+  FLOW_NODE_TYPES,
+  type Flow,
+  type FlowNode,
+  type FlowHandlers,
+  type FlowRunOptions,
+  type FlowResult,
+} from './ivr/flow';
