@@ -35,3 +35,5 @@ export type {
   NativeQualityIndicator,
 } from './native';
 export * from './quality';
+export * as bencode from './control/bencode';
+export * as ng from './control/ng';
