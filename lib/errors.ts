@@ -95,12 +95,42 @@ export class MediaFileError extends RmsError {
   }
 }
 
+/**
+ * A control-protocol message (rtpengine "ng": cookie, space, bencoded
+ * dictionary) that cannot be read or is not a valid request. `reason` is the
+ * text for the reply's `error-reason`; `cookie` is set when the message had
+ * one (no cookie: nothing to reply to).
+ */
+export class ControlProtocolError extends RmsError {
+  readonly reason: string;
+  cookie?: string;
+  constructor(message: string, code = 'ERR_RMS_CONTROL_PROTOCOL', reason = message) {
+    super(message, code);
+    this.reason = reason;
+  }
+}
+
 /** An IVR flow document that does not validate; `pointer` is the JSON pointer of the bad node. */
 export class FlowError extends RmsError {
   readonly pointer: string;
   constructor(message: string, pointer: string) {
     super(pointer ? `${pointer}: ${message}` : message, 'ERR_RMS_FLOW');
     this.pointer = pointer;
+  }
+}
+
+/**
+ * Malformed, truncated or oversized bencode. `offset` is where in the input
+ * the problem was found; `incomplete` is true when the input only ended too
+ * early (more bytes of a stream may complete it).
+ */
+export class BencodeError extends ControlProtocolError {
+  readonly offset: number;
+  readonly incomplete: boolean;
+  constructor(message: string, offset = 0, incomplete = false, code = 'ERR_RMS_BENCODE') {
+    super(message, code);
+    this.offset = offset;
+    this.incomplete = incomplete;
   }
 }
 

@@ -67,3 +67,5 @@ export {
   type FlowRunOptions,
   type FlowResult,
 } from './ivr/flow';
+export * as bencode from './control/bencode';
+export * as ng from './control/ng';
