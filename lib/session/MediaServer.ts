@@ -16,6 +16,9 @@ import { TRANSCODABLE } from './negotiation';
 import { PortPool } from './PortPool';
 import { TickerPool } from './TickerPool';
 import type { QualityOptions } from '../quality/QualityMonitor';
+import type { CallLeg } from '../ivr/CallLeg';
+import type { MediaRoots } from '../ivr/mediaRoots';
+import { answerWithIvr, type IvrAnswer } from '../ivr/answer';
 
 /** An operation named a Call-ID the server does not know. */
 export class UnknownCallError extends RmsError {
@@ -84,6 +87,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly #factory: Factory;
   readonly #ownFactory: boolean;
   readonly #sessions = new Map<string, MediaSession>();
+  readonly #ivrLegs = new Map<string, CallLeg>();
   readonly #ctx: ConstructorParameters<typeof MediaSession>[0];
   #closed = false;
 
@@ -194,11 +198,43 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return [...this.#sessions.values()].map((s) => s.info());
   }
 
+  /**
+   * Answers an offer with an IVR leg of our own (no callee): the caller's
+   * first codec we run, telephone-event if offered. Returns the leg (play,
+   * record, collect, bridge, conference) and the SDP answer. Close the leg on
+   * BYE; its port pair and ticker go back to the pools.
+   */
+  ivr(callId: string, sdp: string, opts: { mediaRoots?: MediaRoots | string[]; codecs?: CodecName[] } = {}): IvrAnswer {
+    this.#checkOpen();
+    if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
+      throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
+    if (this.#ivrLegs.has(callId) || this.#sessions.has(callId))
+      throw new InvalidStateError(`Call ${callId} already exists`);
+    const r = answerWithIvr(this.#ctx, sdp, opts);
+    this.#ivrLegs.set(callId, r.leg);
+    r.leg.on('close', () => {
+      this.#ivrLegs.delete(callId);
+      this.tickers.release(r.leg.ticker);
+    });
+    return r;
+  }
+
+  /** The IVR leg of a call answered by ivr(). */
+  ivrLeg(callId: string): CallLeg | undefined {
+    return this.#ivrLegs.get(callId);
+  }
+
+  /** Call-IDs of the calls answered by ivr() and not closed. */
+  ivrCalls(): string[] {
+    return [...this.#ivrLegs.keys()];
+  }
+
   /** Stops every call, then the tickers and the factory. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.stop();
+    for (const l of [...this.#ivrLegs.values()]) l.close();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
   }
