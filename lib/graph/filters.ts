@@ -4,7 +4,7 @@
  * typed events.
  */
 import * as fs from 'node:fs';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, NativeLibraryError } from '../errors';
 import { constants } from '../native';
 import { wavHeader } from '../util/wav';
 import { Filter, type FilterEvents, type FilterNotification } from './Filter';
@@ -362,7 +362,9 @@ export class DtmfDetector extends Filter<DtmfDetectorEvents> {
     super(args[0], true);
     const sizes = constants().sizes;
     if (sizes.RmsDtmfParams !== DTMF_PARAMS_BYTES || sizes.RmsDtmfEvent !== DTMF_EVENT_BYTES)
-      throw new Error('rtp-media-server: the addon was built from other DTMF detector sources; rebuild it');
+      throw new NativeLibraryError(
+        'rtp-media-server: the native addon was built from other DTMF detector sources; rebuild it (npm run build:native)',
+      );
   }
 
   /** 8000 or 16000 (default 8000). Changing it restarts detection. */
