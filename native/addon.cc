@@ -10,6 +10,7 @@
 #include "core/method_table.h"
 #include "core/ms_init.h"
 #include "errors.h"
+#include "filters/dtmf_detect.h"
 #include "instance.h"
 #include "wrappers.h"
 
@@ -86,6 +87,8 @@ Napi::Object Constants(Napi::Env env) {
   EV(MS_TONE_DETECTOR_EVENT);
   EV(MS_FILTER_OUTPUT_FMT_CHANGED);
   EV(MS_RTP_RECV_GENERIC_CN_RECEIVED);
+  EV(RMS_DTMF_DETECT_EVENT);
+  EV(RMS_DTMF_DETECT_START);
 #undef EV
   c.Set("events", events);
   Napi::Object ids = Napi::Object::New(env);
@@ -116,6 +119,8 @@ Napi::Object Constants(Napi::Env env) {
   sizes.Set("MSDtmfGenEvent", static_cast<double>(sizeof(MSDtmfGenEvent)));
   sizes.Set("MSDtmfGenCustomTone", static_cast<double>(sizeof(MSDtmfGenCustomTone)));
   sizes.Set("MSAudioMixerCtl", static_cast<double>(sizeof(MSAudioMixerCtl)));
+  sizes.Set("RmsDtmfEvent", static_cast<double>(sizeof(DtmfEvent)));
+  sizes.Set("RmsDtmfParams", static_cast<double>(sizeof(DtmfParams)));
   c.Set("sizes", sizes);
   return c;
 }

@@ -1,6 +1,7 @@
 #include "own_filters.h"
 
 #include "filters/codec2.h"
+#include "filters/dtmf_detect.h"
 #include "filters/loss_meter.h"
 #include "filters/opus_enc.h"
 
@@ -11,6 +12,7 @@ static MSFilterDesc* const kOwnFilters[] = {
     &rms_codec2_dec_desc,
     &rms_opus_enc_desc,
     &rms_loss_meter_desc,
+    &rms_dtmf_detect_desc,
 };
 
 MSFilterDesc* FindOwnFilter(const std::string& name) {

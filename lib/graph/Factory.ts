@@ -4,6 +4,7 @@ import { addon, constants, type NativeFactory, type NativeFilter, type NativeFil
 import { Filter } from './Filter';
 import {
   Decoder,
+  DtmfDetector,
   DtmfGenerator,
   Encoder,
   FilePlayer,
@@ -16,7 +17,7 @@ import {
 } from './filters';
 
 /** Our own filters (native/filters), registered on every factory at creation. */
-const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc', 'RmsLossMeter'];
+const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc', 'RmsLossMeter', 'RmsDtmfDetect'];
 
 export type FilterDescription = NativeFilterDescInfo;
 
@@ -105,6 +106,22 @@ export class Factory {
     return this.createFilter('RmsLossMeter') as LossMeter;
   }
 
+  /**
+   * Our in-band DTMF detector for mono PCM at `rate` (8000, the default, or
+   * 16000 Hz). Audio passes through it; link its output (to an MSVoidSink at
+   * the end of a graph).
+   */
+  dtmfDetector(rate = 8000): DtmfDetector {
+    const d = this.createFilter('RmsDtmfDetect') as DtmfDetector;
+    try {
+      d.setSampleRate(rate);
+    } catch (e) {
+      d.close();
+      throw e;
+    }
+    return d;
+  }
+
   resampler(): Resampler {
     return this.createFilter(constants().filterIds.MS_RESAMPLE_ID) as Resampler;
   }
@@ -169,6 +186,10 @@ export class Factory {
         }
         if (info.name === 'RmsLossMeter') {
           f = new LossMeter(native);
+          break;
+        }
+        if (info.name === 'RmsDtmfDetect') {
+          f = new DtmfDetector(native);
           break;
         }
         // MSFilterCategory: 1 encoder, 2 decoder

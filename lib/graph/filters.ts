@@ -4,6 +4,8 @@
  * typed events.
  */
 import * as fs from 'node:fs';
+import { InvalidArgumentError, NativeLibraryError } from '../errors';
+import { constants } from '../native';
 import { wavHeader } from '../util/wav';
 import { Filter, type FilterEvents, type FilterNotification } from './Filter';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
@@ -300,5 +302,121 @@ export class LossMeter extends Filter {
 
   reset(): void {
     this.call('RMS_LOSS_METER_RESET');
+  }
+}
+
+/** One key press heard in the audio by a DtmfDetector. */
+export interface DtmfDigit {
+  /** '0'-'9', '*', '#' or 'A'-'D'. */
+  digit: string;
+  /** Estimated tone duration, ms (within about 2 ms on a clean line). On `digitStart`: the part heard so far. */
+  durationMs: number;
+  /** Tone onset, in ms of audio the detector has heard since its graph was attached. */
+  startMs: number;
+  /** Mean level of the low-group (row) tone, dB relative to a full-scale sine. */
+  lowDbfs: number;
+  /** Mean level of the high-group (column) tone, dB relative to a full-scale sine. */
+  highDbfs: number;
+}
+
+export interface DtmfDetectorEvents extends FilterEvents {
+  /** A key was released: one event per key press. */
+  digit: (d: DtmfDigit) => void;
+  /** A key press was confirmed (the minimum duration heard); its `digit` event follows on release. */
+  digitStart: (d: DtmfDigit) => void;
+}
+
+/** Acceptance limits of a DtmfDetector. Absent fields keep their current value. */
+export interface DtmfDetectorSettings {
+  /** Weakest tone accepted, dB relative to a full-scale sine (-60..0). Default -33 (about -30 dBm0 in G.711). */
+  minLevelDbfs?: number;
+  /** How much louder the low-group tone may be than the high-group one, dB (0..20). Default 8. */
+  normalTwistDb?: number;
+  /** How much louder the high-group tone may be than the low-group one, dB (0..20). Default 4. */
+  reverseTwistDb?: number;
+  /** Shortest tone taken as a key press, ms (20..1000). Default 35: 40 ms digits count, 30 ms blips do not. */
+  minDurationMs?: number;
+  /** Absence that ends a key press, ms (10..200). Default 25: drop-outs up to about 10 ms are bridged. */
+  releaseMs?: number;
+}
+
+// struct rms::DtmfParams { float min_level_dbfs, normal_twist_db, reverse_twist_db; uint32_t min_duration_ms, release_ms; }
+const DTMF_PARAMS_BYTES = 20;
+// struct rms::DtmfEvent { char digit; uint8_t reserved[3]; uint32_t start_ms, duration_ms; float low_dbfs, high_dbfs; }
+const DTMF_EVENT_BYTES = 20;
+
+const DTMF_LIMITS: Record<keyof DtmfDetectorSettings, [number, number]> = {
+  minLevelDbfs: [-60, 0],
+  normalTwistDb: [0, 20],
+  reverseTwistDb: [0, 20],
+  minDurationMs: [20, 1000],
+  releaseMs: [10, 200],
+};
+
+/**
+ * RmsDtmfDetect: hears DTMF digits in mono 16-bit PCM at 8 or 16 kHz
+ * (Goertzel, ITU-T Q.24-style checks; see native/core/dtmf_goertzel.h) and
+ * passes the audio through unchanged. Emits `digit` once per key press, on
+ * release, and `digitStart` when confirmed. Link its output, to an MSVoidSink
+ * when nothing else follows: ms2 aborts on a graph with an unlinked output, so
+ * attaching one throws GraphError.
+ */
+export class DtmfDetector extends Filter<DtmfDetectorEvents> {
+  constructor(...args: ConstructorParameters<typeof Filter>) {
+    super(args[0], true);
+    const sizes = constants().sizes;
+    if (sizes.RmsDtmfParams !== DTMF_PARAMS_BYTES || sizes.RmsDtmfEvent !== DTMF_EVENT_BYTES)
+      throw new NativeLibraryError(
+        'rtp-media-server: the native addon was built from other DTMF detector sources; rebuild it (npm run build:native)',
+      );
+  }
+
+  /** 8000 or 16000 (default 8000). Changing it restarts detection. */
+  override setSampleRate(hz: number): void {
+    if (hz !== 8000 && hz !== 16000)
+      throw new InvalidArgumentError(`Expected 8000 or 16000 for the DTMF detector sample rate but received ${hz}`);
+    super.setSampleRate(hz);
+  }
+
+  settings(): Required<DtmfDetectorSettings> {
+    const b = this.call('RMS_DTMF_DETECT_GET_PARAMS') as Buffer;
+    return {
+      minLevelDbfs: b.readFloatLE(0),
+      normalTwistDb: b.readFloatLE(4),
+      reverseTwistDb: b.readFloatLE(8),
+      minDurationMs: b.readUInt32LE(12),
+      releaseMs: b.readUInt32LE(16),
+    };
+  }
+
+  /** Changes acceptance limits; takes effect from the next analysis window (about 4 ms). */
+  configure(s: DtmfDetectorSettings): void {
+    for (const [key, [min, max]] of Object.entries(DTMF_LIMITS) as [keyof DtmfDetectorSettings, [number, number]][]) {
+      const v = s[key];
+      if (v !== undefined && !(typeof v === 'number' && v >= min && v <= max))
+        throw new InvalidArgumentError(`Expected a number in ${min}..${max} for ${key} but received ${String(v)}`);
+    }
+    const next = { ...this.settings(), ...s };
+    const b = Buffer.alloc(DTMF_PARAMS_BYTES);
+    b.writeFloatLE(next.minLevelDbfs, 0);
+    b.writeFloatLE(next.normalTwistDb, 4);
+    b.writeFloatLE(next.reverseTwistDb, 8);
+    b.writeUInt32LE(Math.round(next.minDurationMs), 12);
+    b.writeUInt32LE(Math.round(next.releaseMs), 16);
+    this.call('RMS_DTMF_DETECT_SET_PARAMS', b);
+  }
+
+  protected override onNotification(n: FilterNotification): void {
+    if (n.name !== 'RMS_DTMF_DETECT_EVENT' && n.name !== 'RMS_DTMF_DETECT_START') return;
+    const p = n.payload;
+    if (p.length < DTMF_EVENT_BYTES) return;
+    const d: DtmfDigit = {
+      digit: String.fromCharCode(p[0]),
+      startMs: p.readUInt32LE(4),
+      durationMs: p.readUInt32LE(8),
+      lowDbfs: Math.round(p.readFloatLE(12) * 10) / 10,
+      highDbfs: Math.round(p.readFloatLE(16) * 10) / 10,
+    };
+    this.safeEmit(n.name === 'RMS_DTMF_DETECT_EVENT' ? 'digit' : 'digitStart', d);
   }
 }

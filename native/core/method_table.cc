@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ms_includes.h"
+#include "../filters/dtmf_detect.h"
 #include "../filters/loss_meter.h"
 #include "../filters/opus_enc.h"
 
@@ -45,6 +46,9 @@ std::vector<MethodInfo> BuildTable() {
       // our own loss meter
       MethodInfo{RMS_LOSS_METER_GET, "RMS_LOSS_METER_GET", ArgKind::BytesOut, sizeof(rms::BurstGapSnapshot)},
       M(RMS_LOSS_METER_RESET, None),
+      // our own DTMF detector (sample rate: the generic methods above)
+      S(RMS_DTMF_DETECT_SET_PARAMS, rms::DtmfParams),
+      MethodInfo{RMS_DTMF_DETECT_GET_PARAMS, "RMS_DTMF_DETECT_GET_PARAMS", ArgKind::BytesOut, sizeof(rms::DtmfParams)},
       // RTP
       M(MS_RTP_RECV_SET_SESSION, RtpSession),
       M(MS_RTP_RECV_RESET_JITTER_BUFFER, None),
