@@ -7,7 +7,7 @@ import {
   GraphError,
   InvalidArgumentError,
   Ticker,
-  type DtmfDigit,
+  type DtmfDetection,
   type DtmfDetector,
   type FilePlayer,
 } from '../lib';
@@ -88,8 +88,8 @@ function speech(dir: string, rate: number, text: string, voice = 'en'): Pcm | un
 }
 
 interface Heard {
-  digits: DtmfDigit[];
-  starts: DtmfDigit[];
+  digits: DtmfDetection[];
+  starts: DtmfDetection[];
 }
 
 function listen(det: DtmfDetector): Heard {

@@ -581,14 +581,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
         }
       }
       chain.push(level);
-      if (this.#inband[from.name] && (decodeRate === 8000 || decodeRate === 16000) && factory.has('RmsDtmfDetect')) {
-        const det = g.add(factory.createFilter('RmsDtmfDetect'));
-        det.setSampleRate(decodeRate);
+      if (this.#inband[from.name] && (decodeRate === 8000 || decodeRate === 16000)) {
+        const det = g.add(factory.dtmfDetector(decodeRate));
         const name = from.name;
-        det.on(
-          'digit' as never,
-          ((d: { digit: string; durationMs: number }) => this.#onInbandDigit(name, d.digit, d.durationMs)) as never,
-        );
+        det.on('digit', (d) => this.#onInbandDigit(name, d.digit, d.durationMs));
         chain.push(det);
       }
       if (decodeRate !== encodeRate) {

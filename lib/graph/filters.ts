@@ -306,7 +306,7 @@ export class LossMeter extends Filter {
 }
 
 /** One key press heard in the audio by a DtmfDetector. */
-export interface DtmfDigit {
+export interface DtmfDetection {
   /** '0'-'9', '*', '#' or 'A'-'D'. */
   digit: string;
   /** Estimated tone duration, ms (within about 2 ms on a clean line). On `digitStart`: the part heard so far. */
@@ -321,9 +321,9 @@ export interface DtmfDigit {
 
 export interface DtmfDetectorEvents extends FilterEvents {
   /** A key was released: one event per key press. */
-  digit: (d: DtmfDigit) => void;
+  digit: (d: DtmfDetection) => void;
   /** A key press was confirmed (the minimum duration heard); its `digit` event follows on release. */
-  digitStart: (d: DtmfDigit) => void;
+  digitStart: (d: DtmfDetection) => void;
 }
 
 /** Acceptance limits of a DtmfDetector. Absent fields keep their current value. */
@@ -410,7 +410,7 @@ export class DtmfDetector extends Filter<DtmfDetectorEvents> {
     if (n.name !== 'RMS_DTMF_DETECT_EVENT' && n.name !== 'RMS_DTMF_DETECT_START') return;
     const p = n.payload;
     if (p.length < DTMF_EVENT_BYTES) return;
-    const d: DtmfDigit = {
+    const d: DtmfDetection = {
       digit: String.fromCharCode(p[0]),
       startMs: p.readUInt32LE(4),
       durationMs: p.readUInt32LE(8),

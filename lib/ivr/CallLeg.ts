@@ -314,14 +314,9 @@ export class CallLeg extends SafeEmitter<CallLegEvents> {
       if (codec.rates.length > 1) dec.setSampleRate(rate);
       if (codec.name === 'opus') dec.setChannels(1);
       const rx: Filter<any>[] = [recv, dec];
-      if (this.#inbandOn() && f.has('RmsDtmfDetect')) {
-        const det = g.add(f.createFilter('RmsDtmfDetect'));
-        det.setSampleRate(rate);
-        det.on(
-          'digit' as never,
-          ((d: { digit: string; durationMs: number }) =>
-            this.#onDigit({ digit: d.digit, durationMs: d.durationMs, source: 'inband' })) as never,
-        );
+      if (this.#inbandOn()) {
+        const det = g.add(f.dtmfDetector(rate));
+        det.on('digit', (d) => this.#onDigit({ digit: d.digit, durationMs: d.durationMs, source: 'inband' }));
         rx.push(det);
       }
       const level = g.add(f.createFilter('MSVolume'));
