@@ -141,3 +141,33 @@ describe('bridge and transfer', () => {
     }
   });
 });
+
+describe('DTMF interworking across a bridge', () => {
+  it('RFC 4733 from one side becomes an in-band tone for the other, and in-band becomes RFC 4733', async () => {
+    const a = await side('PCMU', 101); // phone and leg with telephone-event
+    const b = await side('PCMU', undefined); // neither has it
+    try {
+      const gw = a.server.bridge(b.server);
+      assert.equal(gw.directions[0].relay, false, 'decoded: only one side has telephone-event');
+      const atB: [string, string][] = [];
+      const atA: [string, string][] = [];
+      b.phone.on('dtmf', (d) => atB.push([d.digit, d.source]));
+      a.phone.on('dtmf', (d) => atA.push([d.digit, d.source]));
+      await sleep(200);
+      await a.phone.sendDtmf('47', { durationMs: 120, gapMs: 150 });
+      await sleep(300);
+      await b.phone.sendDtmf('3*', { mode: 'inband', durationMs: 100, gapMs: 150 });
+      await sleep(400);
+      assert.deepEqual(atB, [
+        ['4', 'inband'],
+        ['7', 'inband'],
+      ]);
+      assert.deepEqual(atA, [
+        ['3', 'rfc4733'],
+        ['*', 'rfc4733'],
+      ]);
+    } finally {
+      closeAll(a, b);
+    }
+  });
+});

@@ -28,14 +28,14 @@ let ticker: Ticker;
 /** A server leg and a phone leg wired to each other. */
 function pair(
   codec = 'PCMU',
-  te: number | undefined = 101,
+  te: number | null = 101,
   phoneCodec = codec,
-  phoneTe: number | undefined = te,
+  phoneTe: number | null = te,
 ): { s: CallLeg; p: CallLeg; close: () => void } {
   const s = new CallLeg({
     name: 'ivr',
     codec,
-    telephoneEvent: te,
+    telephoneEvent: te ?? undefined,
     local: { address: '127.0.0.1' },
     ticker,
     mediaRoots: [root],
@@ -43,7 +43,7 @@ function pair(
   const p = new CallLeg({
     name: 'phone',
     codec: phoneCodec,
-    telephoneEvent: phoneTe,
+    telephoneEvent: phoneTe ?? undefined,
     local: { address: '127.0.0.1' },
     ticker,
     mediaRoots: [root],
@@ -285,6 +285,42 @@ describe('DTMF', () => {
       const r = await c;
       assert.deepEqual([r.digits, r.reason], ['59', 'max']);
       assert.equal(played, 'dtmf');
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('in-band DTMF', () => {
+  it('a leg without telephone-event hears in-band digits, each once, and collects them', async () => {
+    const { s, p, close } = pair('PCMA', null);
+    try {
+      const got: { digit: string; source: string; durationMs: number }[] = [];
+      s.on('dtmf', (d) => got.push(d));
+      const c = s.collect({ max: 4, timeoutMs: 4000 });
+      await sleep(200);
+      await p.sendDtmf('159#', { durationMs: 80, gapMs: 80 });
+      const r = await c;
+      assert.deepEqual([r.digits, r.reason], ['159#', 'max']);
+      assert.deepEqual(
+        got.map((d) => [d.digit, d.source]),
+        ['1', '5', '9', '#'].map((d) => [d, 'inband']),
+      );
+      for (const d of got) assert.ok(d.durationMs >= 60 && d.durationMs <= 110, `${d.digit}: ${d.durationMs} ms`);
+    } finally {
+      close();
+    }
+  });
+
+  it('prompts that are not digits (a tone, a chord) give no digit', async () => {
+    const { s, p, close } = pair('G722', null);
+    try {
+      writeWav(path.join(root, 'chord.wav'), tone(16000, 1, [440, 554, 659]));
+      const got: string[] = [];
+      s.on('dtmf', (d) => got.push(d.digit));
+      await p.play(['tone1k-16k-stereo.wav', 'chord.wav', 'tone600-8k.wav']);
+      await sleep(200);
+      assert.deepEqual(got, []);
     } finally {
       close();
     }
