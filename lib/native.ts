@@ -168,6 +168,7 @@ export interface NativeRtpSession {
   setRecvPayloadType(pt: number): void;
   setJitterBuffer(jb: NativeJitterBuffer): void;
   setSymmetric(on: boolean): void;
+  setLatch(mode: 'strict' | 'once' | 'always'): void;
   enableRtcp(on: boolean): void;
   setRtcpInterval(ms: number): void;
   stats(): NativeRtpStats;

@@ -25,6 +25,7 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::SetRecvPayloadType>("setRecvPayloadType"),
                          InstanceMethod<&RtpSessionWrap::SetJitterBuffer>("setJitterBuffer"),
                          InstanceMethod<&RtpSessionWrap::SetSymmetric>("setSymmetric"),
+                         InstanceMethod<&RtpSessionWrap::SetLatch>("setLatch"),
                          InstanceMethod<&RtpSessionWrap::EnableRtcp>("enableRtcp"),
                          InstanceMethod<&RtpSessionWrap::SetRtcpInterval>("setRtcpInterval"),
                          InstanceMethod<&RtpSessionWrap::Stats>("stats"),
@@ -169,6 +170,9 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
     Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
   remoteSet_ = true;
+  remoteAddr_ = addr;
+  remoteRtpPort_ = rtpPort;
+  remoteRtcpPort_ = rtcpPort;
   return env.Undefined();
 }
 
@@ -267,6 +271,30 @@ Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
   TickerLock lock(this);
   rtp_session_set_symmetric_rtp(session_, info[0].ToBoolean());
   return info.Env().Undefined();
+}
+
+// setLatch(mode): who may send us media.
+//  'strict': only the remote address we were given (the socket is connect()ed
+//            to it, so the kernel drops datagrams from anyone else);
+//  'once':   the source of the first packet, then only it (symmetric RTP,
+//            connected on that packet) - for peers behind NAT;
+//  'always': any source, and we follow the last one (oRTP's plain symmetric
+//            RTP; lets a third party take the stream over).
+// Takes effect for the current remote at once (set again so oRTP connects or
+// dissolves the association).
+Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  std::string mode = StringArg(env, info[0], "the latch mode");
+  if (mode != "strict" && mode != "once" && mode != "always")
+    Throw(env, code::kInvalidArgument, "latch must be 'strict', 'once' or 'always', not '" + mode + "'");
+  TickerLock lock(this);
+  rtp_session_set_symmetric_rtp(session_, mode != "strict");
+  rtp_session_set_connected_mode(session_, mode != "always");
+  if (remoteSet_)
+    rtp_session_set_remote_addr_full(session_, remoteAddr_.c_str(), remoteRtpPort_, remoteAddr_.c_str(),
+                                     remoteRtcpPort_);
+  return env.Undefined();
 }
 
 Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {

@@ -178,6 +178,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value SetRecvPayloadType(const Napi::CallbackInfo& info);
   Napi::Value SetJitterBuffer(const Napi::CallbackInfo& info);
   Napi::Value SetSymmetric(const Napi::CallbackInfo& info);
+  Napi::Value SetLatch(const Napi::CallbackInfo& info);
   Napi::Value EnableRtcp(const Napi::CallbackInfo& info);
   Napi::Value SetRtcpInterval(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
@@ -203,6 +204,9 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   bool bound_ = false;
   bool remoteSet_ = false;
   TelephoneEventSink* dtmf_ = nullptr;
+  std::string remoteAddr_;
+  int remoteRtpPort_ = 0;
+  int remoteRtcpPort_ = 0;
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;

@@ -37,6 +37,8 @@ export interface JitterBufferOptions {
   maxPackets: number;
 }
 
+export type LatchMode = 'strict' | 'once' | 'always';
+
 export interface RtpEndpointOptions {
   /** Local IPv4 or IPv6 address to bind. */
   address: string;
@@ -50,7 +52,18 @@ export interface RtpEndpointOptions {
   payloadType?: number;
   /** false disables it. */
   jitterBuffer?: Partial<JitterBufferOptions> | false;
-  /** Send to where the peer's packets come from (latching). Default true. */
+  /**
+   * Who may send us media (see docs/security.md):
+   * - 'strict' (default): only the remote address we were given (SDP); the
+   *   socket is connected to it and the kernel drops anyone else's packets.
+   *   Until a remote is set, any source is read.
+   * - 'once': the source of the first packet (NAT latching), then only it;
+   *   a new remote (re-INVITE) latches again.
+   * - 'always': any source, and we follow the latest (plain symmetric RTP:
+   *   a third party can take the stream over; only for trusted networks).
+   */
+  latch?: LatchMode;
+  /** @deprecated use latch: true is 'always', false is 'strict'. */
   symmetric?: boolean;
   /** Send and receive RTCP. Default true. */
   rtcp?: boolean;
@@ -160,7 +173,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.address = opts.address;
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
-      native.setSymmetric(opts.symmetric ?? true);
+      native.setLatch(opts.latch ?? (opts.symmetric === true ? 'always' : 'strict'));
       const jb = effectiveJitterBuffer(opts.jitterBuffer) || { ...DEFAULT_JITTER_BUFFER, enabled: false };
       native.setJitterBuffer(jb);
       native.enableRtcp(opts.rtcp ?? true);
@@ -188,6 +201,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     }
     this.#native = native;
     this.#remote = opts.remote;
+  }
+
+  /** Changes who may send us media (see RtpEndpointOptions.latch); at once, on a live call too. */
+  setLatch(mode: LatchMode): void {
+    this.native.setLatch(mode);
   }
 
   /** @internal */

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { CodecName } from '../codecs/table';
 import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
 import { Factory } from '../graph/Factory';
-import type { JitterBufferOptions } from '../rtp/RtpEndpoint';
+import type { JitterBufferOptions, LatchMode } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { SdpError } from '../sdp/parse';
 import {
@@ -63,6 +63,12 @@ export interface MediaServerOptions {
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
   jitterBuffer?: JitterBufferOptions | false;
+  /**
+   * Who may send media to a leg (RtpEndpointOptions.latch): 'strict'
+   * (default: only the address in the peer's SDP), 'once' (the first source,
+   * for peers behind NAT), 'always' (follow any source; unsafe).
+   */
+  latch?: LatchMode;
   factory?: Factory;
 }
 
@@ -134,7 +140,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       transcode: opts.transcode ?? true,
       prefer: opts.prefer ?? 'offerer',
       quality: opts.quality === false ? undefined : { sampleMs: 1000, ...opts.quality },
-      endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },
+      endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer, latch: opts.latch },
     };
   }
 

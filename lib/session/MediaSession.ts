@@ -92,7 +92,11 @@ export interface SessionContext {
   prefer: 'offerer' | 'cost';
   /** Quality monitoring of answered calls; undefined: off. */
   quality?: QualityOptions;
-  endpointOptions: { rtcp?: boolean; jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false };
+  endpointOptions: {
+    rtcp?: boolean;
+    jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false;
+    latch?: import('../rtp/RtpEndpoint').LatchMode;
+  };
 }
 
 interface LegState {

@@ -120,6 +120,11 @@ export class UdpRelay {
     return this.far.address().port;
   }
 
+  /** Sends raw bytes to the gateway from the relay's near socket (the address the gateway expects). */
+  injectToGateway(buf: Buffer, rtcp = false): void {
+    if (this.gateway) this.near.send(buf, this.gateway.port + (rtcp ? 1 : 0), this.gateway.address);
+  }
+
   setGateway(addr: { address: string; port: number }): void {
     this.gateway = addr;
   }
