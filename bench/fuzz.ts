@@ -45,7 +45,24 @@ class Rng {
   }
 }
 
-const TOKENS = ['0', '-1', '4294967296', '', ' ', '\r\n', ':', '=', '/', 'RTP/AVP', 'IN IP6 ::1', 'a=', 'x'.repeat(3000), '\u0000', 'é', '999999999999'];
+const TOKENS = [
+  '0',
+  '-1',
+  '4294967296',
+  '',
+  ' ',
+  '\r\n',
+  ':',
+  '=',
+  '/',
+  'RTP/AVP',
+  'IN IP6 ::1',
+  'a=',
+  'x'.repeat(3000),
+  '\u0000',
+  'é',
+  '999999999999',
+];
 
 function mutateText(r: Rng, s: string): string {
   const ops = r.int(1, 4);
@@ -80,8 +97,7 @@ function mutateBytes(r: Rng, b: Buffer): Buffer {
     else if (op === 1) {
       const tok = Buffer.from(r.pick(['i', 'e', 'l', 'd', '9:', '0:', '-', 'i-0e', ':']));
       x = Buffer.concat([x.subarray(0, at), tok, x.subarray(at)]);
-    }
-    else if (op === 2) x = x.subarray(0, at);
+    } else if (op === 2) x = x.subarray(0, at);
     else x = Buffer.concat([x.subarray(0, at), x.subarray(at + r.int(1, 8))]);
   }
   return x;
@@ -95,7 +111,14 @@ interface Result {
   slowestMs: number;
 }
 
-function run(name: string, cases: number, seed: number, gen: (r: Rng) => string | Buffer, check: (input: any) => void, typed: (e: unknown) => boolean): Result {
+function run(
+  name: string,
+  cases: number,
+  seed: number,
+  gen: (r: Rng) => string | Buffer,
+  check: (input: any) => void,
+  typed: (e: unknown) => boolean,
+): Result {
   const r = new Rng(seed);
   const res: Result = { name, cases, refused: 0, findings: [], slowestMs: 0 };
   for (let i = 0; i < cases; i++) {
@@ -106,7 +129,10 @@ function run(name: string, cases: number, seed: number, gen: (r: Rng) => string 
     } catch (e) {
       if (typed(e)) res.refused++;
       else if (res.findings.length < 10)
-        res.findings.push({ input: Buffer.isBuffer(input) ? input.toString('base64') : JSON.stringify(input), error: String((e as Error)?.stack ?? e) });
+        res.findings.push({
+          input: Buffer.isBuffer(input) ? input.toString('base64') : JSON.stringify(input),
+          error: String((e as Error)?.stack ?? e),
+        });
     }
     res.slowestMs = Math.max(res.slowestMs, Number(process.hrtime.bigint() - t) / 1e6);
   }
@@ -117,7 +143,9 @@ function main() {
   const cases = arg('cases', 50000);
   const seed = arg('seed', 1);
   const root = path.join(__dirname, '..', '..');
-  const sdpSeeds = fs.readdirSync(path.join(root, 'test', 'sdp-corpus')).map((f) => fs.readFileSync(path.join(root, 'test', 'sdp-corpus', f), 'utf8'));
+  const sdpSeeds = fs
+    .readdirSync(path.join(root, 'test', 'sdp-corpus'))
+    .map((f) => fs.readFileSync(path.join(root, 'test', 'sdp-corpus', f), 'utf8'));
   const ngSeeds = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'ng', 'kamailio-5.6.3.json'), 'utf8'));
   const ngMessages: Buffer[] = [];
   const collect = (v: unknown) => {
@@ -133,37 +161,69 @@ function main() {
   const results: Result[] = [];
   let n = 0;
   results.push(
-    run('SDP via MediaServer.offer', cases, seed, (r) => mutateText(r, r.pick(sdpSeeds)), (text: string) => {
-      ms.offer(`fuzz-${n++}`, text).stop();
-    }, (e) => e instanceof RmsError),
+    run(
+      'SDP via MediaServer.offer',
+      cases,
+      seed,
+      (r) => mutateText(r, r.pick(sdpSeeds)),
+      (text: string) => {
+        ms.offer(`fuzz-${n++}`, text).stop();
+      },
+      (e) => e instanceof RmsError,
+    ),
   );
   if (ms.ports.inUse !== 0) console.log(`!! SDP fuzz leaked ${ms.ports.inUse} ports`);
   ms.close();
   results.push(
-    run('ng request (bencode + model)', cases, seed, (r) => mutateBytes(r, r.pick(ngMessages)), (b: Buffer) => {
-      ng.parseRequest(b);
-    }, (e) => e instanceof ControlProtocolError || e instanceof BencodeError),
+    run(
+      'ng request (bencode + model)',
+      cases,
+      seed,
+      (r) => mutateBytes(r, r.pick(ngMessages)),
+      (b: Buffer) => {
+        ng.parseRequest(b);
+      },
+      (e) => e instanceof ControlProtocolError || e instanceof BencodeError,
+    ),
   );
   results.push(
-    run('RFC 6035 body', cases, seed, (r) => mutateText(r, vqSeed), (text: string) => {
-      formatVqReport(parseVqReport(text));
-    }, (e) => e instanceof VqReportError),
+    run(
+      'RFC 6035 body',
+      cases,
+      seed,
+      (r) => mutateText(r, vqSeed),
+      (text: string) => {
+        formatVqReport(parseVqReport(text));
+      },
+      (e) => e instanceof VqReportError,
+    ),
   );
   results.push(
-    run('IVR flow (JSON)', cases, seed, (r) => mutateText(r, flowSeed), (text: string) => {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        return; // not JSON: loadFlow turns this into a FlowError
-      }
-      validateFlow(doc);
-    }, (e) => e instanceof FlowError),
+    run(
+      'IVR flow (JSON)',
+      cases,
+      seed,
+      (r) => mutateText(r, flowSeed),
+      (text: string) => {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(text);
+        } catch {
+          return; // not JSON: loadFlow turns this into a FlowError
+        }
+        validateFlow(doc);
+      },
+      (e) => e instanceof FlowError,
+    ),
   );
   console.log('parser                        cases  refused  findings  slowest_ms');
   for (const r of results)
-    console.log(`${r.name.padEnd(28)} ${String(r.cases).padStart(6)}  ${String(r.refused).padStart(7)}  ${String(r.findings.length).padStart(8)}  ${r.slowestMs.toFixed(2).padStart(10)}`);
-  for (const r of results) for (const f of r.findings) console.log(`FINDING ${r.name}: ${f.error.split('\n')[0]}\n  input: ${f.input.slice(0, 300)}`);
+    console.log(
+      `${r.name.padEnd(28)} ${String(r.cases).padStart(6)}  ${String(r.refused).padStart(7)}  ${String(r.findings.length).padStart(8)}  ${r.slowestMs.toFixed(2).padStart(10)}`,
+    );
+  for (const r of results)
+    for (const f of r.findings)
+      console.log(`FINDING ${r.name}: ${f.error.split('\n')[0]}\n  input: ${f.input.slice(0, 300)}`);
   process.exitCode = results.some((r) => r.findings.length) ? 1 : 0;
 }
 

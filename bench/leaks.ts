@@ -63,7 +63,14 @@ export async function churn(
     await sleep(5);
     ms.stop(id);
     if (i % ivrEvery === 0) {
-      const a = new CallLeg({ name: 'a', codec: 'PCMU', telephoneEvent: 101, local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
+      const a = new CallLeg({
+        name: 'a',
+        codec: 'PCMU',
+        telephoneEvent: 101,
+        local: { address: '127.0.0.1' },
+        ticker,
+        mediaRoots: [dir],
+      });
       const b = new CallLeg({ name: 'b', codec: 'G722', local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
       a.setRemote({ address: '127.0.0.1', port: b.localPort });
       b.setRemote({ address: '127.0.0.1', port: a.localPort });
@@ -94,7 +101,9 @@ async function main() {
   console.log(`calls  rss_KiB  fds  threads  elapsed_s   (start: ${JSON.stringify(start)})`);
   const report = (n: number) => {
     const c = processCounts();
-    console.log(`${String(n).padStart(5)}  ${String(c.rssKiB).padStart(7)}  ${String(c.fds).padStart(3)}  ${String(c.threads).padStart(7)}  ${((Date.now() - t0) / 1000).toFixed(0).padStart(9)}`);
+    console.log(
+      `${String(n).padStart(5)}  ${String(c.rssKiB).padStart(7)}  ${String(c.fds).padStart(3)}  ${String(c.threads).padStart(7)}  ${((Date.now() - t0) / 1000).toFixed(0).padStart(9)}`,
+    );
   };
   await churn(ms, dir, ticker, calls, (n) => {
     if ((n + 1) % Math.max(1, Math.floor(calls / 20)) === 0) report(n + 1);
@@ -104,7 +113,9 @@ async function main() {
   global.gc?.();
   await sleep(200);
   const end = processCounts();
-  console.log(`end: ${JSON.stringify(end)}; per call: ${(((end.rssKiB - start.rssKiB) * 1024) / calls).toFixed(0)} bytes of RSS growth`);
+  console.log(
+    `end: ${JSON.stringify(end)}; per call: ${(((end.rssKiB - start.rssKiB) * 1024) / calls).toFixed(0)} bytes of RSS growth`,
+  );
 }
 
 if (require.main === module) void main();

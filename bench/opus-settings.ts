@@ -25,7 +25,17 @@ function speechFile(): string {
   const file = path.join(dir, 'speech.wav');
   try {
     const raw = path.join(dir, 'raw.wav');
-    execFileSync('espeak-ng', ['-s', '150', '-w', raw, 'The quick brown fox jumps over the lazy dog. Opus complexity trades processor time for quality.'], { stdio: 'ignore' });
+    execFileSync(
+      'espeak-ng',
+      [
+        '-s',
+        '150',
+        '-w',
+        raw,
+        'The quick brown fox jumps over the lazy dog. Opus complexity trades processor time for quality.',
+      ],
+      { stdio: 'ignore' },
+    );
     const src = readWav(raw);
     // espeak-ng speaks at 22050 Hz: decimate to 8 kHz with a crude low-pass
     const ratio = src.rate / 8000;
@@ -34,7 +44,8 @@ function speechFile(): string {
     for (let i = 0; i < n; i++) {
       let acc = 0;
       let cnt = 0;
-      for (let k = Math.floor(i * ratio); k < Math.floor((i + 1) * ratio) && k < src.samples.length; k++, cnt++) acc += src.samples[k];
+      for (let k = Math.floor(i * ratio); k < Math.floor((i + 1) * ratio) && k < src.samples.length; k++, cnt++)
+        acc += src.samples[k];
       out[i] = Math.round(acc / Math.max(1, cnt));
     }
     writeWav(file, { rate: 8000, channels: 1, samples: out });
@@ -148,7 +159,9 @@ async function main() {
   console.log(`baseline (same graphs with a PCMU encoder): ${pcmu.toFixed(1)} µs per frame`);
   console.log('complexity  encode µs/frame  vs c=10   log-spectral distance dB');
   for (const r of rows)
-    console.log(`${String(r.c).padStart(10)}  ${r.us.toFixed(1).padStart(15)}  ${(r.us / top.us).toFixed(2).padStart(7)}   ${r.lsd.toFixed(2).padStart(8)}`);
+    console.log(
+      `${String(r.c).padStart(10)}  ${r.us.toFixed(1).padStart(15)}  ${(r.us / top.us).toFixed(2).padStart(7)}   ${r.lsd.toFixed(2).padStart(8)}`,
+    );
   factory.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -23,7 +23,7 @@ import {
   type VqReport,
 } from '../lib';
 // The sip package has no types of its own.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const sip = require('sip');
 
 type SipMessage = {
@@ -315,7 +315,7 @@ export class B2bua {
       try {
         const sdp = call.session!.answer(rs.content ?? '');
         this.#respond(rq, 200, 'OK', { content: sdp });
-      } catch (err) {
+      } catch {
         this.#respond(rq, 488, 'Not Acceptable Here');
       }
     };

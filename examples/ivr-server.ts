@@ -23,7 +23,7 @@ import {
   type MediaServerOptions,
 } from '../lib';
 // The sip package has no types of its own.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const sip = require('sip');
 
 type SipMessage = {

@@ -298,7 +298,7 @@ function load(): NativeAddon {
   let addon: NativeAddon;
   try {
     const override = process.env.RMS_ADDON_PATH;
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+
     addon = override ? require(override) : require('node-gyp-build')(packageRoot);
   } catch (err) {
     throw explainLoadFailure(err);

@@ -18,9 +18,7 @@ Napi::Error MakeError(Napi::Env env, const char* code, const std::string& messag
   return e;
 }
 
-void Throw(Napi::Env env, const char* code, const std::string& message) {
-  throw MakeError(env, code, message);
-}
+void Throw(Napi::Env env, const char* code, const std::string& message) { throw MakeError(env, code, message); }
 
 void SetErrorClasses(Napi::Env env, Napi::Object classes) {
   Instance* inst = Instance::Get(env);

@@ -105,11 +105,12 @@ Napi::Value Factory::CreateCodec(const Napi::CallbackInfo& info, bool encoder) {
   if (!info[0].IsString())
     Throw(env, code::kInvalidArgument, std::string("Expected a mime type (string) for the ") + kind);
   std::string mime = info[0].As<Napi::String>().Utf8Value();
-  MSFilter* f = encoder ? ms_factory_create_encoder(factory_, mime.c_str()) : ms_factory_create_decoder(factory_, mime.c_str());
+  MSFilter* f =
+      encoder ? ms_factory_create_encoder(factory_, mime.c_str()) : ms_factory_create_decoder(factory_, mime.c_str());
   if (f == nullptr)
     Throw(env, code::kUnknownName,
-          "No " + std::string(kind) + " for " + mime + "; " + kind + "s available: " +
-              NamesOf(factory_, encoder ? MS_FILTER_ENCODER : MS_FILTER_DECODER));
+          "No " + std::string(kind) + " for " + mime + "; " + kind +
+              "s available: " + NamesOf(factory_, encoder ? MS_FILTER_ENCODER : MS_FILTER_DECODER));
   return Wrap(env, f);
 }
 
@@ -118,11 +119,16 @@ Napi::Value Factory::CreateDecoder(const Napi::CallbackInfo& info) { return Crea
 
 static const char* CategoryName(MSFilterCategory c) {
   switch (c) {
-    case MS_FILTER_ENCODER: return "encoder";
-    case MS_FILTER_DECODER: return "decoder";
-    case MS_FILTER_ENCODING_CAPTURER: return "encoding-capturer";
-    case MS_FILTER_DECODER_RENDERER: return "decoder-renderer";
-    default: return "other";
+    case MS_FILTER_ENCODER:
+      return "encoder";
+    case MS_FILTER_DECODER:
+      return "decoder";
+    case MS_FILTER_ENCODING_CAPTURER:
+      return "encoding-capturer";
+    case MS_FILTER_DECODER_RENDERER:
+      return "decoder-renderer";
+    default:
+      return "other";
   }
 }
 
@@ -150,8 +156,7 @@ Napi::Value Factory::ListFilters(const Napi::CallbackInfo& info) {
 Napi::Value Factory::RegisterBuiltinFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
-  if (!info[0].IsString())
-    Throw(env, code::kInvalidArgument, "Expected the name of one of our own filters (string)");
+  if (!info[0].IsString()) Throw(env, code::kInvalidArgument, "Expected the name of one of our own filters (string)");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   MSFilterDesc* desc = FindOwnFilter(name);
   if (desc == nullptr)

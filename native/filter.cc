@@ -113,17 +113,21 @@ Napi::Value Filter::Link(const Napi::CallbackInfo& info) {
           std::string("Cannot link ") + a->desc->name + " -> " + b->desc->name +
               " while their graph is attached to a ticker; detach it first");
   if (outPin >= a->desc->noutputs)
-    Throw(env, code::kLink, std::string(a->desc->name) + " has " + std::to_string(a->desc->noutputs) +
-                                " output pin(s); pin " + std::to_string(outPin) + " does not exist");
+    Throw(env, code::kLink,
+          std::string(a->desc->name) + " has " + std::to_string(a->desc->noutputs) + " output pin(s); pin " +
+              std::to_string(outPin) + " does not exist");
   if (inPin >= b->desc->ninputs)
-    Throw(env, code::kLink, std::string(b->desc->name) + " has " + std::to_string(b->desc->ninputs) +
-                                " input pin(s); pin " + std::to_string(inPin) + " does not exist");
+    Throw(env, code::kLink,
+          std::string(b->desc->name) + " has " + std::to_string(b->desc->ninputs) + " input pin(s); pin " +
+              std::to_string(inPin) + " does not exist");
   if (a->outputs[outPin] != nullptr)
-    Throw(env, code::kLink, std::string("Output pin ") + std::to_string(outPin) + " of " + a->desc->name +
-                                " is already linked to " + a->outputs[outPin]->next.filter->desc->name);
+    Throw(env, code::kLink,
+          std::string("Output pin ") + std::to_string(outPin) + " of " + a->desc->name + " is already linked to " +
+              a->outputs[outPin]->next.filter->desc->name);
   if (b->inputs[inPin] != nullptr)
-    Throw(env, code::kLink, std::string("Input pin ") + std::to_string(inPin) + " of " + b->desc->name +
-                                " is already linked from " + b->inputs[inPin]->prev.filter->desc->name);
+    Throw(env, code::kLink,
+          std::string("Input pin ") + std::to_string(inPin) + " of " + b->desc->name + " is already linked from " +
+              b->inputs[inPin]->prev.filter->desc->name);
   if (ms_filter_link(a, outPin, b, inPin) != 0)
     Throw(env, code::kLink, std::string("ms_filter_link failed for ") + a->desc->name + " -> " + b->desc->name);
   UpdatePin();
@@ -144,8 +148,9 @@ Napi::Value Filter::Unlink(const Napi::CallbackInfo& info) {
     Throw(env, code::kInvalidState, "Cannot unlink filters while their graph is attached to a ticker; detach it first");
   if (outPin >= a->desc->noutputs || inPin >= b->desc->ninputs || a->outputs[outPin] == nullptr ||
       a->outputs[outPin]->next.filter != b || a->outputs[outPin]->next.pin != inPin)
-    Throw(env, code::kLink, std::string("No link ") + a->desc->name + ":" + std::to_string(outPin) + " -> " +
-                                b->desc->name + ":" + std::to_string(inPin));
+    Throw(env, code::kLink,
+          std::string("No link ") + a->desc->name + ":" + std::to_string(outPin) + " -> " + b->desc->name + ":" +
+              std::to_string(inPin));
   ms_filter_unlink(a, outPin, b, inPin);
   UpdatePin();
   dst->UpdatePin();
@@ -245,8 +250,9 @@ Napi::Value Filter::Call(const Napi::CallbackInfo& info) {
       if (!info[1].IsBuffer()) Throw(env, code::kInvalidArgument, "Expected a Buffer for " + what);
       auto buf = info[1].As<Napi::Buffer<uint8_t>>();
       if (buf.Length() != m->bytes)
-        Throw(env, code::kInvalidArgument, "Expected a Buffer of " + std::to_string(m->bytes) + " bytes for " + what +
-                                               ", got " + std::to_string(buf.Length()));
+        Throw(env, code::kInvalidArgument,
+              "Expected a Buffer of " + std::to_string(m->bytes) + " bytes for " + what + ", got " +
+                  std::to_string(buf.Length()));
       std::vector<uint8_t> copy(buf.Data(), buf.Data() + buf.Length());
       ret = ms_filter_call_method(f_, id, copy.data());
       break;
@@ -317,8 +323,10 @@ void Filter::NotifyFromTicker(void* userData, MSFilter*, unsigned int id, void* 
     return;
   }
   auto* ev = new PendingEvent{sink, id, MethodArgSize(id), {}};
-  if (arg != nullptr && ev->size > 0) std::memcpy(ev->data, arg, ev->size);
-  else ev->size = 0;
+  if (arg != nullptr && ev->size > 0)
+    std::memcpy(ev->data, arg, ev->size);
+  else
+    ev->size = 0;
   sink->pending.fetch_add(1, std::memory_order_relaxed);
   if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, PendingEvent* e) {
         e->sink->pending.fetch_sub(1, std::memory_order_relaxed);
@@ -327,8 +335,7 @@ void Filter::NotifyFromTicker(void* userData, MSFilter*, unsigned int id, void* 
           auto payload = Napi::Buffer<uint8_t>::Copy(env, e->data, e->size);
           double id = static_cast<double>(e->id);
           delete e;
-          cb.Call({Napi::Number::New(env, id), payload,
-                   Napi::Number::New(env, static_cast<double>(dropped))});
+          cb.Call({Napi::Number::New(env, id), payload, Napi::Number::New(env, static_cast<double>(dropped))});
           return;
         }
         delete e;
@@ -347,8 +354,8 @@ Napi::Value Filter::OnNotify(const Napi::CallbackInfo& info) {
   if (f_->ticker) Throw(env, code::kInvalidState, "Register for events before attaching the filter to a ticker");
   sink_ = new NotifySink();
   // The sink is freed by the TSFN's finalizer, after every queued event ran.
-  sink_->tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "rms-filter-events", 0, 1,
-                                              [](Napi::Env, NotifySink* s) { delete s; }, sink_);
+  sink_->tsfn = Napi::ThreadSafeFunction::New(
+      env, info[0].As<Napi::Function>(), "rms-filter-events", 0, 1, [](Napi::Env, NotifySink* s) { delete s; }, sink_);
   sink_->tsfn.Unref(env);
   ms_filter_add_notify_callback(f_, &Filter::NotifyFromTicker, sink_, TRUE);
   return env.Undefined();
@@ -361,8 +368,10 @@ void Filter::Close(Napi::Env env, bool force) {
       Throw(env, code::kInvalidState,
             std::string("Filter ") + f_->desc->name + " is attached to a ticker; detach its graph first");
     Ticker* t = Ticker::Owning(env, f_->ticker);
-    if (t) t->DetachGraphOf(f_);
-    else ms_ticker_detach(f_->ticker, f_);
+    if (t)
+      t->DetachGraphOf(f_);
+    else
+      ms_ticker_detach(f_->ticker, f_);
   }
   // Unlink every pin so no neighbour keeps a queue that points at us.
   std::vector<Filter*> neighbours;

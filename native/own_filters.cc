@@ -8,11 +8,7 @@
 namespace rms {
 
 static MSFilterDesc* const kOwnFilters[] = {
-    &rms_codec2_enc_desc,
-    &rms_codec2_dec_desc,
-    &rms_opus_enc_desc,
-    &rms_loss_meter_desc,
-    &rms_dtmf_detect_desc,
+    &rms_codec2_enc_desc, &rms_codec2_dec_desc, &rms_opus_enc_desc, &rms_loss_meter_desc, &rms_dtmf_detect_desc,
 };
 
 MSFilterDesc* FindOwnFilter(const std::string& name) {

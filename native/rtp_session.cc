@@ -100,8 +100,9 @@ static int IntArg(Napi::Env env, const Napi::Value& v, const char* what, int lo,
   if (!v.IsNumber()) Throw(env, code::kInvalidArgument, std::string("Expected a number for ") + what);
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d < lo || d > hi || d != std::floor(d))
-    Throw(env, code::kInvalidArgument, std::string("Expected an integer ") + std::to_string(lo) + ".." +
-                                           std::to_string(hi) + " for " + what + ", got " + v.ToString().Utf8Value());
+    Throw(env, code::kInvalidArgument,
+          std::string("Expected an integer ") + std::to_string(lo) + ".." + std::to_string(hi) + " for " + what +
+              ", got " + v.ToString().Utf8Value());
   return static_cast<int>(d);
 }
 
@@ -150,7 +151,8 @@ Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
     if (err != 0) Throw(env, code::kBind, "Cannot bind " + addr + ":" + std::to_string(port) + ": " + strerror(err));
   }
   if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0)
-    Throw(env, code::kBind, "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
+    Throw(env, code::kBind,
+          "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
   bound_ = true;
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
@@ -184,7 +186,8 @@ Napi::Value RtpSessionWrap::SetPayloadTypes(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   if (!info[0].IsArray()) Throw(env, code::kInvalidArgument, "Expected an array of payload types");
   if (AnyUserAttached())
-    Throw(env, code::kInvalidState, "Cannot change payload types while the session's graph is attached; detach it first");
+    Throw(env, code::kInvalidState,
+          "Cannot change payload types while the session's graph is attached; detach it first");
   Napi::Array list = info[0].As<Napi::Array>();
   RtpProfile* profile = rtp_profile_new("rms");
   int telephoneEventPt = -1;
@@ -398,8 +401,7 @@ void RtpSessionWrap::TelephoneEventPacketFromTicker(RtpSession*, void* packet, v
   uint16_t duration = static_cast<uint16_t>((b[2] << 8) | b[3]);
   uint32_t ts = rtp_get_timestamp(m);
   if (!sink->any || ts != sink->lastTs) {
-    if (sink->active)
-      QueueTelephoneEvent(sink, {2, sink->event, sink->volume, sink->duration, sink->lastTs});
+    if (sink->active) QueueTelephoneEvent(sink, {2, sink->event, sink->volume, sink->duration, sink->lastTs});
     sink->any = true;
     sink->lastTs = ts;
     sink->active = true;
@@ -423,10 +425,12 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   if (!info[0].IsFunction()) Throw(env, code::kInvalidArgument, "Expected a function for onTelephoneEvent()");
   if (dtmf_ != nullptr) Throw(env, code::kInvalidState, "onTelephoneEvent() was already called on this session");
-  if (AnyUserAttached()) Throw(env, code::kInvalidState, "Register for telephone events before the session's graph runs");
+  if (AnyUserAttached())
+    Throw(env, code::kInvalidState, "Register for telephone events before the session's graph runs");
   dtmf_ = new TelephoneEventSink();
-  dtmf_->tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
-                                              [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
+  dtmf_->tsfn = Napi::ThreadSafeFunction::New(
+      env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
+      [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
   dtmf_->tsfn.Unref(env);
   rtp_session_signal_connect(session_, "telephone-event_packet", &RtpSessionWrap::TelephoneEventPacketFromTicker,
                              dtmf_);
@@ -437,8 +441,8 @@ void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (session_ == nullptr) return;
   if (!users_.empty()) {
     if (!force)
-      Throw(env, code::kInUse, "RtpSession is still used by " + std::to_string(users_.size()) +
-                                   " filter(s); close them first");
+      Throw(env, code::kInUse,
+            "RtpSession is still used by " + std::to_string(users_.size()) + " filter(s); close them first");
     std::vector<Filter*> users = users_;
     for (Filter* f : users) f->Close(env, true);
   }

@@ -18,14 +18,19 @@ Napi::Value RtpSessionWrap::ConfigureXr(const Napi::CallbackInfo& info) {
   OrtpRtcpXrConfiguration c{};
   c.enabled = o.Get("enabled").ToBoolean();
   std::string rtt = o.Get("rcvrRtt").IsString() ? o.Get("rcvrRtt").As<Napi::String>().Utf8Value() : "all";
-  if (rtt == "none") c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttNone;
-  else if (rtt == "all") c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttAll;
-  else if (rtt == "sender") c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttSender;
-  else Throw(env, code::kInvalidArgument, "Expected rcvrRtt 'none', 'all' or 'sender', got " + rtt);
-  c.rcvr_rtt_max_size = o.Get("rcvrRttMaxSize").IsNumber() ? o.Get("rcvrRttMaxSize").As<Napi::Number>().Int32Value() : 10000;
+  if (rtt == "none")
+    c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttNone;
+  else if (rtt == "all")
+    c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttAll;
+  else if (rtt == "sender")
+    c.rcvr_rtt_mode = OrtpRtcpXrRcvrRttSender;
+  else
+    Throw(env, code::kInvalidArgument, "Expected rcvrRtt 'none', 'all' or 'sender', got " + rtt);
+  c.rcvr_rtt_max_size =
+      o.Get("rcvrRttMaxSize").IsNumber() ? o.Get("rcvrRttMaxSize").As<Napi::Number>().Int32Value() : 10000;
   c.stat_summary_enabled = o.Get("statSummary").ToBoolean();
   c.stat_summary_flags = static_cast<OrtpRtcpXrStatSummaryFlag>(OrtpRtcpXrStatSummaryLoss | OrtpRtcpXrStatSummaryDup |
-                                                                 OrtpRtcpXrStatSummaryJitt | OrtpRtcpXrStatSummaryTTL);
+                                                                OrtpRtcpXrStatSummaryJitt | OrtpRtcpXrStatSummaryTTL);
   c.voip_metrics_enabled = o.Get("voipMetrics").ToBoolean();
   TickerLock lock(this);
   rtp_session_configure_rtcp_xr(session_, &c);
@@ -51,10 +56,9 @@ Napi::Value RtpSessionWrap::PollRtcp(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   if (rtcpEvents_ == nullptr) Throw(env, code::kInvalidState, "Call enableRtcpEvents() first");
   Napi::Array out = Napi::Array::New(env);
-  const double now =
-      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count());
+  const double now = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   OrtpEvent* ev;
   while ((ev = ortp_ev_queue_get(rtcpEvents_)) != nullptr) {
     OrtpEventType t = ortp_event_get_type(ev);
@@ -72,7 +76,9 @@ namespace {
 // oRTP copies the callback struct field by field while a ticker may read it,
 // so userdata can be seen NULL for an instant: answer "unavailable" then.
 XrMediaValues* Values(void* ud) { return static_cast<XrMediaValues*>(ud); }
-OrtpRtcpXrPlcStatus XrPlc(void* ud) { return ud ? static_cast<OrtpRtcpXrPlcStatus>(Values(ud)->plc.load()) : OrtpRtcpXrNoPlc; }
+OrtpRtcpXrPlcStatus XrPlc(void* ud) {
+  return ud ? static_cast<OrtpRtcpXrPlcStatus>(Values(ud)->plc.load()) : OrtpRtcpXrNoPlc;
+}
 int XrSignal(void* ud) { return ud ? Values(ud)->signalLevel.load() : 127; }
 int XrNoise(void* ud) { return ud ? Values(ud)->noiseLevel.load() : 127; }
 float XrMosCq(void* ud) { return ud ? Values(ud)->mosCq.load() : -1.f; }
@@ -112,7 +118,10 @@ Napi::Value RtpSessionWrap::SetXrMedia(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected XR media values");
   Napi::Object o = info[0].As<Napi::Object>();
   std::string plc = o.Get("plc").IsString() ? o.Get("plc").As<Napi::String>().Utf8Value() : "none";
-  int plcStatus = plc == "none" ? OrtpRtcpXrNoPlc : plc == "silence" ? OrtpRtcpXrSilencePlc : plc == "enhanced" ? OrtpRtcpXrEnhancedPlc : -1;
+  int plcStatus = plc == "none"       ? OrtpRtcpXrNoPlc
+                  : plc == "silence"  ? OrtpRtcpXrSilencePlc
+                  : plc == "enhanced" ? OrtpRtcpXrEnhancedPlc
+                                      : -1;
   if (plcStatus < 0) Throw(env, code::kInvalidArgument, "Expected plc 'none', 'silence' or 'enhanced'");
   auto mos = [&](const char* key) -> float {
     Napi::Value v = o.Get(key);

@@ -26,7 +26,8 @@ Ticker::Ticker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ticker>(info) 
   Napi::Env env = info.Env();
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "rms-ticker";
   int prio = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-  if (prio < 0 || prio > 2) Throw(env, code::kInvalidArgument, "Expected priority 0 (normal), 1 (high) or 2 (realtime)");
+  if (prio < 0 || prio > 2)
+    Throw(env, code::kInvalidArgument, "Expected priority 0 (normal), 1 (high) or 2 (realtime)");
   MSTickerParams params;
   params.name = name.c_str();
   params.prio = static_cast<MSTickerPrio>(prio);
@@ -59,8 +60,10 @@ void Ticker::UpdateKeepAlive() {
   bool want = ticker_ != nullptr && !roots_.empty() && userRef_;
   if (want == keepAliveRefd_) return;
   keepAliveRefd_ = want;
-  if (want) keepAlive_.Ref(Env());
-  else keepAlive_.Unref(Env());
+  if (want)
+    keepAlive_.Ref(Env());
+  else
+    keepAlive_.Unref(Env());
 }
 
 Napi::Value Ticker::Attach(const Napi::CallbackInfo& info) {
@@ -106,7 +109,8 @@ Napi::Value Ticker::Detach(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   Filter* f = Filter::FromValue(env, info[0], "Ticker.detach()");
   if (f->handle()->ticker != ticker_)
-    Throw(env, code::kInvalidState, std::string("Filter ") + f->handle()->desc->name + " is not attached to this ticker");
+    Throw(env, code::kInvalidState,
+          std::string("Filter ") + f->handle()->desc->name + " is not attached to this ticker");
   DetachGraphOf(f->handle());
   return env.Undefined();
 }

@@ -127,10 +127,10 @@ class Ticker : public Napi::ObjectWrap<Ticker> {
 // Values oRTP asks for when it writes the RTCP XR VoIP metrics block (on the
 // ticker thread); set from JS by the quality layer, read lock-free.
 struct XrMediaValues {
-  std::atomic<int> plc{0};          // OrtpRtcpXrPlcStatus
+  std::atomic<int> plc{0};            // OrtpRtcpXrPlcStatus
   std::atomic<int> signalLevel{127};  // dBm0, 127 = unavailable (RFC 3611)
   std::atomic<int> noiseLevel{127};
-  std::atomic<float> mosCq{-1.f};   // 1..5, <0 = unavailable
+  std::atomic<float> mosCq{-1.f};  // 1..5, <0 = unavailable
   std::atomic<float> mosLq{-1.f};
 };
 

@@ -19,7 +19,6 @@ import { findFreePortBlock, hasBinary, killAllPeers } from './peers/proc';
 import { PCMA, PCMU, parseSdp, telephoneEvent } from './peers/sdp';
 import { describeSippResult, runSippUac, startSippUas, type SippUas } from './peers/sipp';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const sip = require('sip');
 
 const haveSipp = hasBinary('sipp');

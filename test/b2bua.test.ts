@@ -11,7 +11,7 @@ import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const sip = require('sip');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -32,8 +32,8 @@ function chart(samples: QualitySample[], s: Series, t0: number, t1: number): str
     v: number;
   }[];
   const vals = points.map((p) => p.v);
-  let [lo, hi] = s.range ?? [Math.min(0, ...vals), Math.max(1, ...vals)];
-  if (hi <= lo) hi = lo + 1;
+  const [lo, top] = s.range ?? [Math.min(0, ...vals), Math.max(1, ...vals)];
+  const hi = top <= lo ? lo + 1 : top;
   const x = (t: number) => PAD.l + ((t - t0) / Math.max(1, t1 - t0)) * (W - PAD.l - PAD.r);
   const y = (v: number) => H - PAD.b - ((v - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
   const lines = (['a', 'b'] as const)

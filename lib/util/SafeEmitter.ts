@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
  * listens for errors), so a faulty listener cannot break the event pump that
  * carries data from the ticker threads.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
+
 export class SafeEmitter<Events> {
   readonly #ee = new EventEmitter();
 

@@ -53,7 +53,7 @@ void BurstGap::OnPacket(uint16_t seq) {
 }
 
 BurstGapSnapshot BurstGap::Snapshot() const {
-  return BurstGapSnapshot{packets_.load(kRelaxed), lost_.load(kRelaxed),  burstPackets_.load(kRelaxed),
+  return BurstGapSnapshot{packets_.load(kRelaxed),   lost_.load(kRelaxed),   burstPackets_.load(kRelaxed),
                           burstLost_.load(kRelaxed), bursts_.load(kRelaxed), gmin_};
 }
 

@@ -48,8 +48,8 @@ DtmfParams DtmfGoertzel::DefaultParams() {
 bool DtmfGoertzel::ValidParams(const DtmfParams& p) {
   // Written so that NaN fails every comparison.
   return p.min_level_dbfs >= -60 && p.min_level_dbfs <= 0 && p.normal_twist_db >= 0 && p.normal_twist_db <= 20 &&
-         p.reverse_twist_db >= 0 && p.reverse_twist_db <= 20 && p.min_duration_ms >= 20 &&
-         p.min_duration_ms <= 1000 && p.release_ms >= 10 && p.release_ms <= 200;
+         p.reverse_twist_db >= 0 && p.reverse_twist_db <= 20 && p.min_duration_ms >= 20 && p.min_duration_ms <= 1000 &&
+         p.release_ms >= 10 && p.release_ms <= 200;
 }
 
 DtmfGoertzel::DtmfGoertzel(int rate) : params_(DefaultParams()) {

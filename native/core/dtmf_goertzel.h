@@ -113,9 +113,9 @@ class DtmfGoertzel {
   struct Run {
     char digit = 0;
     bool confirmed = false;
-    uint64_t first = 0;  // index of the first sub-block of the first window showing it
-    uint64_t last = 0;   // same, of the last window showing it
-    int misses = 0;      // windows since `last` without the digit
+    uint64_t first = 0;                    // index of the first sub-block of the first window showing it
+    uint64_t last = 0;                     // same, of the last window showing it
+    int misses = 0;                        // windows since `last` without the digit
     double leadBefore = 0, leadFirst = 0;  // energies of sub-blocks first-1 and first
     double tail2 = 0, tail3 = 0;           // energies of sub-blocks last+2 and last+3
     bool haveTail = false;

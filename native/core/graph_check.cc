@@ -35,8 +35,7 @@ std::string CheckRunnable(MSFilter* f) {
   auto graph = GraphOf(f);
   bool hasSource = false;
   for (MSFilter* g : graph) {
-    if (g->ticker != nullptr)
-      return std::string("filter ") + g->desc->name + " is already attached to a ticker";
+    if (g->ticker != nullptr) return std::string("filter ") + g->desc->name + " is already attached to a ticker";
     if (g->desc->ninputs == 0) hasSource = true;
   }
   if (!hasSource)

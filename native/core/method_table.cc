@@ -11,8 +11,10 @@ namespace rms {
 
 namespace {
 
-#define M(name, kind) MethodInfo{name, #name, ArgKind::kind, 0}
-#define S(name, type) MethodInfo{name, #name, ArgKind::Bytes, sizeof(type)}
+#define M(name, kind) \
+  MethodInfo { name, #name, ArgKind::kind, 0 }
+#define S(name, type) \
+  MethodInfo { name, #name, ArgKind::Bytes, sizeof(type) }
 
 std::vector<MethodInfo> BuildTable() {
   std::vector<MethodInfo> t = {
@@ -119,18 +121,30 @@ const MethodInfo* FindMethod(unsigned int id) {
 
 const char* ArgKindName(ArgKind kind) {
   switch (kind) {
-    case ArgKind::None: return "none";
-    case ArgKind::IntIn: return "int";
-    case ArgKind::IntOut: return "int-out";
-    case ArgKind::FloatIn: return "float";
-    case ArgKind::FloatOut: return "float-out";
-    case ArgKind::BoolIn: return "bool";
-    case ArgKind::BoolOut: return "bool-out";
-    case ArgKind::String: return "string";
-    case ArgKind::Char: return "char";
-    case ArgKind::Bytes: return "bytes";
-    case ArgKind::BytesOut: return "bytes-out";
-    case ArgKind::RtpSession: return "rtp-session";
+    case ArgKind::None:
+      return "none";
+    case ArgKind::IntIn:
+      return "int";
+    case ArgKind::IntOut:
+      return "int-out";
+    case ArgKind::FloatIn:
+      return "float";
+    case ArgKind::FloatOut:
+      return "float-out";
+    case ArgKind::BoolIn:
+      return "bool";
+    case ArgKind::BoolOut:
+      return "bool-out";
+    case ArgKind::String:
+      return "string";
+    case ArgKind::Char:
+      return "char";
+    case ArgKind::Bytes:
+      return "bytes";
+    case ArgKind::BytesOut:
+      return "bytes-out";
+    case ArgKind::RtpSession:
+      return "rtp-session";
   }
   return "?";
 }

@@ -231,9 +231,10 @@ void DecProcess(MSFilter* f) {
     // with the peer (or garbage): decoding it would be noise, so drop it.
     if (fb == 0 || len == 0 || len % fb != 0 || len / fb > 16) {
       if (d->badPackets++ % 250 == 0)
-        ms_warning("CODEC2 decoder (mode %d bps): dropped a %u-byte payload that is not whole %u-byte frames; "
-                   "does the peer use another mode?",
-                   BitrateOfMode(d->codec.mode), static_cast<unsigned>(len), static_cast<unsigned>(fb));
+        ms_warning(
+            "CODEC2 decoder (mode %d bps): dropped a %u-byte payload that is not whole %u-byte frames; "
+            "does the peer use another mode?",
+            BitrateOfMode(d->codec.mode), static_cast<unsigned>(len), static_cast<unsigned>(fb));
       freemsg(im);
       continue;
     }
@@ -271,14 +272,10 @@ int DecHavePlc(MSFilter*, void* arg) {
 }
 
 MSFilterMethod kDecMethods[] = {
-    {MS_FILTER_ADD_FMTP, DecAddFmtp},
-    {MS_FILTER_SET_SAMPLE_RATE, SetRate},
-    {MS_FILTER_GET_SAMPLE_RATE, GetRate},
-    {MS_FILTER_GET_NCHANNELS, GetChannels},
-    {MS_FILTER_SET_BITRATE, DecSetBitrate},
-    {MS_FILTER_GET_BITRATE, DecGetBitrate},
-    {MS_AUDIO_DECODER_HAVE_PLC, DecHavePlc},
-    {0, nullptr},
+    {MS_FILTER_ADD_FMTP, DecAddFmtp},        {MS_FILTER_SET_SAMPLE_RATE, SetRate},
+    {MS_FILTER_GET_SAMPLE_RATE, GetRate},    {MS_FILTER_GET_NCHANNELS, GetChannels},
+    {MS_FILTER_SET_BITRATE, DecSetBitrate},  {MS_FILTER_GET_BITRATE, DecGetBitrate},
+    {MS_AUDIO_DECODER_HAVE_PLC, DecHavePlc}, {0, nullptr},
 };
 
 }  // namespace
@@ -306,14 +303,36 @@ int Codec2ModeFromFmtp(const char* fmtp, int fallback) {
 extern "C" {
 
 MSFilterDesc rms_codec2_enc_desc = {
-    MS_FILTER_PLUGIN_ID, "RmsCodec2Enc", "Codec2 speech encoder (libcodec2)", MS_FILTER_ENCODER, "CODEC2", 1, 1,
-    rms::EncInit,        rms::EncPreprocess, rms::EncProcess, rms::EncPostprocess, rms::EncUninit,
-    rms::kEncMethods,    0,
+    MS_FILTER_PLUGIN_ID,
+    "RmsCodec2Enc",
+    "Codec2 speech encoder (libcodec2)",
+    MS_FILTER_ENCODER,
+    "CODEC2",
+    1,
+    1,
+    rms::EncInit,
+    rms::EncPreprocess,
+    rms::EncProcess,
+    rms::EncPostprocess,
+    rms::EncUninit,
+    rms::kEncMethods,
+    0,
 };
 
 MSFilterDesc rms_codec2_dec_desc = {
-    MS_FILTER_PLUGIN_ID, "RmsCodec2Dec", "Codec2 speech decoder (libcodec2)", MS_FILTER_DECODER, "CODEC2", 1, 1,
-    rms::DecInit,        rms::DecPreprocess, rms::DecProcess, nullptr, rms::DecUninit,
-    rms::kDecMethods,    0,
+    MS_FILTER_PLUGIN_ID,
+    "RmsCodec2Dec",
+    "Codec2 speech decoder (libcodec2)",
+    MS_FILTER_DECODER,
+    "CODEC2",
+    1,
+    1,
+    rms::DecInit,
+    rms::DecPreprocess,
+    rms::DecProcess,
+    nullptr,
+    rms::DecUninit,
+    rms::kDecMethods,
+    0,
 };
 }

@@ -102,8 +102,10 @@ void Process(MSFilter* f) {
     for (mblk_t* b = m; b != nullptr; b = b->b_cont)
       if (b->b_wptr > b->b_rptr) FeedBytes(f, d, b->b_rptr, static_cast<size_t>(b->b_wptr - b->b_rptr));
     // Never unlinked on a ticker (see the header); driven by hand it may be.
-    if (f->outputs[0] != nullptr) ms_queue_put(f->outputs[0], m);
-    else freemsg(m);
+    if (f->outputs[0] != nullptr)
+      ms_queue_put(f->outputs[0], m);
+    else
+      freemsg(m);
   }
   if (any) {
     d->msWithoutInput = 0;
@@ -167,8 +169,19 @@ MSFilterMethod kMethods[] = {
 
 extern "C" {
 MSFilterDesc rms_dtmf_detect_desc = {
-    MS_FILTER_PLUGIN_ID, "RmsDtmfDetect", "In-band DTMF detector (Goertzel), audio passed through", MS_FILTER_OTHER,
-    nullptr,             1, 1, rms::Init, rms::Preprocess, rms::Process, rms::Postprocess, rms::Uninit,
-    rms::kMethods,       0,
+    MS_FILTER_PLUGIN_ID,
+    "RmsDtmfDetect",
+    "In-band DTMF detector (Goertzel), audio passed through",
+    MS_FILTER_OTHER,
+    nullptr,
+    1,
+    1,
+    rms::Init,
+    rms::Preprocess,
+    rms::Process,
+    rms::Postprocess,
+    rms::Uninit,
+    rms::kMethods,
+    0,
 };
 }

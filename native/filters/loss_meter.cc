@@ -40,7 +40,19 @@ MSFilterMethod kMethods[] = {
 
 extern "C" {
 MSFilterDesc rms_loss_meter_desc = {
-    MS_FILTER_PLUGIN_ID, "RmsLossMeter", "Loss and burst/gap metrics (RFC 3611) of played-out RTP", MS_FILTER_OTHER,
-    nullptr,             1, 1, rms::Init, rms::Preprocess, rms::Process, nullptr, rms::Uninit, rms::kMethods, 0,
+    MS_FILTER_PLUGIN_ID,
+    "RmsLossMeter",
+    "Loss and burst/gap metrics (RFC 3611) of played-out RTP",
+    MS_FILTER_OTHER,
+    nullptr,
+    1,
+    1,
+    rms::Init,
+    rms::Preprocess,
+    rms::Process,
+    nullptr,
+    rms::Uninit,
+    rms::kMethods,
+    0,
 };
 }

@@ -266,8 +266,19 @@ MSFilterMethod kMethods[] = {
 
 extern "C" {
 MSFilterDesc rms_opus_enc_desc = {
-    MS_FILTER_PLUGIN_ID, "RmsOpusEnc", "Opus encoder with per-call settings (libopus)", MS_FILTER_ENCODER, "opus", 1, 1,
-    rms::Init,           rms::Preprocess, rms::Process, rms::Postprocess, rms::Uninit,
-    rms::kMethods,       0,
+    MS_FILTER_PLUGIN_ID,
+    "RmsOpusEnc",
+    "Opus encoder with per-call settings (libopus)",
+    MS_FILTER_ENCODER,
+    "opus",
+    1,
+    1,
+    rms::Init,
+    rms::Preprocess,
+    rms::Process,
+    rms::Postprocess,
+    rms::Uninit,
+    rms::kMethods,
+    0,
 };
 }

@@ -40,15 +40,15 @@ int g_checks = 0;
 int g_failed = 0;  // failed checks in the current case
 
 #define CHECK(cond) CHECK_MSG(cond, "%s", "")
-#define CHECK_MSG(cond, ...)                                               \
-  do {                                                                     \
-    ++g_checks;                                                            \
-    if (!(cond)) {                                                         \
-      ++g_failed;                                                          \
+#define CHECK_MSG(cond, ...)                                                   \
+  do {                                                                         \
+    ++g_checks;                                                                \
+    if (!(cond)) {                                                             \
+      ++g_failed;                                                              \
       std::fprintf(stdout, "    FAIL %s:%d: %s  ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stdout, __VA_ARGS__);                                   \
-      std::fprintf(stdout, "\n");                                          \
-    }                                                                      \
+      std::fprintf(stdout, __VA_ARGS__);                                       \
+      std::fprintf(stdout, "\n");                                              \
+    }                                                                          \
   } while (0)
 #define CHECK_CONTAINS(str, needle) \
   CHECK_MSG(std::string(str).find(needle) != std::string::npos, "got \"%s\"", std::string(str).c_str())
@@ -63,7 +63,7 @@ bool Contains(const std::string& s, const char* needle) { return s.find(needle) 
 // records packet sizes and passes them on, and a sink that counts.
 // ---------------------------------------------------------------------------
 struct SourceState {
-  bool pcm = true;       // 16-bit 8 kHz sine, 10 ms per tick
+  bool pcm = true;         // 16-bit 8 kHz sine, 10 ms per tick
   size_t packetBytes = 0;  // otherwise: one packet of this many bytes per tick
   double phase = 0;
   uint32_t ts = 0;
@@ -92,8 +92,9 @@ void SourceProcess(MSFilter* f) {
   }
   ms_queue_put(f->outputs[0], m);
 }
-MSFilterDesc kSourceDesc = {MS_FILTER_PLUGIN_ID, "TestSource", "test source", MS_FILTER_OTHER, nullptr, 0, 1,
-                            SourceInit, nullptr, SourceProcess, nullptr, SourceUninit, nullptr, 0};
+MSFilterDesc kSourceDesc = {
+    MS_FILTER_PLUGIN_ID, "TestSource", "test source", MS_FILTER_OTHER, nullptr,      0,       1,
+    SourceInit,          nullptr,      SourceProcess, nullptr,         SourceUninit, nullptr, 0};
 
 struct ProbeState {
   std::vector<size_t> sizes;  // touched by the ticker thread only while running
@@ -108,8 +109,8 @@ void ProbeProcess(MSFilter* f) {
     ms_queue_put(f->outputs[0], m);
   }
 }
-MSFilterDesc kProbeDesc = {MS_FILTER_PLUGIN_ID, "TestProbe", "test probe", MS_FILTER_OTHER, nullptr, 1, 1,
-                           ProbeInit, nullptr, ProbeProcess, nullptr, ProbeUninit, nullptr, 0};
+MSFilterDesc kProbeDesc = {MS_FILTER_PLUGIN_ID, "TestProbe", "test probe", MS_FILTER_OTHER, nullptr,     1,       1,
+                           ProbeInit,           nullptr,     ProbeProcess, nullptr,         ProbeUninit, nullptr, 0};
 
 struct SinkState {
   size_t packets = 0;
@@ -136,8 +137,9 @@ void SinkProcess(MSFilter* f) {
     freemsg(m);
   }
 }
-MSFilterDesc kSinkDesc = {MS_FILTER_PLUGIN_ID, "TestSink", "test sink", MS_FILTER_OTHER, nullptr, 1, 0,
-                          SinkInit, nullptr, SinkProcess, nullptr, SinkUninit, nullptr, 0};
+MSFilterDesc kSinkDesc = {
+    MS_FILTER_PLUGIN_ID, "TestSink", "test sink", MS_FILTER_OTHER, nullptr, 1, 0, SinkInit, nullptr,
+    SinkProcess,         nullptr,    SinkUninit,  nullptr,         0};
 
 MSFilter* Make(MSFilterDesc* d) { return ms_factory_create_filter_from_desc(g_factory, d); }
 
@@ -186,22 +188,46 @@ void TestMethodTable() {
     bool ok = true;
     const char* want = "";
     switch (e.kind) {
-      case ArgKind::None: ok = got == 0; want = "0"; break;
+      case ArgKind::None:
+        ok = got == 0;
+        want = "0";
+        break;
       case ArgKind::IntIn:
-      case ArgKind::IntOut: ok = got == sizeof(int); want = "sizeof(int)"; break;
+      case ArgKind::IntOut:
+        ok = got == sizeof(int);
+        want = "sizeof(int)";
+        break;
       case ArgKind::FloatIn:
-      case ArgKind::FloatOut: ok = got == sizeof(float); want = "sizeof(float)"; break;
+      case ArgKind::FloatOut:
+        ok = got == sizeof(float);
+        want = "sizeof(float)";
+        break;
       case ArgKind::BoolIn:
-      case ArgKind::BoolOut: ok = got == sizeof(bool_t); want = "sizeof(bool_t)"; break;
+      case ArgKind::BoolOut:
+        ok = got == sizeof(bool_t);
+        want = "sizeof(bool_t)";
+        break;
       // "const char" (1) or "const char*" (MS_FILE_PLAYER_OPEN): both carry a string
-      case ArgKind::String: ok = got == 1 || got == sizeof(const char*); want = "1 or sizeof(char*)"; break;
-      case ArgKind::Char: ok = got == 1; want = "1"; break;
+      case ArgKind::String:
+        ok = got == 1 || got == sizeof(const char*);
+        want = "1 or sizeof(char*)";
+        break;
+      case ArgKind::Char:
+        ok = got == 1;
+        want = "1";
+        break;
       case ArgKind::Bytes:
-      case ArgKind::BytesOut: ok = e.bytes > 0 && got == e.bytes; want = "bytes"; break;
-      case ArgKind::RtpSession: ok = got == sizeof(RtpSession*); want = "sizeof(RtpSession*)"; break;
+      case ArgKind::BytesOut:
+        ok = e.bytes > 0 && got == e.bytes;
+        want = "bytes";
+        break;
+      case ArgKind::RtpSession:
+        ok = got == sizeof(RtpSession*);
+        want = "sizeof(RtpSession*)";
+        break;
     }
-    CHECK_MSG(ok, "%s: kind %s, id size byte %zu, expected %s (bytes=%zu)", e.name, rms::ArgKindName(e.kind), got,
-              want, e.bytes);
+    CHECK_MSG(ok, "%s: kind %s, id size byte %zu, expected %s (bytes=%zu)", e.name, rms::ArgKindName(e.kind), got, want,
+              e.bytes);
     CHECK_MSG(e.kind == ArgKind::Bytes || e.kind == ArgKind::BytesOut || e.bytes == 0,
               "%s: bytes set for a non-Bytes kind", e.name);
     CHECK_MSG(std::strcmp(rms::ArgKindName(e.kind), "?") != 0, "%s", e.name);
@@ -304,7 +330,7 @@ void TestCodec2Registration() {
     CHECK(GetInt(enc, MS_AUDIO_ENCODER_GET_PTIME) == 40);
     std::printf("    (the ms2 errors below are expected: invalid arguments)\n");
     std::fflush(stdout);
-    CHECK(CallInt(enc, MS_AUDIO_ENCODER_SET_PTIME, 60) != 0);  // not a multiple of 40 ms
+    CHECK(CallInt(enc, MS_AUDIO_ENCODER_SET_PTIME, 60) != 0);   // not a multiple of 40 ms
     CHECK(CallInt(enc, MS_AUDIO_ENCODER_SET_PTIME, 160) != 0);  // > 120 ms
     CHECK(CallInt(enc, MS_AUDIO_ENCODER_SET_PTIME, 80) == 0);
     CHECK(GetInt(enc, MS_AUDIO_ENCODER_GET_PTIME) == 80);
@@ -433,9 +459,9 @@ void TestTickStats() {
   ms_filter_link(player, 0, sink, 0);
   rms::TickStatsSnapshot snap{};
   RunGraph(player, 200, &snap);
-  std::printf("    ticks=%llu late=%llu maxLateMs=%lld totalLateMs=%llu\n",
-              static_cast<unsigned long long>(snap.ticks), static_cast<unsigned long long>(snap.lateTicks),
-              static_cast<long long>(snap.maxLateMs), static_cast<unsigned long long>(snap.totalLateMs));
+  std::printf("    ticks=%llu late=%llu maxLateMs=%lld totalLateMs=%llu\n", static_cast<unsigned long long>(snap.ticks),
+              static_cast<unsigned long long>(snap.lateTicks), static_cast<long long>(snap.maxLateMs),
+              static_cast<unsigned long long>(snap.totalLateMs));
   CHECK_MSG(snap.ticks > 10, "ticks=%llu", static_cast<unsigned long long>(snap.ticks));
   CHECK(snap.ticks < 100);  // 10 ms ticks over ~200 ms (+ slack for slow runs under valgrind)
   CHECK(snap.lateTicks <= snap.ticks);
@@ -482,8 +508,8 @@ void TestBurstGap() {
   {
     rms::BurstGap g(16);
     for (int i = 0; i < 40; ++i) g.OnPacket(static_cast<uint16_t>(65520 + i));  // wraps at 65536
-    g.OnPacket(static_cast<uint16_t>(65520 + 39));                                   // duplicate
-    g.OnPacket(static_cast<uint16_t>(30000));                                        // restart
+    g.OnPacket(static_cast<uint16_t>(65520 + 39));                              // duplicate
+    g.OnPacket(static_cast<uint16_t>(30000));                                   // restart
     rms::BurstGapSnapshot s = g.Snapshot();
     CHECK_MSG(s.lost == 0 && s.packets == 41, "lost=%u packets=%u", s.lost, s.packets);
   }
@@ -577,8 +603,8 @@ Signal SpeechLike(int rate, double seconds, double peakDb, double f0Center) {
 // several notes within a semitone of a DTMF frequency (F5 698, G5 784,
 // F#6 1480, E6 1319, F6 1397).
 Signal MusicLike(int rate, double seconds, double peakDb) {
-  static const std::vector<std::vector<int>> kChords = {
-      {77, 81, 84}, {74, 78, 81, 90}, {76, 79, 83, 88}, {69, 73, 76, 79, 85}, {70, 74, 77, 82, 89}, {79, 83, 86, 91}};
+  static const std::vector<std::vector<int>> kChords = {{77, 81, 84},         {74, 78, 81, 90},     {76, 79, 83, 88},
+                                                        {69, 73, 76, 79, 85}, {70, 74, 77, 82, 89}, {79, 83, 86, 91}};
   Signal s{rate, {}};
   size_t n = s.Samples(seconds * 1000), per = s.Samples(400);
   double peak = 0;
@@ -660,9 +686,10 @@ void TestDtmfAllKeys() {
             CHECK(d.starts[k].duration_ms >= 35 && d.starts[k].duration_ms <= e.duration_ms);
           }
         }
-  std::printf("    16 keys x 4 levels (-3..-25 dBFS peak) x 40/60/100 ms x 3 offsets x 8/16 kHz: %d/%d runs exact;"
-              " max error: duration %.1f ms, onset %.1f ms, level %.2f dB\n",
-              exact, runs, maxDurErr, maxStartErr, maxLevelErr);
+  std::printf(
+      "    16 keys x 4 levels (-3..-25 dBFS peak) x 40/60/100 ms x 3 offsets x 8/16 kHz: %d/%d runs exact;"
+      " max error: duration %.1f ms, onset %.1f ms, level %.2f dB\n",
+      exact, runs, maxDurErr, maxStartErr, maxLevelErr);
   CHECK(maxDurErr <= 3);
   CHECK(maxStartErr <= 3);
   CHECK(maxLevelErr <= 1);
@@ -701,8 +728,10 @@ void TestDtmfTwist() {
   CHECK(Detect(AllKeys(8000, 60, -10, -20), &p).Keys() == kKeys);
   CHECK(Detect(AllKeys(8000, 60, -16, -10), &p).Keys() == kKeys);
   // Q.24 frequency tolerance: within 1.5 % accepted, 3.5 % off rejected
-  for (double scale : {0.985, 1.015}) CHECK_MSG(Detect(AllKeys(8000, 60, -10, -10, 0, scale)).Keys() == kKeys, "%g", scale);
-  for (double scale : {0.965, 1.035}) CHECK_MSG(Detect(AllKeys(8000, 60, -10, -10, 0, scale)).ends.empty(), "%g", scale);
+  for (double scale : {0.985, 1.015})
+    CHECK_MSG(Detect(AllKeys(8000, 60, -10, -10, 0, scale)).Keys() == kKeys, "%g", scale);
+  for (double scale : {0.965, 1.035})
+    CHECK_MSG(Detect(AllKeys(8000, 60, -10, -10, 0, scale)).ends.empty(), "%g", scale);
 }
 
 void TestDtmfNoFalseDetections() {
@@ -735,8 +764,9 @@ void TestDtmfNoFalseDetections() {
       CHECK_MSG(d.ends.empty(), "music-like %.0f dBFS at %d Hz: \"%s\"", peakDb, rate, d.Keys().c_str());
     }
   }
-  std::printf("    no digit in 10 s of white noise x 3 levels, single tones, 3 x 20 s speech-like and 20 s"
-              " music-like x 2 levels, 8/16 kHz\n");
+  std::printf(
+      "    no digit in 10 s of white noise x 3 levels, single tones, 3 x 20 s speech-like and 20 s"
+      " music-like x 2 levels, 8/16 kHz\n");
 }
 
 void TestDtmfTiming() {
@@ -760,7 +790,8 @@ void TestDtmfTiming() {
   s.Silence(20), s.Key('D', 3000, -10, -10), s.Silence(100);
   d = Detect(s);
   CHECK(d.Keys() == "D" && d.starts.size() == 1);
-  if (d.ends.size() == 1) CHECK_MSG(std::abs(static_cast<int>(d.ends[0].duration_ms) - 3000) <= 3, "%u", d.ends[0].duration_ms);
+  if (d.ends.size() == 1)
+    CHECK_MSG(std::abs(static_cast<int>(d.ends[0].duration_ms) - 3000) <= 3, "%u", d.ends[0].duration_ms);
   if (d.starts.size() == 1) CHECK_MSG(d.starts[0].duration_ms <= 50, "confirmed after %u ms", d.starts[0].duration_ms);
   // the stream ends during a key: Flush() reports it
   s = Signal{8000, {}};
@@ -877,8 +908,8 @@ void TestDtmfFilter() {
   CHECK_MSG(events.ends.size() == 2 && events.ends[0].digit == '1' && events.ends[1].digit == '#', "%zu events",
             events.ends.size());
   CHECK(events.starts.size() == 2);
-  if (events.ends.size() == 2) CHECK_MSG(std::abs(static_cast<int>(events.ends[1].duration_ms) - 100) <= 3, "%u ms",
-                                         events.ends[1].duration_ms);
+  if (events.ends.size() == 2)
+    CHECK_MSG(std::abs(static_cast<int>(events.ends[1].duration_ms) - 100) <= 3, "%u ms", events.ends[1].duration_ms);
   // the audio went through unchanged
   std::vector<uint8_t> out;
   while (mblk_t* o = ms_queue_get(det->outputs[0])) {
