@@ -332,10 +332,19 @@ void Filter::NotifyFromTicker(void* userData, MSFilter*, unsigned int id, void* 
         e->sink->pending.fetch_sub(1, std::memory_order_relaxed);
         uint64_t dropped = e->sink->dropped.exchange(0);
         if (env != nullptr && !cb.IsEmpty()) {
-          auto payload = Napi::Buffer<uint8_t>::Copy(env, e->data, e->size);
           double id = static_cast<double>(e->id);
-          delete e;
-          cb.Call({Napi::Number::New(env, id), payload, Napi::Number::New(env, static_cast<double>(dropped))});
+          // A C++ exception must not leave a TSFN callback (std::terminate):
+          // a JS error becomes an uncaught exception as for any callback;
+          // while the environment shuts down, napi calls fail and we drop.
+          try {
+            auto payload = Napi::Buffer<uint8_t>::Copy(env, e->data, e->size);
+            delete e;
+            e = nullptr;
+            cb.Call({Napi::Number::New(env, id), payload, Napi::Number::New(env, static_cast<double>(dropped))});
+          } catch (const Napi::Error& err) {
+            delete e;
+            err.ThrowAsJavaScriptException();
+          }
           return;
         }
         delete e;

@@ -368,13 +368,18 @@ void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r
         TelephoneEventReport v = *e;
         delete e;
         if (env == nullptr || cb.IsEmpty()) return;
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
-        o.Set("event", v.event);
-        o.Set("volume", v.volume);
-        o.Set("duration", v.duration);
-        o.Set("timestamp", static_cast<double>(v.timestamp));
-        cb.Call({o});
+        // no C++ exception may leave a TSFN callback (see filter.cc)
+        try {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
+          o.Set("event", v.event);
+          o.Set("volume", v.volume);
+          o.Set("duration", v.duration);
+          o.Set("timestamp", static_cast<double>(v.timestamp));
+          cb.Call({o});
+        } catch (const Napi::Error& err) {
+          err.ThrowAsJavaScriptException();
+        }
       }) != napi_ok)
     delete ev;
 }
