@@ -69,3 +69,4 @@ export {
 } from './ivr/flow';
 export * as bencode from './control/bencode';
 export * as ng from './control/ng';
+export * as daemon from './daemon';
