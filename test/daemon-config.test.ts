@@ -175,4 +175,31 @@ describe('control plane exposure and load limits', () => {
       media.close();
     }
   });
+
+  it('calls nobody deletes time out: answered without media after mediaTimeoutSec, unanswered after offerTimeoutSec', async () => {
+    const media = new MediaServer({ address: '127.0.0.1', ports: [34500, 34599], tickers: 1, transcode: false });
+    const calls = new CallControl({ media, mediaTimeoutSec: 60, offerTimeoutSec: 300 });
+    const ended: string[] = [];
+    calls.on('callEnd', (e) => ended.push(e.callId));
+    const sdp = (port: number) => phoneSdp({ port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
+    const req = (cmd: Record<string, string>) => parseRequest(NgClient.message('c', cmd));
+    try {
+      await calls.handle(req({ command: 'offer', 'call-id': 'answered', 'from-tag': 'a', sdp: sdp(4000) }));
+      await calls.handle(
+        req({ command: 'answer', 'call-id': 'answered', 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(4002) }),
+      );
+      await calls.handle(req({ command: 'offer', 'call-id': 'ringing', 'from-tag': 'a', sdp: sdp(4004) }));
+      const t0 = Date.now();
+      assert.deepEqual(calls.sweep(t0 + 59_000), []);
+      assert.deepEqual(calls.sweep(t0 + 61_000), ['answered']);
+      assert.deepEqual(calls.sweep(t0 + 299_000), []);
+      assert.deepEqual(calls.sweep(t0 + 301_000), ['ringing']);
+      assert.deepEqual(ended, ['answered', 'ringing']);
+      assert.equal(calls.totals.timedOut, 2);
+      assert.equal(media.ports.inUse, 0);
+    } finally {
+      calls.close();
+      media.close();
+    }
+  });
 });

@@ -67,6 +67,8 @@ export class Daemon {
       media: this.media,
       mediaRoots: roots,
       maxSessions: config.maxSessions,
+      mediaTimeoutSec: config.mediaTimeoutSec,
+      offerTimeoutSec: config.offerTimeoutSec,
       log,
     });
     this.calls.on('error', (err) => log.warn(`calls: ${String((err as Error)?.message ?? err)}`));
@@ -149,6 +151,7 @@ export class Daemon {
     if (this.#closed) return;
     this.#closed = true;
     this.calls.drain();
+    this.calls.close();
     try {
       this.calls.closeAll();
     } catch (err) {

@@ -50,6 +50,9 @@ interface CallEntry extends CallFacts {
   reoffer?: { leg: LegName; sdp: string; reply: string };
   deleteTimer?: NodeJS.Timeout;
   transcoded: boolean;
+  /** RTP and RTCP packets received on both legs at the last sweep, and when that count last grew. */
+  packets: number;
+  lastMediaMs: number;
 }
 
 export interface CallEnd {
@@ -70,6 +73,14 @@ export interface CallControlOptions {
   mediaRoots?: MediaRoots;
   /** Calls at most (0: no limit). */
   maxSessions?: number;
+  /**
+   * An answered call with no RTP or RTCP from either side and no signalling
+   * for this long is ended (a lost delete, a crashed proxy, a node that took an offer
+   * after the proxy gave up on it). Default 60 s; 0: never.
+   */
+  mediaTimeoutSec?: number;
+  /** A call never answered is ended this long after its last signalling. Default 300 s; 0: never. */
+  offerTimeoutSec?: number;
   log?: Logger;
 }
 
@@ -83,7 +94,10 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
   readonly #calls = new Map<string, CallEntry>();
   readonly startedAt = Date.now();
   #draining = false;
-  readonly totals = { calls: 0, finished: 0, transcodedFinished: 0, rejected: 0, limited: 0 };
+  readonly totals = { calls: 0, finished: 0, transcodedFinished: 0, rejected: 0, limited: 0, timedOut: 0 };
+  readonly #mediaTimeoutMs: number;
+  readonly #offerTimeoutMs: number;
+  readonly #sweeper?: NodeJS.Timeout;
 
   constructor(opts: CallControlOptions) {
     super();
@@ -91,6 +105,52 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     this.#roots = opts.mediaRoots;
     this.#max = opts.maxSessions ?? 0;
     this.#log = opts.log ?? silentLogger;
+    this.#mediaTimeoutMs = (opts.mediaTimeoutSec ?? 60) * 1000;
+    this.#offerTimeoutMs = (opts.offerTimeoutSec ?? 300) * 1000;
+    const shortest = Math.min(...[this.#mediaTimeoutMs, this.#offerTimeoutMs].filter((t) => t > 0));
+    if (Number.isFinite(shortest)) {
+      this.#sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(5000, shortest / 4)));
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Stops the timeout sweeps (calls are left as they are: see closeAll()). */
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  /**
+   * Ends the calls that timed out (see mediaTimeoutSec, offerTimeoutSec);
+   * run periodically, callable for tests. Returns their Call-IDs.
+   */
+  sweep(now = Date.now()): string[] {
+    const ended: string[] = [];
+    for (const e of [...this.#calls.values()]) {
+      const s = e.session;
+      let limit = 0;
+      let since = e.lastSignalMs;
+      if (s.state === 'answered') {
+        const gw = s.gateway;
+        if (gw && !gw.closed) {
+          const st = gw.stats();
+          // RTCP counts: a call on hold (inactive) still sends reports
+          const n = st.a.packetsReceived + st.b.packetsReceived + st.a.rtcpReceived + st.b.rtcpReceived;
+          if (n !== e.packets) {
+            e.packets = n;
+            e.lastMediaMs = now;
+          }
+        }
+        limit = this.#mediaTimeoutMs;
+        since = Math.max(e.lastSignalMs, e.lastMediaMs);
+      } else if (s.state === 'offered') limit = this.#offerTimeoutMs;
+      if (limit > 0 && now - since >= limit) {
+        this.#log.info(`call ${e.callId}: timed out (${s.state}, nothing for ${Math.round((now - since) / 1000)} s)`);
+        this.totals.timedOut++;
+        ended.push(e.callId);
+        this.#stop(e);
+      }
+    }
+    return ended;
   }
 
   get size(): number {
@@ -221,6 +281,8 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       createdMs: now,
       lastSignalMs: now,
       transcoded: false,
+      packets: 0,
+      lastMediaMs: now,
     };
     this.#calls.set(req.callId, e);
     this.totals.calls++;
@@ -382,7 +444,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
           transcodedsessions: this.totals.transcodedFinished,
           rejectedsessions: this.totals.rejected,
           loadlimitedsessions: this.totals.limited,
-          timeoutsessions: 0,
+          timeoutsessions: this.totals.timedOut,
         },
       },
     });

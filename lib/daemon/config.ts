@@ -46,6 +46,10 @@ export interface DaemonConfig {
   tickers: number;
   /** Calls at most (0: no limit); beyond it offers get `load limit`. */
   maxSessions: number;
+  /** An answered call without RTP and signalling for this long is ended (0: never). */
+  mediaTimeoutSec: number;
+  /** A call never answered is ended this long after its last signalling (0: never). */
+  offerTimeoutSec: number;
   /** Codecs offered to every callee besides the caller's (server-wide transcoding). */
   transcodeCodecs: CodecName[];
   quality: {
@@ -252,6 +256,24 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, v, w) => (c.maxSessions = int(v, w, 0, 1_000_000)),
   },
   {
+    key: 'mediaTimeoutSec',
+    flag: '--media-timeout',
+    env: 'RMS_MEDIA_TIMEOUT',
+    arg: 'SEC',
+    shown: '60',
+    help: 'end an answered call after this long without RTP from either side or signalling (a lost delete); 0: never',
+    set: (c, v, w) => (c.mediaTimeoutSec = int(v, w, 0, 86_400)),
+  },
+  {
+    key: 'offerTimeoutSec',
+    flag: '--offer-timeout',
+    env: 'RMS_OFFER_TIMEOUT',
+    arg: 'SEC',
+    shown: '300',
+    help: 'end a call that was never answered this long after its last signalling; 0: never',
+    set: (c, v, w) => (c.offerTimeoutSec = int(v, w, 0, 86_400)),
+  },
+  {
     key: 'transcodeCodecs',
     flag: '--transcode-codecs',
     env: 'RMS_TRANSCODE_CODECS',
@@ -355,6 +377,8 @@ export function defaultConfig(): DaemonConfig {
     media: { address: '127.0.0.1', ports: [30000, 40000] },
     tickers: os.availableParallelism?.() ?? os.cpus().length,
     maxSessions: 0,
+    mediaTimeoutSec: 60,
+    offerTimeoutSec: 300,
     transcodeCodecs: [],
     quality: { sampleMs: 1000, intervalSec: 0 },
     metrics: { host: '127.0.0.1', port: 9900 },

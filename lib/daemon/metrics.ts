@@ -93,6 +93,9 @@ export class DaemonMetrics {
       ['{reason="error"}', c.totals.rejected],
       ['{reason="load_limit"}', c.totals.limited],
     ]);
+    metric('rms_calls_timed_out_total', 'counter', 'Calls ended for lack of media or signalling.', [
+      ['', c.totals.timedOut],
+    ]);
 
     const live = zero();
     for (const s of c.sessions()) {
