@@ -97,6 +97,15 @@ describe('daemon configuration', () => {
     });
   });
 
+  it('docs/deployment.md documents every option (key, flag, variable, default)', () => {
+    const doc = fs.readFileSync(path.join(__dirname, '../../docs/deployment.md'), 'utf8');
+    for (const o of OPTIONS) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${o.key}\` |`));
+      assert.ok(row, `a row for ${o.key}`);
+      for (const part of [o.flag, o.env, o.shown]) assert.ok(row.includes(part), `${o.key}: ${part}`);
+    }
+  });
+
   it('--help lists every option with its key, variable and default', () => {
     const h = helpText();
     for (const o of OPTIONS) {

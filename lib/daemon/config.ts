@@ -261,7 +261,7 @@ export const OPTIONS: OptionSpec[] = [
     env: 'RMS_MEDIA_TIMEOUT',
     arg: 'SEC',
     shown: '60',
-    help: 'end an answered call after this long without RTP from either side or signalling (a lost delete); 0: never',
+    help: 'end an answered call after this long without RTP/RTCP from either side or signalling (a lost delete); 0: never',
     set: (c, v, w) => (c.mediaTimeoutSec = int(v, w, 0, 86_400)),
   },
   {
