@@ -13,7 +13,7 @@
 import * as dgram from 'node:dgram';
 import { BlockList, isIP, type AddressInfo } from 'node:net';
 import * as net from 'node:net';
-import { ControlProtocolError } from '../errors';
+import { RmsError } from '../errors';
 import type { BDict } from '../control/bencode';
 import {
   NgReplyCache,
@@ -232,12 +232,11 @@ export class NgServer {
       reply = await this.#opts.handler(req, peer);
     } catch (err) {
       reply = errorReplyFor(err);
-      const text = err instanceof ControlProtocolError || (err as { code?: string })?.code ? '' : ' (internal)';
-      const level = text ? 'error' : 'info';
-      this.#log[level](
-        `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}${text}` +
-          (text ? `\n${(err as Error)?.stack ?? ''}` : ''),
-      );
+      // typed errors are the peer's problem (info); anything else is ours (error, with the stack)
+      const typed = err instanceof RmsError;
+      const what = `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}`;
+      if (typed) this.#log.info(what);
+      else this.#log.error(`${what} (internal) ${(err as Error)?.stack ?? ''}`);
     }
     if (reply.result === 'error') this.stats.errors++;
     return formatReply(cookie, reply);
