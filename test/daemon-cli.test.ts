@@ -47,7 +47,7 @@ describe('rtp-media-server binary', () => {
     return ng;
   }
 
-  it('--help, unknown commands and bad configuration', () => {
+  it('--help, unknown commands and bad configuration', { timeout: 30_000 }, () => {
     const help = run(['--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: rtp-media-server serve/);
@@ -64,7 +64,7 @@ describe('rtp-media-server binary', () => {
     assert.equal(JSON.parse(dry.stdout).tickers, 3);
   });
 
-  it('a control port already in use: exit 1 with the reason, nothing left bound', async () => {
+  it('a control port already in use: exit 1 with the reason, nothing left bound', { timeout: 20_000 }, async () => {
     const holder = dgram.createSocket('udp4');
     await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
     try {
@@ -77,42 +77,46 @@ describe('rtp-media-server binary', () => {
     }
   });
 
-  it('SIGTERM: new calls get load limit, the call in progress goes on; exit 0 right after its delete', async () => {
-    const d = await startDaemon([
-      '--control-udp=127.0.0.1:0',
-      '--metrics=off',
-      '--ports=34600-34699',
-      '--tickers=1',
-      '--drain-timeout=10',
-    ]);
-    const port = d.udp.port;
-    const ng = await callThrough(d, 'drain-1');
-    d.terminate();
-    await sleep(200);
-    assert.equal(d.proc.running(), true, 'still running while a call is up');
-    assert.equal((await ng.request({ command: 'ping' })).result, 'pong');
-    const refused = await ng.request({
-      command: 'offer',
-      'call-id': 'drain-2',
-      'from-tag': 'a',
-      sdp: phoneSdp({ port: 4010, codecs: [PCMU] }),
-      supports: ['load limit'],
-    });
-    assert.deepEqual(refused, { result: 'load limit', message: 'Parallel session limit reached' });
-    assert.equal((await ng.request({ command: 'query', 'call-id': 'drain-1' })).result, 'ok');
-    const t0 = Date.now();
-    assert.equal((await ng.request({ command: 'delete', 'call-id': 'drain-1' })).result, 'ok');
-    const ex = await d.exited;
-    const after = Date.now() - t0;
-    assert.equal(ex.code, 0);
-    assert.ok(after < 1500, `exited ${after} ms after the last call ended`);
-    const exit = d.events.find((e) => e.event === 'exit');
-    assert.equal(exit?.ended, 1);
-    assert.equal(exit?.closed, 0);
-    assert.equal(udpBound(port), false, 'control port released');
-  });
+  it(
+    'SIGTERM: new calls get load limit, the call in progress goes on; exit 0 right after its delete',
+    { timeout: 30_000 },
+    async () => {
+      const d = await startDaemon([
+        '--control-udp=127.0.0.1:0',
+        '--metrics=off',
+        '--ports=34600-34699',
+        '--tickers=1',
+        '--drain-timeout=10',
+      ]);
+      const port = d.udp.port;
+      const ng = await callThrough(d, 'drain-1');
+      d.terminate();
+      await sleep(200);
+      assert.equal(d.proc.running(), true, 'still running while a call is up');
+      assert.equal((await ng.request({ command: 'ping' })).result, 'pong');
+      const refused = await ng.request({
+        command: 'offer',
+        'call-id': 'drain-2',
+        'from-tag': 'a',
+        sdp: phoneSdp({ port: 4010, codecs: [PCMU] }),
+        supports: ['load limit'],
+      });
+      assert.deepEqual(refused, { result: 'load limit', message: 'Parallel session limit reached' });
+      assert.equal((await ng.request({ command: 'query', 'call-id': 'drain-1' })).result, 'ok');
+      const t0 = Date.now();
+      assert.equal((await ng.request({ command: 'delete', 'call-id': 'drain-1' })).result, 'ok');
+      const ex = await d.exited;
+      const after = Date.now() - t0;
+      assert.equal(ex.code, 0);
+      assert.ok(after < 1500, `exited ${after} ms after the last call ended`);
+      const exit = d.events.find((e) => e.event === 'exit');
+      assert.equal(exit?.ended, 1);
+      assert.equal(exit?.closed, 0);
+      assert.equal(udpBound(port), false, 'control port released');
+    },
+  );
 
-  it('SIGTERM with a call that does not end: closed at the drain timeout, exit 0', async () => {
+  it('SIGTERM with a call that does not end: closed at the drain timeout, exit 0', { timeout: 30_000 }, async () => {
     const d = await startDaemon(['--control-udp=127.0.0.1:0', '--metrics=off', '--ports=34700-34799', '--tickers=1'], {
       env: { RMS_DRAIN_TIMEOUT: '1' },
     });

@@ -41,7 +41,7 @@ function metric(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-describe('rtp-media-server daemon over UDP ng', () => {
+describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
   const dir = tmpDir('rms-daemon-');
   const phones = new Ticker({ name: 'phones' });
   const published: string[] = [];

@@ -53,7 +53,7 @@ async function mediaTap(port: number) {
   return { pts, audio: () => ({ rate: 8000, channels: 1, samples: Int16Array.from(pcm) }), close: () => s.close() };
 }
 
-export function scrape(address: string): Promise<string> {
+function scrape(address: string): Promise<string> {
   return new Promise((resolve, reject) => {
     http
       .get(`http://${address}/metrics`, (res) => {
@@ -65,8 +65,7 @@ export function scrape(address: string): Promise<string> {
   });
 }
 
-export const metricValue = (text: string, name: string) =>
-  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const metricValue = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 describe('Kamailio (rtpengine module) with the rtp-media-server daemon', { skip }, () => {
   it(
