@@ -19,7 +19,6 @@ import {
   type NgAnswer,
   type NgDelete,
   type NgOffer,
-  type NgParticipant,
   type NgPlayDtmf,
   type NgPlayMedia,
   type NgQuery,
@@ -27,19 +26,15 @@ import {
   type NgSdpOptions,
   type NgStopMedia,
 } from '../control/ng';
-import { ControlProtocolError, InvalidStateError } from '../errors';
 import type { MediaRoots } from '../ivr/mediaRoots';
 import type { MediaServer } from '../session/MediaServer';
 import type { LegName, MediaSession, SessionSummary } from '../session/MediaSession';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
+import { playDtmf, playMedia, stopMedia } from './inject';
+import { refuse } from './refuse';
 import { callReport, type CallFacts } from './report';
-
-/** An ng request that names something we cannot act on: its reason goes into the reply. */
-function refuse(reason: string): never {
-  throw new ControlProtocolError(`ng: ${reason}`, 'ERR_RMS_CONTROL_PROTOCOL', reason);
-}
 
 interface CallEntry extends CallFacts {
   callId: string;
@@ -452,76 +447,16 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
 
   // ------------------------------------------------------ media injection
 
-  /** The legs a command names: by from-tag, label, SDP address, or all. */
-  #legs(e: CallEntry, p: NgParticipant): LegName[] {
-    if (p.all) return ['a', 'b'];
-    if (p.fromTag !== undefined) {
-      const l = e.tags.get(p.fromTag);
-      if (!l) refuse(`Unknown from-tag ${p.fromTag}`);
-      return [l];
-    }
-    if (p.label !== undefined) {
-      const l = e.labels.get(p.label);
-      if (!l) refuse(`Unknown label ${p.label}`);
-      return [l];
-    }
-    const info = e.session.info();
-    const found = (['a', 'b'] as const).filter((l) => info.legs[l].remote?.address === p.address);
-    if (!found.length) refuse(`No participant at ${p.address}`);
-    return found;
-  }
-
-  #gateway(e: CallEntry) {
-    const gw = e.session.gateway;
-    if (e.session.state !== 'answered' || !gw || gw.closed) refuse('The call is not answered yet: no media to act on');
-    return gw;
-  }
-
   #playMedia(req: NgPlayMedia): BDict {
     const e = this.#entry(req.callId);
-    const legs = this.#legs(e, req.participant);
-    const gw = this.#gateway(e);
-    if (!('file' in req.source))
-      refuse('dbId' in req.source ? 'No media database: play a file' : 'Playing a blob is not supported: play a file');
-    if (!this.#roots || this.#roots.roots.length === 0)
-      refuse('No media roots are configured (mediaRoots): play media is off');
-    const file = req.source.file;
-    const { path, info } = this.#roots.wav(file);
-    const warnings = req.startPos ? ['start-pos is not supported: played from the start'] : [];
-    for (const leg of legs)
-      gw.play(leg, path, info, { repeat: req.repeatTimes }).then(
-        (r) => this.#log.info(`call ${req.callId}: played ${file} to leg ${leg}: ${r.reason} after ${r.durationMs} ms`),
-        (err) => this.safeEmit('error', err),
-      );
-    this.#log.info(`call ${req.callId}: play ${path} to leg ${legs.join(', ')} x${req.repeatTimes}`);
-    return this.#ok({ duration: Math.round(info.durationMs * req.repeatTimes) }, warnings);
+    return playMedia(req, e, this.#roots, this.#log, (err) => this.safeEmit('error', err));
   }
 
   #stopMedia(req: NgStopMedia): BDict {
-    const e = this.#entry(req.callId);
-    const legs = this.#legs(e, req.participant);
-    const gw = this.#gateway(e);
-    let pos: number | undefined;
-    for (const leg of legs) pos = gw.stopPlay(leg) ?? pos;
-    if (pos === undefined) return okReply({ 'last-frame-pos': 0, warning: 'Not currently playing media' });
-    return okReply({ 'last-frame-pos': Math.round(pos) });
+    return stopMedia(req, this.#entry(req.callId));
   }
 
   #playDtmf(req: NgPlayDtmf): BDict {
-    const e = this.#entry(req.callId);
-    const legs = this.#legs(e, req.participant);
-    const gw = this.#gateway(e);
-    // the selected side is the one that "sends" the digit: it goes to the other side
-    const targets = req.participant.all ? legs : legs.map(other);
-    const how: string[] = [];
-    for (const to of targets) {
-      try {
-        how.push(gw.sendDtmf(to, req.digit, { durationMs: req.durationMs }));
-      } catch (err) {
-        if (err instanceof InvalidStateError) refuse(`Cannot inject DTMF into leg ${to}: ${err.message}`);
-        throw err;
-      }
-    }
-    return okReply({ warning: how.includes('inband') ? 'sent in-band (no telephone-event on that side)' : undefined });
+    return playDtmf(req, this.#entry(req.callId));
   }
 }
