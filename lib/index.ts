@@ -20,7 +20,7 @@ export {
   type SessionState,
   type LegInfo,
 } from './session/MediaSession';
-export { NoCommonCodecError } from './session/negotiation';
+export { NoCommonCodecError, type CodecPolicy } from './session/negotiation';
 export { PortPool, PortsExhaustedError } from './session/PortPool';
 export { TickerPool } from './session/TickerPool';
 export { parseSdp, SdpError } from './sdp/parse';
@@ -70,3 +70,4 @@ export {
 export * as bencode from './control/bencode';
 export * as ng from './control/ng';
 export type { IvrAnswer } from './ivr/answer';
+export * as daemon from './daemon';

@@ -32,7 +32,7 @@ if newer_than "$addon" native binding.gyp vendor/libraries.json; then
   npx --no-install node-gyp rebuild -j "$(nproc)" >/dev/null
 fi
 
-if newer_than dist/.stamp lib test examples bench tsconfig.json; then
+if newer_than dist/.stamp lib bin test examples bench tsconfig.json; then
   echo "rtp-media-server: compiling TypeScript" >&2
   rm -rf dist
   npx --no-install tsc -p tsconfig.json

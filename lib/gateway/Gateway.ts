@@ -14,12 +14,14 @@ import {
   type LossMeter,
   type DtmfGenerator,
   type OpusSettings,
-  type RtpReceiver,
   type RtpSender,
 } from '../graph/filters';
 import { RtpEndpoint, type JitterBufferOptions, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
 import type { PayloadTypeSpec } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
+import { Playback, type GatewayPlayEndReason, type GatewayPlayResult } from './playback';
+
+export type { GatewayPlayEndReason, GatewayPlayResult } from './playback';
 
 /** The media format of one leg: what it sends and receives. */
 export interface LegMedia {
@@ -307,8 +309,11 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #inband: { a: boolean; b: boolean };
   #generators = new Map<'a' | 'b', DtmfGenerator>();
   #plcKinds = new Map<'a' | 'b', PlcKind>();
-  #roots: RtpReceiver[] = [];
+  #roots: Filter<any>[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
+  /** The filter that feeds each leg's sender (the encoder, or the loss meter of a relay). */
+  #feeds = new Map<'a' | 'b', Filter>();
+  #plays = new Map<'a' | 'b', Playback>();
   #meters = new Map<'a' | 'b', LossMeter>();
   #levels = new Map<'a' | 'b', Filter>();
   #sending = { a: true, b: true };
@@ -405,10 +410,12 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     const wasRunning = this.#running;
     this.stop();
+    this.#dropPlays('reconfigured');
     this.#graph.close();
     this.#graph = new Graph();
     this.#roots = [];
     this.#senders.clear();
+    this.#feeds.clear();
     this.#meters.clear();
     this.#levels.clear();
     this.#plcKinds.clear();
@@ -478,6 +485,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#levelTimer);
+    this.#graph.detach();
+    this.#dropPlays('closed');
     this.#graph.close();
     if (this.a.ownsEndpoint) this.a.endpoint.close();
     if (this.b.ownsEndpoint) this.b.endpoint.close();
@@ -514,6 +523,134 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     // the tone itself reaches a leg without telephone-event in the audio
     if (to.telephoneEvent !== undefined) this.#forwardDigit(to, digit);
     this.safeEmit('dtmf', from, digit, { digit, source: 'inband', durationMs });
+  }
+
+  /**
+   * Sends one DTMF digit to `to`, as if the other leg had sent it: an RFC 4733
+   * event when `to` negotiated telephone-event, else an in-band tone mixed
+   * into the transcoded audio (a relayed leg without telephone-event cannot
+   * get one: InvalidStateError). Returns which one was sent.
+   */
+  sendDtmf(to: 'a' | 'b', digit: string, opts: { durationMs?: number } = {}): 'rfc4733' | 'inband' {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit))
+      throw new InvalidArgumentError(`Expected one DTMF digit (0-9 * # A-D) but received ${JSON.stringify(digit)}`);
+    const durationMs = opts.durationMs ?? 100;
+    if (!(durationMs >= 40 && durationMs <= 5000)) throw new InvalidArgumentError('durationMs must be 40..5000');
+    const leg = to === 'a' ? this.a : this.b;
+    if (leg.telephoneEvent !== undefined) {
+      const sender = this.senderTo(to);
+      // ms2 counts the event length in RTP timestamp units of the leg's clock
+      sender.setDtmfDuration((durationMs * leg.codec.clockRate) / 1000);
+      sender.sendDtmf(digit);
+      return 'rfc4733';
+    }
+    const gen = this.#generators.get(to);
+    if (!gen)
+      throw new InvalidStateError(
+        `leg ${to} negotiated no telephone-event and its media is relayed undecoded: no in-band tone can be added`,
+      );
+    gen.call('MS_DTMF_GEN_START', digit);
+    setTimeout(() => {
+      if (!gen.closed) gen.call('MS_DTMF_GEN_STOP');
+    }, durationMs).unref();
+    return 'inband';
+  }
+
+  /**
+   * Plays a WAV (8-48 kHz, any channel count, already checked by the
+   * caller, e.g. with MediaRoots.wav()) to `to` instead of what the other leg
+   * sends, `repeat` times (default 1); the other leg's audio comes back when
+   * it ends. A play on a leg that is playing replaces it. Resolves when it
+   * ends (end of file, stopPlay(), replaced, reconfigure or close).
+   */
+  play(
+    to: 'a' | 'b',
+    file: string,
+    info: { rate: number; channels: number },
+    opts: { repeat?: number } = {},
+  ): Promise<GatewayPlayResult> {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    const repeat = opts.repeat ?? 1;
+    if (!Number.isInteger(repeat) || repeat < 1) throw new InvalidArgumentError('repeat must be a positive integer');
+    this.stopPlay(to, 'replaced');
+    const parts = {
+      graph: this.#graph,
+      factory: this.#factory,
+      leg: to === 'a' ? this.a : this.b,
+      sender: this.senderTo(to),
+      feed: this.#feeds.get(to)!,
+    };
+    let p: Playback | undefined;
+    this.#editGraph(() => {
+      p = new Playback(parts, file, info, repeat, (x, reason) => this.#endPlay(to, x, reason));
+      try {
+        p.link();
+      } catch (err) {
+        try {
+          p.unlink();
+        } catch {
+          /* partly linked: the filters go with the graph */
+        }
+        throw err;
+      }
+      this.#roots.push(p.player);
+    });
+    this.#plays.set(to, p!);
+    return p!.done;
+  }
+
+  /** Whether a file plays to `to`. */
+  playing(to: 'a' | 'b'): boolean {
+    return this.#plays.has(to);
+  }
+
+  /** Ends the play on `to` (its promise resolves with `reason`); returns the position it reached, ms. */
+  stopPlay(to: 'a' | 'b', reason: GatewayPlayEndReason = 'stopped'): number | undefined {
+    const p = this.#plays.get(to);
+    if (!p) return undefined;
+    let pos = 0;
+    try {
+      pos = p.player.positionMs();
+    } catch {
+      /* position unknown */
+    }
+    this.#endPlay(to, p, reason, pos);
+    return pos;
+  }
+
+  #endPlay(to: 'a' | 'b', p: Playback, reason: GatewayPlayEndReason, positionMs = 0): void {
+    if (this.#plays.get(to) !== p) return;
+    this.#plays.delete(to);
+    try {
+      this.#editGraph(() => {
+        this.#roots = this.#roots.filter((r) => r !== p.player);
+        p.unlink();
+      });
+    } catch (err) {
+      this.safeEmit('error', err);
+    }
+    p.finish(reason, positionMs);
+  }
+
+  /** Plays end without graph work: the graph is about to be closed or rebuilt. */
+  #dropPlays(reason: GatewayPlayEndReason): void {
+    for (const [to, p] of this.#plays) {
+      this.#plays.delete(to);
+      this.#roots = this.#roots.filter((r) => r !== p.player);
+      p.finish(reason, 0);
+    }
+  }
+
+  /** Runs `change` with the graph detached, then re-attaches the current roots if it ran. */
+  #editGraph(change: () => void): void {
+    const wasAttached = this.#graph.running;
+    this.#graph.detach();
+    try {
+      change();
+    } finally {
+      if (wasAttached && !this.#closed) this.#graph.attach(this.#ticker, this.#roots);
+    }
   }
 
   /** @internal The MSRtpSend towards `leg` (for DTMF sent by a CallLeg). */
@@ -607,6 +744,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     for (let i = 0; i + 1 < chain.length; i++) chain[i].link(chain[i + 1]);
     this.#roots.push(recv);
     this.#senders.set(to.name, send);
+    this.#feeds.set(to.name, chain[chain.length - 2]);
     this.#directions.push({
       from: from.name,
       to: to.name,

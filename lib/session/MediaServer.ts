@@ -12,7 +12,7 @@ import {
   type SessionState,
   type SessionSummary,
 } from './MediaSession';
-import { TRANSCODABLE } from './negotiation';
+import { TRANSCODABLE, unknownTranscodeCodecs, type CodecPolicy } from './negotiation';
 import { PortPool } from './PortPool';
 import { TickerPool } from './TickerPool';
 import type { QualityOptions } from '../quality/QualityMonitor';
@@ -154,8 +154,11 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * returns the session, whose `offerSdp` goes to the callee. A re-INVITE on
    * an answered call is refused (use session.reoffer()). The same offer
    * again (an INVITE retransmission) returns the same session untouched.
+   * `codecs` shapes what this call offers to the callee (strip, mask,
+   * transcode...; see CodecPolicy); a transcode codec we cannot handle is an
+   * InvalidArgumentError.
    */
-  offer(callId: string, sdp: string, opts: { fromTag?: string } = {}): MediaSession {
+  offer(callId: string, sdp: string, opts: { fromTag?: string; codecs?: CodecPolicy } = {}): MediaSession {
     this.#checkOpen();
     if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
       throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
@@ -167,7 +170,12 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       }
       throw new InvalidStateError(`Call ${callId} is ${existing.state}: use session.reoffer() for a re-INVITE`);
     }
-    const s = new MediaSession(this.#ctx, callId, sdp, opts.fromTag);
+    const unknown = unknownTranscodeCodecs(opts.codecs);
+    if (unknown.length)
+      throw new InvalidArgumentError(
+        `Cannot transcode to ${unknown.join(', ')}; supported: ${TRANSCODABLE.join(', ')}`,
+      );
+    const s = new MediaSession(this.#ctx, callId, sdp, opts.fromTag, opts.codecs);
     this.#sessions.set(callId, s);
     s.on('state', (state) => {
       if (state === 'stopped') this.#sessions.delete(callId);

@@ -7,7 +7,7 @@ import type { Factory } from '../graph/Factory';
 import type { Ticker } from '../graph/Ticker';
 import { effectiveJitterBuffer, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
 import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
-import { QualityMonitor, type QualityOptions } from '../quality/QualityMonitor';
+import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
 import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
 import { answerDirection, buildSdp, wantsToReceive, type SdpFormatSpec } from '../sdp/build';
 import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
@@ -16,6 +16,7 @@ import { SafeEmitter } from '../util/SafeEmitter';
 import {
   chosenByAnswer,
   codecForA,
+  type CodecPolicy,
   isTelephoneEvent,
   offerForB,
   sameFormat,
@@ -137,17 +138,19 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #pendingReoffer?: LegName;
   #answeredAt?: Date;
   #monitor?: QualityMonitor;
+  readonly #policy?: CodecPolicy;
 
   /** @internal */
-  constructor(ctx: SessionContext, callId: string, sdp: string, fromTag?: string) {
+  constructor(ctx: SessionContext, callId: string, sdp: string, fromTag?: string, policy?: CodecPolicy) {
     super();
     this.#ctx = ctx;
     this.callId = callId;
     this.fromTag = fromTag;
     this.#rawOffer = sdp;
+    this.#policy = policy;
     const offer = parseSdp(sdp);
     if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
-    const formatsForB = offerForB(offer.audio, ctx.codecs, ctx.transcode);
+    const formatsForB = offerForB(offer.audio, ctx.codecs, ctx.transcode, policy);
     const bindA = ctx.bindAddressFor(offer.audio.ipVersion);
     const bound: RtpEndpoint[] = [];
     try {
@@ -184,6 +187,15 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return this.#gateway?.directions.every((d) => d.relay) ?? false;
   }
 
+  /**
+   * The quality monitor's samples so far, both legs interleaved, oldest
+   * first (one per leg per sampling period): empty before the answer or with
+   * quality monitoring off.
+   */
+  get qualitySamples(): readonly QualitySample[] {
+    return this.#monitor?.timeline ?? [];
+  }
+
   /** @internal The gateway, once answered. */
   get gateway(): Gateway | undefined {
     return this.#gateway;
@@ -208,7 +220,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     b.media = ans.audio;
     b.format = chosenByAnswer(ans.audio, b.ourFormats);
     b.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
-    const forA = codecForA(a.media!, b.format, this.#ctx.prefer);
+    const forA = codecForA(a.media!, b.format, this.#ctx.prefer, this.#policy);
     a.format = forA.format;
     a.telephoneEvent = a.media!.formats.find(isTelephoneEvent);
     this.#setRemote('b', ans.audio);

@@ -48,12 +48,82 @@ export function toSpec(f: SdpFormat | SdpFormatSpec): SdpFormatSpec {
 }
 
 /**
- * What we offer to B: A's usable codecs first (so B can pick one and media is
- * relayed untouched), then, when transcoding is allowed, the codecs of
- * `preference` A did not offer, each with a payload type A's offer leaves free;
- * then telephone-event.
+ * Per-call codec rules for the offer to B, as a SIP proxy gives them (the ng
+ * protocol's `codec` options). Names are SDP encoding names, compared without
+ * regard to case (RFC 4855); for the caller's own formats a payload type
+ * number works too. `all` (or `full`) in strip/mask means every codec of the
+ * caller except those listed in `except` or `offer`.
  */
-export function offerForB(a: SdpMedia, preference: CodecName[], transcode: boolean): SdpFormatSpec[] {
+export interface CodecPolicy {
+  /**
+   * Removed from the callee's offer, and not used towards the caller either
+   * (unless the caller offered nothing else: the answer to the caller must
+   * carry one of its own codecs).
+   */
+  strip?: string[];
+  /** Removed from the callee's offer only: still used towards the caller, transcoded. */
+  mask?: string[];
+  /** Added to the callee's offer after the caller's codecs, transcoded when the callee picks them. */
+  transcode?: string[];
+  /** Moved to the front of the callee's offer, in this order (and spared by strip/mask `all`). */
+  offer?: string[];
+  /** Spared by strip/mask `all`. */
+  except?: string[];
+}
+
+/** The codec name of a policy entry (`opus/48000/2` -> `opus`). */
+function entryName(entry: string): string {
+  return entry.split('/')[0].trim().toLowerCase();
+}
+
+function listMatches(list: readonly string[] | undefined, f: { pt?: number; name: string }): boolean {
+  if (!list?.length) return false;
+  const name = f.name.toLowerCase();
+  return list.some(
+    (e) => entryName(e) === name || (f.pt !== undefined && /^\d+$/.test(e.trim()) && Number(e) === f.pt),
+  );
+}
+
+function hasAll(list: readonly string[] | undefined): boolean {
+  return !!list?.some((e) => e === 'all' || e === 'full');
+}
+
+/** Whether the policy keeps a caller's format out of the callee's offer. */
+function hiddenFromB(p: CodecPolicy, f: SdpFormat): boolean {
+  if (listMatches(p.strip, f) || listMatches(p.mask, f)) return true;
+  const spared = listMatches(p.except, f) || listMatches(p.offer, f);
+  return (hasAll(p.strip) || hasAll(p.mask)) && !spared;
+}
+
+/** Whether the policy keeps a caller's format from being used on the caller's leg. */
+export function avoidedForA(p: CodecPolicy | undefined, f: SdpFormat): boolean {
+  if (!p) return false;
+  if (listMatches(p.strip, f)) return true;
+  return hasAll(p.strip) && !listMatches(p.except, f) && !listMatches(p.offer, f);
+}
+
+/** Codec names of a policy's transcode list that the codec table cannot transcode. */
+export function unknownTranscodeCodecs(p: CodecPolicy | undefined): string[] {
+  return (p?.transcode ?? []).filter((e) => {
+    const c = findCodec(entryName(e));
+    return !c || !TRANSCODABLE.includes(c.name);
+  });
+}
+
+/**
+ * What we offer to B: A's usable codecs first (so B can pick one and media is
+ * relayed untouched), minus what the call's policy strips or masks; then the
+ * policy's transcode codecs; then, when transcoding is allowed server-wide,
+ * the codecs of `preference` A did not offer, each with a payload type A's
+ * offer leaves free; `offer` codecs are moved to the front; then
+ * telephone-event.
+ */
+export function offerForB(
+  a: SdpMedia,
+  preference: CodecName[],
+  transcode: boolean,
+  policy: CodecPolicy = {},
+): SdpFormatSpec[] {
   const usable = usableFormats(a);
   if (usable.length === 0) {
     const offered = a.formats.map((f) => f.name || String(f.pt)).join(', ');
@@ -61,22 +131,39 @@ export function offerForB(a: SdpMedia, preference: CodecName[], transcode: boole
       `No common codec: offered ${offered || 'nothing'}; supported ${TRANSCODABLE.join(', ')}`,
     );
   }
-  const out: SdpFormatSpec[] = usable.map(toSpec);
+  const out: SdpFormatSpec[] = usable.filter((f) => !hiddenFromB(policy, f)).map(toSpec);
   const used = new Set(a.formats.map((f) => f.pt));
   const freePt = (wanted?: number) => {
     if (wanted !== undefined && !used.has(wanted)) return wanted;
     for (let pt = 96; pt <= 127; pt++) if (!used.has(pt)) return pt;
     return undefined;
   };
-  if (transcode) {
-    for (const name of preference) {
-      const c = findCodec(name);
-      if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) continue;
-      const pt = c.staticPt ?? freePt(c.dynamicPt);
-      if (pt === undefined || (c.staticPt !== undefined && used.has(pt))) continue;
-      used.add(pt);
-      out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+  const add = (name: string, explicit: boolean) => {
+    const c = findCodec(name);
+    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) return;
+    // a codec the policy hid comes back only when asked for by name
+    if (!explicit && (listMatches(policy.strip, { name: c.name }) || listMatches(policy.mask, { name: c.name })))
+      return;
+    const own = usable.find((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }));
+    if (own) return void out.push(toSpec(own)); // stripped from A's list, transcoded back in: A's own format
+    const pt = c.staticPt ?? freePt(c.dynamicPt);
+    if (pt === undefined || (c.staticPt !== undefined && used.has(pt))) return;
+    used.add(pt);
+    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+  };
+  for (const e of policy.transcode ?? []) add(entryName(e), true);
+  if (transcode) for (const name of preference) add(name, false);
+  if (out.length === 0)
+    throw new NoCommonCodecError(
+      `The codec options leave nothing to offer to the callee (offered ${usable.map((f) => f.name).join(', ')})`,
+    );
+  if (policy.offer?.length) {
+    const front: SdpFormatSpec[] = [];
+    for (const e of policy.offer) {
+      const i = out.findIndex((f) => listMatches([e], f));
+      if (i >= 0) front.push(...out.splice(i, 1));
     }
+    out.unshift(...front);
   }
   const te = a.formats.find(isTelephoneEvent);
   const tePt = te ? te.pt : freePt(101);
@@ -107,11 +194,14 @@ export function codecForA(
   a: SdpMedia,
   b: SdpFormat,
   prefer: 'offerer' | 'cost' = 'offerer',
+  policy?: CodecPolicy,
 ): { format: SdpFormat; relay: boolean } {
   const usable = usableFormats(a);
   const same = usable.find((f) => sameFormat(f, b));
   if (same) return { format: same, relay: true };
+  const allowed = usable.filter((f) => !avoidedForA(policy, f));
+  const choices = allowed.length ? allowed : usable;
   if (prefer === 'cost')
-    return { format: usable.reduce((best, f) => (costOf(f) < costOf(best) ? f : best)), relay: false };
-  return { format: usable[0], relay: false };
+    return { format: choices.reduce((best, f) => (costOf(f) < costOf(best) ? f : best)), relay: false };
+  return { format: choices[0], relay: false };
 }

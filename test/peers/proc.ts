@@ -81,6 +81,13 @@ export interface SpawnOptions {
   keepBytes?: number;
   /** Called with each stdout chunk (e.g. to follow a log). */
   onStdout?: (chunk: string) => void;
+  /** Called with each stderr chunk. */
+  onStderr?: (chunk: string) => void;
+  /**
+   * Start in a process group of its own, for programs that may signal their
+   * whole group (Kamailio's kill(0, sig)): such a signal then never reaches us.
+   */
+  detached?: boolean;
 }
 
 class Tail {
@@ -106,6 +113,7 @@ export function spawnBounded(name: string, cmd: string, args: string[], opts: Sp
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   live.add(child);
   let timedOut = false;
@@ -122,7 +130,10 @@ export function spawnBounded(name: string, cmd: string, args: string[], opts: Sp
     out.push(d);
     opts.onStdout?.(d);
   });
-  child.stderr!.on('data', (d: string) => err.push(d));
+  child.stderr!.on('data', (d: string) => {
+    err.push(d);
+    opts.onStderr?.(d);
+  });
 
   const exited = new Promise<ExitInfo>((resolve) => {
     let done = false;

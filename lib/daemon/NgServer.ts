@@ -1,0 +1,244 @@
+/**
+ * The ng control protocol's transports: a UDP socket (one message per
+ * datagram, what Kamailio uses) and optionally a TCP listener (messages back
+ * to back, split by NgStreamDecoder). Every message goes through
+ * parseRequest -> handler -> formatReply, and through an NgReplyCache keyed
+ * by peer address and cookie, so a retransmission (Kamailio resends the same
+ * bytes with the same cookie after rtpengine_tout_ms) gets the first reply
+ * again without running the command twice, also while the first is still
+ * running. Nothing a peer sends can make this throw: a message without a
+ * cookie is dropped (as rtpengine does), anything else gets a reply, failures
+ * included; peers outside the allow-list are dropped without a reply.
+ */
+import * as dgram from 'node:dgram';
+import { BlockList, isIP, type AddressInfo } from 'node:net';
+import * as net from 'node:net';
+import { RmsError } from '../errors';
+import type { BDict } from '../control/bencode';
+import {
+  NgReplyCache,
+  NgStreamDecoder,
+  errorReplyFor,
+  formatReply,
+  parseRequest,
+  splitMessage,
+  type NgRequest,
+} from '../control/ng';
+import type { HostPort } from './config';
+import { silentLogger, type Logger } from './log';
+
+export type NgHandler = (req: NgRequest, peer: { address: string; port: number }) => BDict | Promise<BDict>;
+
+export interface NgServerOptions {
+  udp?: HostPort | null;
+  tcp?: HostPort | null;
+  /** Peer addresses or CIDR blocks allowed; empty: everyone. */
+  allow?: string[];
+  handler: NgHandler;
+  log?: Logger;
+  /** How long replies are kept for retransmissions, ms. Default 60000. */
+  replyTtlMs?: number;
+  /** Most TCP connections at once. Default 64. */
+  maxConnections?: number;
+}
+
+export interface NgServerStats {
+  /** Messages read (after the allow-list). */
+  received: number;
+  /** Replies sent, retransmissions included. */
+  replies: number;
+  /** Requests answered from the cache (retransmissions). */
+  retransmissions: number;
+  /** Requests whose reply was `error`. */
+  errors: number;
+  /** Messages dropped: no cookie, or from a peer not allowed. */
+  dropped: number;
+  /** Requests carried out, by command. */
+  commands: Record<string, number>;
+}
+
+function blockListOf(allow: string[]): BlockList | undefined {
+  if (!allow.length) return undefined;
+  const bl = new BlockList();
+  for (const a of allow) {
+    const [addr, bits] = a.split('/');
+    const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) bl.addAddress(addr, type);
+    else bl.addSubnet(addr, Number(bits), type);
+  }
+  return bl;
+}
+
+export class NgServer {
+  readonly #opts: NgServerOptions;
+  readonly #log: Logger;
+  readonly #cache: NgReplyCache;
+  readonly #allow?: BlockList;
+  #udp?: dgram.Socket;
+  #tcp?: net.Server;
+  readonly #conns = new Set<net.Socket>();
+  #closed = false;
+  readonly stats: NgServerStats = { received: 0, replies: 0, retransmissions: 0, errors: 0, dropped: 0, commands: {} };
+
+  constructor(opts: NgServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log ?? silentLogger;
+    this.#cache = new NgReplyCache({ ttlMs: opts.replyTtlMs ?? 60_000 });
+    this.#allow = blockListOf(opts.allow ?? []);
+  }
+
+  /** Binds the configured sockets; rejects (and closes what was bound) when one cannot be bound. */
+  async listen(): Promise<void> {
+    try {
+      if (this.#opts.udp) await this.#listenUdp(this.#opts.udp);
+      if (this.#opts.tcp) await this.#listenTcp(this.#opts.tcp);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** The bound addresses (with the real ports when 0 was asked for). */
+  addresses(): { udp?: AddressInfo; tcp?: AddressInfo } {
+    return {
+      udp: this.#udp ? (this.#udp.address() as AddressInfo) : undefined,
+      tcp: this.#tcp ? (this.#tcp.address() as AddressInfo) : undefined,
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#udp?.close();
+    } catch {
+      /* not bound */
+    }
+    this.#tcp?.close();
+    for (const c of this.#conns) c.destroy();
+    this.#conns.clear();
+    this.#cache.clear();
+  }
+
+  #allowed(address: string): boolean {
+    if (!this.#allow) return true;
+    const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+    return this.#allow.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+  }
+
+  #listenUdp(hp: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type: isIP(hp.host) === 6 ? 'udp6' : 'udp4' });
+      s.once('error', reject);
+      s.bind(hp.port, hp.host, () => {
+        s.off('error', reject);
+        // a send or receive error must not end the daemon; log it
+        s.on('error', (err) => this.#log.error(`ng udp: ${err.message}`));
+        s.on('message', (msg, rinfo) => {
+          this.#onMessage(msg, rinfo, (reply) =>
+            s.send(reply, rinfo.port, rinfo.address, (err) => {
+              if (err) this.#log.warn(`ng udp: reply to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);
+            }),
+          );
+        });
+        this.#udp = s;
+        resolve();
+      });
+    });
+  }
+
+  #listenTcp(hp: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer((sock) => this.#onConnection(sock));
+      srv.maxConnections = this.#opts.maxConnections ?? 64;
+      srv.once('error', reject);
+      srv.listen({ port: hp.port, host: hp.host }, () => {
+        srv.off('error', reject);
+        srv.on('error', (err) => this.#log.error(`ng tcp: ${err.message}`));
+        this.#tcp = srv;
+        resolve();
+      });
+    });
+  }
+
+  #onConnection(sock: net.Socket): void {
+    const peer = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 };
+    if (!this.#allowed(peer.address)) {
+      this.stats.dropped++;
+      this.#log.warn(`ng tcp: connection from ${peer.address} refused (not in control.allow)`);
+      sock.destroy();
+      return;
+    }
+    this.#conns.add(sock);
+    const decoder = new NgStreamDecoder();
+    sock.on('close', () => this.#conns.delete(sock));
+    sock.on('error', (err) => this.#log.debug(`ng tcp ${peer.address}:${peer.port}: ${err.message}`));
+    sock.on('data', (chunk) => {
+      let messages: Buffer[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (err) {
+        // the stream cannot be followed any more (rtpengine closes it too)
+        this.#log.warn(`ng tcp ${peer.address}:${peer.port}: ${(err as Error).message}; closing`);
+        sock.destroy();
+        return;
+      }
+      for (const m of messages)
+        this.#onMessage(m, peer, (reply) => {
+          if (!sock.destroyed) sock.write(reply);
+        });
+    });
+  }
+
+  /** One message from an allowed or not allowed peer; never throws, never rejects. */
+  #onMessage(msg: Buffer, peer: { address: string; port: number }, send: (reply: Buffer) => void): void {
+    if (this.#closed) return;
+    if (!this.#allowed(peer.address)) {
+      this.stats.dropped++;
+      this.#log.debug(`ng: dropped ${msg.length} bytes from ${peer.address} (not in control.allow)`);
+      return;
+    }
+    this.stats.received++;
+    let cookie: string;
+    try {
+      cookie = splitMessage(msg).cookie;
+    } catch (err) {
+      this.stats.dropped++;
+      this.#log.warn(`ng: ${(err as Error).message} from ${peer.address}:${peer.port}; no reply`);
+      return;
+    }
+    this.#cache
+      .reply(`${peer.address} ${cookie}`, () => this.#produce(msg, cookie, peer))
+      .then(({ reply, cached }) => {
+        if (cached) {
+          this.stats.retransmissions++;
+          this.#log.debug(`ng: retransmission of ${cookie} from ${peer.address}:${peer.port}, answered from the cache`);
+        }
+        this.stats.replies++;
+        send(reply);
+      })
+      .catch((err) => this.#log.error(`ng: no reply for ${cookie}: ${String((err as Error)?.stack ?? err)}`));
+  }
+
+  /** The reply bytes for one message: every failure becomes an error reply. */
+  async #produce(msg: Buffer, cookie: string, peer: { address: string; port: number }): Promise<Buffer> {
+    let reply: BDict;
+    let command = '?';
+    try {
+      const req = parseRequest(msg);
+      command = req.command;
+      this.stats.commands[command] = (this.stats.commands[command] ?? 0) + 1;
+      if (req.warnings.length) this.#log.debug(`ng ${cookie} ${command}: ${req.warnings.join('; ')}`);
+      reply = await this.#opts.handler(req, peer);
+    } catch (err) {
+      reply = errorReplyFor(err);
+      // typed errors are the peer's problem (info); anything else is ours (error, with the stack)
+      const typed = err instanceof RmsError;
+      const what = `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}`;
+      if (typed) this.#log.info(what);
+      else this.#log.error(`${what} (internal) ${(err as Error)?.stack ?? ''}`);
+    }
+    if (reply.result === 'error') this.stats.errors++;
+    return formatReply(cookie, reply);
+  }
+}

@@ -1,0 +1,21 @@
+/** The daemon (`rtp-media-server serve`) as a library: embed it, or test it in-process. */
+export { Daemon, type DaemonAddresses, type ShutdownResult } from './Daemon';
+export { NgServer, type NgServerOptions, type NgServerStats, type NgHandler } from './NgServer';
+export { CallControl, type CallControlOptions, type CallEnd } from './calls';
+export {
+  ConfigError,
+  OPTIONS,
+  defaultConfig,
+  helpText,
+  isLoopback,
+  loadConfig,
+  validate,
+  type DaemonConfig,
+  type HostPort,
+  type LoadedConfig,
+  type LogLevel,
+} from './config';
+export { CollectorClient, type CollectorOptions } from './collector';
+export { DaemonMetrics, MOS_BUCKETS, serveMetrics } from './metrics';
+export { createLogger, silentLogger, type Logger } from './log';
+export { runCli } from './cli';

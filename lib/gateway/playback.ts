@@ -1,0 +1,134 @@
+/**
+ * A file played to one leg of a running Gateway in place of what the other
+ * leg says: the filter that fed the leg's MSRtpSend is re-linked to a void
+ * sink, and `player -> resampler -> encoder -> rtpsend` takes its place; at
+ * the end the old link comes back. Both edits run with the graph detached
+ * (Graph.edit), so no packet path is ever half-linked on a running ticker.
+ * The RTP session (socket, SSRC, sequence numbers) stays the same.
+ */
+import type { Factory } from '../graph/Factory';
+import type { Filter } from '../graph/Filter';
+import type { Graph } from '../graph/Graph';
+import { OpusEncoder, type FilePlayer, type RtpSender } from '../graph/filters';
+import type { GatewayLeg } from './Gateway';
+
+export type GatewayPlayEndReason = 'eof' | 'stopped' | 'replaced' | 'reconfigured' | 'closed';
+
+export interface GatewayPlayResult {
+  reason: GatewayPlayEndReason;
+  /** How long the file(s) played, ms. */
+  durationMs: number;
+  /** Where in the file the player was when it ended, ms (0 at a clean end of file). */
+  positionMs: number;
+}
+
+export interface PlaybackParts {
+  graph: Graph;
+  factory: Factory;
+  leg: GatewayLeg;
+  sender: RtpSender;
+  /** The filter that fed `sender` before the playback. */
+  feed: Filter<any>;
+}
+
+/** @internal One playback on one leg; Gateway owns it. */
+export class Playback {
+  readonly player: FilePlayer;
+  readonly #filters: Filter<any>[];
+  readonly #sink: Filter<any>;
+  readonly #parts: PlaybackParts;
+  readonly #file: string;
+  readonly #started = Date.now();
+  #remaining: number;
+  #resolve!: (r: GatewayPlayResult) => void;
+  readonly done: Promise<GatewayPlayResult>;
+  #ended = false;
+
+  /** Creates (but does not link) the filters; link() puts them in the path. */
+  constructor(
+    parts: PlaybackParts,
+    file: string,
+    info: { rate: number; channels: number },
+    repeat: number,
+    onEnd: (p: Playback, reason: GatewayPlayEndReason) => void,
+  ) {
+    this.#parts = parts;
+    this.#file = file;
+    this.#remaining = repeat - 1;
+    this.done = new Promise((r) => (this.#resolve = r));
+    const { graph: g, factory: f, leg } = parts;
+    const created: Filter<any>[] = [];
+    try {
+      const player = g.add(f.filePlayer());
+      created.push(player);
+      player.open(file);
+      const rate = leg.codec.rates.includes(info.rate) ? info.rate : leg.codec.audioRate;
+      const rs = g.add(f.resampler());
+      created.push(rs);
+      rs.setRates(info.rate, rate);
+      rs.call('MS_FILTER_SET_NCHANNELS', info.channels);
+      rs.call('MS_FILTER_SET_OUTPUT_NCHANNELS', 1);
+      const enc = g.add(f.encoderFor(leg.codec));
+      created.push(enc);
+      if (leg.fmtp) enc.addFmtp(leg.fmtp);
+      if (leg.opus && enc instanceof OpusEncoder) enc.configure(leg.opus);
+      if (leg.codec.rates.length > 1) enc.setSampleRate(rate);
+      if (leg.bitrate !== undefined) enc.setBitrate(leg.bitrate);
+      enc.setPacketTime(leg.ptime);
+      this.#sink = g.add(f.createFilter('MSVoidSink'));
+      created.push(this.#sink);
+      this.player = player;
+      this.#filters = [player, rs, enc];
+      player.on('eof', () => {
+        if (this.#ended) return;
+        if (this.#remaining-- > 0) {
+          try {
+            player.closeFile();
+            player.open(this.#file);
+            player.start();
+            return;
+          } catch {
+            /* the file went away: end as if it had ended */
+          }
+        }
+        onEnd(this, 'eof');
+      });
+    } catch (err) {
+      for (const x of created) g.remove(x);
+      throw err;
+    }
+  }
+
+  /** Puts the player in the sender's path; call with the graph detached. */
+  link(): void {
+    const { sender, feed } = this.#parts;
+    const [, rs, enc] = this.#filters;
+    feed.unlink(sender);
+    feed.link(this.#sink);
+    this.player.link(rs).link(enc).link(sender);
+    this.player.start();
+  }
+
+  /** Restores the sender's old feed and frees the player's filters; call with the graph detached. */
+  unlink(): void {
+    const { graph: g, sender, feed } = this.#parts;
+    const [player, rs, enc] = this.#filters;
+    player.unlink(rs);
+    rs.unlink(enc);
+    enc.unlink(sender);
+    feed.unlink(this.#sink);
+    feed.link(sender);
+    for (const x of [...this.#filters, this.#sink]) g.remove(x);
+  }
+
+  /** Resolves the promise once (the graph work is the Gateway's). */
+  finish(reason: GatewayPlayEndReason, positionMs: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#resolve({ reason, durationMs: Date.now() - this.#started, positionMs });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+}
