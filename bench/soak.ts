@@ -69,8 +69,22 @@ async function main() {
     const ca = CODECS[made % CODECS.length];
     const cb = CODECS[(made * 7 + 1) % CODECS.length];
     const ticker = phones[made % 2];
-    const a = new CallLeg({ name: `${id}-a`, codec: ca.name, telephoneEvent: 101, local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
-    const b = new CallLeg({ name: `${id}-b`, codec: cb.name, telephoneEvent: 101, local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
+    const a = new CallLeg({
+      name: `${id}-a`,
+      codec: ca.name,
+      telephoneEvent: 101,
+      local: { address: '127.0.0.1' },
+      ticker,
+      mediaRoots: [dir],
+    });
+    const b = new CallLeg({
+      name: `${id}-b`,
+      codec: cb.name,
+      telephoneEvent: 101,
+      local: { address: '127.0.0.1' },
+      ticker,
+      mediaRoots: [dir],
+    });
     const s = ms.offer(id, sdp(a.localPort, ca));
     const offer = parseSdp(s.offerSdp).audio!;
     const fmt = offer.formats.find((f) => f.name.toLowerCase() === cb.name.toLowerCase())!;
@@ -98,7 +112,9 @@ async function main() {
   let lastLate = lateBefore();
   let lastSent = 0;
   let lastRecv = 0;
-  console.log(`minute  calls  done  rss_MiB  fds  threads  late_ticks  max_late_ms  delivery  (start ${JSON.stringify(start)})`);
+  console.log(
+    `minute  calls  done  rss_MiB  fds  threads  late_ticks  max_late_ms  delivery  (start ${JSON.stringify(start)})`,
+  );
   let minute = 0;
   while (Date.now() < stopAt) {
     while (calls.size < target) place();

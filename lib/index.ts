@@ -11,7 +11,15 @@ export * from './gateway/Gateway';
 export { setNativeLogLevel } from './util/log';
 export { AudioPeer, type AudioPeerOptions } from './tools/AudioPeer';
 export { readWav, writeWav, tone, type Pcm } from './util/wav';
-export { MediaServer, UnknownCallError, type MediaServerOptions, type MediaServerEvents } from './session/MediaServer';
+export {
+  MediaServer,
+  UnknownCallError,
+  AdmissionError,
+  type AdmissionLimits,
+  type ServerLoad,
+  type MediaServerOptions,
+  type MediaServerEvents,
+} from './session/MediaServer';
 export {
   MediaSession,
   DuplicateOfferError,

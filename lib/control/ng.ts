@@ -980,6 +980,8 @@ export function errorReplyFor(err: unknown): BDict {
   if (err instanceof ControlProtocolError) return errorReply(err.reason);
   if (err instanceof RmsError) {
     if (err.code === 'ERR_RMS_PORTS_EXHAUSTED') return errorReply(NG_REASONS.outOfPorts);
+    // a node at its limits: Kamailio tries the next one on this exact reason
+    if (err.code === 'ERR_RMS_ADMISSION') return errorReply(NG_REASONS.sessionLimit);
     return errorReply(err.message);
   }
   return errorReply(NG_REASONS.internal);

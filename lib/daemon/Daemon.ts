@@ -61,6 +61,10 @@ export class Daemon {
       codecs: config.transcodeCodecs.length ? config.transcodeCodecs : undefined,
       transcode: config.transcodeCodecs.length > 0,
       quality: q.sampleMs > 0 ? { sampleMs: q.sampleMs, intervalMs: q.intervalSec * 1000 } : false,
+      admission: {
+        maxTickerLoad: config.maxTickerLoad || undefined,
+        maxCpu: config.maxCpu || undefined,
+      },
     });
     this.media.on('error', (err) => log.warn(`media: ${String((err as Error)?.message ?? err)}`));
     this.calls = new CallControl({

@@ -46,6 +46,10 @@ export interface DaemonConfig {
   tickers: number;
   /** Calls at most (0: no limit); beyond it offers get `load limit`. */
   maxSessions: number;
+  /** Refuse offers while the mean ticker load is above this % (0: no limit). */
+  maxTickerLoad: number;
+  /** Refuse offers while the process uses more than this % of the machine's CPU (0: no limit). */
+  maxCpu: number;
   /** An answered call without RTP and signalling for this long is ended (0: never). */
   mediaTimeoutSec: number;
   /** A call never answered is ended this long after its last signalling (0: never). */
@@ -256,6 +260,24 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, v, w) => (c.maxSessions = int(v, w, 0, 1_000_000)),
   },
   {
+    key: 'maxTickerLoad',
+    flag: '--max-ticker-load',
+    env: 'RMS_MAX_TICKER_LOAD',
+    arg: 'PERCENT',
+    shown: '0 (no limit)',
+    help: 'refuse new offers while the mean media-thread load is above this % (Kamailio then tries its next node)',
+    set: (c, v, w) => (c.maxTickerLoad = int(v, w, 0, 100)),
+  },
+  {
+    key: 'maxCpu',
+    flag: '--max-cpu',
+    env: 'RMS_MAX_CPU',
+    arg: 'PERCENT',
+    shown: '0 (no limit)',
+    help: "refuse new offers while this process uses more than this % of the machine's CPU",
+    set: (c, v, w) => (c.maxCpu = int(v, w, 0, 100)),
+  },
+  {
     key: 'mediaTimeoutSec',
     flag: '--media-timeout',
     env: 'RMS_MEDIA_TIMEOUT',
@@ -377,6 +399,8 @@ export function defaultConfig(): DaemonConfig {
     media: { address: '127.0.0.1', ports: [30000, 40000] },
     tickers: os.availableParallelism?.() ?? os.cpus().length,
     maxSessions: 0,
+    maxTickerLoad: 0,
+    maxCpu: 0,
     mediaTimeoutSec: 60,
     offerTimeoutSec: 300,
     transcodeCodecs: [],

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import * as os from 'node:os';
 import type { CodecName } from '../codecs/table';
 import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
 import { Factory } from '../graph/Factory';
@@ -25,6 +26,44 @@ export class UnknownCallError extends RmsError {
   constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
     super(message, code);
   }
+}
+
+/** A new call refused because the server is at a configured limit; calls already admitted go on. */
+export class AdmissionError extends RmsError {
+  readonly reason: 'calls' | 'ticker-load' | 'cpu' | 'ports';
+  constructor(message: string, reason: AdmissionError['reason']) {
+    super(message, 'ERR_RMS_ADMISSION');
+    this.reason = reason;
+  }
+}
+
+/** Limits past which offer() and ivr() refuse new calls with AdmissionError. */
+export interface AdmissionLimits {
+  /** Most concurrent calls (sessions and IVR legs). Default: no limit. */
+  maxCalls?: number;
+  /** Refuse while the mean load of the tickers (ms2's, % of each 10 ms tick) is above this. Default: no limit. */
+  maxTickerLoad?: number;
+  /** Refuse while this process used more than this % of the machine's CPU (all cores) over the last second. Default: no limit. */
+  maxCpu?: number;
+  /** Refuse while fewer port pairs than this are free. Default 2 (a call takes two). */
+  minFreePorts?: number;
+}
+
+/** What admission control looks at, now. */
+export interface ServerLoad {
+  calls: number;
+  /** Mean ticker load, %. */
+  tickerLoad: number;
+  /** CPU this process used over the last second, % of all cores. */
+  cpu: number;
+  freePorts: number;
+}
+
+function checkLimits(l: AdmissionLimits): AdmissionLimits {
+  for (const [k, v] of Object.entries(l))
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+      throw new InvalidArgumentError(`admission.${k} must be a non-negative number`);
+  return l;
 }
 
 export interface MediaServerOptions {
@@ -69,6 +108,8 @@ export interface MediaServerOptions {
    * for peers behind NAT), 'always' (follow any source; unsafe).
    */
   latch?: LatchMode;
+  /** Admission control (see AdmissionLimits). */
+  admission?: AdmissionLimits;
   factory?: Factory;
 }
 
@@ -94,6 +135,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly #ownFactory: boolean;
   readonly #sessions = new Map<string, MediaSession>();
   readonly #ivrLegs = new Map<string, CallLeg>();
+  #admission: AdmissionLimits;
+  #cpuSample = { at: process.hrtime.bigint(), usage: process.cpuUsage(), percent: 0 };
   readonly #ctx: ConstructorParameters<typeof MediaSession>[0];
   #closed = false;
 
@@ -110,6 +153,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const c of codecs)
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
+    this.#admission = checkLimits({ minFreePorts: 2, ...opts.admission });
     this.address = opts.address;
     this.advertisedAddress = adv;
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
@@ -158,6 +202,47 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * transcode...; see CodecPolicy); a transcode codec we cannot handle is an
    * InvalidArgumentError.
    */
+  /** What admission control looks at. CPU is measured over the time since the last call of load() or offer() (at least 250 ms). */
+  load(): ServerLoad {
+    const now = process.hrtime.bigint();
+    const elapsedUs = Number(now - this.#cpuSample.at) / 1000;
+    if (elapsedUs >= 250_000) {
+      const u = process.cpuUsage(this.#cpuSample.usage);
+      const cores = os.availableParallelism?.() ?? os.cpus().length;
+      this.#cpuSample = {
+        at: now,
+        usage: process.cpuUsage(),
+        percent: (100 * (u.user + u.system)) / elapsedUs / cores,
+      };
+    }
+    const t = this.tickers.tickers;
+    return {
+      calls: this.#sessions.size + this.#ivrLegs.size,
+      tickerLoad: t.length ? t.reduce((n, x) => n + x.stats().load, 0) / t.length : 0,
+      cpu: this.#cpuSample.percent,
+      freePorts: this.ports.free,
+    };
+  }
+
+  /** Changes the admission limits live (e.g. tighten them before maintenance); admitted calls are not touched. */
+  setAdmission(limits: AdmissionLimits): void {
+    this.#admission = checkLimits({ minFreePorts: 2, ...limits });
+  }
+
+  #admit(callId: string): void {
+    const a = this.#admission;
+    const l = this.load();
+    const refuse = (why: string, reason: AdmissionError['reason']) => {
+      throw new AdmissionError(`Call ${callId} refused: ${why}`, reason);
+    };
+    if (a.maxCalls !== undefined && l.calls >= a.maxCalls) refuse(`${l.calls} calls, the maximum`, 'calls');
+    if (a.maxTickerLoad !== undefined && l.tickerLoad > a.maxTickerLoad)
+      refuse(`ticker load ${l.tickerLoad.toFixed(0)} % is above ${a.maxTickerLoad} %`, 'ticker-load');
+    if (a.maxCpu !== undefined && l.cpu > a.maxCpu) refuse(`CPU ${l.cpu.toFixed(0)} % is above ${a.maxCpu} %`, 'cpu');
+    if (a.minFreePorts !== undefined && l.freePorts < a.minFreePorts)
+      refuse(`${l.freePorts} free port pairs, fewer than ${a.minFreePorts}`, 'ports');
+  }
+
   offer(callId: string, sdp: string, opts: { fromTag?: string; codecs?: CodecPolicy } = {}): MediaSession {
     this.#checkOpen();
     if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
@@ -175,6 +260,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       throw new InvalidArgumentError(
         `Cannot transcode to ${unknown.join(', ')}; supported: ${TRANSCODABLE.join(', ')}`,
       );
+    this.#admit(callId);
     const s = new MediaSession(this.#ctx, callId, sdp, opts.fromTag, opts.codecs);
     this.#sessions.set(callId, s);
     s.on('state', (state) => {
@@ -224,6 +310,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
     if (this.#ivrLegs.has(callId) || this.#sessions.has(callId))
       throw new InvalidStateError(`Call ${callId} already exists`);
+    this.#admit(callId);
     const r = answerWithIvr(this.#ctx, sdp, opts);
     this.#ivrLegs.set(callId, r.leg);
     r.leg.on('close', () => {

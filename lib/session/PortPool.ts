@@ -34,6 +34,11 @@ export class PortPool {
     return this.#free.length + this.#used.size;
   }
 
+  /** Port pairs not in use. */
+  get free(): number {
+    return this.#free.length;
+  }
+
   get inUse(): number {
     return this.#used.size;
   }
