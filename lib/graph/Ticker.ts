@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../errors';
+import { InvalidArgumentError, InvalidStateError } from '../errors';
 import { addon, type NativeTicker, type NativeTickerStats } from '../native';
 import type { Filter } from './Filter';
 
@@ -30,7 +30,7 @@ export class Ticker {
   constructor(opts: TickerOptions = {}) {
     this.name = opts.name ?? 'rms-ticker';
     const prio = PRIORITIES[opts.priority ?? 'normal'];
-    if (prio === undefined) throw new InvalidStateError(`Unknown ticker priority ${String(opts.priority)}`);
+    if (prio === undefined) throw new InvalidArgumentError(`Unknown ticker priority ${String(opts.priority)}`);
     this.#native = new (addon().Ticker)(this.name, prio);
   }
 

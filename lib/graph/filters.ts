@@ -48,11 +48,11 @@ export interface OpusSettings {
   complexity?: number;
   /** Target bit rate, bit/s (6000..510000). Default by API rate: 16k at 8 kHz, 24k at 16 kHz, 32k above. */
   bitrate?: number;
-  /** In-band forward error correction (RFC 7587 useinbandfec). Default off. */
+  /** In-band forward error correction (RFC 7587 useinbandfec). Default off, or on when the leg's fmtp has useinbandfec=1. */
   fec?: boolean;
   /** Expected loss in percent, tunes FEC. Default 0. */
   expectedLossPercent?: number;
-  /** Discontinuous transmission: no packets during silence. Default off. */
+  /** Discontinuous transmission: no packets during silence. Default off, or on when the leg's fmtp has usedtx=1. */
   dtx?: boolean;
   /** Variable bit rate. Default on (cbr=1 in the peer's fmtp turns it off). */
   vbr?: boolean;

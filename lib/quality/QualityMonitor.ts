@@ -42,7 +42,7 @@ export interface QualityOptions {
   /** Emit an interval report every this many ms (0: never). Default 0. */
   intervalMs?: number;
   thresholds?: Partial<QualityThresholds>;
-  jitterBuffer?: JitterBufferOptions | false;
+  jitterBuffer?: Partial<JitterBufferOptions> | false;
 }
 
 export interface QualitySample {

@@ -94,14 +94,15 @@ export interface MediaServerOptions {
    */
   prefer?: 'offerer' | 'cost';
   /**
-   * Quality monitoring of every answered call: samples (default every 1 s)
+   * Quality monitoring of every answered call (default: on, sampling every 1 s): samples
    * feed RTCP XR signal/noise/MOS and raise VQAlertReport on thresholds, and
    * VQIntervalReport when intervalMs is set; false turns it off.
    */
   quality?: QualityOptions | false;
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
-  jitterBuffer?: JitterBufferOptions | false;
+  /** Jitter buffer of every leg (default DEFAULT_JITTER_BUFFER: adaptive, 60 ms nominal); false: none. */
+  jitterBuffer?: Partial<JitterBufferOptions> | false;
   /**
    * Who may send media to a leg (RtpEndpointOptions.latch): 'strict'
    * (default: only the address in the peer's SDP), 'once' (the first source,

@@ -95,7 +95,7 @@ export interface SessionContext {
   quality?: QualityOptions;
   endpointOptions: {
     rtcp?: boolean;
-    jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false;
+    jitterBuffer?: Partial<import('../rtp/RtpEndpoint').JitterBufferOptions> | false;
     latch?: import('../rtp/RtpEndpoint').LatchMode;
   };
 }
