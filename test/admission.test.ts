@@ -38,7 +38,12 @@ describe('admission control', () => {
 
   it('minFreePorts: refused before the pool runs dry, nothing leaked', () => {
     // 3 port pairs; a call takes 2
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [47100, 47105], tickers: 1 });
+    const ms = new MediaServer({
+      address: '127.0.0.1',
+      ports: [47100, 47105],
+      tickers: 1,
+      admission: { minFreePorts: 2 },
+    });
     try {
       ms.offer('p1', pcmu(4000));
       assert.equal(ms.ports.free, 1);

@@ -45,7 +45,10 @@ export interface AdmissionLimits {
   maxTickerLoad?: number;
   /** Refuse while this process used more than this % of the machine's CPU (all cores) over the last second. Default: no limit. */
   maxCpu?: number;
-  /** Refuse while fewer port pairs than this are free. Default 2 (a call takes two). */
+  /**
+   * Refuse while fewer port pairs than this are free (a call takes two).
+   * Default: none; an empty pool refuses with PortsExhaustedError anyway.
+   */
   minFreePorts?: number;
 }
 
@@ -154,7 +157,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const c of codecs)
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
-    this.#admission = checkLimits({ minFreePorts: 2, ...opts.admission });
+    this.#admission = checkLimits({ ...opts.admission });
     this.address = opts.address;
     this.advertisedAddress = adv;
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
@@ -227,7 +230,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
 
   /** Changes the admission limits live (e.g. tighten them before maintenance); admitted calls are not touched. */
   setAdmission(limits: AdmissionLimits): void {
-    this.#admission = checkLimits({ minFreePorts: 2, ...limits });
+    this.#admission = checkLimits({ ...limits });
   }
 
   #admit(callId: string): void {
