@@ -371,11 +371,24 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       assert.match(str(outside['error-reason'])!, /outside the media roots/);
       const nobody = await ng.request({ command: 'play DTMF', 'call-id': callId, 'from-tag': 'eve', code: '1' });
       assert.match(str(nobody['error-reason'])!, /Unknown from-tag/);
-      const block = await ng.request({ command: 'block DTMF', 'call-id': callId });
-      assert.equal(block.result, 'error');
-      assert.match(str(block['error-reason'])!, /not implemented/);
+      // block DTMF from alice: her digit does not reach bob; unblocked, the next one does
+      const block = await ng.request({ command: 'block DTMF', 'call-id': callId, 'from-tag': 'alice' });
+      assert.equal(block.result, 'ok', JSON.stringify(block));
+      a.sendDtmf('7');
+      await sleep(400);
+      const unblock = await ng.request({ command: 'unblock DTMF', 'call-id': callId, 'from-tag': 'alice' });
+      assert.equal(unblock.result, 'ok');
+      a.sendDtmf('8');
+      await sleep(400);
+      // start/stop recording: both directions into a WAV inside the media roots
       const rec = await ng.request({ command: 'start recording', 'call-id': callId });
-      assert.match(str(rec['error-reason'])!, /recording is not implemented/);
+      assert.equal(rec.result, 'ok', JSON.stringify(rec));
+      await sleep(800);
+      const recStop = await ng.request({ command: 'stop recording', 'call-id': callId });
+      assert.equal(recStop.result, 'ok');
+      const recorded = readWav(path.join(dir, 'recording-daemon-play@test.wav'));
+      assert.ok(recorded.samples.length / recorded.rate > 0.5, 'the recording holds the call');
+      assert.ok(toneReport(recorded, 1000).marginDb > 5, "A's tone is in the recording");
       await sleep(300);
     } finally {
       a.stop();
@@ -392,7 +405,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.ok(toneReport(seg(0.1, 0.4), 1000).marginDb > 15, 'A before the prompt');
     assert.ok(toneReport(seg(0.7, 1.6), 440).marginDb > 15, 'the prompt, in place of A');
     assert.ok(toneReport(seg(2.0, 2.3), 1000).marginDb > 15, 'A again after it');
-    assert.deepEqual(digits, ['5']);
+    assert.deepEqual(digits, ['5', '8'], 'the blocked 7 never reached bob');
   });
 
   it('malformed, mistyped, unknown and oversized requests: result error, nothing runs, ping still answers', async () => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findCodec } from '../lib/codecs/table';
-import { runCall } from './helpers/call';
+import * as path from 'node:path';
+import { Gateway, Ticker, readWav, tone, writeWav } from '../lib';
+import { runCall, tmpDir } from './helpers/call';
 import { streamSummary, type RtpHeader } from './helpers/relay';
-import { toneReport } from './helpers/signal';
+import { goertzel, toneReport } from './helpers/signal';
 
 /** What must be on the wire for a codec at 20 ms: payload type, payload bytes (undefined: variable), timestamp step. */
 const WIRE: Record<string, { pt: number; bytes?: number; step: number }> = {
@@ -79,6 +81,56 @@ describe('transcoding gateway over loopback', () => {
       // Decoded audio carries the other side's tone
       checkTone(toneReport(r.receivedByB, 1000), `${ca}->${cb} audio at B`);
       checkTone(toneReport(r.receivedByA, 600), `${cb}->${ca} audio at A`);
+    });
+  }
+});
+
+describe('call recording and DTMF blocking', () => {
+  for (const [codecA, codecB] of [
+    ['PCMU', 'opus'],
+    ['PCMA', 'PCMA'],
+  ]) {
+    it(`${codecA} <-> ${codecB}: records both directions mixed into one WAV`, async () => {
+      const dir = tmpDir('rms-callrec-');
+      const file = path.join(dir, 'call.wav');
+      const { AudioPeer: Peer } = await import('../lib/tools/AudioPeer.js');
+      const t = new Ticker({ name: 'callrec' });
+      const rate = (c: string) => (c === 'opus' ? 48000 : 8000);
+      writeWav(path.join(dir, 'a.wav'), tone(rate(codecA), 3, [500]));
+      writeWav(path.join(dir, 'b.wav'), tone(rate(codecB), 3, [1300]));
+      const a = new Peer({ codec: codecA, sendFile: path.join(dir, 'a.wav'), sendRate: rate(codecA) });
+      const b = new Peer({ codec: codecB, sendFile: path.join(dir, 'b.wav'), sendRate: rate(codecB) });
+      const gw = new Gateway({
+        ticker: t,
+        a: { codec: codecA, local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: a.port } },
+        b: { codec: codecB, local: { address: '127.0.0.1' }, remote: { address: '127.0.0.1', port: b.port } },
+      });
+      try {
+        a.endpoint.setRemote({ address: '127.0.0.1', port: gw.a.localPort });
+        b.endpoint.setRemote({ address: '127.0.0.1', port: gw.b.localPort });
+        a.start(t);
+        b.start(t);
+        await new Promise((r) => setTimeout(r, 300));
+        gw.startRecording(file);
+        assert.equal(gw.recording, file);
+        await new Promise((r) => setTimeout(r, 1200));
+        const r = gw.stopRecording()!;
+        assert.ok(r.durationMs >= 1100);
+        const pcm = readWav(file);
+        assert.equal(pcm.rate, codecB === 'opus' ? 16000 : 8000);
+        assert.ok(pcm.samples.length / pcm.rate > 0.9, `${pcm.samples.length / pcm.rate} s recorded`);
+        // both tones well above an unrelated frequency
+        const db = (f: number) => 10 * Math.log10(goertzel(pcm.samples, 0, pcm.samples.length, f, pcm.rate) + 1e-9);
+        const floor = db(900);
+        assert.ok(db(500) - floor > 20, `leg a is in the recording (${(db(500) - floor).toFixed(1)} dB)`);
+        assert.ok(db(1300) - floor > 20, `leg b is in the recording (${(db(1300) - floor).toFixed(1)} dB)`);
+        assert.equal(gw.directions[0].relay, codecA === codecB);
+      } finally {
+        a.close();
+        b.close();
+        gw.close();
+        t.close();
+      }
     });
   }
 });

@@ -32,7 +32,7 @@ import type { LegName, MediaSession, SessionSummary } from '../session/MediaSess
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
-import { playDtmf, playMedia, stopMedia } from './inject';
+import { blockDtmf, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { refuse } from './refuse';
 import { callReport, type CallFacts } from './report';
 
@@ -202,10 +202,11 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
         return this.#playDtmf(req);
       case 'block DTMF':
       case 'unblock DTMF':
-        return refuse(`${NG_REASONS.unsupportedCommand}: ${req.command} (DTMF blocking is not implemented)`);
+        return blockDtmf(req, this.#entry(req.callId));
       case 'start recording':
+        return startRecording(req, this.#entry(req.callId), this.#roots);
       case 'stop recording':
-        return refuse(`${NG_REASONS.unsupportedCommand}: ${req.command} (call recording is not implemented)`);
+        return stopRecording(this.#entry(req.callId));
     }
   }
 

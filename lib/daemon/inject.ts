@@ -5,7 +5,15 @@
  * it to the other side (Gateway.sendDtmf).
  */
 import type { BDict } from '../control/bencode';
-import { okReply, type NgParticipant, type NgPlayDtmf, type NgPlayMedia, type NgStopMedia } from '../control/ng';
+import {
+  okReply,
+  type NgBlockDtmf,
+  type NgParticipant,
+  type NgPlayDtmf,
+  type NgPlayMedia,
+  type NgStartRecording,
+  type NgStopMedia,
+} from '../control/ng';
 import { InvalidStateError } from '../errors';
 import type { MediaRoots } from '../ivr/mediaRoots';
 import type { LegName, MediaSession } from '../session/MediaSession';
@@ -94,4 +102,33 @@ export function playDtmf(req: NgPlayDtmf, e: CallView): BDict {
     }
   }
   return okReply({ warning: how.includes('inband') ? 'sent in-band (no telephone-event on that side)' : undefined });
+}
+
+/** block DTMF / unblock DTMF: stop (or resume) passing the named participant's RFC 4733 digits on. */
+export function blockDtmf(req: NgBlockDtmf, e: CallView): BDict {
+  const legs = legsOf(e, req.participant);
+  const gw = gatewayOf(e);
+  for (const l of legs) gw.blockDtmf(l, req.command === 'block DTMF');
+  return okReply();
+}
+
+/**
+ * start recording: both directions of the call, decoded and mixed, into a
+ * WAV inside the media roots: `output-destination` when given, else
+ * `recording-<call-id>.wav` in the first root.
+ */
+export function startRecording(req: NgStartRecording, e: CallView, roots: MediaRoots | undefined): BDict {
+  const gw = gatewayOf(e);
+  if (!roots || roots.roots.length === 0) refuse('No media roots are configured (mediaRoots): recording is off');
+  const name =
+    req.outputDestination ?? `recording-${req.callId.replace(/[^A-Za-z0-9_.@+-]/g, '_').replace(/^\.+/, '_')}.wav`;
+  const file = roots.resolveForWrite(/\.wav$/i.test(name) ? name : `${name}.wav`);
+  if (gw.recording) return okReply({ warning: `already recording to ${gw.recording}` });
+  gw.startRecording(file);
+  return okReply();
+}
+
+export function stopRecording(e: CallView): BDict {
+  const r = gatewayOf(e).stopRecording();
+  return okReply(r ? {} : { warning: 'the call was not being recorded' });
 }

@@ -13,6 +13,7 @@ import {
   type LossCounters,
   type LossMeter,
   type DtmfGenerator,
+  type FileRecorder,
   type OpusSettings,
   type RtpSender,
 } from '../graph/filters';
@@ -308,6 +309,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #plc: boolean;
   readonly #inband: { a: boolean; b: boolean };
   #generators = new Map<'a' | 'b', DtmfGenerator>();
+  /** DTMF from these legs is not passed on (ng "block DTMF"). */
+  #dtmfBlocked = { a: false, b: false };
+  /** Call recording: both directions, decoded, mixed into one WAV. */
+  #recording?: { file: string; rate: number; started: number; recorder?: FileRecorder; mixer?: Filter };
   #plcKinds = new Map<'a' | 'b', PlcKind>();
   #roots: Filter<any>[] = [];
   #senders = new Map<'a' | 'b', RtpSender>();
@@ -408,9 +413,66 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
    */
   reconfigure(changes: { a?: LegMedia; b?: LegMedia }): void {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    this.#rebuild(changes);
+  }
+
+  /**
+   * Starts recording the call: what each leg sends, decoded and mixed, into
+   * one WAV (16 kHz when a leg is wideband, else 8 kHz). The graph is rebuilt
+   * detached (a tick of silence; a file playing ends with 'reconfigured').
+   * The path must already be checked by the caller (media roots).
+   */
+  startRecording(file: string): void {
+    if (this.#closed) throw new InvalidStateError('Gateway is closed');
+    if (this.#recording) throw new InvalidStateError(`The call is already being recorded to ${this.#recording.file}`);
+    const wide = [this.a, this.b].some((l) => l.codec.audioRate >= 16000);
+    this.#recording = { file, rate: wide ? 16000 : 8000, started: Date.now() };
+    try {
+      this.#rebuild({});
+    } catch (err) {
+      this.#recording = undefined;
+      this.#rebuild({});
+      throw err;
+    }
+  }
+
+  /** Stops the recording (the WAV is complete when this returns); undefined when not recording. */
+  stopRecording(): { file: string; durationMs: number } | undefined {
+    const r = this.#recording;
+    if (!r) return undefined;
+    this.#finishRecording();
+    if (!this.#closed) this.#rebuild({});
+    return { file: r.file, durationMs: Date.now() - r.started };
+  }
+
+  get recording(): string | undefined {
+    return this.#recording?.file;
+  }
+
+  #finishRecording(): void {
+    const rec = this.#recording?.recorder;
+    this.#recording = undefined;
+    if (rec && !rec.closed) {
+      rec.stop();
+      rec.closeFile();
+    }
+  }
+
+  /** Stops (or resumes) passing DTMF from `leg` to the other leg (RFC 4733 events; in-band tones stay in the audio). */
+  blockDtmf(leg: 'a' | 'b', blocked = true): void {
+    this.#dtmfBlocked[leg] = blocked;
+  }
+
+  #rebuild(changes: { a?: LegMedia; b?: LegMedia }): void {
     const wasRunning = this.#running;
     this.stop();
     this.#dropPlays('reconfigured');
+    // complete the WAV so far; the next graph appends to it
+    const oldRec = this.#recording?.recorder;
+    if (oldRec && !oldRec.closed) {
+      oldRec.stop();
+      oldRec.closeFile();
+    }
     this.#graph.close();
     this.#graph = new Graph();
     this.#roots = [];
@@ -487,6 +549,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     clearInterval(this.#levelTimer);
     this.#graph.detach();
     this.#dropPlays('closed');
+    this.#finishRecording();
     this.#graph.close();
     if (this.a.ownsEndpoint) this.a.endpoint.close();
     if (this.b.ownsEndpoint) this.b.endpoint.close();
@@ -500,7 +563,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #onTelephoneEvent(from: 'a' | 'b', digit: string | undefined): void {
     if (digit === undefined || this.#closed) return;
     const to = from === 'a' ? this.b : this.a;
-    this.#forwardDigit(to, digit);
+    if (!this.#dtmfBlocked[from]) this.#forwardDigit(to, digit);
     this.safeEmit('dtmf', from, digit, { digit, source: 'rfc4733' });
   }
 
@@ -521,7 +584,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) return;
     const to = from === 'a' ? this.b : this.a;
     // the tone itself reaches a leg without telephone-event in the audio
-    if (to.telephoneEvent !== undefined) this.#forwardDigit(to, digit);
+    if (to.telephoneEvent !== undefined && !this.#dtmfBlocked[from]) this.#forwardDigit(to, digit);
     this.safeEmit('dtmf', from, digit, { digit, source: 'inband', durationMs });
   }
 
@@ -672,8 +735,58 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       this.#relay === 'auto' &&
       this.a.sameFormatAs(this.b) &&
       (this.a.telephoneEvent === undefined) === (this.b.telephoneEvent === undefined);
+    const rec = this.#recording;
+    if (rec) {
+      const mixer = this.#graph.add(this.#factory.createFilter('MSAudioMixer'));
+      mixer.setSampleRate(rec.rate);
+      mixer.call('MS_FILTER_SET_NCHANNELS', 1);
+      const recorder = this.#graph.add(this.#factory.fileRecorder());
+      recorder.setSampleRate(rec.rate);
+      mixer.link(recorder);
+      // a rebuild while recording (re-INVITE) appends to the same file
+      if (rec.recorder) recorder.call('MS_FILE_REC_OPEN', rec.file);
+      else recorder.open(rec.file);
+      recorder.start();
+      rec.recorder = recorder;
+      rec.mixer = mixer;
+    }
     this.#buildDirection(this.a, this.b, relay);
     this.#buildDirection(this.b, this.a, relay);
+  }
+
+  /**
+   * The recording tap of one direction: a tee after `at` in the chain, its
+   * second output decoded (when relayed) and resampled into the mixer.
+   */
+  #tap(chain: Filter<any>[], at: Filter<any>, from: GatewayLeg, decodedRate: number): () => void {
+    const rec = this.#recording!;
+    const g = this.#graph;
+    const f = this.#factory;
+    const tee = g.add(f.createFilter('MSTee'));
+    chain.splice(chain.indexOf(at) + 1, 0, tee);
+    return () => {
+      let head: Filter<any> = tee;
+      let rate = decodedRate;
+      let first = true;
+      const next = <T extends Filter<any>>(x: T): T => {
+        if (first) tee.link(x, { from: 1 });
+        else head.link(x);
+        first = false;
+        head = x;
+        return x;
+      };
+      if (!rate) {
+        const dec = next(g.add(f.createDecoder(from.codec.mime!)));
+        dec.addFmtpIfSupported(from.fmtp);
+        rate = from.codec.rates.includes(rec.rate) ? rec.rate : from.codec.audioRate;
+        if (from.codec.rates.length > 1) dec.setSampleRate(rate);
+        if (from.codec.name === 'opus') dec.setChannels(1);
+      }
+      if (rate !== rec.rate) next(g.add(f.resampler())).setRates(rate, rec.rate);
+      const pin = from.name === 'a' ? 0 : 1;
+      if (first) tee.link(rec.mixer!, { from: 1, to: pin });
+      else head.link(rec.mixer!, { to: pin });
+    };
   }
 
   #buildDirection(from: GatewayLeg, to: GatewayLeg, relay: boolean): void {
@@ -741,8 +854,13 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     send.setEndpoint(to.endpoint);
     if (!this.#sending[to.name]) send.mute();
     chain.push(send);
+    const linkTap = this.#recording
+      ? this.#tap(chain, relay ? meter : chain[2], from, relay ? 0 : decodeRate)
+      : undefined;
     for (let i = 0; i + 1 < chain.length; i++) chain[i].link(chain[i + 1]);
-    this.#roots.push(recv);
+    linkTap?.();
+    // with a recording both directions meet in its mixer: one graph, one root
+    if (!this.#recording || this.#roots.length === 0) this.#roots.push(recv);
     this.#senders.set(to.name, send);
     this.#feeds.set(to.name, chain[chain.length - 2]);
     this.#directions.push({
