@@ -190,7 +190,12 @@ describe('decoders under garbage payloads', () => {
         r.g.detach();
         r.rec.closeFile();
         r.g.close();
-        assert.ok(stats.packetsReceived >= GARBAGE, `${CASES[i].label}: ${stats.packetsReceived} packets received`);
+        // the garbage goes out in bursts of 20 per decoder every 5 ms: on a busy
+        // machine the kernel's socket buffer may drop a few, so ask for 98 %
+        assert.ok(
+          stats.packetsReceived >= GARBAGE * 0.98,
+          `${CASES[i].label}: ${stats.packetsReceived} packets received`,
+        );
         // the decoded tail (the valid packets after the garbage) carries the tone
         const pcm = readWav(r.out);
         const tail = {
