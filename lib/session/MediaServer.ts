@@ -140,6 +140,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly #sessions = new Map<string, MediaSession>();
   readonly #ivrLegs = new Map<string, CallLeg>();
   #admission: AdmissionLimits;
+  #recentAdmits: number[] = [];
   #cpuSample = { at: process.hrtime.bigint(), usage: process.cpuUsage(), percent: 0 };
   readonly #ctx: ConstructorParameters<typeof MediaSession>[0];
   #closed = false;
@@ -240,11 +241,24 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       throw new AdmissionError(`Call ${callId} refused: ${why}`, reason);
     };
     if (a.maxCalls !== undefined && l.calls >= a.maxCalls) refuse(`${l.calls} calls, the maximum`, 'calls');
-    if (a.maxTickerLoad !== undefined && l.tickerLoad > a.maxTickerLoad)
-      refuse(`ticker load ${l.tickerLoad.toFixed(0)} % is above ${a.maxTickerLoad} %`, 'ticker-load');
+    if (a.maxTickerLoad !== undefined) {
+      // ms2's load is smoothed and a new call's cost shows up only after it
+      // runs a while: count the calls admitted in the last 2 s at the mean
+      // per-call load, or a burst of offers overshoots the limit
+      const now = Date.now();
+      this.#recentAdmits = this.#recentAdmits.filter((t) => now - t < 2000);
+      const perCall = l.calls ? l.tickerLoad / l.calls : 0;
+      const projected = l.tickerLoad + this.#recentAdmits.length * perCall;
+      if (projected > a.maxTickerLoad)
+        refuse(
+          `ticker load ${projected.toFixed(0)} % (with the calls just admitted) is above ${a.maxTickerLoad} %`,
+          'ticker-load',
+        );
+    }
     if (a.maxCpu !== undefined && l.cpu > a.maxCpu) refuse(`CPU ${l.cpu.toFixed(0)} % is above ${a.maxCpu} %`, 'cpu');
     if (a.minFreePorts !== undefined && l.freePorts < a.minFreePorts)
       refuse(`${l.freePorts} free port pairs, fewer than ${a.minFreePorts}`, 'ports');
+    this.#recentAdmits.push(Date.now());
   }
 
   offer(callId: string, sdp: string, opts: { fromTag?: string; codecs?: CodecPolicy } = {}): MediaSession {
