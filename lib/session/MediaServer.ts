@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { CodecName } from '../codecs/table';
 import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
 import { Factory } from '../graph/Factory';
+import type { OpusSettings } from '../graph/filters';
 import type { JitterBufferOptions } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { SdpError } from '../sdp/parse';
@@ -63,6 +64,12 @@ export interface MediaServerOptions {
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
   jitterBuffer?: JitterBufferOptions | false;
+  /**
+   * Settings of the Opus encoder of every leg that sends Opus (complexity,
+   * bit rate, ...); what the peer's fmtp asks for is applied first, these
+   * override it. Default: the encoder's defaults (complexity 5).
+   */
+  opus?: OpusSettings;
   factory?: Factory;
 }
 
@@ -135,6 +142,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       prefer: opts.prefer ?? 'offerer',
       quality: opts.quality === false ? undefined : { sampleMs: 1000, ...opts.quality },
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer },
+      opus: opts.opus,
     };
   }
 

@@ -4,6 +4,7 @@ import { ptimeOptions } from '../codecs/table';
 import { InvalidStateError, RmsError } from '../errors';
 import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
+import type { OpusSettings } from '../graph/filters';
 import type { Ticker } from '../graph/Ticker';
 import { effectiveJitterBuffer, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
 import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
@@ -93,6 +94,8 @@ export interface SessionContext {
   /** Quality monitoring of answered calls; undefined: off. */
   quality?: QualityOptions;
   endpointOptions: { rtcp?: boolean; jitterBuffer?: import('../rtp/RtpEndpoint').JitterBufferOptions | false };
+  /** Opus encoder settings for legs that send Opus. */
+  opus?: OpusSettings;
 }
 
 interface LegState {
@@ -405,7 +408,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const f = l.format!;
     const allowed = ptimeOptions(f.codec!, f.fmtp).allowed;
     const ptime = l.media?.ptime && allowed.includes(l.media.ptime) ? l.media.ptime : undefined;
-    return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt };
+    const opus = f.codec!.name === 'opus' ? this.#ctx.opus : undefined;
+    return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt, opus };
   }
 
   #setRemote(n: LegName, m: SdpMedia): void {
