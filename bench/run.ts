@@ -33,13 +33,7 @@ import { killAll } from './lib/proc';
 import { printReport, type Results } from './lib/report';
 import { packageTarget, plainTarget, rtpengineTarget, type Target, type TargetName } from './lib/targets';
 import { BASE_PACKAGES, BUILD, buildPrograms, ensurePackages, machine, makeSpeech } from './lib/tools';
-
-/** Package variants: MediaServerOptions overrides measured against the default. */
-export const VARIANTS: Record<string, Record<string, unknown>> = {
-  default: {},
-  'no-quality': { quality: false },
-  'no-rtcp': { rtcp: false, quality: false },
-};
+import { VARIANTS } from './variants';
 
 const START_GUESS: Record<string, number> = { opus: 80, G729: 150, G722: 200, CODEC2: 150, PCMA: 300, PCMU: 300 };
 const MAX_CALLS = 3000;

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cpuSeconds, JsonProc, rssBytes, sleep, withCpus } from './proc';
+import { cpuSeconds, JsonProc, machineCpu, rssBytes, sleep, threadCpu, threadShares, withCpus } from './proc';
 import type { StartOptions, Target, TickerFigures } from './targets';
 import type { Speech } from './tools';
 
@@ -58,6 +58,10 @@ export interface StepResult {
   /** Server CPU over the window, percent of one core. */
   cpuPercent: number;
   cpuPerCall: number;
+  /** The whole machine over the window: percent of all CPUs busy (everyone), in softirq, stolen. */
+  machine?: { busyPercent: number; softirqPercent: number; stealPercent: number };
+  /** Percent of a core per thread group: main, rms-ticker-N, other. */
+  threads?: Record<string, number>;
   rssBefore: number;
   rss: number;
   tickers?: TickerFigures[];
@@ -77,6 +81,8 @@ export interface StepOptions {
   cpus?: string;
   /** taskset CPU list for the load generator. */
   genCpus?: string;
+  /** SCHED_FIFO priority of the load generator (0: none). Default 10. */
+  genRtPriority?: number;
   server?: Record<string, unknown>;
   variant?: string;
   workDir: string;
@@ -117,6 +123,7 @@ export async function runStep(target: Target, codec: string, calls: number, o: S
       `tail_ms ${tail}`,
       'drain_ms 400',
       'sample_calls 4',
+      `rt_priority ${o.genRtPriority ?? 10}`,
       `src8 ${o.speech.src8}`,
       `src16 ${o.speech.src16}`,
       `out ${out}`,
@@ -130,9 +137,13 @@ export async function runStep(target: Target, codec: string, calls: number, o: S
     await sleep(start + o.warmupMs - Date.now());
     await srv.windowStart();
     const c0 = cpuSeconds(srv.pid);
+    const th0 = threadCpu(srv.pid);
+    const m0 = machineCpu();
     const t0 = Date.now();
     await sleep(start + o.warmupMs + o.windowMs - Date.now());
     const c1 = cpuSeconds(srv.pid);
+    const th1 = threadCpu(srv.pid);
+    const m1 = machineCpu();
     const t1 = Date.now();
     const rss = rssBytes(srv.pid);
     const tickers = await srv.tickers();
@@ -154,6 +165,12 @@ export async function runStep(target: Target, codec: string, calls: number, o: S
       ...verdict,
       cpuPercent,
       cpuPerCall: cpuPercent / calls,
+      threads: threadShares(srv.pid, th0, th1, (t1 - t0) / 1000),
+      machine: {
+        busyPercent: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
+        softirqPercent: ((m1.softirq - m0.softirq) / (m1.total - m0.total)) * 100,
+        stealPercent: ((m1.steal - m0.steal) / (m1.total - m0.total)) * 100,
+      },
       rssBefore: srv.rssBefore,
       rss,
       tickers,

@@ -146,3 +146,49 @@ export function threadCount(pid: number): number {
     return NaN;
   }
 }
+
+/** CPU seconds per thread: tid -> { name, seconds }. */
+export function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, seconds: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
+
+/** Percent of one core per thread group between two threadCpu() snapshots. */
+export function threadShares(
+  pid: number,
+  a: Map<number, { name: string; seconds: number }>,
+  b: Map<number, { name: string; seconds: number }>,
+  seconds: number,
+): Record<string, number> {
+  const groups: Record<string, number> = {};
+  for (const [tid, t] of b) {
+    const before = a.get(tid)?.seconds ?? 0;
+    const key = tid === pid ? 'main' : t.name.startsWith('rms-ticker') ? t.name : 'other';
+    groups[key] = (groups[key] ?? 0) + ((t.seconds - before) / seconds) * 100;
+  }
+  return groups;
+}
+
+/** Machine-wide CPU counters from /proc/stat (jiffies): busy, softirq, steal, total. */
+export function machineCpu(): { busy: number; softirq: number; steal: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, softirq, steal, total: busy + idle + iowait };
+}

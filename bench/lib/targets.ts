@@ -58,12 +58,13 @@ export interface Target {
 const PORT_MIN = 20000;
 const PORT_MAX = 32767;
 
-export function packageTarget(): Target {
+/** The package; `dist` is the compiled tree to run (default this checkout's dist/), for before/after comparisons. */
+export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
   return {
     name: 'package',
     supports: () => true,
     async start(o) {
-      const script = path.join(ROOT, 'dist', 'bench', 'targets', 'package-server.js');
+      const script = path.join(dist, 'bench', 'targets', 'package-server.js');
       const cfg = {
         calls: o.calls,
         codec: o.codec,

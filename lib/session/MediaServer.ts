@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { CodecName } from '../codecs/table';
 import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
 import { Factory } from '../graph/Factory';
+import type { TickerPriority } from '../graph/Ticker';
 import type { OpusSettings } from '../graph/filters';
 import type { JitterBufferOptions } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
@@ -41,6 +42,12 @@ export interface MediaServerOptions {
   ports?: [number, number];
   /** Number of tickers (media threads). Default: one per core. */
   tickers?: number;
+  /**
+   * Scheduling of the tickers: 'high' asks for SCHED_RR (falls back to nice
+   * -20 without the capability), so media ticks are not delayed by the
+   * application's own threads. Default 'normal'.
+   */
+  tickerPriority?: TickerPriority;
   /**
    * Codecs we offer to the callee besides the caller's own, in preference
    * order, so that a callee without the caller's codecs can still be reached
@@ -116,7 +123,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
     this.#factory = opts.factory ?? new Factory();
     this.#ownFactory = !opts.factory;
-    this.tickers = new TickerPool(opts.tickers);
+    this.tickers = new TickerPool(opts.tickers, opts.tickerPriority);
     const alt = opts.address6;
     if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
       throw new InvalidArgumentError(
