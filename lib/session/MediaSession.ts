@@ -15,6 +15,7 @@ import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
 import { parseSdp, SdpError } from '../sdp/parse';
 import { SafeEmitter } from '../util/SafeEmitter';
 import {
+  callCost,
   chosenByAnswer,
   codecForA,
   isTelephoneEvent,
@@ -134,6 +135,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #gateway?: Gateway;
   #ticker?: Ticker;
   #pendingReoffer?: LegName;
+  /** The expected cost the call counts for on its ticker (TickerPool). */
+  #placedCost = 0;
   #answeredAt?: Date;
   #monitor?: QualityMonitor;
 
@@ -211,7 +214,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     a.format = forA.format;
     a.telephoneEvent = a.media!.formats.find(isTelephoneEvent);
     this.#setRemote('b', ans.audio);
-    this.#ticker = this.#ctx.tickers.acquire();
+    this.#placedCost = this.#expectedCost();
+    this.#ticker = this.#ctx.tickers.acquire(this.#placedCost);
     this.#gateway = new Gateway({
       factory: this.#ctx.factory,
       ticker: this.#ticker,
@@ -220,6 +224,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       b: { endpoint: b.endpoint, ...this.#legMedia('b') },
     });
     this.#applyDirections();
+    this.#reweigh();
     this.#gateway.start();
     this.#answeredAt = new Date();
     this.#startQuality();
@@ -257,6 +262,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       leg.format = next;
       leg.telephoneEvent = offer.audio.formats.find(isTelephoneEvent);
       this.#gateway!.reconfigure({ [from]: this.#legMedia(from) });
+      this.#reweigh();
     }
     this.#pendingReoffer = from;
     const to = other(from);
@@ -275,6 +281,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     if (!sameFormat(chosen, leg.format!) || chosen.pt !== leg.format!.pt) {
       leg.format = chosen;
       this.#gateway!.reconfigure({ [to]: this.#legMedia(to) });
+      this.#reweigh();
     }
     this.#pendingReoffer = undefined;
     this.#applyDirections();
@@ -330,7 +337,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
         }
         this.#gateway.close();
       }
-      if (this.#ticker) this.#ctx.tickers.release(this.#ticker);
+      if (this.#ticker) this.#ctx.tickers.release(this.#ticker, this.#placedCost);
       this.#ctx.ports.release(this.#legs.a.endpoint);
       this.#ctx.ports.release(this.#legs.b.endpoint);
       this.#setState('stopped');
@@ -410,6 +417,24 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const ptime = l.media?.ptime && allowed.includes(l.media.ptime) ? l.media.ptime : undefined;
     const opus = f.codec!.name === 'opus' ? this.#ctx.opus : undefined;
     return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt, opus };
+  }
+
+  /** What the call weighs on its ticker: relayed or transcoded, and between which codecs. */
+  #expectedCost(): number {
+    const a = this.#legs.a;
+    const b = this.#legs.b;
+    const relay = this.#gateway
+      ? this.relay
+      : sameFormat(a.format!, b.format!) && (a.telephoneEvent === undefined) === (b.telephoneEvent === undefined);
+    return callCost(a.format!.codec!, b.format!.codec!, relay);
+  }
+
+  #reweigh(): void {
+    const cost = this.#expectedCost();
+    if (this.#ticker && cost !== this.#placedCost) {
+      this.#ctx.tickers.reweigh(this.#ticker, this.#placedCost, cost);
+      this.#placedCost = cost;
+    }
   }
 
   #setRemote(n: LegName, m: SdpMedia): void {
