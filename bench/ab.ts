@@ -27,7 +27,12 @@ interface Spec {
 
 function parseSpec(text: string, plainProgram: string): Spec {
   const [name, opts = ''] = text.split(':');
-  const kv = Object.fromEntries(opts.split(',').filter(Boolean).map((x) => x.split('=') as [string, string]));
+  const kv = Object.fromEntries(
+    opts
+      .split(',')
+      .filter(Boolean)
+      .map((x) => x.split('=') as [string, string]),
+  );
   const target =
     name === 'package'
       ? packageTarget(kv.dist ? path.resolve(kv.dist) : undefined)
@@ -47,12 +52,19 @@ const median = (xs: number[]) => {
 };
 
 async function main() {
-  const a: Record<string, string> = { codec: 'opus', calls: '80', rounds: '3', warmup: '4', window: '8', complexity: '10' };
+  const a: Record<string, string> = {
+    codec: 'opus',
+    calls: '80',
+    rounds: '3',
+    warmup: '4',
+    window: '8',
+    complexity: '10',
+  };
   const specs: string[] = [];
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
-    if (k === 'a' || k === 'b' || k === 'c') specs.push(argv[i + 1]);
+    if (/^[a-f]$/.test(k)) specs.push(argv[i + 1]);
     else a[k] = argv[i + 1];
   }
   if (specs.length < 2) throw new Error('give --a SPEC --b SPEC');
@@ -64,9 +76,15 @@ async function main() {
   const results = new Map<string, StepResult[]>(parsed.map((p) => [p.label, []]));
   const line = (r: StepResult) => {
     const d = r.gen.directions;
-    const th = r.threads ? Object.entries(r.threads).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' ') : '';
+    const th = r.threads
+      ? Object.entries(r.threads)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(' ')
+      : '';
     const late = r.tickers?.reduce((s, t) => s + (t.lateTicks ?? 0), 0);
-    const m = r.machine ? ` machine ${r.machine.busyPercent.toFixed(0)}% (si ${r.machine.softirqPercent.toFixed(0)})` : '';
+    const m = r.machine
+      ? ` machine ${r.machine.busyPercent.toFixed(0)}% (si ${r.machine.softirqPercent.toFixed(0)})`
+      : '';
     return `cpu/call ${r.cpuPerCall.toFixed(3)} (${th})${m} gen ${(r.gen.generator.cpuShare * 100).toFixed(0)}% late ${late ?? '-'} spread ${d.a2b.spreadMs}/${d.b2a.spreadMs} deliv ${(d.a2b.delivery * 100).toFixed(2)}/${(d.b2a.delivery * 100).toFixed(2)} lat ${d.a2b.latency.p50}/${d.b2a.latency.p50} ${r.pass ? 'PASS' : 'FAIL'}`;
   };
   try {

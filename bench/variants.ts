@@ -2,6 +2,10 @@
 export const VARIANTS: Record<string, Record<string, unknown>> = {
   default: {},
   'no-quality': { quality: false },
+  'quality-10s': { quality: { sampleMs: 10000 } },
   'no-rtcp': { rtcp: false, quality: false },
   'rt-tickers': { tickerPriority: 'high' },
+  'normal-tickers': { tickerPriority: 'normal' },
+  'no-jb': { jitterBuffer: false },
+  'jb-40': { jitterBuffer: { enabled: true, adaptive: true, nominalMs: 40, minMs: 20, maxMs: 300, maxPackets: 100 } },
 };

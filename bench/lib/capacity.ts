@@ -81,7 +81,7 @@ export interface StepOptions {
   cpus?: string;
   /** taskset CPU list for the load generator. */
   genCpus?: string;
-  /** SCHED_FIFO priority of the load generator (0: none). Default 10. */
+  /** SCHED_FIFO priority of the load generator (0: none). Default 60, above the servers' real-time tickers (50). */
   genRtPriority?: number;
   server?: Record<string, unknown>;
   variant?: string;
@@ -123,11 +123,11 @@ export async function runStep(target: Target, codec: string, calls: number, o: S
       `tail_ms ${tail}`,
       'drain_ms 400',
       'sample_calls 4',
-      `rt_priority ${o.genRtPriority ?? 10}`,
+      `rt_priority ${o.genRtPriority ?? 60}`,
       `src8 ${o.speech.src8}`,
       `src16 ${o.speech.src16}`,
       `out ${out}`,
-      ...srv.legs.map((l) => `call ${l.a} PCMU 0 ${l.b} ${codec} ${l.ptB}`),
+      ...srv.legs.map((l) => `call ${l.a} PCMU 0 ${l.b} ${l.codec ?? codec} ${l.ptB}`),
     ];
     fs.writeFileSync(cfg, lines.join('\n') + '\n');
     const [cmd, args] = withCpus(o.loadgen, [cfg], o.genCpus);

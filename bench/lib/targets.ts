@@ -16,6 +16,8 @@ export interface Leg {
   a: number;
   b: number;
   ptB: number;
+  /** The callee's codec of this call, when the calls mix codecs. */
+  codec?: string;
 }
 
 export interface TickerFigures {
@@ -75,7 +77,7 @@ export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
         server: o.server,
       };
       const [cmd, args] = withCpus(process.execPath, [script, JSON.stringify(cfg)], o.cpus);
-      const p = new JsonProc(cmd, args);
+      const p = new JsonProc(cmd, args, { env: TICKER_ENV });
       const ready = await p.next<{ pid: number; rssBefore: number; calls: Leg[] }>(120_000);
       return {
         pid: ready.pid,
@@ -100,7 +102,10 @@ export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
   };
 }
 
-export function plainTarget(program: string): Target {
+/** Real-time priority of ms2 tickers that ask for it, below the load generator's (bench/lib/capacity.ts). */
+const TICKER_ENV = { ...process.env, MS_TICKER_SCHEDPRIO: '50' };
+
+export function plainTarget(program: string, prio: 'normal' | 'high' = 'normal'): Target {
   return {
     name: 'plain',
     supports: () => true,
@@ -121,10 +126,12 @@ export function plainTarget(program: string): Target {
           String(PORT_MIN),
           '--complexity',
           String(o.opusComplexity),
+          '--prio',
+          String(o.server?.tickerPriority ?? prio),
         ],
         o.cpus,
       );
-      const p = new JsonProc(cmd, args);
+      const p = new JsonProc(cmd, args, { env: TICKER_ENV });
       const ready = await p.next<{ pid: number; rssBefore: number }>(120_000);
       const legs = Array.from({ length: o.calls }, (_, i) => ({
         a: PORT_MIN + 4 * i,

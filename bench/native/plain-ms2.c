@@ -14,7 +14,7 @@
  * filter, so a minimal one over libcodec2 (mode 2400) is defined here.
  *
  *   plain-ms2 --calls N --codec X --pt PT --gen-port P --port-base B
- *             [--tickers T] [--complexity C]
+ *             [--tickers T] [--complexity C] [--prio normal|high]
  * Call i listens on B+4i (leg a, PCMU) and B+4i+2 (leg b, X), RTCP on +1.
  * Prints one JSON line when ready; then reads commands from stdin:
  * "stats" (ticker loads and late ticks as JSON), "quit".
@@ -209,7 +209,7 @@ static int affinity_cpus(void) {
 
 int main(int argc, char **argv) {
   int calls = 1, gen_port = 41000, port_base = 30000, tickers = 0, pt = -1;
-  const char *codec = "PCMU", *complexity = "10";
+  const char *codec = "PCMU", *complexity = "10", *prio = "normal";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--calls")) calls = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--codec")) codec = argv[i + 1];
@@ -218,6 +218,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--port-base")) port_base = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--tickers")) tickers = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--complexity")) complexity = argv[i + 1];
+    else if (!strcmp(argv[i], "--prio")) prio = argv[i + 1];
     else {
       fprintf(stderr, "plain-ms2: unknown option %s\n", argv[i]);
       return 2;
@@ -246,7 +247,8 @@ int main(int argc, char **argv) {
   }
   rss_before *= sysconf(_SC_PAGESIZE);
   MSTicker **tk = calloc(tickers, sizeof *tk);
-  for (int i = 0; i < tickers; i++) tk[i] = ms_ticker_new();
+  MSTickerParams params = {.name = "plain-ticker", .prio = !strcmp(prio, "high") ? MS_TICKER_PRIO_HIGH : MS_TICKER_PRIO_NORMAL};
+  for (int i = 0; i < tickers; i++) tk[i] = ms_ticker_new_with_params(&params);
   Call *cs = calloc(calls, sizeof *cs);
   for (int i = 0; i < calls; i++) {
     Call *c = &cs[i];

@@ -34,14 +34,17 @@ const ms = new MediaServer({
   ...cfg.server,
 });
 
-const calls: { a: number; b: number; ptB: number; relay: boolean }[] = [];
+// a comma-separated codec list is a mix: call i gets codec i mod n
+const codecs = cfg.codec.split(',');
+const calls: { a: number; b: number; ptB: number; codec: string; relay: boolean }[] = [];
 for (let i = 0; i < cfg.calls; i++) {
   const id = `bench-${i}`;
+  const codec = codecs[i % codecs.length];
   const s = ms.offer(id, callerOffer(cfg.genPort));
-  const { sdp, pt } = answerFor(s.offerSdp, cfg.codec, cfg.genPort);
+  const { sdp, pt } = answerFor(s.offerSdp, codec, cfg.genPort);
   ms.answer(id, sdp);
   const info = s.info();
-  calls.push({ a: info.legs.a.localPort, b: info.legs.b.localPort, ptB: pt, relay: info.relay });
+  calls.push({ a: info.legs.a.localPort, b: info.legs.b.localPort, ptB: pt, codec, relay: info.relay });
 }
 
 function stats() {
