@@ -6,7 +6,7 @@ import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
 import type { OpusSettings } from '../graph/filters';
 import type { Ticker } from '../graph/Ticker';
-import { effectiveJitterBuffer, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
+import type { RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
 import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
 import { QualityMonitor, type QualityOptions } from '../quality/QualityMonitor';
 import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
@@ -358,7 +358,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       fmtp: leg.fmtp,
       stats,
       loss: gw.lossMetrics(n),
-      jitterBuffer: effectiveJitterBuffer(this.#ctx.endpointOptions.jitterBuffer),
+      // the one in use: none while relayed
+      jitterBuffer: l.endpoint.jitterBuffer,
       signalLevel: gw.speechLevel(n),
       plc: gw.plc(n),
       start,
@@ -370,10 +371,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   #startQuality(): void {
     if (!this.#ctx.quality || this.#monitor) return;
-    const m = new QualityMonitor(this.#gateway!, {
-      ...this.#ctx.quality,
-      jitterBuffer: this.#ctx.endpointOptions.jitterBuffer,
-    });
+    const m = new QualityMonitor(this.#gateway!, this.#ctx.quality);
     m.on('interval', (leg, metrics) =>
       this.safeEmit('interval', { ...this.#baseReport(leg, metrics), kind: 'VQIntervalReport' }),
     );
