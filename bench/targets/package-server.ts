@@ -34,17 +34,49 @@ const ms = new MediaServer({
   ...cfg.server,
 });
 
-// a comma-separated codec list is a mix: call i gets codec i mod n
-const codecs = cfg.codec.split(',');
-const calls: { a: number; b: number; ptB: number; codec: string; relay: boolean }[] = [];
-for (let i = 0; i < cfg.calls; i++) {
-  const id = `bench-${i}`;
-  const codec = codecs[i % codecs.length];
+// A comma-separated codec list is a mix: call i gets codec i mod n.
+// "churn:" before it: calls come and go at random (seeded) before the
+// measured N remain, as on a server that has run for a while; placement on
+// tickers then has to cope with the costly calls of departed neighbours.
+const churn = cfg.codec.startsWith('churn:');
+const codecs = cfg.codec.replace(/^churn:/, '').split(',');
+let seed = 12345;
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const live = new Map<string, string>();
+let next = 0;
+const place = (codec: string) => {
+  const id = `bench-${next++}`;
   const s = ms.offer(id, callerOffer(cfg.genPort));
-  const { sdp, pt } = answerFor(s.offerSdp, codec, cfg.genPort);
-  ms.answer(id, sdp);
+  ms.answer(id, answerFor(s.offerSdp, codec, cfg.genPort).sdp);
+  live.set(id, codec);
+};
+if (churn)
+  for (let step = 0; step < cfg.calls * 4; step++) {
+    if (live.size < cfg.calls || rnd() < 0.5) place(codecs[Math.floor(rnd() * codecs.length)]);
+    else {
+      const ids = [...live.keys()];
+      const id = ids[Math.floor(rnd() * ids.length)];
+      ms.stop(id);
+      live.delete(id);
+    }
+  }
+while (live.size > cfg.calls) {
+  const id = live.keys().next().value as string;
+  ms.stop(id);
+  live.delete(id);
+}
+for (let i = live.size; i < cfg.calls; i++) place(codecs[i % codecs.length]);
+const calls: { a: number; b: number; ptB: number; codec: string; relay: boolean }[] = [];
+for (const [id, codec] of live) {
+  const s = ms.get(id);
   const info = s.info();
-  calls.push({ a: info.legs.a.localPort, b: info.legs.b.localPort, ptB: pt, codec, relay: info.relay });
+  calls.push({
+    a: info.legs.a.localPort,
+    b: info.legs.b.localPort,
+    ptB: info.legs.b.payloadType!,
+    codec,
+    relay: info.relay,
+  });
 }
 
 function stats() {
@@ -61,7 +93,7 @@ function stats() {
 }
 
 function chainsOf(): string[][] {
-  const s = ms.get('bench-0');
+  const s = ms.get(live.keys().next().value as string);
   return s.gateway ? s.gateway.directions.map((d) => d.chain) : [];
 }
 
