@@ -105,7 +105,7 @@ export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
 /** Real-time priority of ms2 tickers that ask for it, below the load generator's (bench/lib/capacity.ts). */
 const TICKER_ENV = { ...process.env, MS_TICKER_SCHEDPRIO: '50' };
 
-export function plainTarget(program: string, prio: 'normal' | 'high' = 'normal'): Target {
+export function plainTarget(program: string, prio: 'normal' | 'high' = 'high'): Target {
   return {
     name: 'plain',
     supports: () => true,
@@ -211,6 +211,8 @@ export function rtpengineTarget(ngPort = 22222): Target {
           `--port-max=${PORT_MAX}`,
           '--timeout=600',
           '--delete-delay=0',
+          // variant rt-tickers: its threads real-time like our tickers
+          ...(o.server?.tickerPriority === 'high' ? ['--scheduling=rr', '--priority=50'] : []),
         ],
         o.cpus,
       );

@@ -124,7 +124,7 @@ typedef struct {
 
 static MSFactory *factory;
 
-static RtpSession *session(int port, int gen_port, const Codec *c, int pt) {
+static RtpSession *session(int port, int gen_port, const Codec *c, int pt, int relay) {
   RtpSession *s = ms_create_duplex_rtp_session("127.0.0.1", port, port + 1, 1500);
   RtpProfile *prof = rtp_profile_new("bench");
   rtp_profile_set_payload(prof, pt, payload_type_clone(c->pt));
@@ -132,16 +132,18 @@ static RtpSession *session(int port, int gen_port, const Codec *c, int pt) {
   rtp_session_set_profile(s, prof);
   rtp_session_set_payload_type(s, pt);
   rtp_session_set_remote_addr_full(s, "127.0.0.1", gen_port, "127.0.0.1", gen_port + 1);
-  /* the package's default jitter buffer: adaptive, 60 ms nominal */
+  /* the package's default jitter buffer: adaptive, 60 ms nominal; none
+   * on relayed legs, as in the package */
   JBParameters jb;
   rtp_session_get_jitter_buffer_params(s, &jb);
-  jb.enabled = TRUE;
+  jb.enabled = !relay;
   jb.adaptive = TRUE;
   jb.nom_size = 60;
   jb.min_size = 20;
   jb.max_size = 300;
   jb.max_packets = 100;
   rtp_session_set_jitter_buffer_params(s, &jb);
+  rtp_session_enable_jitter_buffer(s, jb.enabled);
   return s;
 }
 
@@ -252,8 +254,8 @@ int main(int argc, char **argv) {
   Call *cs = calloc(calls, sizeof *cs);
   for (int i = 0; i < calls; i++) {
     Call *c = &cs[i];
-    c->sa = session(port_base + 4 * i, gen_port, pcmu, 0);
-    c->sb = session(port_base + 4 * i + 2, gen_port, x, pt);
+    c->sa = session(port_base + 4 * i, gen_port, pcmu, 0, relay);
+    c->sb = session(port_base + 4 * i + 2, gen_port, x, pt, relay);
     c->roots[0] = direction(c, c->sa, pcmu, c->sb, x, relay);
     c->roots[1] = direction(c, c->sb, x, c->sa, pcmu, relay);
     c->ticker = tk[i % tickers];
