@@ -32,7 +32,7 @@ Ticker::Ticker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ticker>(info) 
   params.name = name.c_str();
   params.prio = static_cast<MSTickerPrio>(prio);
   ticker_ = ms_ticker_new_with_params(&params);
-  stats_ = std::make_unique<TickStats>(ticker_);
+  stats_ = std::make_unique<TickStats>(ticker_, name);
   keepAlive_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                              "rms-ticker", 0, 1);
   keepAlive_.Unref(env);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -350,6 +351,56 @@ describe('DTMF between legs', () => {
       b.close();
       ms.close();
       phones.close();
+    }
+  });
+});
+
+describe('MediaServer options', () => {
+  it('opus: encoder settings for every leg that sends Opus', async () => {
+    // CBR at 8 kbit/s is 20 bytes per 20 ms packet, whatever the audio (the default, 16 kbit/s VBR, gives 35-40 here)
+    const ms = new MediaServer({
+      address: '127.0.0.1',
+      ports: [33600, 33699],
+      tickers: 1,
+      opus: { bitrate: 8000, vbr: false },
+    });
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((r) => a.bind(0, '127.0.0.1', r));
+      await new Promise<void>((r) => b.bind(0, '127.0.0.1', r));
+      const s = ms.offer(
+        'opus-opts',
+        phoneSdp({ port: a.address().port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }),
+      );
+      const pt = parseSdp(s.offerSdp).audio!.formats.find((f) => f.name === 'opus')!.pt;
+      ms.answer(
+        'opus-opts',
+        phoneSdp({ port: b.address().port, codecs: [{ pt, name: 'opus', rate: 48000, channels: 2 }] }),
+      );
+      const sizes: number[] = [];
+      b.on('message', (m) => {
+        if ((m[1] & 0x7f) === pt) sizes.push(m.length - 12);
+      });
+      const aPort = s.info().legs.a.localPort;
+      const pcmu = Buffer.alloc(172);
+      pcmu[0] = 0x80;
+      for (let i = 0; i < 60; i++) {
+        pcmu.writeUInt16BE(i, 2);
+        pcmu.writeUInt32BE(i * 160, 4);
+        pcmu.writeUInt32BE(0x1234, 8);
+        for (let k = 12; k < 172; k++) pcmu[k] = (k * 37 + i * 11) & 0xff; // noise-like µ-law
+        a.send(pcmu, aPort, '127.0.0.1');
+        await sleep(20);
+      }
+      await sleep(200);
+      assert.ok(sizes.length > 30, `${sizes.length} Opus packets`);
+      const mean = sizes.reduce((x, y) => x + y, 0) / sizes.length;
+      assert.ok(Math.abs(mean - 20) <= 2, `mean Opus payload ${mean} bytes`);
+    } finally {
+      a.close();
+      b.close();
+      ms.close();
     }
   });
 });

@@ -69,6 +69,13 @@ export interface GatewayOptions {
    */
   relay?: 'auto' | 'never';
   /**
+   * Relayed packets go through the legs' jitter buffers too (default false:
+   * they are forwarded as they come, like rtpengine does, ~5 ms instead of
+   * the buffer's 60 ms nominal and less CPU; the peers buffer them anyway).
+   * Transcoded legs always use their jitter buffer.
+   */
+  relayJitterBuffer?: boolean;
+  /**
    * Packet loss concealment on decoded audio (default true): the decoder's
    * own where it has one (Opus, G.729), else mediastreamer2's generic PLC.
    */
@@ -160,6 +167,8 @@ export class GatewayLeg {
   /** @internal */
   readonly ownsEndpoint: boolean;
   #media: ResolvedMedia;
+  /** The endpoint's own jitter buffer, put back when the leg stops being relayed. */
+  readonly #jitterBuffer: JitterBufferOptions | false;
 
   /** @internal */
   constructor(name: 'a' | 'b', opts: GatewayLegOptions) {
@@ -185,6 +194,13 @@ export class GatewayLeg {
       });
       this.ownsEndpoint = true;
     }
+    this.#jitterBuffer = this.endpoint.jitterBuffer;
+  }
+
+  /** @internal Relayed packets skip the jitter buffer (the peers have theirs); decoded ones use the leg's own. */
+  useJitterBuffer(on: boolean): void {
+    const want = on ? this.#jitterBuffer : false;
+    if (want !== this.endpoint.jitterBuffer) this.endpoint.setJitterBuffer(want);
   }
 
   get codec(): CodecInfo {
@@ -306,6 +322,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #ticker: Ticker;
   readonly #ownTicker: boolean;
   readonly #relay: 'auto' | 'never';
+  readonly #relayJitterBuffer: boolean;
   readonly #plc: boolean;
   readonly #inband: { a: boolean; b: boolean };
   #generators = new Map<'a' | 'b', DtmfGenerator>();
@@ -333,6 +350,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('Expected gateway options { a, b }');
     this.#factory = opts.factory ?? Factory.shared();
     this.#relay = opts.relay ?? 'auto';
+    this.#relayJitterBuffer = opts.relayJitterBuffer ?? false;
     this.#plc = opts.plc ?? true;
     this.#inband = {
       a: opts.inbandDtmf?.a ?? opts.a?.telephoneEvent === undefined,
@@ -551,8 +569,11 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#dropPlays('closed');
     this.#finishRecording();
     this.#graph.close();
-    if (this.a.ownsEndpoint) this.a.endpoint.close();
-    if (this.b.ownsEndpoint) this.b.endpoint.close();
+    for (const leg of [this.a, this.b]) {
+      if (leg.ownsEndpoint) leg.endpoint.close();
+      // a lent endpoint (a CallLeg's, back to its IVR graph) gets its own jitter buffer back
+      else if (!leg.endpoint.closed) leg.useJitterBuffer(true);
+    }
     if (this.#ownTicker) this.#ticker.close();
     this.safeEmit('close');
   }
@@ -735,6 +756,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       this.#relay === 'auto' &&
       this.a.sameFormatAs(this.b) &&
       (this.a.telephoneEvent === undefined) === (this.b.telephoneEvent === undefined);
+    for (const leg of [this.a, this.b]) leg.useJitterBuffer(!relay || this.#relayJitterBuffer);
     const rec = this.#recording;
     if (rec) {
       const mixer = this.#graph.add(this.#factory.createFilter('MSAudioMixer'));

@@ -7,7 +7,7 @@ import { parseSdp, SdpError } from '../sdp/parse';
 import { answerDirection, buildSdp } from '../sdp/build';
 import type { CodecName } from '../codecs/table';
 import { ptimeOptions } from '../codecs/table';
-import { NoCommonCodecError, isTelephoneEvent, toSpec, usableFormats } from '../session/negotiation';
+import { NoCommonCodecError, callCost, isTelephoneEvent, toSpec, usableFormats } from '../session/negotiation';
 import type { SessionContext } from '../session/MediaSession';
 import { CallLeg } from './CallLeg';
 import type { MediaRoots } from './mediaRoots';
@@ -37,13 +37,16 @@ export function answerWithIvr(
   const allowed = ptimeOptions(format.codec!, format.fmtp).allowed;
   const ptime = m.ptime && allowed.includes(m.ptime) ? m.ptime : undefined;
   const endpoint = ctx.ports.bind({ address: ctx.bindAddressFor(m.ipVersion), ...ctx.endpointOptions });
+  // one leg's I/O and its codec's work, for placing it among the calls
+  const cost = callCost(format.codec!, format.codec!, false) / 2;
+  const ticker = ctx.tickers.acquire(cost);
   let leg: CallLeg;
   try {
     leg = new CallLeg({
       name: 'ivr',
       endpoint,
       factory: ctx.factory,
-      ticker: ctx.tickers.acquire(),
+      ticker,
       codec: format.codec!.name,
       payloadType: format.pt,
       fmtp: format.fmtp,
@@ -53,10 +56,14 @@ export function answerWithIvr(
     });
   } catch (err) {
     ctx.ports.release(endpoint);
+    ctx.tickers.release(ticker, cost);
     throw err;
   }
   if (!m.zeroAddressHold) leg.setRemote({ address: m.address, port: m.port, rtcpPort: m.rtcpPort });
-  leg.on('close', () => ctx.ports.release(endpoint));
+  leg.on('close', () => {
+    ctx.ports.release(endpoint);
+    ctx.tickers.release(ticker, cost);
+  });
   const address = ctx.advertise(endpoint.address);
   const answerSdp = buildSdp({
     sessionId: String(Date.now()),

@@ -42,6 +42,7 @@ export interface QualityOptions {
   /** Emit an interval report every this many ms (0: never). Default 0. */
   intervalMs?: number;
   thresholds?: Partial<QualityThresholds>;
+  /** The jitter buffer to report; default: the one each leg's endpoint uses at the time (none while relayed). */
   jitterBuffer?: Partial<JitterBufferOptions> | false;
 }
 
@@ -80,7 +81,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly timeline: QualitySample[] = [];
   readonly #gw: Gateway;
   readonly #t: QualityThresholds;
-  readonly #jb: JitterBufferOptions | false;
+  readonly #jb: JitterBufferOptions | false | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #intervalMs: number;
   readonly #start = new Date();
@@ -92,7 +93,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     super();
     this.#gw = gateway;
     this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-    this.#jb = effectiveJitterBuffer(opts.jitterBuffer);
+    this.#jb = opts.jitterBuffer === undefined ? undefined : effectiveJitterBuffer(opts.jitterBuffer);
     this.#intervalMs = opts.intervalMs ?? 0;
     this.#timer = setInterval(() => this.sample(), opts.sampleMs ?? 1000);
     this.#timer.unref();
@@ -117,7 +118,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           ptimeMs: leg.ptime,
           stats: stats[n],
           loss: this.#gw.lossMetrics(n),
-          jitterBuffer: this.#jb,
+          jitterBuffer: this.#jb ?? leg.endpoint.jitterBuffer,
           signalLevel: signal,
           noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
           plc: this.#gw.plc(n),

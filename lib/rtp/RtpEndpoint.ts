@@ -156,6 +156,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   #native: NativeRtpSession | null;
   #listening = false;
   #telephoneEventRate = 8000;
+  #jitterBuffer: JitterBufferOptions | false = false;
   readonly address: string;
   readonly port: number;
   readonly rtcpPort: number;
@@ -174,8 +175,9 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
       native.setLatch(opts.latch ?? (opts.symmetric === true ? 'always' : 'strict'));
-      const jb = effectiveJitterBuffer(opts.jitterBuffer) || { ...DEFAULT_JITTER_BUFFER, enabled: false };
-      native.setJitterBuffer(jb);
+      const jb = effectiveJitterBuffer(opts.jitterBuffer);
+      native.setJitterBuffer(jb || { ...DEFAULT_JITTER_BUFFER, enabled: false });
+      this.#jitterBuffer = jb && jb.enabled ? jb : false;
       native.enableRtcp(opts.rtcp ?? true);
       native.setRtcpInterval(opts.rtcpIntervalMs ?? 5000);
       native.configureXr(
@@ -243,8 +245,16 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     this.native.setRtcpInterval(ms);
   }
 
-  setJitterBuffer(jb: Partial<JitterBufferOptions>): void {
-    this.native.setJitterBuffer({ ...DEFAULT_JITTER_BUFFER, ...jb });
+  /** Changes the jitter buffer (false: none, packets are read as they come); safe on a running graph. */
+  setJitterBuffer(jb: Partial<JitterBufferOptions> | false): void {
+    const next = effectiveJitterBuffer(jb);
+    this.native.setJitterBuffer(next || { ...DEFAULT_JITTER_BUFFER, enabled: false });
+    this.#jitterBuffer = next && next.enabled ? next : false;
+  }
+
+  /** The jitter buffer in use, false when there is none. */
+  get jitterBuffer(): JitterBufferOptions | false {
+    return this.#jitterBuffer;
   }
 
   stats(): RtpStats {

@@ -4,8 +4,9 @@ import { ptimeOptions } from '../codecs/table';
 import { InvalidStateError, RmsError } from '../errors';
 import { Gateway, type LegMedia } from '../gateway/Gateway';
 import type { Factory } from '../graph/Factory';
+import type { OpusSettings } from '../graph/filters';
 import type { Ticker } from '../graph/Ticker';
-import { effectiveJitterBuffer, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
+import type { RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
 import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
 import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
 import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
@@ -14,6 +15,7 @@ import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
 import { parseSdp, SdpError } from '../sdp/parse';
 import { SafeEmitter } from '../util/SafeEmitter';
 import {
+  callCost,
   chosenByAnswer,
   codecForA,
   type CodecPolicy,
@@ -98,6 +100,8 @@ export interface SessionContext {
     jitterBuffer?: Partial<import('../rtp/RtpEndpoint').JitterBufferOptions> | false;
     latch?: import('../rtp/RtpEndpoint').LatchMode;
   };
+  /** Opus encoder settings for legs that send Opus. */
+  opus?: OpusSettings;
 }
 
 interface LegState {
@@ -136,6 +140,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #gateway?: Gateway;
   #ticker?: Ticker;
   #pendingReoffer?: LegName;
+  /** The expected cost the call counts for on its ticker (TickerPool). */
+  #placedCost = 0;
   #answeredAt?: Date;
   #monitor?: QualityMonitor;
   readonly #policy?: CodecPolicy;
@@ -224,7 +230,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     a.format = forA.format;
     a.telephoneEvent = a.media!.formats.find(isTelephoneEvent);
     this.#setRemote('b', ans.audio);
-    this.#ticker = this.#ctx.tickers.acquire();
+    this.#placedCost = this.#expectedCost();
+    this.#ticker = this.#ctx.tickers.acquire(this.#placedCost);
     this.#gateway = new Gateway({
       factory: this.#ctx.factory,
       ticker: this.#ticker,
@@ -233,6 +240,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       b: { endpoint: b.endpoint, ...this.#legMedia('b') },
     });
     this.#applyDirections();
+    this.#reweigh();
     this.#gateway.start();
     this.#answeredAt = new Date();
     this.#startQuality();
@@ -270,6 +278,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       leg.format = next;
       leg.telephoneEvent = offer.audio.formats.find(isTelephoneEvent);
       this.#gateway!.reconfigure({ [from]: this.#legMedia(from) });
+      this.#reweigh();
     }
     this.#pendingReoffer = from;
     const to = other(from);
@@ -288,6 +297,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     if (!sameFormat(chosen, leg.format!) || chosen.pt !== leg.format!.pt) {
       leg.format = chosen;
       this.#gateway!.reconfigure({ [to]: this.#legMedia(to) });
+      this.#reweigh();
     }
     this.#pendingReoffer = undefined;
     this.#applyDirections();
@@ -343,7 +353,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
         }
         this.#gateway.close();
       }
-      if (this.#ticker) this.#ctx.tickers.release(this.#ticker);
+      if (this.#ticker) this.#ctx.tickers.release(this.#ticker, this.#placedCost);
       this.#ctx.ports.release(this.#legs.a.endpoint);
       this.#ctx.ports.release(this.#legs.b.endpoint);
       this.#setState('stopped');
@@ -364,7 +374,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       fmtp: leg.fmtp,
       stats,
       loss: gw.lossMetrics(n),
-      jitterBuffer: effectiveJitterBuffer(this.#ctx.endpointOptions.jitterBuffer),
+      // the one in use: none while relayed
+      jitterBuffer: l.endpoint.jitterBuffer,
       signalLevel: gw.speechLevel(n),
       plc: gw.plc(n),
       start,
@@ -376,10 +387,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   #startQuality(): void {
     if (!this.#ctx.quality || this.#monitor) return;
-    const m = new QualityMonitor(this.#gateway!, {
-      ...this.#ctx.quality,
-      jitterBuffer: this.#ctx.endpointOptions.jitterBuffer,
-    });
+    const m = new QualityMonitor(this.#gateway!, this.#ctx.quality);
     m.on('interval', (leg, metrics) =>
       this.safeEmit('interval', { ...this.#baseReport(leg, metrics), kind: 'VQIntervalReport' }),
     );
@@ -421,7 +429,26 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const f = l.format!;
     const allowed = ptimeOptions(f.codec!, f.fmtp).allowed;
     const ptime = l.media?.ptime && allowed.includes(l.media.ptime) ? l.media.ptime : undefined;
-    return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt };
+    const opus = f.codec!.name === 'opus' ? this.#ctx.opus : undefined;
+    return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt, opus };
+  }
+
+  /** What the call weighs on its ticker: relayed or transcoded, and between which codecs. */
+  #expectedCost(): number {
+    const a = this.#legs.a;
+    const b = this.#legs.b;
+    const relay = this.#gateway
+      ? this.relay
+      : sameFormat(a.format!, b.format!) && (a.telephoneEvent === undefined) === (b.telephoneEvent === undefined);
+    return callCost(a.format!.codec!, b.format!.codec!, relay);
+  }
+
+  #reweigh(): void {
+    const cost = this.#expectedCost();
+    if (this.#ticker && cost !== this.#placedCost) {
+      this.#ctx.tickers.reweigh(this.#ticker, this.#placedCost, cost);
+      this.#placedCost = cost;
+    }
   }
 
   #setRemote(n: LegName, m: SdpMedia): void {

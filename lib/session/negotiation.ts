@@ -3,7 +3,7 @@
  * can be tested on SDP alone: what to offer to B given A's offer, which codec
  * each leg uses once B answered, and whether media is relayed or transcoded.
  */
-import { CODECS, findCodec, type CodecName } from '../codecs/table';
+import { CODECS, findCodec, type CodecInfo, type CodecName } from '../codecs/table';
 import { parseCodec2Fmtp } from '../codecs/fmtp';
 import { RmsError } from '../errors';
 import type { SdpFormatSpec } from '../sdp/build';
@@ -178,6 +178,25 @@ export function chosenByAnswer(answer: SdpMedia, offered: SdpFormatSpec[]): SdpF
     `The answer picked no codec we offered (answered ${answer.formats.map((f) => f.name || f.pt).join(', ')})`,
   );
 }
+
+/**
+ * Expected CPU of a call in µs per 20 ms, to spread calls over tickers:
+ * RTP I/O, jitter buffers and RTCP of both legs, plus, when transcoded, the
+ * codecs' work and the filters around them. Opus is counted at the 8-16 kHz
+ * API rate and default complexity the gateway uses with narrow- and wideband
+ * peers, not the table's 48 kHz figure. Measured on the project machine
+ * (docs/benchmarks.md); only the ratios between calls matter.
+ */
+export function callCost(a: CodecInfo, b: CodecInfo, relay: boolean): number {
+  const IO = 20;
+  if (relay) return IO;
+  const work = (c: CodecInfo) =>
+    c.name === 'opus' ? OPUS_NB_COST : c.costUs ? c.costUs.encode + c.costUs.decode : OPUS_NB_COST;
+  return IO + 5 + work(a) + work(b);
+}
+
+/** RmsOpusEnc at 8-16 kHz, complexity 5, plus the decoder (µs per 20 ms). */
+const OPUS_NB_COST = 60;
 
 /** Encode + decode cost of a codec per 20 ms frame (µs), from the codec table. */
 function costOf(f: SdpFormat): number {

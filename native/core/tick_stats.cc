@@ -1,5 +1,7 @@
 #include "tick_stats.h"
 
+#include <pthread.h>
+#include <utility>
 #include <time.h>
 
 #include <map>
@@ -18,7 +20,7 @@ std::map<const MSTicker*, TickStats*>& Table() {
 }
 }  // namespace
 
-TickStats::TickStats(MSTicker* ticker) : ticker_(ticker) {
+TickStats::TickStats(MSTicker* ticker, std::string threadName) : ticker_(ticker), threadName_(std::move(threadName)) {
   {
     std::lock_guard<std::mutex> lock(g_tableMutex);
     Table()[ticker] = this;
@@ -34,7 +36,9 @@ TickStats::~TickStats() {
 }
 
 void TickStats::Record(int64_t late, int intervalMs) {
-  ticks_.fetch_add(1, std::memory_order_relaxed);
+  // runs on the ticker thread: name it once
+  if (ticks_.fetch_add(1, std::memory_order_relaxed) == 0 && !threadName_.empty())
+    pthread_setname_np(pthread_self(), threadName_.substr(0, 15).c_str());
   lastLateMs_.store(late, std::memory_order_relaxed);
   if (late >= intervalMs) {
     lateTicks_.fetch_add(1, std::memory_order_relaxed);

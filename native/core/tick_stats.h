@@ -12,6 +12,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "ms_includes.h"
 
@@ -29,7 +30,9 @@ class TickStats {
  public:
   // Installs the wait function on the ticker; the ticker must outlive us or be
   // destroyed first (ms_ticker_destroy joins its thread).
-  explicit TickStats(MSTicker* ticker);
+  // threadName: given to the ticker's thread (first 15 bytes) on its first
+  // tick, so that top -H and /proc show which thread is which ticker.
+  explicit TickStats(MSTicker* ticker, std::string threadName = "");
   ~TickStats();
   TickStats(const TickStats&) = delete;
   TickStats& operator=(const TickStats&) = delete;
@@ -40,6 +43,7 @@ class TickStats {
   static int WaitNextTick(void* ticker, uint64_t virtualTimeMs);
   void Record(int64_t lateMs, int intervalMs);
   MSTicker* ticker_;
+  const std::string threadName_;
   std::atomic<uint64_t> ticks_{0};
   std::atomic<uint64_t> lateTicks_{0};
   std::atomic<int64_t> maxLateMs_{0};
