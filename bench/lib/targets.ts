@@ -230,7 +230,7 @@ export function rtpengineTarget(ngPort = 22222): Target {
           try {
             const r = await ng.request({ command: 'ping' }, 300);
             if (text(r.result) === 'pong') break;
-          } catch (e) {
+          } catch {
             if (i > 50) throw new Error(`rtpengine did not start: ${p.stderr.slice(-5).join('\n')}`);
           }
           await sleep(100);
