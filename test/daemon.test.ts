@@ -51,8 +51,8 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
   let target: { host: string; port: number };
 
   before(async () => {
-    writeWav(path.join(dir, 'a.wav'), tone(8000, 3, [1000]));
-    writeWav(path.join(dir, 'b.wav'), tone(8000, 3, [600]));
+    writeWav(path.join(dir, 'a.wav'), tone(8000, 8, [1000]));
+    writeWav(path.join(dir, 'b.wav'), tone(8000, 8, [600]));
     writeWav(path.join(dir, 'prompt.wav'), tone(16000, 0.6, [440]));
     collector = dgram.createSocket('udp4');
     collector.on('message', (m) => published.push(m.toString('utf8')));
