@@ -136,9 +136,16 @@ describe('Kamailio (rtpengine module) with the rtp-media-server daemon', { skip 
           workDir: path.join(dir, 'uac'),
         });
         // mid-call, the daemon has the call: PCMU towards the caller, PCMA towards the callee
-        await sleep(1800);
+        // (waits for the call to be answered: on a loaded machine set-up can take a while)
+        await sleep(800);
         const client = await NgClient.create(daemon.udp);
         ng.push(client);
+        for (let i = 0; i < 40; i++) {
+          const l = await client.request({ command: 'list' });
+          if ((l.calls as unknown[] | undefined)?.map(String).includes(callId)) break;
+          await sleep(100);
+        }
+        await sleep(300);
         const q = await client.request({ command: 'query', 'call-id': callId });
         assert.equal(q.result, 'ok', JSON.stringify(q));
         const codecs = Object.values(q.tags as Record<string, { codec: string }>).map((t) => t.codec);
