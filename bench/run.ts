@@ -15,11 +15,13 @@
  *   --no-retry                        believe a failing step at once
  *   --scaling LIST                    pairs measured on 1 core too (default opus,PCMU)
  *   --rss N                           RSS per call at N relay calls (default 500; 0: skip)
- *   --variants LIST                   package variants to compare (see VARIANTS)
+ *   --variants LIST                   package variants to compare (bench/variants.ts)
+ *   --variant-pairs LIST              pairs the variants are measured on (default opus)
  *   --calls N                         one step of N calls per cell instead of a search
  *   --complexity C                    Opus complexity everywhere (default 10)
  *   --quick                           --warmup 3 --window 6 --no-retry --repeat 1
  *   --out FILE                        results JSON (default build/bench/results-<time>.json)
+ *   --resume FILE                     keep the cells FILE already has (an interrupted run) and add to it
  *
  * Every step is bounded (warm-up + window + 1 s); every process it starts
  * is killed at the end. Prints the table at the end (bench/lib/report.ts).
@@ -35,7 +37,12 @@ import { packageTarget, plainTarget, rtpengineTarget, type Target, type TargetNa
 import { BASE_PACKAGES, BUILD, buildPrograms, ensurePackages, machine, makeSpeech } from './lib/tools';
 import { VARIANTS } from './variants';
 
-const START_GUESS: Record<string, number> = { opus: 80, G729: 150, G722: 200, CODEC2: 150, PCMA: 300, PCMU: 300 };
+/** Where the search starts per target and pair on 2 cores (measured here; it then steps and bisects). */
+const START_GUESS: Record<string, Record<string, number>> = {
+  package: { opus: 200, G729: 300, G722: 400, CODEC2: 300, PCMA: 500, PCMU: 600 },
+  plain: { opus: 200, G729: 300, G722: 400, CODEC2: 300, PCMA: 500, PCMU: 600 },
+  rtpengine: { opus: 60, G729: 250, G722: 300, PCMA: 500, PCMU: 600 },
+};
 const MAX_CALLS = 3000;
 
 function parseArgs(argv: string[]) {
@@ -49,9 +56,11 @@ function parseArgs(argv: string[]) {
     scaling: ['opus', 'PCMU'],
     rss: 500,
     variants: [] as string[],
+    variantPairs: ['opus'],
     calls: 0,
     complexity: 10,
     out: '',
+    resume: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -70,9 +79,11 @@ function parseArgs(argv: string[]) {
     else if (k === '--scaling') a.scaling = list();
     else if (k === '--rss') a.rss = Number(v());
     else if (k === '--variants') a.variants = list();
+    else if (k === '--variant-pairs') a.variantPairs = list();
     else if (k === '--calls') a.calls = Number(v());
     else if (k === '--complexity') a.complexity = Number(v());
     else if (k === '--out') a.out = v();
+    else if (k === '--resume') a.resume = v();
     else if (k === '--quick') Object.assign(a, { warmup: 3, window: 6, retry: false, repeat: 1 });
     else throw new Error(`unknown option ${k} (see the comment at the top of bench/run.ts)`);
   }
@@ -122,12 +133,22 @@ async function main() {
     rss: [],
     steps: [],
   };
+  if (args.resume) {
+    const old = JSON.parse(fs.readFileSync(args.resume, 'utf8')) as Results;
+    results.capacity.push(...old.capacity);
+    results.rss.push(...old.rss);
+    results.steps.push(...old.steps);
+    log(`resuming: ${old.capacity.length} capacity cells and ${old.rss.length} memory figures from ${args.resume}`);
+  }
+  const done = (name: string, codec: string, cpus?: string, variant?: string) =>
+    results.capacity.filter((c) => c.target === name && c.codec === codec && c.cpus === cpus && c.variant === variant)
+      .length;
   const save = () => fs.writeFileSync(out, JSON.stringify(results, null, 1));
   log(`machine: ${results.machine.cpus} × ${results.machine.model}; results go to ${out}`);
 
   const cell = async (t: Target, codec: string, cpus?: string, variant?: string): Promise<void> => {
     const o: StepOptions = { ...base, cpus, variant, server: variant ? VARIANTS[variant] : undefined, log };
-    for (let r = 0; r < args.repeat; r++) {
+    for (let r = done(t.name, codec, cpus, variant); r < args.repeat; r++) {
       let cap: Capacity;
       if (args.calls > 0) {
         const step: StepResult = await runStep(t, codec, args.calls, o);
@@ -136,7 +157,7 @@ async function main() {
         );
         cap = { target: t.name, codec, cpus, variant, calls: step.pass ? args.calls : 0, best: step, steps: [step] };
       } else {
-        const guess = (START_GUESS[codec] ?? 100) / (cpus ? 2 : 1);
+        const guess = (START_GUESS[t.name]?.[codec] ?? 100) / (cpus ? 2 : 1);
         const prev = results.capacity.find(
           (c) => c.target === t.name && c.codec === codec && c.cpus === cpus && c.variant === variant && c.calls > 0,
         );
@@ -166,7 +187,8 @@ async function main() {
         const t = targets[name];
         if (!t.supports(codec)) continue;
         await cell(t, codec);
-        if (name === 'package') for (const v of args.variants) if (v !== 'default') await cell(t, codec, undefined, v);
+        if (name === 'package' && args.variantPairs.includes(codec))
+          for (const v of args.variants) if (v !== 'default') await cell(t, codec, undefined, v);
       }
     for (const codec of args.scaling)
       for (const name of args.targets) {
@@ -175,6 +197,7 @@ async function main() {
       }
     if (args.rss > 0)
       for (const name of args.targets) {
+        if (results.rss.some((x) => x.target === name && x.calls === args.rss)) continue;
         const o: StepOptions = { ...base, warmupMs: 2000, windowMs: 3000, log };
         const r = await runStep(targets[name], 'PCMU', args.rss, o);
         const perCall = (r.rss - r.rssBefore) / args.rss;

@@ -18,8 +18,9 @@ export function killAll(): void {
 }
 
 process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(sig, () => {
+    console.error(`bench: stopped by ${sig}; child processes killed`);
     killAll();
     process.exit(130);
   });
