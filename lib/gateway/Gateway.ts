@@ -11,6 +11,7 @@ import {
   type Decoder,
   type Encoder,
   type LossCounters,
+  type LevelMeter,
   type LossMeter,
   type DtmfGenerator,
   type FileRecorder,
@@ -337,11 +338,11 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #feeds = new Map<'a' | 'b', Filter>();
   #plays = new Map<'a' | 'b', Playback>();
   #meters = new Map<'a' | 'b', LossMeter>();
-  #levels = new Map<'a' | 'b', Filter>();
+  #levels = new Map<'a' | 'b', LevelMeter>();
   #sending = { a: true, b: true };
   // active-speech level per leg: sum of linear power and count of samples above -50 dBm0
+  /** Speech power of meters already gone (a graph rebuilt by a re-INVITE, or closed). */
   #speech = { a: { power: 0, n: 0 }, b: { power: 0, n: 0 } };
-  #levelTimer?: NodeJS.Timeout;
   #running = false;
   #closed = false;
 
@@ -398,10 +399,6 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     if (!this.#graph.running) this.#graph.attach(this.#ticker, this.#roots);
     this.#running = true;
-    if (!this.#levelTimer && this.#levels.size) {
-      this.#levelTimer = setInterval(() => this.#sampleLevels(), 200);
-      this.#levelTimer.unref();
-    }
   }
 
   /** Stops media (sockets stay open); start() resumes. */
@@ -491,13 +488,13 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       oldRec.stop();
       oldRec.closeFile();
     }
+    this.#keepSpeech();
     this.#graph.close();
     this.#graph = new Graph();
     this.#roots = [];
     this.#senders.clear();
     this.#feeds.clear();
     this.#meters.clear();
-    this.#levels.clear();
     this.#plcKinds.clear();
     this.#generators.clear();
     this.#directions = [];
@@ -523,36 +520,39 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   }
 
   /**
-   * Level of the audio decoded from `leg`, in dBm0 (a full-scale sine is
-   * +3.17 dBm0), or undefined when the leg is relayed without decoding.
+   * Level of the audio decoded from `leg` over the last 200 ms, in dBm0 (a
+   * full-scale sine is +3.17 dBm0), or undefined when the leg is relayed
+   * without decoding or before 200 ms of audio were decoded.
    */
   audioLevel(leg: 'a' | 'b'): number | undefined {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     const v = this.#levels.get(leg);
     if (!v) return undefined;
-    const linear = v.call('MS_VOLUME_GET_LINEAR') as number;
-    return linear > 0 ? 20 * Math.log10(linear) + 0.16 : -120;
+    return v.reading().levelDbm0;
   }
 
   /**
-   * RFC 3611 signal level of `leg`: the mean level of its decoded audio while
-   * there was speech (sampled every 200 ms, samples below -50 dBm0 left out),
-   * in dBm0; undefined when relayed or when nothing loud enough was heard.
+   * RFC 3611 signal level of `leg`: the mean power of its decoded audio over
+   * the 200 ms blocks that held speech (above -50 dBm0), measured natively on
+   * every block, in dBm0; undefined when relayed or when nothing loud enough
+   * was heard. Survives re-INVITEs and close().
    */
   speechLevel(leg: 'a' | 'b'): number | undefined {
-    const s = this.#speech[leg];
-    return s.n ? 10 * Math.log10(s.power / s.n) : undefined;
+    const r = this.#closed ? undefined : this.#levels.get(leg)?.reading();
+    const power = this.#speech[leg].power + (r?.speechPowerSum ?? 0);
+    const n = this.#speech[leg].n + (r?.speechBlocks ?? 0);
+    return n ? 10 * Math.log10(power / n) + 3.17 : undefined;
   }
 
-  #sampleLevels(): void {
-    if (this.#closed || !this.#running) return;
-    for (const leg of ['a', 'b'] as const) {
-      const l = this.audioLevel(leg);
-      if (l !== undefined && l > -50) {
-        this.#speech[leg].power += 10 ** (l / 10);
-        this.#speech[leg].n++;
-      }
+  /** Folds the live meters' speech power into #speech before they are freed. */
+  #keepSpeech(): void {
+    for (const [leg, m] of this.#levels) {
+      if (m.closed) continue;
+      const r = m.reading();
+      this.#speech[leg].power += r.speechPowerSum;
+      this.#speech[leg].n += r.speechBlocks;
     }
+    this.#levels.clear();
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
@@ -563,9 +563,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   /** Stops media and frees filters, its own sockets and (if its own) the ticker. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#levelTimer);
     this.#graph.detach();
+    this.#keepSpeech();
+    this.#closed = true;
     this.#dropPlays('closed');
     this.#finishRecording();
     this.#graph.close();
@@ -836,7 +836,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
       enc.setPacketTime(to.ptime);
       // a level meter on the decoded audio, for RTCP XR signal/noise levels
-      const level = g.add(factory.createFilter('MSVolume'));
+      const level = g.add(factory.levelMeter(decodeRate));
       this.#levels.set(from.name, level);
       chain.push(dec);
       this.#plcKinds.set(from.name, 'none');

@@ -9,6 +9,7 @@ import {
   Encoder,
   FilePlayer,
   FileRecorder,
+  LevelMeter,
   LossMeter,
   OpusEncoder,
   Resampler,
@@ -17,7 +18,14 @@ import {
 } from './filters';
 
 /** Our own filters (native/filters), registered on every factory at creation. */
-const BUILTIN_FILTERS = ['RmsCodec2Enc', 'RmsCodec2Dec', 'RmsOpusEnc', 'RmsLossMeter', 'RmsDtmfDetect'];
+const BUILTIN_FILTERS = [
+  'RmsCodec2Enc',
+  'RmsCodec2Dec',
+  'RmsOpusEnc',
+  'RmsLossMeter',
+  'RmsDtmfDetect',
+  'RmsLevelMeter',
+];
 
 export type FilterDescription = NativeFilterDescInfo;
 
@@ -106,6 +114,13 @@ export class Factory {
     return this.createFilter('RmsLossMeter') as LossMeter;
   }
 
+  /** A level meter (RmsLevelMeter) for 16-bit mono PCM at `sampleRate`. */
+  levelMeter(sampleRate = 8000): LevelMeter {
+    const m = this.createFilter('RmsLevelMeter') as LevelMeter;
+    m.setSampleRate(sampleRate);
+    return m;
+  }
+
   /**
    * Our in-band DTMF detector for mono PCM at `rate` (8000, the default, or
    * 16000 Hz). Audio passes through it; link its output (to an MSVoidSink at
@@ -182,6 +197,10 @@ export class Factory {
       default:
         if (info.name === 'RmsOpusEnc') {
           f = new OpusEncoder(native);
+          break;
+        }
+        if (info.name === 'RmsLevelMeter') {
+          f = new LevelMeter(native);
           break;
         }
         if (info.name === 'RmsLossMeter') {

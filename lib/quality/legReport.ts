@@ -109,8 +109,9 @@ export function localMetrics(m: LegMeasurements): VqMetrics {
     signal:
       m.signalLevel !== undefined
         ? {
-            signalLevel: Math.round(m.signalLevel),
-            noiseLevel: m.noiseLevel !== undefined ? Math.round(m.noiseLevel) : undefined,
+            // the report's SL/NL fields hold -99..99 dB; digital silence measures lower
+            signalLevel: Math.max(-99, Math.round(m.signalLevel)),
+            noiseLevel: m.noiseLevel !== undefined ? Math.max(-99, Math.round(m.noiseLevel)) : undefined,
           }
         : undefined,
     qualityEst: est

@@ -4,6 +4,7 @@
 
 #include "ms_includes.h"
 #include "../filters/dtmf_detect.h"
+#include "../filters/level_meter.h"
 #include "../filters/loss_meter.h"
 #include "../filters/opus_enc.h"
 
@@ -48,6 +49,9 @@ std::vector<MethodInfo> BuildTable() {
       // our own loss meter
       MethodInfo{RMS_LOSS_METER_GET, "RMS_LOSS_METER_GET", ArgKind::BytesOut, sizeof(rms::BurstGapSnapshot)},
       M(RMS_LOSS_METER_RESET, None),
+      // our own level meter (sample rate: the generic methods above)
+      MethodInfo{RMS_LEVEL_METER_GET, "RMS_LEVEL_METER_GET", ArgKind::BytesOut, sizeof(rms::LevelSnapshot)},
+      M(RMS_LEVEL_METER_RESET, None),
       // our own DTMF detector (sample rate: the generic methods above)
       S(RMS_DTMF_DETECT_SET_PARAMS, rms::DtmfParams),
       MethodInfo{RMS_DTMF_DETECT_GET_PARAMS, "RMS_DTMF_DETECT_GET_PARAMS", ArgKind::BytesOut, sizeof(rms::DtmfParams)},

@@ -27,6 +27,7 @@
 #include "core/tick_stats.h"
 #include "core/burst_gap.h"
 #include "core/dtmf_goertzel.h"
+#include "core/level_meter.h"
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
@@ -947,6 +948,51 @@ void TestDtmfFilter() {
   for (MSFilter* f : {src, det, sink}) ms_filter_destroy(f);
 }
 
+// RmsLevelMeter's core: 200 ms blocks, dBm0 from a full-scale sine (+3.17),
+// speech blocks above -50 dBm0 only, blocks split across frames of any size.
+void TestLevelMeter() {
+  rms::LevelMeter m(8000);
+  std::vector<int16_t> frame(160);
+  auto tone = [&](double dbfs, int frames, size_t chunk) {
+    static double phase = 0;
+    double amp = 32767.0 * std::pow(10.0, dbfs / 20.0);
+    for (int k = 0; k < frames; k++) {
+      for (auto& x : frame) {
+        x = static_cast<int16_t>(std::lround(amp * std::sin(phase)));
+        phase += 2 * M_PI * 1000.0 / 8000.0;
+      }
+      for (size_t off = 0; off < frame.size(); off += chunk)
+        m.Add(frame.data() + off, std::min(chunk, frame.size() - off));
+    }
+  };
+  CHECK(m.Snapshot().blocks == 0);
+  tone(0, 9, 160);  // 180 ms: no complete block yet
+  CHECK(m.Snapshot().blocks == 0);
+  tone(0, 1, 160);
+  rms::LevelSnapshot s = m.Snapshot();
+  CHECK(s.blocks == 1 && s.speechBlocks == 1);
+  double db = rms::LevelMeter::PowerToDbm0(s.lastPower);
+  CHECK_MSG(std::fabs(db - 3.17) < 0.05, "full-scale sine %.2f dBm0", db);
+  tone(-30, 10, 37);  // odd chunk sizes
+  s = m.Snapshot();
+  db = rms::LevelMeter::PowerToDbm0(s.lastPower);
+  CHECK_MSG(s.blocks == 2 && std::fabs(db - (3.17 - 30)) < 0.05, "-30 dBFS sine %.2f dBm0", db);
+  tone(-60, 10, 160);  // below the speech threshold
+  s = m.Snapshot();
+  CHECK(s.blocks == 3 && s.speechBlocks == 2);
+  CHECK_MSG(std::fabs(rms::LevelMeter::PowerToDbm0(s.minPower) - (3.17 - 60)) < 0.1, "min %.2f",
+            rms::LevelMeter::PowerToDbm0(s.minPower));
+  double speech = rms::LevelMeter::PowerToDbm0(s.speechPowerSum / s.speechBlocks);
+  double expect = 10 * std::log10((1.0 + 1e-3) / 2) + 3.17;
+  CHECK_MSG(std::fabs(speech - expect) < 0.05, "speech level %.2f, expected %.2f", speech, expect);
+  m.Reset();
+  CHECK(m.Snapshot().blocks == 0 && m.Snapshot().speechBlocks == 0);
+  std::vector<int16_t> silence(1600, 0);
+  m.Add(silence.data(), silence.size());
+  s = m.Snapshot();
+  CHECK(s.blocks == 1 && s.speechBlocks == 0 && s.lastPower == 0);
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -967,6 +1013,7 @@ const Case kCases[] = {
     {"dtmf_timing", TestDtmfTiming},
     {"dtmf_params", TestDtmfParams},
     {"dtmf_filter", TestDtmfFilter},
+    {"level_meter", TestLevelMeter},
 };
 
 }  // namespace
