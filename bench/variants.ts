@@ -6,6 +6,7 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
   'no-rtcp': { rtcp: false, quality: false },
   'rt-tickers': { tickerPriority: 'high' },
   'normal-tickers': { tickerPriority: 'normal' },
+  'tick-20': { tickIntervalMs: 20 },
   'no-jb': { jitterBuffer: false },
   'jb-40': { jitterBuffer: { enabled: true, adaptive: true, nominalMs: 40, minMs: 20, maxMs: 300, maxPackets: 100 } },
 };

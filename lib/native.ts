@@ -240,7 +240,7 @@ export interface NativeConstants {
 export interface NativeAddon {
   Factory: new () => NativeFactory;
   Filter: new () => NativeFilter;
-  Ticker: new (name: string, priority: number) => NativeTicker;
+  Ticker: new (name: string, priority: number, intervalMs?: number) => NativeTicker;
   RtpSession: new () => NativeRtpSession;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;

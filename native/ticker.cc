@@ -21,17 +21,27 @@ Napi::Function Ticker::Define(Napi::Env env) {
                      });
 }
 
-// new NativeTicker(name, priority 0|1|2)
+// new NativeTicker(name, priority 0|1|2, intervalMs 10|20)
 Ticker::Ticker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ticker>(info) {
   Napi::Env env = info.Env();
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "rms-ticker";
   int prio = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
   if (prio < 0 || prio > 2)
     Throw(env, code::kInvalidArgument, "Expected priority 0 (normal), 1 (high) or 2 (realtime)");
+  int interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 10;
+  if (interval != 10 && interval != 20) Throw(env, code::kInvalidArgument, "Expected a tick interval of 10 or 20 ms");
   MSTickerParams params;
   params.name = name.c_str();
   params.prio = static_cast<MSTickerPrio>(prio);
   ticker_ = ms_ticker_new_with_params(&params);
+  if (interval != ticker_->interval) {
+    // ms2 has no parameter for it. The thread already runs but has no graph
+    // yet; it reads the interval once per tick to schedule the next, so the
+    // worst case is one 10 ms tick before the change.
+    ms_mutex_lock(&ticker_->lock);
+    ticker_->interval = interval;
+    ms_mutex_unlock(&ticker_->lock);
+  }
   stats_ = std::make_unique<TickStats>(ticker_, name);
   keepAlive_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                              "rms-ticker", 0, 1);

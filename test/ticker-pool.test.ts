@@ -4,6 +4,24 @@ import { MediaServer, TickerPool, parseSdp } from '../lib';
 import { phoneSdp } from './helpers/sdp';
 
 describe('TickerPool: calls placed by expected cost', () => {
+  it('MediaServer tickIntervalMs reaches every ticker of the pool', () => {
+    const ms = new MediaServer({ address: '127.0.0.1', ports: [41000, 41100], tickers: 2, tickIntervalMs: 20 });
+    try {
+      assert.deepEqual(
+        ms.tickers.tickers.map((t) => t.stats().intervalMs),
+        [20, 20],
+      );
+    } finally {
+      ms.close();
+    }
+    const d = new TickerPool(1);
+    try {
+      assert.equal(d.tickers[0].stats().intervalMs, 10);
+    } finally {
+      d.close();
+    }
+  });
+
   it('alike calls alternate; costly ones are balanced by cost, not by count', () => {
     const pool = new TickerPool(2);
     try {

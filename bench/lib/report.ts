@@ -77,14 +77,18 @@ function callsText(c: Cell | undefined): string {
   return c.calls.length > 1 && lo !== hi ? `${fmt(m)} (${lo}–${hi})` : fmt(m);
 }
 
-/** 2 cores' worth of codec work per call: the calls codecs alone could fill. */
-export function codecCeiling(r: Results, codec: string, cores = 2): number | undefined {
+/** Codec work of one call per 20 ms, both directions (encode + decode of the codec and of PCMU), µs. */
+export function codecFrameUs(r: Results, codec: string): number | undefined {
   const x = r.codecCost[codec];
   const u = r.codecCost.PCMU;
-  if (!x || !u) return undefined;
-  if (codec === 'PCMU') return undefined;
-  const perFrame = x.encodeUs + x.decodeUs + u.encodeUs + u.decodeUs;
-  return (cores * 1e6) / (50 * perFrame);
+  if (!x || !u || codec === 'PCMU') return undefined;
+  return x.encodeUs + x.decodeUs + u.encodeUs + u.decodeUs;
+}
+
+/** 2 cores' worth of codec work per call: the calls codecs alone could fill. */
+export function codecCeiling(r: Results, codec: string, cores = 2): number | undefined {
+  const perFrame = codecFrameUs(r, codec);
+  return perFrame ? (cores * 1e6) / (50 * perFrame) : undefined;
 }
 
 export function table(r: Results): string {
@@ -177,6 +181,21 @@ export function targetsText(r: Results): string {
     `${fmt(po)} of ${fmt(ceil)} calls (${po !== undefined && ceil ? ((po / ceil) * 100).toFixed(0) : '–'} %)`,
     po !== undefined && ceil ? po >= 0.8 * ceil : undefined,
   );
+  // The same target seen from the CPU the package really had: the load
+  // generator runs on the same cores, and every call costs RTP I/O too.
+  const best = r.capacity.find((c) => c.codec === 'opus' && c.target === 'package' && !c.cpus && !c.variant)?.best;
+  const codecUs = codecFrameUs(r, 'opus');
+  if (best && codecUs) {
+    const serverUs = (best.cpuPerCall / 100) * 20000;
+    const gen = best.gen.generator.cpuShare;
+    const left = codecCeiling(r, 'opus', Math.max(0, 2 - gen));
+    out.push(
+      `  - at ${best.calls} calls: codec work is ${((codecUs / serverUs) * 100).toFixed(0)} % of the package's CPU per call ` +
+        `(${codecUs.toFixed(0)} of ${serverUs.toFixed(0)} µs per 20 ms; the rest is RTP I/O, jitter buffers, PLC and graph walks); ` +
+        `the load generator took ${(gen * 100).toFixed(0)} % of a core, and the codec-only ceiling on what it left is ` +
+        `${fmt(left)} calls (${po !== undefined && left ? ((po / left) * 100).toFixed(0) : '–'} %)`,
+    );
+  }
   for (const codec of [...new Set(r.capacity.map((c) => c.codec))]) {
     const p = cap(codec, 'package');
     const c = cap(codec, 'plain');

@@ -58,6 +58,7 @@ export class Daemon {
       advertisedAddress6: config.media.advertisedAddress6,
       ports: config.media.ports,
       tickers: config.tickers,
+      tickIntervalMs: config.tickMs,
       codecs: config.transcodeCodecs.length ? config.transcodeCodecs : undefined,
       transcode: config.transcodeCodecs.length > 0,
       quality: q.sampleMs > 0 ? { sampleMs: q.sampleMs, intervalMs: q.intervalSec * 1000 } : false,

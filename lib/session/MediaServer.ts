@@ -96,6 +96,11 @@ export interface MediaServerOptions {
    */
   tickerPriority?: TickerPriority;
   /**
+   * Tick interval of the tickers, 10 (default) or 20 ms. See
+   * TickerOptions.intervalMs and docs/benchmarks.md for what 20 saves.
+   */
+  tickIntervalMs?: 10 | 20;
+  /**
    * Codecs we offer to the callee besides the caller's own, in preference
    * order, so that a callee without the caller's codecs can still be reached
    * through transcoding. Default: PCMU, PCMA, G722, opus, G729, CODEC2.
@@ -183,7 +188,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
     this.#factory = opts.factory ?? new Factory();
     this.#ownFactory = !opts.factory;
-    this.tickers = new TickerPool(opts.tickers, opts.tickerPriority ?? 'high');
+    this.tickers = new TickerPool(opts.tickers, opts.tickerPriority ?? 'high', opts.tickIntervalMs ?? 10);
     const alt = opts.address6;
     if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
       throw new InvalidArgumentError(

@@ -15,10 +15,17 @@ export class TickerPool {
   readonly #calls: number[];
   readonly #cost: number[];
 
-  constructor(count = os.availableParallelism?.() ?? os.cpus().length, priority: TickerPriority = 'normal') {
+  constructor(
+    count = os.availableParallelism?.() ?? os.cpus().length,
+    priority: TickerPriority = 'normal',
+    intervalMs: 10 | 20 = 10,
+  ) {
     if (!Number.isInteger(count) || count < 1 || count > 256)
       throw new RangeError(`Expected 1..256 tickers but received ${count}`);
-    this.tickers = Array.from({ length: count }, (_, i) => new Ticker({ name: `rms-ticker-${i}`, priority }));
+    this.tickers = Array.from(
+      { length: count },
+      (_, i) => new Ticker({ name: `rms-ticker-${i}`, priority, intervalMs }),
+    );
     this.#calls = this.tickers.map(() => 0);
     this.#cost = this.tickers.map(() => 0);
   }
