@@ -7,6 +7,8 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
   'rt-tickers': { tickerPriority: 'high' },
   'normal-tickers': { tickerPriority: 'normal' },
   'tick-20': { tickIntervalMs: 20 },
+  // plain C gets it too: its graphs then have no PLC either
+  'no-plc': { plc: false },
   'no-jb': { jitterBuffer: false },
   'jb-40': { jitterBuffer: { enabled: true, adaptive: true, nominalMs: 40, minMs: 20, maxMs: 300, maxPackets: 100 } },
 };

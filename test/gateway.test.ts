@@ -125,6 +125,31 @@ describe('20 ms ticks (tickIntervalMs)', () => {
   });
 });
 
+describe('without meters (GatewayOptions.meters: false, MediaServer quality: false)', () => {
+  it('PCMA <-> G722: no loss or level meter in the graph; loss still counted, from oRTP', async () => {
+    // oRTP counts loss when it writes an RTCP report (every 5 s): run past one
+    const r = await runCall(
+      { codec: 'PCMA', toneHz: 1000, drop: (n) => n % 10 === 5 },
+      { codec: 'G722', toneHz: 600 },
+      6,
+      undefined,
+      undefined,
+      { meters: false },
+    );
+    for (const d of r.gateway.directions) {
+      assert.ok(!d.chain.includes('RmsLossMeter') && !d.chain.includes('RmsLevelMeter'), d.chain.join(' '));
+      assert.ok(d.chain.includes('MSGenericPLC') || d.from === 'b', d.chain.join(' '));
+    }
+    assert.equal(r.levels.a, undefined);
+    // one packet in ten lost on leg a: oRTP's counter (up to its last report), all of it as gap
+    assert.ok(r.loss.a.lossRate > 0.04 && r.loss.a.lossRate < 0.13, `loss a ${r.loss.a.lossRate}`);
+    assert.equal(r.loss.a.bursts, 0);
+    assert.ok(r.loss.b.lossRate < 0.02, `loss b ${r.loss.b.lossRate}`);
+    checkTone(toneReport(r.receivedByB, 1000), 'PCMA->G722 audio at B');
+    checkTone(toneReport(r.receivedByA, 600), 'G722->PCMA audio at A');
+  });
+});
+
 describe('call recording and DTMF blocking', () => {
   for (const [codecA, codecB] of [
     ['PCMU', 'opus'],

@@ -128,6 +128,9 @@ export function plainTarget(program: string, prio: 'normal' | 'high' = 'high'): 
           String(o.opusComplexity),
           '--prio',
           String(o.server?.tickerPriority ?? prio),
+          // the package's graphs conceal loss unless told not to (variant no-plc)
+          '--plc',
+          o.server?.plc === false ? '0' : '1',
         ],
         o.cpus,
       );

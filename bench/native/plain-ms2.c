@@ -1,11 +1,14 @@
 /*
  * The native ceiling for the issue-8 benchmark: the same transcoding graphs
  * as the package's gateway, in plain C over mediastreamer2 and nothing else
- * (no Node, no level meter, loss meter, PLC, quality monitor or DTMF
- * handling):
+ * (no Node, no level meter, loss meter, quality monitor or DTMF handling):
  *
- *   rtprecv(a) -> decoder(PCMU) -> [resample] -> encoder(X) -> rtpsend(b)
- *   rtprecv(b) -> decoder(X) -> [resample] -> encoder(PCMU) -> rtpsend(a)
+ *   rtprecv(a) -> decoder(PCMU) -> [PLC] -> [resample] -> encoder(X) -> rtpsend(b)
+ *   rtprecv(b) -> decoder(X) -> [PLC] -> [resample] -> encoder(PCMU) -> rtpsend(a)
+ *
+ * With --plc 1 (the default, as the package) each direction conceals loss
+ * like the gateway does: the decoder's own PLC where it has one, otherwise
+ * MSGenericPLC after the decoder.
  *
  * or rtprecv -> rtpsend both ways when X is PCMU (relay). Calls are spread
  * round robin over the tickers (default: one per CPU this process may run
@@ -14,7 +17,7 @@
  * filter, so a minimal one over libcodec2 (mode 2400) is defined here.
  *
  *   plain-ms2 --calls N --codec X --pt PT --gen-port P --port-base B
- *             [--tickers T] [--complexity C] [--prio normal|high]
+ *             [--tickers T] [--complexity C] [--prio normal|high] [--plc 0|1]
  * Call i listens on B+4i (leg a, PCMU) and B+4i+2 (leg b, X), RTCP on +1.
  * Prints one JSON line when ready; then reads commands from stdin:
  * "stats" (ticker loads and late ticks as JSON), "quit".
@@ -123,6 +126,7 @@ typedef struct {
 } Call;
 
 static MSFactory *factory;
+static int plc = 1;
 
 static RtpSession *session(int port, int gen_port, const Codec *c, int pt, int relay) {
   RtpSession *s = ms_create_duplex_rtp_session("127.0.0.1", port, port + 1, 1500);
@@ -189,6 +193,20 @@ static MSFilter *direction(Call *call, RtpSession *from, const Codec *cf, RtpSes
   set_ptime(enc);
   MSFilter *prev = dec;
   ms_filter_link(recv, 0, dec, 0);
+  if (plc) {
+    int has = 0;
+    if (ms_filter_has_method(dec, MS_AUDIO_DECODER_HAVE_PLC)) ms_filter_call_method(dec, MS_AUDIO_DECODER_HAVE_PLC, &has);
+    if (has) {
+      if (ms_filter_has_method(dec, MS_DECODER_ENABLE_PLC)) ms_filter_call_method(dec, MS_DECODER_ENABLE_PLC, &one);
+    } else {
+      MSFilter *p = add(call, ms_factory_create_filter(factory, MS_GENERIC_PLC_ID));
+      int rate = !strcmp(cf->name, "opus") ? 8000 : cf->audio_rate;
+      ms_filter_call_method(p, MS_FILTER_SET_SAMPLE_RATE, &rate);
+      ms_filter_call_method(p, MS_FILTER_SET_NCHANNELS, &one);
+      ms_filter_link(prev, 0, p, 0);
+      prev = p;
+    }
+  }
   if (cf->audio_rate != ct->audio_rate) {
     MSFilter *rs = add(call, ms_factory_create_filter(factory, MS_RESAMPLE_ID));
     int in = cf->audio_rate, out = ct->audio_rate;
@@ -221,6 +239,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--tickers")) tickers = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--complexity")) complexity = argv[i + 1];
     else if (!strcmp(argv[i], "--prio")) prio = argv[i + 1];
+    else if (!strcmp(argv[i], "--plc")) plc = atoi(argv[i + 1]);
     else {
       fprintf(stderr, "plain-ms2: unknown option %s\n", argv[i]);
       return 2;

@@ -82,6 +82,14 @@ export interface GatewayOptions {
    */
   plc?: boolean;
   /**
+   * Per-direction meters for quality reports (default true): loss, burst and
+   * gap from the sequence numbers played out (RFC 3611), and the level of the
+   * decoded audio. Without them lossMetrics() falls back to oRTP's loss
+   * counter (no burst/gap) and the levels are unknown; two filters fewer per
+   * direction, for the highest density (MediaServer quality: false).
+   */
+  meters?: boolean;
+  /**
    * Detect in-band DTMF in the audio decoded from each leg (default: for a
    * leg without telephone-event). A digit detected there is reported with
    * source 'inband' and sent on as RFC 4733 to the other leg if it has
@@ -338,6 +346,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #feeds = new Map<'a' | 'b', Filter>();
   #plays = new Map<'a' | 'b', Playback>();
   #meters = new Map<'a' | 'b', LossMeter>();
+  readonly #withMeters: boolean;
   #levels = new Map<'a' | 'b', LevelMeter>();
   #sending = { a: true, b: true };
   // active-speech level per leg: sum of linear power and count of samples above -50 dBm0
@@ -353,6 +362,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     this.#relay = opts.relay ?? 'auto';
     this.#relayJitterBuffer = opts.relayJitterBuffer ?? false;
     this.#plc = opts.plc ?? true;
+    this.#withMeters = opts.meters ?? true;
     this.#inband = {
       a: opts.inbandDtmf?.a ?? opts.a?.telephoneEvent === undefined,
       b: opts.inbandDtmf?.b ?? opts.b?.telephoneEvent === undefined,
@@ -511,7 +521,15 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   lossMetrics(leg: 'a' | 'b'): LegLossMetrics {
     if (this.#closed) throw new InvalidStateError('Gateway is closed');
     const l = leg === 'a' ? this.a : this.b;
-    return lossMetrics(this.#meters.get(leg)!.counters(), l.ptime);
+    const meter = this.#meters.get(leg);
+    if (meter) return lossMetrics(meter.counters(), l.ptime);
+    // no meter: oRTP's counters, every loss counted as gap (no burst seen)
+    const st = l.endpoint.stats();
+    const lost = Math.max(0, st.lost);
+    return lossMetrics(
+      { packets: st.packetsReceived + lost, lost, burstPackets: 0, burstLost: 0, bursts: 0, gmin: 16 },
+      l.ptime,
+    );
   }
 
   /** The concealment applied to what `leg` receives ('none' when it is relayed). */
@@ -816,9 +834,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const g = this.#graph;
     const recv = g.add(factory.rtpReceiver());
     recv.setEndpoint(from.endpoint);
-    const meter = g.add(factory.lossMeter());
-    this.#meters.set(from.name, meter);
-    const chain: Filter<any>[] = [recv, meter];
+    const meter = this.#withMeters ? g.add(factory.lossMeter()) : undefined;
+    if (meter) this.#meters.set(from.name, meter);
+    const chain: Filter<any>[] = meter ? [recv, meter] : [recv];
     let decodeRate = 0;
     let encodeRate = 0;
     if (!relay) {
@@ -836,8 +854,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       if (to.bitrate !== undefined) enc.setBitrate(to.bitrate);
       enc.setPacketTime(to.ptime);
       // a level meter on the decoded audio, for RTCP XR signal/noise levels
-      const level = g.add(factory.levelMeter(decodeRate));
-      this.#levels.set(from.name, level);
+      const level = this.#withMeters ? g.add(factory.levelMeter(decodeRate)) : undefined;
+      if (level) this.#levels.set(from.name, level);
       chain.push(dec);
       this.#plcKinds.set(from.name, 'none');
       if (this.#plc) {
@@ -852,7 +870,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
           this.#plcKinds.set(from.name, 'generic');
         }
       }
-      chain.push(level);
+      if (level) chain.push(level);
       if (this.#inband[from.name] && (decodeRate === 8000 || decodeRate === 16000)) {
         const det = g.add(factory.dtmfDetector(decodeRate));
         const name = from.name;
@@ -877,7 +895,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     if (!this.#sending[to.name]) send.mute();
     chain.push(send);
     const linkTap = this.#recording
-      ? this.#tap(chain, relay ? meter : chain[2], from, relay ? 0 : decodeRate)
+      ? this.#tap(chain, relay ? (meter ?? recv) : chain[meter ? 2 : 1], from, relay ? 0 : decodeRate)
       : undefined;
     for (let i = 0; i + 1 < chain.length; i++) chain[i].link(chain[i + 1]);
     linkTap?.();

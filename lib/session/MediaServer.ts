@@ -117,11 +117,20 @@ export interface MediaServerOptions {
   /**
    * Quality monitoring of every answered call (default: on, sampling every 1 s): samples
    * feed RTCP XR signal/noise/MOS and raise VQAlertReport on thresholds, and
-   * VQIntervalReport when intervalMs is set; false turns it off.
+   * VQIntervalReport when intervalMs is set; false turns it off, and with
+   * it the per-direction loss and level meters (GatewayOptions.meters): the
+   * end-of-call report then has loss from oRTP's counter only, no burst/gap
+   * or signal level.
    */
   quality?: QualityOptions | false;
   /** RTCP on every leg. Default true. */
   rtcp?: boolean;
+  /**
+   * Packet loss concealment on transcoded directions (GatewayOptions.plc):
+   * the decoder's own where it has one, else MSGenericPLC (~4 µs per 20 ms
+   * frame, docs/benchmarks.md). Default true.
+   */
+  plc?: boolean;
   /** Jitter buffer of every leg (default DEFAULT_JITTER_BUFFER: adaptive, 60 ms nominal); false: none. */
   jitterBuffer?: Partial<JitterBufferOptions> | false;
   /**
@@ -215,6 +224,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       quality: opts.quality === false ? undefined : { sampleMs: 1000, ...opts.quality },
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer, latch: opts.latch },
       opus: opts.opus,
+      plc: opts.plc,
     };
   }
 

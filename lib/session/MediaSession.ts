@@ -102,6 +102,8 @@ export interface SessionContext {
   };
   /** Opus encoder settings for legs that send Opus. */
   opus?: OpusSettings;
+  /** Packet loss concealment on transcoded directions (GatewayOptions.plc); default true. */
+  plc?: boolean;
 }
 
 interface LegState {
@@ -236,6 +238,9 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       factory: this.#ctx.factory,
       ticker: this.#ticker,
       start: false,
+      plc: this.#ctx.plc,
+      // no quality monitoring: no loss/level meters either (two filters fewer per direction)
+      meters: this.#ctx.quality !== undefined,
       a: { endpoint: a.endpoint, ...this.#legMedia('a') },
       b: { endpoint: b.endpoint, ...this.#legMedia('b') },
     });

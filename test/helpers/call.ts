@@ -69,7 +69,7 @@ export async function runCall(
   seconds = 2,
   factory = Factory.shared(),
   monitor?: QualityOptions,
-  gatewayOptions: { plc?: boolean; ticker?: Ticker } = {},
+  gatewayOptions: { plc?: boolean; meters?: boolean; ticker?: Ticker } = {},
 ): Promise<CallResult> {
   const dir = tmpDir();
   const codecA = findCodec(a.codec)!;
