@@ -140,6 +140,19 @@ describe('quality monitor: samples and alerts', () => {
     assert.ok(median(q.timeline, 'a') > 4, `ms2 rating ${median(q.timeline, 'a')}`);
   });
 
+  it('the timeline keeps the newest timelineLimit samples', async () => {
+    const t0 = Date.now();
+    const r = await runCall({ codec: 'PCMA', toneHz: 1000 }, { codec: 'G722', toneHz: 600 }, 2, undefined, {
+      sampleMs: 100,
+      timelineLimit: 6,
+    });
+    const tl = r.quality!.timeline;
+    // ~20 rounds of two samples were taken; the last 6 remain, in order
+    assert.equal(tl.length, 6);
+    for (let i = 1; i < tl.length; i++) assert.ok(tl[i].atMs >= tl[i - 1].atMs);
+    assert.ok(tl[0].atMs - t0 > 1500, `oldest kept sample at +${tl[0].atMs - t0} ms`);
+  });
+
   it('15 % loss on leg a raises loss and MOS alerts for that leg only', async () => {
     let seed = 3;
     const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;

@@ -7,6 +7,7 @@
 import type { Gateway } from '../gateway/Gateway';
 import { effectiveJitterBuffer, type JitterBufferOptions } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
+import { InvalidArgumentError } from '../errors';
 import { localMetrics } from './legReport';
 import type { VqAlertSeverity, VqMetrics } from './vqreport';
 
@@ -44,6 +45,12 @@ export interface QualityOptions {
   thresholds?: Partial<QualityThresholds>;
   /** The jitter buffer to report; default: the one each leg's endpoint uses at the time (none while relayed). */
   jitterBuffer?: Partial<JitterBufferOptions> | false;
+  /**
+   * Samples kept in `timeline` (both legs together), the oldest dropped
+   * first. Default 600: 5 minutes at one sample per second, so that a long
+   * call does not grow without bound.
+   */
+  timelineLimit?: number;
 }
 
 export interface QualitySample {
@@ -84,6 +91,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly #jb: JitterBufferOptions | false | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #intervalMs: number;
+  readonly #timelineLimit: number;
   readonly #start = new Date();
   #lastInterval = Date.now();
   readonly #noise = { a: Infinity, b: Infinity };
@@ -95,6 +103,10 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.#jb = opts.jitterBuffer === undefined ? undefined : effectiveJitterBuffer(opts.jitterBuffer);
     this.#intervalMs = opts.intervalMs ?? 0;
+    const limit = opts.timelineLimit ?? 600;
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new InvalidArgumentError(`timelineLimit must be an integer >= 0, not ${String(opts.timelineLimit)}`);
+    this.#timelineLimit = limit;
     this.#timer = setInterval(() => this.sample(), opts.sampleMs ?? 1000);
     this.#timer.unref();
   }
@@ -147,6 +159,8 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           ms2Rating: leg.endpoint.qualityIndicator().rating,
         };
         this.timeline.push(s);
+        if (this.timeline.length > this.#timelineLimit)
+          this.timeline.splice(0, this.timeline.length - this.#timelineLimit);
         this.safeEmit('sample', s);
         this.#checkAlerts(n, s, m);
         if (intervalDue) this.safeEmit('interval', n, m);
