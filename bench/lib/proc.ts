@@ -37,6 +37,7 @@ export class JsonProc {
   readonly child: ChildProcess;
   readonly stderr: string[] = [];
   #lines: string[] = [];
+  #exit = '';
   #waiters: ((l: string | null) => void)[] = [];
   #closed = false;
   readonly exited: Promise<number | null>;
@@ -45,8 +46,9 @@ export class JsonProc {
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
     live.add(this.child);
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code) => {
+      this.child.on('exit', (code, signal) => {
         live.delete(this.child);
+        this.#exit = signal ? `killed by ${signal}` : `exit code ${code}`;
         this.#closed = true;
         for (const w of this.#waiters.splice(0)) w(null);
         resolve(code);
@@ -72,7 +74,7 @@ export class JsonProc {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = await this.#nextLine(deadline - Date.now());
-      if (line === null) throw new Error(`process ${this.pid} ended: ${this.stderr.slice(-10).join('\n')}`);
+      if (line === null) throw new Error(`process ${this.pid} ended (${this.#exit}): ${this.stderr.slice(-10).join('\n')}`);
       if (line.startsWith('{')) return JSON.parse(line) as T;
     }
   }
