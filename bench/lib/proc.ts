@@ -74,7 +74,8 @@ export class JsonProc {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = await this.#nextLine(deadline - Date.now());
-      if (line === null) throw new Error(`process ${this.pid} ended (${this.#exit}): ${this.stderr.slice(-10).join('\n')}`);
+      if (line === null)
+        throw new Error(`process ${this.pid} ended (${this.#exit}): ${this.stderr.slice(-10).join('\n')}`);
       if (line.startsWith('{')) return JSON.parse(line) as T;
     }
   }
