@@ -12,26 +12,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionError, CallLeg, MediaServer, Ticker, parseSdp, tone, writeWav } from '../lib';
+import { phoneSdp } from './lib/sdp';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function sdp(port: number, codec: 'PCMU' | 'opus', pt: number): string {
-  const map = codec === 'PCMU' ? 'PCMU/8000' : 'opus/48000/2';
-  return [
-    'v=0',
-    `o=- ${port} 1 IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP ${pt}`,
-    `a=rtpmap:${pt} ${map}`,
-    '',
-  ].join('\r\n');
-}
 
 async function main() {
   const maxLoad = arg('max-load', 50);
@@ -61,7 +48,7 @@ async function main() {
     });
     let s;
     try {
-      s = ms.offer(id, sdp(a.localPort, 'PCMU', 0));
+      s = ms.offer(id, phoneSdp(a.localPort, 'PCMU', { te: false }));
     } catch (err) {
       a.close();
       if (err instanceof AdmissionError) return false;
@@ -78,7 +65,7 @@ async function main() {
       ticker: t,
       mediaRoots: [dir],
     });
-    const ans = parseSdp(ms.answer(id, sdp(b.localPort, 'opus', pt))).audio!;
+    const ans = parseSdp(ms.answer(id, phoneSdp(b.localPort, 'opus', { pt, te: false }))).audio!;
     a.setRemote({ address: '127.0.0.1', port: ans.port });
     b.setRemote({ address: '127.0.0.1', port: offer.port });
     void a.play('t.wav', { loop: true });

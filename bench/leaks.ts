@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CallLeg, MediaServer, Ticker, tone, writeWav } from '../lib';
+import { phoneSdp } from './lib/sdp';
 
 export interface ProcessCounts {
   rssKiB: number;
@@ -26,22 +27,6 @@ export function processCounts(): ProcessCounts {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function sdp(port: number, codec: 'PCMU' | 'PCMA' | 'opus'): string {
-  const pt = { PCMU: 0, PCMA: 8, opus: 111 }[codec];
-  const map = { PCMU: 'PCMU/8000', PCMA: 'PCMA/8000', opus: 'opus/48000/2' }[codec];
-  return [
-    'v=0',
-    `o=- ${port} 1 IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP ${pt} 101`,
-    `a=rtpmap:${pt} ${map}`,
-    'a=rtpmap:101 telephone-event/8000',
-    '',
-  ].join('\r\n');
-}
 
 /**
  * One round: a transcoded session through the MediaServer (offer, answer,
@@ -58,8 +43,8 @@ export async function churn(
 ): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     const id = `leak-${i}`;
-    ms.offer(id, sdp(20000 + (i % 1000) * 2, 'PCMU'));
-    ms.answer(id, sdp(22000 + (i % 1000) * 2, i % 2 ? 'opus' : 'PCMA'));
+    ms.offer(id, phoneSdp(20000 + (i % 1000) * 2, 'PCMU'));
+    ms.answer(id, phoneSdp(22000 + (i % 1000) * 2, i % 2 ? 'opus' : 'PCMA'));
     await sleep(5);
     ms.stop(id);
     if (i % ivrEvery === 0) {

@@ -14,32 +14,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CallLeg, MediaServer, Ticker, parseSdp, tone, writeWav } from '../lib';
 import { processCounts } from './leaks';
+import { phoneSdp } from './lib/sdp';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-const CODECS = [
-  { name: 'PCMU', pt: 0, rtpmap: 'PCMU/8000' },
-  { name: 'PCMA', pt: 8, rtpmap: 'PCMA/8000' },
-  { name: 'G722', pt: 9, rtpmap: 'G722/8000' },
-  { name: 'opus', pt: 111, rtpmap: 'opus/48000/2' },
-] as const;
-
-function sdp(port: number, c: (typeof CODECS)[number]): string {
-  return [
-    'v=0',
-    `o=- ${port} 1 IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP ${c.pt} 101`,
-    `a=rtpmap:${c.pt} ${c.rtpmap}`,
-    'a=rtpmap:101 telephone-event/8000',
-    '',
-  ].join('\r\n');
-}
+const CODECS = [{ name: 'PCMU' }, { name: 'PCMA' }, { name: 'G722' }, { name: 'opus' }] as const;
 
 interface Call {
   id: string;
@@ -85,10 +67,10 @@ async function main() {
       ticker,
       mediaRoots: [dir],
     });
-    const s = ms.offer(id, sdp(a.localPort, ca));
+    const s = ms.offer(id, phoneSdp(a.localPort, ca.name));
     const offer = parseSdp(s.offerSdp).audio!;
     const fmt = offer.formats.find((f) => f.name.toLowerCase() === cb.name.toLowerCase())!;
-    const answer = parseSdp(ms.answer(id, sdp(b.localPort, { ...cb, pt: fmt.pt as never }))).audio!;
+    const answer = parseSdp(ms.answer(id, phoneSdp(b.localPort, cb.name, { pt: fmt.pt }))).audio!;
     a.setRemote({ address: '127.0.0.1', port: answer.port });
     b.setRemote({ address: '127.0.0.1', port: offer.port });
     void a.play('t.wav', { loop: true });

@@ -39,6 +39,17 @@ function sdp(port: number, formats: { pt: number; rtpmap: string; fmtp?: string 
   return lines.join('\r\n') + '\r\n';
 }
 
+/**
+ * A phone's SDP with one codec (CALLEE_CODECS entry, at payload type `pt`)
+ * and, unless `te` is false, telephone-event: for the bench scripts that
+ * drive MediaServer directly (admission, leaks, soak).
+ */
+export function phoneSdp(port: number, codec: string, opts: { pt?: number; te?: boolean } = {}): string {
+  const c = CALLEE_CODECS[codec];
+  if (!c) throw new Error(`no bench SDP for ${codec}`);
+  return sdp(port, [{ ...c, pt: opts.pt ?? c.pt }], opts.te === false ? undefined : TE);
+}
+
 /** The caller's offer: PCMU and telephone-event, like most phones. */
 export function callerOffer(port: number): string {
   return sdp(port, [{ pt: 0, rtpmap: 'PCMU/8000' }], TE);

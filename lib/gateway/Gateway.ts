@@ -12,6 +12,7 @@ import {
   type Encoder,
   type LossCounters,
   type LevelMeter,
+  powerToDbm0,
   type LossMeter,
   type DtmfGenerator,
   type FileRecorder,
@@ -559,7 +560,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const r = this.#closed ? undefined : this.#levels.get(leg)?.reading();
     const power = this.#speech[leg].power + (r?.speechPowerSum ?? 0);
     const n = this.#speech[leg].n + (r?.speechBlocks ?? 0);
-    return n ? 10 * Math.log10(power / n) + 3.17 : undefined;
+    return n ? powerToDbm0(power / n) : undefined;
   }
 
   /** Folds the live meters' speech power into #speech before they are freed. */

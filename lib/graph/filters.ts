@@ -321,7 +321,8 @@ export interface LevelReading {
 }
 
 const FULL_SCALE_SINE_DBM0 = 3.17;
-const powerToDbm0 = (p: number) => 10 * Math.log10(Math.max(p, 1e-12)) + FULL_SCALE_SINE_DBM0;
+/** A mean power relative to a full-scale sine, in dBm0 (what LevelMeter reports). */
+export const powerToDbm0 = (p: number) => 10 * Math.log10(Math.max(p, 1e-12)) + FULL_SCALE_SINE_DBM0;
 
 /**
  * RmsLevelMeter: a pass-through on 16-bit mono PCM that measures its level in
