@@ -193,7 +193,8 @@ describe('jitter, reordering and duplicates', () => {
       assert.ok(r.loss.a.lossRate < 0.05, `loss ${r.loss.a.lossRate} at spread ${spread}`);
     }
     // RFC 3550 jitter of uniform delays on [0, S] settles near S/3
-    assert.ok(jitter[0] < 3, `no impairment: ${jitter[0]} ms`);
+    // (the baseline is the JS relay's own timing: ~1-3 ms, more under CI load)
+    assert.ok(jitter[0] < 5 && jitter[0] < jitter[1], `no impairment: ${jitter[0]} ms (spread 20: ${jitter[1]} ms)`);
     assert.ok(jitter[1] > 3 && jitter[1] < 14, `spread 20 ms: ${jitter[1]} ms`);
     assert.ok(jitter[2] > 10 && jitter[2] < 35, `spread 60 ms: ${jitter[2]} ms`);
   });
