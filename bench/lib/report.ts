@@ -91,6 +91,41 @@ export function codecCeiling(r: Results, codec: string, cores = 2): number | und
   return perFrame ? (cores * 1e6) / (50 * perFrame) : undefined;
 }
 
+/** rtpengine's CPU per relayed call per 20 ms (µs): the cheapest packet I/O measured in the run. */
+export function relayCpuUs(r: Results): number | undefined {
+  const c = r.capacity.find((x) => x.codec === 'PCMU' && x.target === 'rtpengine' && !x.cpus && !x.variant)?.best;
+  return c ? (c.cpuPerCall / 100) * 20000 : undefined;
+}
+
+/**
+ * The 1 → 2 core ratio a CPU-bound server can show when the load generator
+ * has its own core in the 1-core run and shares both in the 2-core run:
+ * N1 = 1/c, N2 = 2/(c + g), so N2/N1 = 2c/(c + g), with c the server's and g
+ * the generator's CPU per call. Also calls per core of CPU the generator left.
+ */
+export function scalingBound(
+  r: Results,
+  codec: string,
+  target: string,
+):
+  | { serverPct: number; genPct: number; genShare: number; bound: number; perCore1: number; perCore2: number }
+  | undefined {
+  const one = r.capacity.find((c) => c.codec === codec && c.target === target && c.cpus === '0')?.best;
+  const two = r.capacity.find((c) => c.codec === codec && c.target === target && !c.cpus && !c.variant)?.best;
+  if (!one || !two || !one.calls || !two.calls) return undefined;
+  const serverPct = one.cpuPerCall;
+  const genShare = two.gen.generator.cpuShare;
+  const genPct = (genShare * 100) / two.calls;
+  return {
+    serverPct,
+    genPct,
+    genShare,
+    bound: (2 * serverPct) / (serverPct + genPct),
+    perCore1: one.calls,
+    perCore2: two.calls / Math.max(0.01, 2 - genShare),
+  };
+}
+
 export function table(r: Results): string {
   const lines: string[] = [];
   const pairs = [...new Set(r.capacity.map((c) => c.codec))];
@@ -195,6 +230,20 @@ export function targetsText(r: Results): string {
         `the load generator took ${(gen * 100).toFixed(0)} % of a core, and the codec-only ceiling on what it left is ` +
         `${fmt(left)} calls (${po !== undefined && left ? ((po / left) * 100).toFixed(0) : '–'} %)`,
     );
+    // What the machine could hold if every call cost its codec work plus
+    // packet I/O as cheap as rtpengine's relay (measured in this run) plus
+    // the load generator's share: the ceiling once packets are paid for.
+    const relayUs = relayCpuUs(r);
+    if (relayUs !== undefined) {
+      const genUs = (gen * 20000) / best.calls;
+      const bound = (2 * 20000) / (codecUs + relayUs + genUs);
+      out.push(
+        `  - with packet I/O at rtpengine's relay cost (${relayUs.toFixed(1)} µs per call per 20 ms) and the load ` +
+          `generator's ${genUs.toFixed(1)} µs, 2 cores hold at most ${fmt(bound)} calls: ` +
+          `${fmt(0.8 * (ceil ?? NaN))} (80 % of the codec-only ceiling) is ${ceil ? ((0.8 * ceil) / bound).toFixed(2) : '–'}× that; ` +
+          `the package holds ${po !== undefined ? ((po / bound) * 100).toFixed(0) : '–'} % of it`,
+      );
+    }
   }
   for (const codec of [...new Set(r.capacity.map((c) => c.codec))]) {
     const p = cap(codec, 'package');
@@ -216,6 +265,15 @@ export function targetsText(r: Results): string {
       `${fmt(one)} → ${fmt(two)} calls (${ratio(two, one)})`,
       one && two !== undefined ? two >= 1.8 * one : undefined,
     );
+    const s = scalingBound(r, codec, 'package');
+    if (s)
+      out.push(
+        `  - with 1 core the load generator runs on the other; with 2 it shares them and took ` +
+          `${(s.genShare * 100).toFixed(0)} % of a core. CPU per call ${s.serverPct.toFixed(3)} % of a core (1 core), ` +
+          `load generator ${s.genPct.toFixed(3)} %: a server that scales perfectly shows at most ` +
+          `2 × ${s.serverPct.toFixed(3)} / (${s.serverPct.toFixed(3)} + ${s.genPct.toFixed(3)}) = ${s.bound.toFixed(2)}× here; ` +
+          `calls per core left to the server: ${fmt(s.perCore1)} → ${fmt(s.perCore2)} (${ratio(s.perCore2, s.perCore1)})`,
+      );
   }
   const rss = r.rss.find((x) => x.target === 'package');
   check(
