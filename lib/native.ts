@@ -89,6 +89,13 @@ export interface NativeTickerStats {
   intervalMs: number;
   /** Graphs attached. */
   graphs: number;
+  /**
+   * RTP/RTCP socket reads made by this ticker's graphs. A socket is read only
+   * when epoll reported data for it (until it is empty again).
+   */
+  socketReads: number;
+  /** Reads answered "nothing" without a system call: the socket had no data. */
+  socketReadsSkipped: number;
 }
 
 export interface NativeTicker {

@@ -57,6 +57,8 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   rtp_session_set_send_ts_offset(session_, static_cast<uint32_t>(ortp_random()));
   profile_ = rtp_profile_new("rms");
   rtp_session_set_profile(session_, profile_);
+  // Read the sockets only when they have data (core/recv_gate.h).
+  InstallRecvGate(session_);
   InstallXrCallbacks();
   Instance::Get(info.Env())->rtpSessions.insert(this);
 }
@@ -154,6 +156,8 @@ Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
     Throw(env, code::kBind,
           "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
   bound_ = true;
+  SetGateMayConnect(session_, rtpPort != 0, rtcpPort != 0);
+  ApplyLatch(session_, latch_);
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
   o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
@@ -171,6 +175,7 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   TickerLock lock(this);
   if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
     Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
+  ApplyLatch(session_, latch_);
   remoteSet_ = true;
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
@@ -277,14 +282,17 @@ Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
 }
 
 // setLatch(mode): who may send us media.
-//  'strict': only the remote address we were given (the socket is connect()ed
-//            to it, so the kernel drops datagrams from anyone else);
-//  'once':   the source of the first packet, then only it (symmetric RTP,
-//            connected on that packet) - for peers behind NAT;
+//  'strict': only the remote address we were given (datagrams from anyone
+//            else are dropped on arrival; with an explicit port the socket
+//            is connect()ed and the kernel drops them);
+//  'once':   the source of the first packet, then only it (symmetric RTP)
+//            - for peers behind NAT;
 //  'always': any source, and we follow the last one (oRTP's plain symmetric
 //            RTP; lets a third party take the stream over).
-// Takes effect for the current remote at once (set again so oRTP connects or
-// dissolves the association).
+// The receive gate does the filtering and connect() (core/recv_gate.h); oRTP
+// never connects the sockets itself, or it would read past the gate. Takes effect for the
+// current remote at once (set again so oRTP sends there until a packet moves
+// it).
 Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
@@ -293,10 +301,11 @@ Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
     Throw(env, code::kInvalidArgument, "latch must be 'strict', 'once' or 'always', not '" + mode + "'");
   TickerLock lock(this);
   rtp_session_set_symmetric_rtp(session_, mode != "strict");
-  rtp_session_set_connected_mode(session_, mode != "always");
+  latch_ = mode == "strict" ? LatchMode::kStrict : mode == "once" ? LatchMode::kOnce : LatchMode::kAlways;
   if (remoteSet_)
     rtp_session_set_remote_addr_full(session_, remoteAddr_.c_str(), remoteRtpPort_, remoteAddr_.c_str(),
                                      remoteRtcpPort_);
+  ApplyLatch(session_, latch_);
   return env.Undefined();
 }
 

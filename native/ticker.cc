@@ -137,6 +137,10 @@ Napi::Value Ticker::Stats(const Napi::CallbackInfo& info) {
   o.Set("lastLateMs", static_cast<double>(s.lastLateMs));
   o.Set("totalLateMs", static_cast<double>(s.totalLateMs));
   o.Set("intervalMs", ticker_->interval);
+  // receive gate (core/recv_gate.h): socket reads made and reads skipped
+  // because epoll said the socket had nothing
+  o.Set("socketReads", static_cast<double>(stats_->poller().reads()));
+  o.Set("socketReadsSkipped", static_cast<double>(stats_->poller().skipped()));
   o.Set("graphs", static_cast<double>(roots_.size()));
   return o;
 }

@@ -207,6 +207,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   std::string remoteAddr_;
   int remoteRtpPort_ = 0;
   int remoteRtcpPort_ = 0;
+  LatchMode latch_ = LatchMode::kOpen;
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;

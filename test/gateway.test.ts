@@ -125,6 +125,43 @@ describe('20 ms ticks (tickIntervalMs)', () => {
   });
 });
 
+describe('receive gate (native/core/recv_gate.h)', () => {
+  it('PCMU <-> opus: sockets are read only when they have data, and every packet still arrives', async () => {
+    const ticker = new Ticker({ name: 'gate' });
+    try {
+      const r = await runCall(
+        { codec: 'PCMU', toneHz: 1000 },
+        { codec: 'opus', toneHz: 600 },
+        3,
+        undefined,
+        undefined,
+        {
+          ticker,
+        },
+      );
+      const s = ticker.stats();
+      const packetsIn = r.sentByA + r.sentByB;
+      // a packet costs its read and the read that finds the socket empty
+      // (~2 per packet here, RTCP adds a few; one more when it lands between
+      // a tick's poll and its read); ms2 alone reads RTP and RTCP of both
+      // legs every tick whether or not anything came (~4.5 per packet)
+      assert.ok(s.socketReads <= 3 * packetsIn, `${s.socketReads} reads for ${packetsIn} packets`);
+      assert.ok(s.socketReads >= packetsIn, `${s.socketReads} reads for ${packetsIn} packets`);
+      assert.ok(
+        s.socketReads + s.socketReadsSkipped >= 3 * s.ticks,
+        `reads ${s.socketReads} + skipped ${s.socketReadsSkipped} over ${s.ticks} ticks`,
+      );
+      assert.ok(s.socketReadsSkipped > s.socketReads, `skipped ${s.socketReadsSkipped}, read ${s.socketReads}`);
+      assert.ok(r.relayB.fromGateway.length >= 0.97 * r.sentByA, `${r.relayB.fromGateway.length}/${r.sentByA} to B`);
+      assert.ok(r.relayA.fromGateway.length >= 0.97 * r.sentByB, `${r.relayA.fromGateway.length}/${r.sentByB} to A`);
+      checkTone(toneReport(r.receivedByB, 1000), 'PCMU->opus audio at B');
+      checkTone(toneReport(r.receivedByA, 600), 'opus->PCMU audio at A');
+    } finally {
+      ticker.close();
+    }
+  });
+});
+
 describe('without meters (GatewayOptions.meters: false, MediaServer quality: false)', () => {
   it('PCMA <-> G722: no loss or level meter in the graph; loss still counted, from oRTP', async () => {
     // oRTP counts loss when it writes an RTCP report (every 5 s): run past one

@@ -143,6 +143,18 @@ export class DaemonMetrics {
       per((s) => s.maxLateMs),
     );
     metric(
+      'rms_ticker_socket_reads_total',
+      'counter',
+      'RTP/RTCP socket reads (made only when epoll reported data).',
+      per((s) => s.socketReads),
+    );
+    metric(
+      'rms_ticker_socket_reads_skipped_total',
+      'counter',
+      'Socket reads skipped because the socket had no data.',
+      per((s) => s.socketReadsSkipped),
+    );
+    metric(
       'rms_ticker_calls',
       'gauge',
       'Calls pinned to each ticker.',

@@ -54,9 +54,9 @@ export interface RtpEndpointOptions {
   jitterBuffer?: Partial<JitterBufferOptions> | false;
   /**
    * Who may send us media (see docs/security.md):
-   * - 'strict' (default): only the remote address we were given (SDP); the
-   *   socket is connected to it and the kernel drops anyone else's packets.
-   *   Until a remote is set, any source is read.
+   * - 'strict' (default): only the remote address we were given (SDP);
+   *   anyone else's packets are dropped as they are read, before oRTP sees
+   *   them. Until a remote is set, any source is read.
    * - 'once': the source of the first packet (NAT latching), then only it;
    *   a new remote (re-INVITE) latches again.
    * - 'always': any source, and we follow the latest (plain symmetric RTP:

@@ -68,7 +68,10 @@ int TickStats::WaitNextTick(void* data, uint64_t virtualTimeMs) {
     auto it = Table().find(t);
     if (it != Table().end()) self = it->second;
   }
-  if (self) self->Record(late, t->interval);
+  if (self) {
+    self->Record(late, t->interval);
+    self->poller_.Poll();  // before the graphs run: which sockets have data
+  }
   return static_cast<int>(late);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ms_includes.h"
+#include "recv_gate.h"
 
 namespace rms {
 
@@ -38,6 +39,8 @@ class TickStats {
   TickStats& operator=(const TickStats&) = delete;
   TickStatsSnapshot Snapshot() const;
   void Reset();
+  // The ticker thread's socket poller (recv_gate.h), polled at every tick.
+  const TickerPoller& poller() const { return poller_; }
 
  private:
   static int WaitNextTick(void* ticker, uint64_t virtualTimeMs);
@@ -49,6 +52,7 @@ class TickStats {
   std::atomic<int64_t> maxLateMs_{0};
   std::atomic<int64_t> lastLateMs_{0};
   std::atomic<uint64_t> totalLateMs_{0};
+  TickerPoller poller_;
 };
 
 }  // namespace rms

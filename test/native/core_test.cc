@@ -7,7 +7,11 @@
 //   core_test codec2     run the cases whose name contains "codec2"
 //
 // Prints one line per case and exits 1 if any check failed.
+#include <arpa/inet.h>
 #include <codec2/codec2.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -28,6 +32,7 @@
 #include "core/burst_gap.h"
 #include "core/dtmf_goertzel.h"
 #include "core/level_meter.h"
+#include "core/recv_gate.h"
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
@@ -993,6 +998,170 @@ void TestLevelMeter() {
   CHECK(s.blocks == 1 && s.speechBlocks == 0 && s.lastPower == 0);
 }
 
+// ---------------------------------------------------------------------------
+// The receive gate on a real ticker and real UDP: every packet arrives, the
+// socket is read only when it has data, and the latch rules hold.
+// ---------------------------------------------------------------------------
+int UdpSender() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  return fd;
+}
+
+int PortOf(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+// One 20 ms PCMU packet (RTP header + 160 bytes) to 127.0.0.1:port.
+void SendRtp(int fd, int port, uint16_t seq) {
+  uint8_t p[12 + 160];
+  std::memset(p, 0xff, sizeof(p));
+  p[0] = 0x80;
+  p[1] = 0;  // PCMU
+  p[2] = static_cast<uint8_t>(seq >> 8);
+  p[3] = static_cast<uint8_t>(seq);
+  uint32_t ts = htonl(1000u + seq * 160u);
+  uint32_t ssrc = htonl(0x1234abcdu);  // one SSRC for every sender: only the latch tells them apart
+  std::memcpy(p + 4, &ts, 4);
+  std::memcpy(p + 8, &ssrc, 4);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  sendto(fd, p, sizeof(p), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+}
+
+// explicitPorts: bound to a port we name (the gate may connect() the
+// socket); otherwise the kernel chooses (port 0, and oRTP's -1 too) and the
+// gate must not: disconnecting would unbind it.
+void RecvGateCase(bool explicitPorts) {
+  std::printf("    %s ports\n", explicitPorts ? "explicit" : "kernel-chosen");
+  RtpSession* session = rtp_session_new(RTP_SESSION_RECVONLY);
+  rtp_session_set_scheduling_mode(session, 0);
+  rtp_session_set_blocking_mode(session, 0);
+  rtp_session_set_profile(session, &av_profile);
+  rtp_session_set_payload_type(session, 0);
+  rtp_session_enable_jitter_buffer(session, FALSE);
+  rms::InstallRecvGate(session);
+  int asked = 0;
+  if (explicitPorts) {  // a port free a moment ago
+    int probe = UdpSender();
+    asked = PortOf(probe);
+    close(probe);
+  }
+  CHECK(rtp_session_set_local_addr(session, "127.0.0.1", asked, explicitPorts ? asked + 1 : 0) == 0);
+  rms::SetGateMayConnect(session, explicitPorts, explicitPorts);
+  rms::ApplyLatch(session, rms::LatchMode::kOpen);
+  const int port = rtp_session_get_local_port(session);
+
+  MSFilter* recv = ms_factory_create_filter(g_factory, MS_RTP_RECV_ID);
+  ms_filter_call_method(recv, MS_RTP_RECV_SET_SESSION, session);
+  MSFilter* sink = Make(&kSinkDesc);
+  ms_filter_link(recv, 0, sink, 0);
+  auto* got = static_cast<SinkState*>(sink->data);
+  MSTicker* ticker = ms_ticker_new();
+  const int a = UdpSender(), b = UdpSender();
+  uint16_t seq = 0;
+  {
+    rms::TickStats stats(ticker);
+    ms_ticker_attach(ticker, recv);
+    auto packets = [&]() {
+      ms_mutex_lock(&ticker->lock);
+      size_t n = got->packets;
+      ms_mutex_unlock(&ticker->lock);
+      return n;
+    };
+    auto pace = [] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); };
+
+    // oRTP keeps the first packet of a stream to itself
+    SendRtp(a, port, ++seq);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    size_t first = packets();
+    const uint64_t ticks0 = stats.Snapshot().ticks, reads0 = stats.poller().reads(),
+                   skipped0 = stats.poller().skipped();
+    // open: 25 packets at 20 ms, then 300 ms of silence
+    for (int i = 0; i < 25; ++i, pace()) SendRtp(a, port, ++seq);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    size_t n = packets() - first;
+    auto t = stats.Snapshot();
+    t.ticks -= ticks0;
+    uint64_t reads = stats.poller().reads() - reads0, skipped = stats.poller().skipped() - skipped0;
+    std::printf("    open: %zu packets, %llu ticks, %llu socket reads, %llu skipped\n", n,
+                static_cast<unsigned long long>(t.ticks), static_cast<unsigned long long>(reads),
+                static_cast<unsigned long long>(skipped));
+    CHECK_MSG(n == 25, "%zu packets", n);
+    // each packet: its read and the read that finds the socket empty
+    CHECK_MSG(reads <= 2 * 25 + 2, "%llu reads", static_cast<unsigned long long>(reads));
+    // without the gate every tick reads RTP and RTCP once at least
+    CHECK_MSG(reads + skipped >= t.ticks, "reads %llu + skipped %llu < ticks %llu",
+              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(skipped),
+              static_cast<unsigned long long>(t.ticks));
+    CHECK_MSG(skipped > reads, "skipped %llu", static_cast<unsigned long long>(skipped));
+
+    // strict: only the remote; b sends too, same SSRC, in sequence
+    ms_mutex_lock(&ticker->lock);
+    rtp_session_set_remote_addr(session, "127.0.0.1", PortOf(a));
+    rms::ApplyLatch(session, rms::LatchMode::kStrict);
+    ms_mutex_unlock(&ticker->lock);
+    size_t before = packets();
+    for (int i = 0; i < 10; ++i, pace()) {
+      SendRtp(b, port, ++seq);
+      SendRtp(a, port, ++seq);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    n = packets() - before;
+    CHECK_MSG(n == 10, "strict: %zu packets (10 from the remote, 10 from another source)", n);
+
+    // once: the first source heard (b), then only it
+    ms_mutex_lock(&ticker->lock);
+    rms::ApplyLatch(session, rms::LatchMode::kOnce);
+    ms_mutex_unlock(&ticker->lock);
+    before = packets();
+    SendRtp(b, port, ++seq);
+    pace();
+    for (int i = 0; i < 10; ++i, pace()) {
+      SendRtp(a, port, ++seq);
+      SendRtp(b, port, ++seq);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    n = packets() - before;
+    CHECK_MSG(n == 11, "once: %zu packets (11 from the first source, 10 from another)", n);
+
+    // open again: both
+    ms_mutex_lock(&ticker->lock);
+    rms::ApplyLatch(session, rms::LatchMode::kOpen);
+    ms_mutex_unlock(&ticker->lock);
+    before = packets();
+    for (int i = 0; i < 10; ++i, pace()) {
+      SendRtp(a, port, ++seq);
+      SendRtp(b, port, ++seq);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    n = packets() - before;
+    CHECK_MSG(n == 20, "open: %zu packets of 20 (latch changes must not unbind the socket)", n);
+
+    ms_ticker_detach(ticker, recv);
+    ms_ticker_destroy(ticker);  // joins the thread before stats goes away
+  }
+  close(a);
+  close(b);
+  ms_filter_unlink(recv, 0, sink, 0);
+  ms_filter_destroy(recv);
+  ms_filter_destroy(sink);
+  rtp_session_destroy(session);  // destroys the gate's transports
+}
+
+void TestRecvGate() {
+  RecvGateCase(true);
+  RecvGateCase(false);
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -1014,6 +1183,7 @@ const Case kCases[] = {
     {"dtmf_params", TestDtmfParams},
     {"dtmf_filter", TestDtmfFilter},
     {"level_meter", TestLevelMeter},
+    {"recv_gate", TestRecvGate},
 };
 
 }  // namespace

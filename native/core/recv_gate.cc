@@ -1,0 +1,278 @@
+#include "recv_gate.h"
+
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+// Exported by oRTP 5.1 (its header no longer declares it: oRTP wants
+// modifiers on its meta transport, which cannot skip a read).
+extern "C" void rtp_session_set_transports(RtpSession* session, RtpTransport* rtptr, RtpTransport* rtcptr);
+
+namespace rms {
+
+namespace {
+
+// A socket's "has data" flag. Never freed, only recycled (see the header).
+struct Slot {
+  std::atomic<bool> ready{true};
+};
+
+std::mutex g_slotMutex;
+std::vector<Slot*>& FreeSlots() {
+  static auto* v = new std::vector<Slot*>();
+  return *v;
+}
+
+Slot* TakeSlot() {
+  std::lock_guard<std::mutex> lock(g_slotMutex);
+  Slot* s;
+  if (FreeSlots().empty()) {
+    s = new Slot();
+  } else {
+    s = FreeSlots().back();
+    FreeSlots().pop_back();
+  }
+  s->ready.store(true, std::memory_order_relaxed);
+  return s;
+}
+
+void GiveSlot(Slot* s) {
+  std::lock_guard<std::mutex> lock(g_slotMutex);
+  FreeSlots().push_back(s);
+}
+
+std::atomic<uint64_t> g_nextPollerId{1};
+thread_local TickerPoller* t_current = nullptr;
+
+// Reads per recvfrom call that come from somewhere else than the latched
+// peer and are dropped before we give up until the next tick.
+constexpr int kMaxDropsPerRead = 64;
+
+struct Gate {
+  RtpTransport tr{};  // tr.data == this
+  bool rtp = true;
+  Slot* slot = nullptr;
+  // registration with a ticker's poller (0: none)
+  uint64_t pollerId = 0;
+  int pollerFd = -1;
+  int fd = -1;
+  // latch
+  bool filter = false;        // accept datagrams from `peer` only
+  bool latchPending = false;  // kOnce: waiting for the first source
+  sockaddr_storage peer{};
+  socklen_t peerLen = 0;
+  // connect() to the peer: the kernel then drops other sources and sends
+  // use the socket's cached route. Only for a port bound explicitly: undoing
+  // it on a socket whose port the kernel chose also unbinds the port.
+  bool mayConnect = false;
+  std::atomic<bool> connected{false};
+};
+
+OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
+
+bool SameEndpoint(const sockaddr* a, socklen_t alen, const sockaddr_storage& b, socklen_t blen) {
+  if (alen == 0 || blen == 0 || a->sa_family != b.ss_family) return false;
+  if (a->sa_family == AF_INET) {
+    auto* x = reinterpret_cast<const sockaddr_in*>(a);
+    auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family == AF_INET6) {
+    auto* x = reinterpret_cast<const sockaddr_in6*>(a);
+    auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+    return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(in6_addr)) == 0;
+  }
+  return false;
+}
+
+void Disconnect(Gate* g, int fd) {
+  if (!g->connected.load(std::memory_order_relaxed)) return;
+  g->connected.store(false, std::memory_order_relaxed);
+  if (fd < 0) return;
+  sockaddr sa{};
+  sa.sa_family = AF_UNSPEC;
+  connect(fd, &sa, sizeof(sa));
+}
+
+// Accept only `peer` from now on; connect() to it where that can be undone.
+void LatchTo(Gate* g, int fd, const sockaddr* peer, socklen_t len) {
+  std::memcpy(&g->peer, peer, len);
+  g->peerLen = len;
+  g->filter = true;
+  if (g->mayConnect && fd >= 0 && connect(fd, peer, len) == 0) g->connected.store(true, std::memory_order_release);
+}
+
+void Register(Gate* g, TickerPoller* p, int fd) {
+  // Leaving another ticker's set (or an old socket's registration): errors
+  // only mean it is gone already.
+  if (g->pollerFd >= 0 && g->fd >= 0) epoll_ctl(g->pollerFd, EPOLL_CTL_DEL, g->fd, nullptr);
+  epoll_event ev{};
+  // Edge-triggered: each datagram's arrival is reported once, and the slot
+  // keeps the flag until a read finds the socket empty; so polling again in
+  // a tick costs only the arrivals since the last poll.
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = g->slot;
+  int rc = epoll_ctl(p->fd(), EPOLL_CTL_ADD, fd, &ev);
+  if (rc != 0 && errno == EEXIST) rc = epoll_ctl(p->fd(), EPOLL_CTL_MOD, fd, &ev);
+  if (rc == 0) {
+    g->pollerId = p->id();
+    g->pollerFd = p->fd();
+    g->fd = fd;
+  } else {  // not gated: read every time, as oRTP would
+    g->pollerId = 0;
+    g->pollerFd = -1;
+    g->fd = -1;
+  }
+  g->slot->ready.store(true, std::memory_order_relaxed);
+}
+
+int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
+  auto* g = static_cast<Gate*>(t->data);
+  RtpSession* s = t->session;
+  int fd = StreamOf(g, s).socket;
+  if (fd < 0) return 0;
+  TickerPoller* p = t_current;
+  if (p != nullptr) {
+    if (g->pollerId != p->id() || g->fd != fd) {
+      Register(g, p, fd);
+    } else if (!g->slot->ready.load(std::memory_order_relaxed) &&
+               (!p->RepollIfStale() || !g->slot->ready.load(std::memory_order_relaxed))) {
+      p->CountSkipped();
+      return 0;  // oRTP: "nothing received"
+    }
+  }
+  const socklen_t cap = fromlen != nullptr ? *fromlen : 0;
+  for (int dropped = 0; dropped < kMaxDropsPerRead; ++dropped) {
+    if (fromlen != nullptr) *fromlen = cap;
+    int n = rtp_session_recvfrom(s, g->rtp ? TRUE : FALSE, m, flags, from, fromlen);
+    if (p != nullptr) p->CountRead();
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) g->slot->ready.store(false, std::memory_order_relaxed);
+      return n;
+    }
+    if (from == nullptr || fromlen == nullptr) return n;
+    if (g->latchPending) {
+      g->latchPending = false;
+      LatchTo(g, fd, from, *fromlen);
+      return n;
+    }
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return n;
+    // from a source the latch refuses (on an unconnected socket, or queued
+    // before connect()): drop it and read on
+  }
+  return 0;
+}
+
+int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_t tolen) {
+  auto* g = static_cast<Gate*>(t->data);
+  // the connected peer: no address, so the kernel uses the socket's route
+  if (to != nullptr && g->connected.load(std::memory_order_acquire) && SameEndpoint(to, tolen, g->peer, g->peerLen)) {
+    to = nullptr;
+    tolen = 0;
+  }
+  return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+}
+
+ortp_socket_t GateSocket(RtpTransport* t) { return StreamOf(static_cast<Gate*>(t->data), t->session).socket; }
+
+void GateDestroy(RtpTransport* t) {
+  auto* g = static_cast<Gate*>(t->data);
+  // The socket leaves any epoll set when oRTP closes it; a late event can
+  // only touch the slot, which stays valid.
+  GiveSlot(g->slot);
+  delete g;
+}
+
+Gate* NewGate(bool rtp) {
+  auto* g = new Gate();
+  g->rtp = rtp;
+  g->slot = TakeSlot();
+  g->tr.data = g;
+  g->tr.t_getsocket = &GateSocket;
+  g->tr.t_sendto = &GateSend;
+  g->tr.t_recvfrom = &GateRecv;
+  g->tr.t_close = nullptr;
+  g->tr.t_destroy = &GateDestroy;
+  return g;
+}
+
+Gate* GateOf(RtpTransport* t) {
+  return t != nullptr && t->t_recvfrom == &GateRecv ? static_cast<Gate*>(t->data) : nullptr;
+}
+
+}  // namespace
+
+TickerPoller::TickerPoller() : fd_(epoll_create1(EPOLL_CLOEXEC)), id_(g_nextPollerId.fetch_add(1)) {}
+
+TickerPoller::~TickerPoller() {
+  if (t_current == this) t_current = nullptr;
+  if (fd_ >= 0) close(fd_);
+}
+
+static uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool TickerPoller::RepollIfStale() {
+  if (NowNs() - lastPollNs_ < kRepollNs) return false;
+  Poll();
+  return true;
+}
+
+void TickerPoller::Poll() {
+  t_current = fd_ >= 0 ? this : nullptr;
+  if (fd_ < 0) return;
+  lastPollNs_ = NowNs();
+  epoll_event ev[512];
+  // Bounded: what a burst leaves in the kernel's ready list is taken at the
+  // next poll.
+  for (int round = 0; round < 8; ++round) {
+    int n = epoll_wait(fd_, ev, 512, 0);
+    for (int i = 0; i < n; ++i) static_cast<Slot*>(ev[i].data.ptr)->ready.store(true, std::memory_order_relaxed);
+    if (n < 512) break;
+  }
+}
+
+TickerPoller* TickerPoller::Current() { return t_current; }
+
+void InstallRecvGate(RtpSession* session) {
+  rtp_session_set_connected_mode(session, FALSE);
+  rtp_session_set_transports(session, &NewGate(true)->tr, &NewGate(false)->tr);
+}
+
+void ApplyLatch(RtpSession* session, LatchMode mode) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (RtpTransport* t : trs) {
+    Gate* g = GateOf(t);
+    if (g == nullptr) continue;
+    const OrtpStream& os = StreamOf(g, session);
+    Disconnect(g, os.socket);
+    g->filter = false;
+    g->latchPending = false;
+    g->peerLen = 0;
+    g->pollerId = 0;  // the socket may be new: register again on the next read
+    if (mode == LatchMode::kStrict && os.rem_addrlen > 0) {
+      LatchTo(g, os.socket, reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+    } else if (mode == LatchMode::kOnce) {
+      g->latchPending = true;
+    }
+  }
+}
+
+void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  if (Gate* g = GateOf(trs[0])) g->mayConnect = rtp;
+  if (Gate* g = GateOf(trs[1])) g->mayConnect = rtcp;
+}
+
+}  // namespace rms

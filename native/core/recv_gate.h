@@ -1,0 +1,103 @@
+// Reading only the sockets that have data.
+//
+// Every tick MSRtpRecv asks oRTP for packets and oRTP reads the session's RTP
+// socket until EAGAIN and its RTCP socket once. With 10 ms ticks and 20 ms
+// packets that is four empty recvmsg() per leg per 20 ms, each with oRTP's
+// buffer allocation around it - on a relayed call more than the useful work.
+//
+// The gate: each session gets an oRTP RtpTransport for RTP and one for RTCP
+// whose recvfrom first looks at a readiness flag. The flags are set once per
+// tick, before the graphs run, by one epoll_wait() over the sockets that
+// ticker thread reads (edge-triggered: an arrival sets the flag, a read that
+// finds the socket empty clears it), and again during a long tick (at most
+// every 0.5 ms, when a read finds its flag down); a socket is added to its ticker's set on its first read there
+// and moved if the session moves to another ticker. A socket without data is
+// not read at all; one with data is read until EAGAIN as before, so latency
+// and order do not change.
+//
+// oRTP reads a socket it connect()ed itself directly, past the transport, so a
+// gated session never lets oRTP connect. The latch modes that relied on it are
+// done here instead, same rules: 'strict' accepts datagrams only from the
+// remote address, 'once' only from the first source it hears, 'always' and
+// open from anyone; the rest is read and dropped before oRTP sees it. Where
+// the port was bound explicitly we also connect() the socket to the latched
+// peer, so the kernel drops other sources and sends to the peer go without
+// an address (the socket's cached route). Not on a port the kernel chose:
+// undoing a connect() (connect AF_UNSPEC, on a change of remote or mode)
+// unbinds such a socket and the session would go deaf.
+//
+// Threads: Poll() and the transport run on the ticker thread that runs the
+// session (our graphs put a session's recv and send on one ticker); the latch
+// is set from the main thread while that ticker is locked or not running it.
+// Lifetimes: epoll events point at readiness slots that are never freed, only
+// recycled, so an event for a socket closed meanwhile sets at worst a recycled
+// slot's flag (one extra read, which finds nothing).
+#pragma once
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "ms_includes.h"
+
+namespace rms {
+
+// One per ticker thread; Poll() once per tick on that thread.
+class TickerPoller {
+ public:
+  TickerPoller();
+  ~TickerPoller();
+  TickerPoller(const TickerPoller&) = delete;
+  TickerPoller& operator=(const TickerPoller&) = delete;
+
+  // On the ticker thread, before the graphs run: marks the sockets with data
+  // and makes this poller the thread's current one.
+  void Poll();
+  // The calling thread's poller (set by its last Poll()), or nullptr.
+  static TickerPoller* Current();
+  // Polls again if the last poll is older than kRepollNs: a tick that walks
+  // many graphs takes milliseconds, and a packet that arrived meanwhile
+  // would otherwise wait for the next tick (ms2 alone would read it at once).
+  // Returns whether it polled.
+  bool RepollIfStale();
+  static constexpr uint64_t kRepollNs = 500000;
+
+  int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
+
+  // Reads by gated sessions on this thread: recvmsg() calls made, and reads
+  // answered "nothing" without a system call. Written by the ticker thread only.
+  uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
+  uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
+  void CountRead() { reads_.store(reads_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void CountSkipped() { skipped_.store(skipped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+
+ private:
+  int fd_ = -1;
+  uint64_t id_ = 0;
+  uint64_t lastPollNs_ = 0;
+  std::atomic<uint64_t> reads_{0};
+  std::atomic<uint64_t> skipped_{0};
+};
+
+enum class LatchMode {
+  kOpen,    // accept any source, send to the remote (oRTP's default)
+  kStrict,  // only the remote address
+  kOnce,    // the first source heard, then only it
+  kAlways,  // any source; oRTP's symmetric RTP follows the last one
+};
+
+// Gives the session its gated RTP and RTCP transports (oRTP destroys them
+// with the session). Call before the session is bound or used.
+void InstallRecvGate(RtpSession* session);
+
+// Whether the gate may connect() the RTP / RTCP socket: only if its port was
+// bound explicitly (not 0). Default: no.
+void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp);
+
+// Applies a latch mode to the session's current sockets and remote address:
+// call after bind, after each change of remote address and to change mode.
+// Does not touch oRTP's own symmetric-RTP setting; never lets oRTP connect.
+void ApplyLatch(RtpSession* session, LatchMode mode);
+
+}  // namespace rms
