@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { runStep, type StepOptions, type StepResult } from './lib/capacity';
 import { killAll } from './lib/proc';
 import { packageTarget, plainTarget, rtpengineTarget, type Target } from './lib/targets';
-import { BASE_PACKAGES, BUILD, buildPrograms, ensurePackages, makeSpeech } from './lib/tools';
+import { BASE_PACKAGES, RESULTS, buildPrograms, ensurePackages, makeSpeech } from './lib/tools';
 import { VARIANTS } from './variants';
 
 interface Spec {
@@ -125,7 +125,8 @@ async function main() {
         `threads % core: ${th}; late ticks ${late.join(' ')}; spread ${spread.map((x) => x.toFixed(0)).join(' ')} ms; pass ${rs.filter((r) => r.pass).length}/${rs.length}`,
     );
   }
-  const out = a.out ?? path.join(BUILD, `ab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const out = a.out ?? path.join(RESULTS, `ab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({ args: a, specs, results: Object.fromEntries(results) }, null, 1));
   console.log(`results: ${out}`);
 }

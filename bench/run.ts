@@ -20,7 +20,7 @@
  *   --calls N                         one step of N calls per cell instead of a search
  *   --complexity C                    Opus complexity everywhere (default 10)
  *   --quick                           --warmup 3 --window 6 --no-retry --repeat 1
- *   --out FILE                        results JSON (default build/bench/results-<time>.json)
+ *   --out FILE                        results JSON (default bench-results/results-<time>.json)
  *   --resume FILE                     keep the cells FILE already has (an interrupted run) and add to it
  *
  * Every step is bounded (warm-up + window + 1 s); every process it starts
@@ -34,7 +34,7 @@ import { runStep, searchCapacity, type Capacity, type StepOptions, type StepResu
 import { killAll } from './lib/proc';
 import { printReport, type Results } from './lib/report';
 import { packageTarget, plainTarget, rtpengineTarget, type Target, type TargetName } from './lib/targets';
-import { BASE_PACKAGES, BUILD, buildPrograms, ensurePackages, machine, makeSpeech } from './lib/tools';
+import { BASE_PACKAGES, RESULTS, buildPrograms, ensurePackages, machine, makeSpeech } from './lib/tools';
 import { VARIANTS } from './variants';
 
 /** Where the search starts per target and pair on 2 cores (measured here; it then steps and bisects). */
@@ -100,7 +100,7 @@ async function main() {
   const programs = buildPrograms();
   const speech = makeSpeech();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rms-bench-'));
-  const out = args.out || path.join(BUILD, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const out = args.out || path.join(RESULTS, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
   const targets: Record<TargetName, Target> = {
@@ -143,6 +143,7 @@ async function main() {
   const done = (name: string, codec: string, cpus?: string, variant?: string) =>
     results.capacity.filter((c) => c.target === name && c.codec === codec && c.cpus === cpus && c.variant === variant)
       .length;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const save = () => fs.writeFileSync(out, JSON.stringify(results, null, 1));
   log(`machine: ${results.machine.cpus} × ${results.machine.model}; results go to ${out}`);
 

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BUILD = path.join(ROOT, 'build', 'bench');
+/** Where results go by default: outside build/, which `node-gyp rebuild` wipes. */
+export const RESULTS = path.join(ROOT, 'bench-results');
 const NATIVE = path.join(ROOT, 'bench', 'native');
 
 function installed(pkg: string): boolean {
