@@ -20,6 +20,12 @@
  *   --calls N                         one step of N calls per cell instead of a search
  *   --complexity C                    Opus complexity everywhere (default 10)
  *   --quick                           --warmup 3 --window 6 --no-retry --repeat 1
+ *   --server-cpus LIST                cores for the servers (default: all); the 1-core
+ *                                     cells use the first of them
+ *   --gen-cpus LIST                   cores for the load generator (default: all). On a
+ *                                     machine with 3 cores or more, e.g. --server-cpus 0,1
+ *                                     --gen-cpus 2, the 1 -> 2 core figures no longer share
+ *                                     a core with the generator
  *   --out FILE                        results JSON (default bench-results/results-<time>.json)
  *   --resume FILE                     keep the cells FILE already has (an interrupted run) and add to it
  *
@@ -61,6 +67,8 @@ function parseArgs(argv: string[]) {
     complexity: 10,
     out: '',
     resume: '',
+    serverCpus: '',
+    genCpus: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -84,6 +92,8 @@ function parseArgs(argv: string[]) {
     else if (k === '--complexity') a.complexity = Number(v());
     else if (k === '--out') a.out = v();
     else if (k === '--resume') a.resume = v();
+    else if (k === '--server-cpus') a.serverCpus = v();
+    else if (k === '--gen-cpus') a.genCpus = v();
     else if (k === '--quick') Object.assign(a, { warmup: 3, window: 6, retry: false, repeat: 1 });
     else throw new Error(`unknown option ${k} (see the comment at the top of bench/run.ts)`);
   }
@@ -115,6 +125,7 @@ async function main() {
     warmupMs: args.warmup * 1000,
     windowMs: args.window * 1000,
     opusComplexity: args.complexity,
+    genCpus: args.genCpus || undefined,
     workDir,
   };
   const results: Results = {
@@ -147,8 +158,17 @@ async function main() {
   const save = () => fs.writeFileSync(out, JSON.stringify(results, null, 1));
   log(`machine: ${results.machine.cpus} × ${results.machine.model}; results go to ${out}`);
 
+  // cpus is the cell's label ('0': one core, undefined: all the server's);
+  // the cores really used come from --server-cpus
   const cell = async (t: Target, codec: string, cpus?: string, variant?: string): Promise<void> => {
-    const o: StepOptions = { ...base, cpus, variant, server: variant ? VARIANTS[variant] : undefined, log };
+    const serverCpus = cpus === '0' ? args.serverCpus.split(',')[0] || '0' : args.serverCpus || undefined;
+    const o: StepOptions = {
+      ...base,
+      cpus: serverCpus,
+      variant,
+      server: variant ? VARIANTS[variant] : undefined,
+      log,
+    };
     for (let r = done(t.name, codec, cpus, variant); r < args.repeat; r++) {
       let cap: Capacity;
       if (args.calls > 0) {
@@ -176,7 +196,7 @@ async function main() {
         );
       }
       log(`=> ${t.name}${variant ? `[${variant}]` : ''} ${codec}${cpus ? ` cpus=${cpus}` : ''}: ${cap.calls} calls`);
-      results.capacity.push({ ...cap, steps: [] });
+      results.capacity.push({ ...cap, cpus, steps: [] });
       results.steps.push(...cap.steps);
       save();
     }
