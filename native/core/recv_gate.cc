@@ -245,7 +245,16 @@ TickerPoller* TickerPoller::Current() { return t_current; }
 
 void InstallRecvGate(RtpSession* session) {
   rtp_session_set_connected_mode(session, FALSE);
+  // rtp_session_new() already gave the session two meta transports (no
+  // modifiers yet: ms2 adds them only for SRTP/ZRTP/bundle, which a gated
+  // session does not use). set_transports() overwrites the pointers without
+  // freeing them, so free them here or every session leaks them.
+  RtpTransport* old[2];
+  rtp_session_get_transports(session, &old[0], &old[1]);
   rtp_session_set_transports(session, &NewGate(true)->tr, &NewGate(false)->tr);
+  for (RtpTransport* t : old) {
+    if (t != nullptr && t->t_destroy != nullptr) t->t_destroy(t);
+  }
 }
 
 void ApplyLatch(RtpSession* session, LatchMode mode) {
