@@ -17,6 +17,7 @@ import { DirectionMeters, lossFromStats, lossMetrics, type LegLossMetrics, type 
 import { Playback, type PlaybackEndReason, type PlaybackResult } from '../media/playback';
 import { Recordings, type RecordingTap } from '../media/recording';
 import type { LegMedia } from '../media/resolve';
+import type { MonitoredCall, MonitoredLeg } from '../quality/QualityMonitor';
 import type { RtpStats } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { GatewayLeg, type GatewayLegOptions } from './GatewayLeg';
@@ -90,7 +91,7 @@ export interface GatewayEvents {
 
 const other = (l: LegName): LegName => (l === 'a' ? 'b' : 'a');
 
-export class Gateway extends SafeEmitter<GatewayEvents> {
+export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall {
   readonly a: GatewayLeg;
   readonly b: GatewayLeg;
   #graph = new Graph();
@@ -323,6 +324,21 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
    */
   speechLevel(leg: LegName): number | undefined {
     return this.#meters.speechLevel(leg);
+  }
+
+  /** Both legs as a QualityMonitor samples them. */
+  legs(): MonitoredLeg[] {
+    return [this.a, this.b].map((l) => ({
+      name: l.name,
+      codec: l.codec,
+      payloadType: l.payloadType,
+      ptime: l.ptime,
+      endpoint: l.endpoint,
+      stats: () => l.stats(),
+      audioLevel: () => this.audioLevel(l.name),
+      lossMetrics: () => this.lossMetrics(l.name),
+      plc: () => (this.relayed ? 'relayed' : this.plc(l.name)),
+    }));
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {

@@ -101,6 +101,19 @@ export function profileOf(m: ResolvedMedia): PayloadTypeSpec[] {
   return list;
 }
 
+/** Nothing a graph depends on differs (an answer repeated, a 200 after its 183). */
+export function sameMedia(x: ResolvedMedia, y: ResolvedMedia): boolean {
+  return (
+    x.codec === y.codec &&
+    x.payloadType === y.payloadType &&
+    x.ptime === y.ptime &&
+    x.fmtp === y.fmtp &&
+    x.bitrate === y.bitrate &&
+    x.telephoneEvent === y.telephoneEvent &&
+    JSON.stringify(x.opus) === JSON.stringify(y.opus)
+  );
+}
+
 /** Same codec and, for Codec2, the same mode: packets can be relayed between the two undecoded. */
 export function sameCoding(x: ResolvedMedia, y: ResolvedMedia): boolean {
   if (x.codec.name !== y.codec.name) return false;
