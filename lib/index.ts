@@ -30,7 +30,6 @@ export type { CodecPolicy } from './session/negotiation';
 
 // legs and what runs on them
 export { MediaLeg } from './leg/MediaLeg';
-export type { MediaLegOptions, MediaLegEvents } from './leg/MediaLeg';
 export { Bridge } from './leg/Bridge';
 export type { BridgeOptions, BridgeEvents } from './leg/Bridge';
 export type * from './leg/types';

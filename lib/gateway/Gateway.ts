@@ -12,82 +12,31 @@ import { Graph } from '../graph/Graph';
 import type { Filter } from '../graph/Filter';
 import { Ticker, type TickerStats } from '../graph/Ticker';
 import type { DtmfGenerator, RtpSender } from '../graph/filters';
-import { buildDirection, type BuiltDirection, type DirectionInfo } from '../media/direction';
+import { buildDirection, type BuiltDirection } from '../media/direction';
+import { DtmfInterwork } from '../media/dtmfInterwork';
 import { DirectionMeters, lossFromStats, lossMetrics, type LegLossMetrics, type PlcKind } from '../media/meters';
-import { Playback, type PlaybackEndReason, type PlaybackResult } from '../media/playback';
+import { Playbacks } from '../media/playback';
 import { Recordings, type RecordingTap } from '../media/recording';
 import type { LegMedia } from '../media/resolve';
 import type { MonitoredCall, MonitoredLeg } from '../quality/QualityMonitor';
+import { monitoredLeg } from './monitored';
 import type { RtpStats } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
-import { GatewayLeg, type GatewayLegOptions } from './GatewayLeg';
+import { GatewayLeg } from './GatewayLeg';
+import type {
+  GatewayDirection,
+  GatewayEvents,
+  GatewayOptions,
+  GatewayPlayEndReason,
+  GatewayPlayResult,
+  LegName,
+} from './types';
 
 export { GatewayLeg, type GatewayLegOptions } from './GatewayLeg';
 export type { LegMedia } from '../media/resolve';
 export type { LegLossMetrics, PlcKind } from '../media/meters';
 export { lossMetrics } from '../media/meters';
-export type GatewayPlayEndReason = PlaybackEndReason;
-export type GatewayPlayResult = PlaybackResult;
-/** One direction's filter chain, for inspection (and tests). */
-export type GatewayDirection = DirectionInfo & { from: LegName; to: LegName };
-
-type LegName = 'a' | 'b';
-
-export interface GatewayOptions {
-  a: GatewayLegOptions;
-  b: GatewayLegOptions;
-  /** Default: Factory.shared(). */
-  factory?: Factory;
-  /** Ticker to run on. Default: a ticker of the gateway's own, closed with it. */
-  ticker?: Ticker;
-  /** Start at once (default true). */
-  start?: boolean;
-  /**
-   * 'auto' (default): when both legs use the same codec, packets are relayed
-   * without decoding; 'never': always decode and encode.
-   */
-  relay?: 'auto' | 'never';
-  /**
-   * Relayed packets go through the legs' jitter buffers too (default false:
-   * they are forwarded as they come, like rtpengine does; the peers buffer
-   * them anyway). Transcoded legs always use their jitter buffer.
-   */
-  relayJitterBuffer?: boolean;
-  /**
-   * Packet loss concealment on decoded audio (default true): the decoder's
-   * own where it has one (Opus, G.729), else mediastreamer2's generic PLC.
-   */
-  plc?: boolean;
-  /**
-   * Per-direction meters for quality reports (default true): loss, burst and
-   * gap from the sequence numbers played out (RFC 3611), and the level of the
-   * decoded audio. Without them lossMetrics() falls back to oRTP's loss
-   * counter (no burst/gap) and the levels are unknown.
-   */
-  meters?: boolean;
-  /**
-   * Detect in-band DTMF in the audio decoded from each leg (default: for a
-   * leg without telephone-event). A digit detected there is reported with
-   * source 'inband' and sent on as RFC 4733 to the other leg if it has
-   * telephone-event (it also reaches it in the audio).
-   */
-  inbandDtmf?: { a?: boolean; b?: boolean };
-}
-
-/** A digit the gateway saw. */
-export interface GatewayDigit {
-  digit: string;
-  source: 'rfc4733' | 'inband';
-  /** Known for in-band digits (reported at their end); RFC 4733 ones are reported at their start. */
-  durationMs?: number;
-}
-
-export interface GatewayEvents {
-  /** A DTMF digit arrived on `leg`; it is passed on to the other leg unless blocked. */
-  dtmf: (leg: LegName, digit: string, info: GatewayDigit) => void;
-  close: () => void;
-  error: (err: unknown) => void;
-}
+export type * from './types';
 
 const other = (l: LegName): LegName => (l === 'a' ? 'b' : 'a');
 
@@ -105,7 +54,16 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
   readonly #inband: Record<LegName, boolean>;
   #dirs = new Map<LegName, BuiltDirection>(); // by the leg the direction goes to
   #roots: Filter<any>[] = [];
-  readonly #plays = new Map<LegName, Playback>();
+  readonly #plays = new Playbacks<LegName>({
+    parts: (to) => {
+      const d = this.#dirs.get(to)!;
+      return { graph: this.#graph, factory: this.#factory, media: this.#leg(to).media, sender: d.send, feed: d.feed };
+    },
+    edit: (change) => this.#editGraph(change),
+    addRoot: (f) => this.#roots.push(f),
+    removeRoot: (f) => (this.#roots = this.#roots.filter((r) => r !== f)),
+    onError: (err) => this.safeEmit('error', err),
+  });
   readonly #meters = new DirectionMeters<LegName>();
   readonly #recordings = new Recordings<LegName>();
   /** Whether we send to a leg (false: it is on hold, recvonly or inactive). */
@@ -114,8 +72,23 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
   readonly #blocked = { a: false, b: false };
   /** What a leg sends is replaced by silence (mute, ng silence media). */
   readonly #silenced = { a: false, b: false };
-  /** DTMF from a leg is not passed on (ng block DTMF). */
-  readonly #dtmfBlocked = { a: false, b: false };
+  readonly #dtmf = new DtmfInterwork<LegName>(
+    (n) => {
+      const leg = this.#leg(n);
+      const d = this.#dirs.get(n);
+      return {
+        telephoneEvent: leg.telephoneEvent,
+        clockRate: leg.codec.clockRate,
+        sender: d?.send,
+        generator: d?.generator,
+        sending: this.#sending[n],
+      };
+    },
+    other,
+    (from, digit, info) => {
+      if (!this.#closed) this.safeEmit('dtmf', from, digit, info);
+    },
+  );
   #running = false;
   #closed = false;
 
@@ -148,7 +121,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
     this.#ticker = opts.ticker ?? new Ticker({ name: 'rms-gateway' });
     this.#ownTicker = !opts.ticker;
     for (const leg of [this.a, this.b])
-      leg.endpoint.on('telephoneEvent', (e) => this.#onTelephoneEvent(leg.name, e.digit));
+      leg.endpoint.on('telephoneEvent', (e) => {
+        if (e.digit !== undefined && !this.#closed) this.#dtmf.telephoneEvent(leg.name, e.digit);
+      });
     if (opts.start ?? true) this.start();
   }
 
@@ -287,7 +262,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
 
   /** Stops (or resumes) passing DTMF from `leg` to the other leg (RFC 4733 events; in-band tones stay in the audio). */
   blockDtmf(leg: LegName, blocked = true): void {
-    this.#dtmfBlocked[leg] = blocked;
+    this.#dtmf.block(leg, blocked);
   }
 
   /**
@@ -328,17 +303,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
 
   /** Both legs as a QualityMonitor samples them. */
   legs(): MonitoredLeg[] {
-    return [this.a, this.b].map((l) => ({
-      name: l.name,
-      codec: l.codec,
-      payloadType: l.payloadType,
-      ptime: l.ptime,
-      endpoint: l.endpoint,
-      stats: () => l.stats(),
-      audioLevel: () => this.audioLevel(l.name),
-      lossMetrics: () => this.lossMetrics(l.name),
-      plc: () => (this.relayed ? 'relayed' : this.plc(l.name)),
-    }));
+    return [this.a, this.b].map((l) => monitoredLeg(this, l));
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {
@@ -352,7 +317,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
     this.#graph.detach();
     this.#meters.release();
     this.#closed = true;
-    this.#dropPlays('closed');
+    this.#plays.drop('closed');
     this.#recordings.finishAll();
     this.#graph.close();
     for (const leg of [this.a, this.b]) {
@@ -366,33 +331,6 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
 
   // ------------------------------------------------------------------ DTMF
 
-  // Each leg has its own telephone-event payload type (or none): the event is
-  // re-sent by the other leg's MSRtpSend with that leg's type. It crosses the
-  // main thread, which costs a few ms on a 40 ms+ event.
-  #onTelephoneEvent(from: LegName, digit: string | undefined): void {
-    if (digit === undefined || this.#closed) return;
-    if (!this.#dtmfBlocked[from]) this.#forwardDigit(other(from), digit);
-    this.safeEmit('dtmf', from, digit, { digit, source: 'rfc4733' });
-  }
-
-  // RFC 4733 where the leg has telephone-event, else an in-band tone mixed
-  // into what we send it (DTMF interworking).
-  #forwardDigit(to: LegName, digit: string): void {
-    const d = this.#dirs.get(to);
-    if (!this.#sending[to] || !d) return;
-    if (this.#leg(to).telephoneEvent !== undefined) {
-      if (!d.send.closed) d.send.sendDtmf(digit);
-    } else if (d.generator && !d.generator.closed) d.generator.play(digit);
-  }
-
-  #onInbandDigit(from: LegName, digit: string, durationMs: number): void {
-    if (this.#closed) return;
-    // the tone itself reaches a leg without telephone-event in the audio
-    const to = other(from);
-    if (this.#leg(to).telephoneEvent !== undefined && !this.#dtmfBlocked[from]) this.#forwardDigit(to, digit);
-    this.safeEmit('dtmf', from, digit, { digit, source: 'inband', durationMs });
-  }
-
   /**
    * Sends one DTMF digit to `to`, as if the other leg had sent it: an RFC 4733
    * event when `to` negotiated telephone-event, else an in-band tone mixed
@@ -401,28 +339,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
    */
   sendDtmf(to: LegName, digit: string, opts: { durationMs?: number } = {}): 'rfc4733' | 'inband' {
     this.#checkOpen();
-    if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit))
-      throw new InvalidArgumentError(`Expected one DTMF digit (0-9 * # A-D) but received ${JSON.stringify(digit)}`);
-    const durationMs = opts.durationMs ?? 100;
-    if (!(durationMs >= 40 && durationMs <= 5000)) throw new InvalidArgumentError('durationMs must be 40..5000');
-    const leg = this.#leg(to);
-    if (leg.telephoneEvent !== undefined) {
-      const sender = this.senderTo(to);
-      // ms2 counts the event length in RTP timestamp units of the leg's clock
-      sender.setDtmfDuration((durationMs * leg.codec.clockRate) / 1000);
-      sender.sendDtmf(digit);
-      return 'rfc4733';
-    }
-    const gen = this.generatorTo(to);
-    if (!gen)
-      throw new InvalidStateError(
-        `leg ${to} negotiated no telephone-event and its media is relayed undecoded: no in-band tone can be added`,
-      );
-    gen.call('MS_DTMF_GEN_START', digit);
-    setTimeout(() => {
-      if (!gen.closed) gen.call('MS_DTMF_GEN_STOP');
-    }, durationMs).unref();
-    return 'inband';
+    return this.#dtmf.send(to, digit, opts.durationMs ?? 100);
   }
 
   /** @internal The MSRtpSend towards `leg`. */
@@ -455,74 +372,17 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
     this.#checkOpen();
     const repeat = opts.repeat ?? 1;
     if (!Number.isInteger(repeat) || repeat < 1) throw new InvalidArgumentError('repeat must be a positive integer');
-    this.stopPlay(to, 'replaced');
-    const d = this.#dirs.get(to)!;
-    const parts = {
-      graph: this.#graph,
-      factory: this.#factory,
-      media: this.#leg(to).media,
-      sender: d.send,
-      feed: d.feed,
-    };
-    let p: Playback | undefined;
-    this.#editGraph(() => {
-      p = new Playback(parts, file, info, repeat, (x, reason) => this.#endPlay(to, x, reason));
-      try {
-        p.link();
-      } catch (err) {
-        try {
-          p.unlink();
-        } catch {
-          /* partly linked: the filters go with the graph */
-        }
-        throw err;
-      }
-      this.#roots.push(p.player);
-    });
-    this.#plays.set(to, p!);
-    return p!.done;
+    return this.#plays.start(to, file, info, repeat);
   }
 
   /** Whether a file plays to `to`. */
   playing(to: LegName): boolean {
-    return this.#plays.has(to);
+    return this.#plays.playing(to);
   }
 
   /** Ends the play on `to` (its promise resolves with `reason`); returns the position it reached, ms. */
   stopPlay(to: LegName, reason: GatewayPlayEndReason = 'stopped'): number | undefined {
-    const p = this.#plays.get(to);
-    if (!p) return undefined;
-    let pos = 0;
-    try {
-      pos = p.player.positionMs();
-    } catch {
-      /* position unknown */
-    }
-    this.#endPlay(to, p, reason, pos);
-    return pos;
-  }
-
-  #endPlay(to: LegName, p: Playback, reason: GatewayPlayEndReason, positionMs = 0): void {
-    if (this.#plays.get(to) !== p) return;
-    this.#plays.delete(to);
-    try {
-      this.#editGraph(() => {
-        this.#roots = this.#roots.filter((r) => r !== p.player);
-        p.unlink();
-      });
-    } catch (err) {
-      this.safeEmit('error', err);
-    }
-    p.finish(reason, positionMs);
-  }
-
-  /** Plays end without graph work: the graph is about to be closed or rebuilt. */
-  #dropPlays(reason: GatewayPlayEndReason): void {
-    for (const [to, p] of this.#plays) {
-      this.#plays.delete(to);
-      this.#roots = this.#roots.filter((r) => r !== p.player);
-      p.finish(reason, 0);
-    }
+    return this.#plays.stop(to, reason);
   }
 
   // ---------------------------------------------------------------- graph
@@ -563,7 +423,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
         silenced: this.#silenced[from.name],
         tap: this.#recordings.taps(from.name),
         sending: true,
-        onInbandDigit: (digit, ms) => this.#onInbandDigit(from.name, digit, ms),
+        onInbandDigit: (digit, ms) => {
+          if (!this.#closed) this.#dtmf.inbandDigit(from.name, digit, ms);
+        },
       });
       this.#dirs.set(to.name, d);
       if (d.meter) this.#meters.setLoss(from.name, d.meter);
@@ -579,7 +441,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
 
   #rebuild(changes: { a?: LegMedia; b?: LegMedia }, resume = this.#running): void {
     this.stop();
-    this.#dropPlays('reconfigured');
+    this.#plays.drop('reconfigured');
     // complete the WAVs so far; the next graph appends to them
     this.#recordings.suspend();
     this.#meters.release();

@@ -17,16 +17,17 @@
 import { InvalidArgumentError, InvalidStateError } from '../errors';
 import { Factory } from '../graph/Factory';
 import { Ticker } from '../graph/Ticker';
-import { MediaRoots, type WavInfo } from '../media/mediaRoots';
+import { MediaRoots } from '../media/mediaRoots';
 import { lossFromStats, type LegLossMetrics, type PlcKind } from '../media/meters';
 import { legMediaOf, profileOf, resolveMedia, sameMedia, type LegMedia, type ResolvedMedia } from '../media/resolve';
-import { RtpEndpoint, type JitterBufferOptions, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
+import { RtpEndpoint, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { Bridge, type BridgeOptions } from './Bridge';
-import type { LegHost } from './host';
+import type { ConferenceSeat, LegHost } from './host';
 import { LegGraph } from './LegGraph';
 import {
   DigitBuffer,
+  sendDigits,
   startCollect,
   startPlay,
   startRecord,
@@ -36,59 +37,18 @@ import {
   type OperationContext,
 } from './operations';
 import {
-  DTMF_CHARS,
   type CollectOptions,
   type CollectResult,
   type DtmfDigit,
   type LegMode,
+  type MediaLegEvents,
+  type MediaLegOptions,
   type PlayOptions,
   type PlayResult,
   type RecordOptions,
   type RecordResult,
   type SendDtmfOptions,
 } from './types';
-
-export interface MediaLegOptions extends Partial<LegMedia> {
-  /** A bound endpoint (not closed with the leg), or `local` to bind one. */
-  endpoint?: RtpEndpoint;
-  local?: { address: string; port?: number; rtcpPort?: number };
-  remote?: RtpAddress;
-  jitterBuffer?: Partial<JitterBufferOptions> | false;
-  rtcp?: boolean;
-  /** Ticker the leg's graphs run on (default: one of its own, closed with it). */
-  ticker?: Ticker;
-  factory?: Factory;
-  /** Folders prompts and recordings must be in. Without roots, play and record refuse every path. */
-  mediaRoots?: MediaRoots | string[];
-  /**
-   * In-band DTMF detection on the decoded audio: 'auto' (default) when the
-   * leg did not negotiate telephone-event, or always / never.
-   */
-  inbandDtmf?: 'auto' | boolean;
-  /** Digits kept for collect() when nobody is collecting (default 32). */
-  digitBuffer?: number;
-  /** Name in errors, logs and reports. */
-  name?: string;
-}
-
-export interface MediaLegEvents {
-  /** A digit the leg sent, reported once when it ends. */
-  dtmf: (d: DtmfDigit) => void;
-  playStart: (file: string, info: WavInfo) => void;
-  playEnd: (r: PlayResult) => void;
-  /** The leg moved: 'alone' | 'bridged' | 'conference'. */
-  mode: (mode: LegMode) => void;
-  close: () => void;
-  error: (err: unknown) => void;
-}
-
-/** What a Conference needs from a leg it takes in (a host of its own for the leg). */
-export interface ConferenceSeat {
-  leave(leg: MediaLeg): void;
-  host(leg: MediaLeg): LegHost;
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   readonly name: string;
@@ -317,23 +277,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
 
   /** Sends digits to the leg, one after the other, as RFC 4733 events or in-band tones. */
   async sendDtmf(digits: string, opts: SendDtmfOptions = {}): Promise<void> {
-    if (typeof digits !== 'string' || !DTMF_CHARS.test(digits))
-      throw new InvalidArgumentError(`sendDtmf(${JSON.stringify(digits)}): use 0-9 * # A-D`);
-    const durationMs = opts.durationMs ?? 100;
-    const gapMs = opts.gapMs ?? 80;
-    if (!(durationMs >= 40 && durationMs <= 5000)) throw new InvalidArgumentError('durationMs must be 40..5000');
-    if (!(gapMs >= 0 && gapMs <= 5000)) throw new InvalidArgumentError('gapMs must be 0..5000');
     const media = this.#requireMedia();
-    const mode = opts.mode ?? 'auto';
-    const rfc = mode === 'rfc4733' || (mode === 'auto' && media.telephoneEvent !== undefined);
-    if (rfc && media.telephoneEvent === undefined)
-      throw new InvalidStateError(`${this.name} did not negotiate telephone-event; send in-band`);
-    if (!rfc && !this.#requireHost().canSendInband())
-      throw new InvalidStateError(`${this.name}: its media is relayed undecoded, no in-band tone can be added`);
-    for (const d of digits) {
-      this.#requireHost().sendDigit(d, durationMs, rfc);
-      await sleep(durationMs + gapMs);
-    }
+    return sendDigits(this.#ops, digits, opts, media.telephoneEvent !== undefined);
   }
 
   /**

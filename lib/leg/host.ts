@@ -42,3 +42,12 @@ export interface LegHost {
   /** The leg leaves this host: anything it runs for the leg stops (graph edits detached). */
   release(): void;
 }
+
+/** What a Conference needs from a leg it takes in (a host of its own for the leg). */
+export interface ConferenceSeat {
+  leave(leg: SeatedLeg): void;
+  host(leg: SeatedLeg): LegHost;
+}
+
+/** The leg a conference seat is for (a MediaLeg; the seat's owner knows it by identity). */
+export type SeatedLeg = object;

@@ -6,7 +6,7 @@
  * with why it ended.
  */
 import * as fs from 'node:fs';
-import { InvalidArgumentError, MediaFileError } from '../errors';
+import { InvalidArgumentError, InvalidStateError, MediaFileError } from '../errors';
 import type { MediaRoots, WavInfo } from '../media/mediaRoots';
 import type { LegHost } from './host';
 import {
@@ -21,7 +21,10 @@ import {
   type RecordEndReason,
   type RecordOptions,
   type RecordResult,
+  type SendDtmfOptions,
 } from './types';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** What the operations need from their leg. */
 export interface OperationContext {
@@ -284,4 +287,29 @@ export function startCollect(
     );
   } else armFirst();
   return { active: { finish }, done };
+}
+
+/** Sends digits one after the other: RFC 4733 events where the leg has telephone-event (or asked), else in-band tones. */
+export async function sendDigits(
+  ctx: OperationContext,
+  digits: string,
+  opts: SendDtmfOptions,
+  hasTelephoneEvent: boolean,
+): Promise<void> {
+  if (typeof digits !== 'string' || !DTMF_CHARS.test(digits))
+    throw new InvalidArgumentError(`sendDtmf(${JSON.stringify(digits)}): use 0-9 * # A-D`);
+  const durationMs = opts.durationMs ?? 100;
+  const gapMs = opts.gapMs ?? 80;
+  if (!(durationMs >= 40 && durationMs <= 5000)) throw new InvalidArgumentError('durationMs must be 40..5000');
+  if (!(gapMs >= 0 && gapMs <= 5000)) throw new InvalidArgumentError('gapMs must be 0..5000');
+  const mode = opts.mode ?? 'auto';
+  const rfc = mode === 'rfc4733' || (mode === 'auto' && hasTelephoneEvent);
+  if (rfc && !hasTelephoneEvent)
+    throw new InvalidStateError(`${ctx.name} did not negotiate telephone-event; send in-band`);
+  if (!rfc && !ctx.host().canSendInband())
+    throw new InvalidStateError(`${ctx.name}: its media is relayed undecoded, no in-band tone can be added`);
+  for (const d of digits) {
+    ctx.host().sendDigit(d, durationMs, rfc);
+    await sleep(durationMs + gapMs);
+  }
 }

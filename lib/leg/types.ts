@@ -1,4 +1,9 @@
-/** The option and result shapes of a leg's media operations (play, record, collect, DTMF). */
+/** The options, events and result shapes of a leg and its media operations (play, record, collect, DTMF). */
+import type { Factory } from '../graph/Factory';
+import type { Ticker } from '../graph/Ticker';
+import type { MediaRoots, WavInfo } from '../media/mediaRoots';
+import type { LegMedia } from '../media/resolve';
+import type { JitterBufferOptions, RtpAddress, RtpEndpoint } from '../rtp/RtpEndpoint';
 
 export type DtmfSource = 'rfc4733' | 'inband';
 
@@ -91,3 +96,37 @@ export interface SendDtmfOptions {
 export type LegMode = 'alone' | 'bridged' | 'conference';
 
 export const DTMF_CHARS = /^[0-9*#A-D]+$/;
+
+export interface MediaLegOptions extends Partial<LegMedia> {
+  /** A bound endpoint (not closed with the leg), or `local` to bind one. */
+  endpoint?: RtpEndpoint;
+  local?: { address: string; port?: number; rtcpPort?: number };
+  remote?: RtpAddress;
+  jitterBuffer?: Partial<JitterBufferOptions> | false;
+  rtcp?: boolean;
+  /** Ticker the leg's graphs run on (default: one of its own, closed with it). */
+  ticker?: Ticker;
+  factory?: Factory;
+  /** Folders prompts and recordings must be in. Without roots, play and record refuse every path. */
+  mediaRoots?: MediaRoots | string[];
+  /**
+   * In-band DTMF detection on the decoded audio: 'auto' (default) when the
+   * leg did not negotiate telephone-event, or always / never.
+   */
+  inbandDtmf?: 'auto' | boolean;
+  /** Digits kept for collect() when nobody is collecting (default 32). */
+  digitBuffer?: number;
+  /** Name in errors, logs and reports. */
+  name?: string;
+}
+
+export interface MediaLegEvents {
+  /** A digit the leg sent, reported once when it ends. */
+  dtmf: (d: DtmfDigit) => void;
+  playStart: (file: string, info: WavInfo) => void;
+  playEnd: (r: PlayResult) => void;
+  /** The leg moved: 'alone' | 'bridged' | 'conference'. */
+  mode: (mode: LegMode) => void;
+  close: () => void;
+  error: (err: unknown) => void;
+}

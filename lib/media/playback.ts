@@ -129,3 +129,88 @@ export class Playback {
     return this.#ended;
   }
 }
+
+/** What Playbacks needs of the graph's owner. */
+export interface PlaybackHost<L> {
+  /** The parts a playback to `to` links into (the current graph's). */
+  parts(to: L): PlaybackParts;
+  /** Runs `change` with the graph detached, then re-attaches it. */
+  edit(change: () => void): void;
+  addRoot(f: Filter<any>): void;
+  removeRoot(f: Filter<any>): void;
+  onError(err: unknown): void;
+}
+
+/** At most one playback per leg of a graph: start, replace, stop, and drop them all when the graph goes. */
+export class Playbacks<L> {
+  readonly #host: PlaybackHost<L>;
+  readonly #plays = new Map<L, Playback>();
+
+  constructor(host: PlaybackHost<L>) {
+    this.#host = host;
+  }
+
+  /** Plays `file` to `to`, `repeat` times, replacing a play running there. */
+  start(to: L, file: string, info: { rate: number; channels: number }, repeat: number): Promise<PlaybackResult> {
+    this.stop(to, 'replaced');
+    const parts = this.#host.parts(to);
+    let p: Playback | undefined;
+    this.#host.edit(() => {
+      p = new Playback(parts, file, info, repeat, (x, reason) => this.#end(to, x, reason));
+      try {
+        p.link();
+      } catch (err) {
+        try {
+          p.unlink();
+        } catch {
+          /* partly linked: the filters go with the graph */
+        }
+        throw err;
+      }
+      this.#host.addRoot(p.player);
+    });
+    this.#plays.set(to, p!);
+    return p!.done;
+  }
+
+  playing(to: L): boolean {
+    return this.#plays.has(to);
+  }
+
+  /** Ends the play on `to` (its promise resolves with `reason`); returns the position it reached, ms. */
+  stop(to: L, reason: PlaybackEndReason = 'stopped'): number | undefined {
+    const p = this.#plays.get(to);
+    if (!p) return undefined;
+    let pos = 0;
+    try {
+      pos = p.player.positionMs();
+    } catch {
+      /* position unknown */
+    }
+    this.#end(to, p, reason, pos);
+    return pos;
+  }
+
+  #end(to: L, p: Playback, reason: PlaybackEndReason, positionMs = 0): void {
+    if (this.#plays.get(to) !== p) return;
+    this.#plays.delete(to);
+    try {
+      this.#host.edit(() => {
+        this.#host.removeRoot(p.player);
+        p.unlink();
+      });
+    } catch (err) {
+      this.#host.onError(err);
+    }
+    p.finish(reason, positionMs);
+  }
+
+  /** Plays end without graph work: the graph is about to be closed or rebuilt. */
+  drop(reason: PlaybackEndReason): void {
+    for (const [to, p] of this.#plays) {
+      this.#plays.delete(to);
+      this.#host.removeRoot(p.player);
+      p.finish(reason, 0);
+    }
+  }
+}

@@ -15,70 +15,42 @@
  *   answered.
  */
 import type { CodecName } from '../codecs/table';
-import { InvalidArgumentError, InvalidStateError, NoCommonCodecError, SdpError } from '../errors';
-import type { Ticker } from '../graph/Ticker';
+import { InvalidArgumentError, InvalidStateError, SdpError } from '../errors';
 import type { Bridge } from '../leg/Bridge';
 import type { MediaLeg } from '../leg/MediaLeg';
-import type { DtmfDigit } from '../leg/types';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { QualitySample } from '../quality/QualityMonitor';
-import type { VqAlertReport, VqIntervalReport, VqSessionReport } from '../quality/vqreport';
-import { answerDirection } from '../sdp/build';
-import type { SdpMedia } from '../sdp/model';
+import type { VqAlertReport } from '../quality/vqreport';
 import { parseSdp } from '../sdp/parse';
 import { SafeEmitter } from '../util/SafeEmitter';
 import type { SessionContext } from './context';
-import { legInfo, type LegDialog, type SessionInfo, type SessionSummary } from './info';
-import type { LegSdp } from './legSdp';
-import { LegSet, type Entry, type Slot } from './legSet';
 import {
-  callCost,
-  chosenByAnswer,
-  codecForA,
-  isTelephoneEvent,
-  offerForB,
-  ourOffer,
-  sameFormat,
-  usableFormats,
-  type CodecPolicy,
-} from './negotiation';
+  legsInfo,
+  type AnswerOptions,
+  type LegDialog,
+  type SessionEvents,
+  type SessionInfo,
+  type SessionKind,
+  type SessionState,
+  type SessionSummary,
+} from './info';
+import type { LegSdp } from './legSdp';
+import { LegSet, type Entry } from './legSet';
+import { chosenByAnswer, codecForA, isTelephoneEvent, ourOffer, sameFormat, type CodecPolicy } from './negotiation';
+import { Placement } from './placement';
 import { SessionQuality } from './quality';
+import { answerTo, applyOutboundAnswer, applyReanswer, applyReoffer, chooseOwnCodec } from './answers';
 
-export type { LegDialog, LegInfo, SessionInfo, SessionSummary } from './info';
-export type SessionState = 'offered' | 'early' | 'answered' | 'stopped';
-export type SessionKind = 'bridged' | 'ivr' | 'outbound';
-
-export interface SessionEvents {
-  state: (state: SessionState) => void;
-  /** A leg was added (a callee branch answered, an outbound leg was offered). */
-  leg: (leg: MediaLeg) => void;
-  /** A leg ended before the call (a losing fork branch), with its final report. */
-  legEnd: (leg: MediaLeg, report: VqSessionReport | undefined) => void;
-  /** A digit one of the legs sent. */
-  dtmf: (leg: MediaLeg, digit: DtmfDigit) => void;
-  /** A VQIntervalReport for a leg (MediaServerOptions.quality.intervalMs). */
-  interval: (report: VqIntervalReport) => void;
-  /** A VQAlertReport when a leg's MOS, loss, jitter or delay crosses a threshold, or clears. */
-  alert: (report: VqAlertReport) => void;
-  error: (err: unknown) => void;
-}
-
-export interface AnswerOptions {
-  toTag?: string;
-  /** An answer in a provisional response (183 with SDP): early media, the call is not answered yet. */
-  provisional?: boolean;
-  /** Which of our offers it answers (offerBranch()); default the one with this to-tag, else the first. */
-  branch?: string;
-  /** The leg it answers, for an outbound leg offered with offerLeg() (default: the callee side / leg a). */
-  leg?: string;
-  /**
-   * A final answer normally ends the other branches; keep them (a control
-   * protocol that cannot tell an 18x from a 200, like rtpengine's ng).
-   */
-  keepBranches?: boolean;
-  /** The answerer's dialog, for the quality reports. */
-  dialog?: LegDialog;
-}
+export type {
+  AnswerOptions,
+  LegDialog,
+  LegInfo,
+  SessionEvents,
+  SessionInfo,
+  SessionKind,
+  SessionState,
+  SessionSummary,
+} from './info';
 
 const CALLEE = 'b';
 
@@ -99,8 +71,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   /** The callee leg media follows (the latest answer); the winner once answered. */
   #active?: Entry;
   #pendingReoffer?: { from: Entry; to: Entry };
-  readonly #ticker: Ticker;
-  #placedCost: number;
+  readonly #placement: Placement;
   #answeredAt?: Date;
   #lastAnswerRaw?: string;
   readonly #quality: SessionQuality;
@@ -121,10 +92,9 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     this.fromTag = opts.fromTag;
     this.#rawOffer = sdp;
     this.#policy = opts.policy;
-    this.#placedCost = callCost(null, null, true);
-    this.#ticker = ctx.tickers.acquire(this.#placedCost);
+    this.#placement = new Placement(ctx.tickers);
     this.#quality = new SessionQuality(ctx, this, (e, r) => this.safeEmit(e as 'alert', r as VqAlertReport));
-    this.#legs = new LegSet(ctx, this.#ticker, {
+    this.#legs = new LegSet(ctx, this.#placement.ticker, {
       onDtmf: (leg, d) => this.safeEmit('dtmf', leg, d),
       onError: (err) => this.safeEmit('error', err),
       onCallerGone: () => this.stop(),
@@ -147,10 +117,10 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       a.sdp.media = offer.audio;
       a.sdp.offeredMedia = offer.media;
       this.#legs.setRemote(a, offer.audio);
-      this.offerSdp = kind === 'ivr' ? '' : this.#newSlot('', offer.audio).offerSdp;
+      this.offerSdp = kind === 'ivr' ? '' : this.#legs.offerSlot('', offer.audio, this.#policy).offerSdp;
     } catch (err) {
       this.#legs.free();
-      ctx.tickers.release(this.#ticker, this.#placedCost);
+      this.#placement.release();
       throw err;
     }
   }
@@ -228,17 +198,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     this.#checkKind('bridged', 'offerBranch()');
     if (this.#state !== 'offered' && this.#state !== 'early')
       throw new InvalidStateError(`Call ${this.callId} is ${this.#state}: no new branch`);
-    return (this.#legs.slots.get(branch) ?? this.#newSlot(branch, this.#legs.a.sdp.media!)).offerSdp;
-  }
-
-  #newSlot(branch: string, offer: SdpMedia): Slot {
-    const formats = offerForB(offer, this.#ctx.codecs, this.#ctx.transcode, this.#policy);
-    const direction = offer.direction;
-    return this.#legs.addSlot(
-      branch,
-      (sdp, ep) => sdp.build(this.#ctx, ep, { direction, ptime: offer.ptime }),
-      formats,
-    );
+    return (this.#legs.slots.get(branch) ?? this.#legs.offerSlot(branch, this.#legs.a.sdp.media!, this.#policy))
+      .offerSdp;
   }
 
   /**
@@ -277,7 +238,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     }
     const ans = parseSdp(sdp);
     if (!ans.audio) throw new SdpError('SDP answer: the callee rejected audio (no m=audio with a non-zero port)');
-    const slot = this.#slotFor(opts);
+    const slot = this.#legs.slotFor(opts.branch, opts.toTag, this.#active?.slot);
     if (ans.audio.ipVersion !== (slot.endpoint.address.includes(':') ? 6 : 4))
       throw new SdpError(
         `SDP answer: the callee is at an IPv${ans.audio.ipVersion} address, but our offer was on ${slot.endpoint.address}`,
@@ -304,16 +265,6 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return this.answerSdp!;
   }
 
-  #slotFor(opts: AnswerOptions): Slot {
-    if (opts.branch !== undefined) {
-      const s = this.#legs.slots.get(opts.branch);
-      if (!s) throw new InvalidArgumentError(`Call ${this.callId} has no offer for branch ${opts.branch}`);
-      return s;
-    }
-    const tagged = opts.toTag !== undefined ? this.#legs.byTag(opts.toTag) : undefined;
-    return tagged?.slot ?? this.#active?.slot ?? this.#legs.slots.values().next().value!;
-  }
-
   /** Media follows `e` (bridged with a), the caller's answer is rebuilt for its codec. */
   #follow(e: Entry): void {
     const a = this.#legs.a;
@@ -330,17 +281,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     if (a.leg.bridge?.peerOf(a.leg) !== e.leg) this.#bridge(a.leg, e.leg);
     this.#mediaChanged();
     a.sdp.settle();
-    this.answerSdp = this.#answerTo(a, e.sdp.media!.direction);
-  }
-
-  /** Our answer to the offer `e`'s peer made, given the direction the other side answered with. */
-  #answerTo(e: Entry, otherDirection: SdpMedia['direction']): string {
-    const m = e.sdp.media!;
-    return e.sdp.build(this.#ctx, e.leg.endpoint, {
-      direction: answerDirection(m.direction, otherDirection),
-      ptime: m.ptime,
-      answering: m,
-    });
+    this.answerSdp = answerTo(this.#ctx, a, e.sdp.media!.direction);
   }
 
   /**
@@ -384,15 +325,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const e = this.#legs.get(opts.leg ?? (this.#legs.a.state === 'offered' ? 'a' : CALLEE));
     if (!e || e.state === 'answered')
       throw new InvalidStateError(`Call ${this.callId} has no offer waiting for that answer`);
-    const ans = parseSdp(sdp);
-    if (!ans.audio) throw new SdpError('SDP answer: the peer rejected audio (no m=audio with a non-zero port)');
-    e.sdp.media = ans.audio;
-    e.sdp.format = chosenByAnswer(ans.audio, e.sdp.ourFormats);
-    e.sdp.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
-    if (opts.toTag) e.tag = opts.toTag;
-    if (opts.dialog) e.dialog = opts.dialog;
-    e.state = opts.provisional ? 'early' : 'answered';
-    this.#legs.setRemote(e, ans.audio);
+    applyOutboundAnswer(this.#legs, e, sdp, opts);
     const a = this.#legs.a;
     const bridged = e !== a && a.leg.resolvedMedia !== undefined;
     e.leg.setMedia(e.sdp.legMedia(this.#ctx), { attach: !bridged });
@@ -419,35 +352,20 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       throw new InvalidStateError(`Call ${this.callId} is ${this.#state}, not answered`);
     const e = from === CALLEE ? this.#active : this.#legs.get(from);
     if (!e || !e.sdp.format) throw new InvalidArgumentError(`Call ${this.callId} has no answered leg ${from}`);
-    const offer = parseSdp(sdp);
-    if (!offer.audio) throw new SdpError('SDP re-offer: no usable audio m-line');
-    const usable = usableFormats(offer.audio);
-    if (usable.length === 0) throw new SdpError('SDP re-offer: no codec we support');
-    e.sdp.media = offer.audio;
-    e.sdp.offeredMedia = offer.media;
-    this.#legs.setRemote(e, offer.audio);
-    // keep the current codec when still offered, else the first usable one
-    const keep = usable.find((f) => sameFormat(f, e.sdp.format!));
-    const next = keep ?? usable[0];
-    const te = offer.audio.formats.find(isTelephoneEvent);
-    if (!keep || next.pt !== e.sdp.format.pt || te?.pt !== e.sdp.telephoneEvent?.pt) {
-      e.sdp.format = next;
-      e.sdp.telephoneEvent = te;
-      e.leg.setMedia(e.sdp.legMedia(this.#ctx));
-    }
+    const offer = applyReoffer(this.#ctx, this.#legs, e, sdp);
     const peer = e.leg.peer ? this.#legs.of(e.leg.peer) : undefined;
     if (!peer) {
       // nobody to ask: we answer ourselves
       e.sdp.settle();
       this.#mediaChanged();
-      const ours = this.#answerTo(e, 'sendrecv');
+      const ours = answerTo(this.#ctx, e, 'sendrecv');
       if (e === this.#legs.a) this.answerSdp = ours;
       return ours;
     }
     this.#reweigh();
     this.#pendingReoffer = { from: e, to: peer };
     const out = peer.sdp.build(this.#ctx, peer.leg.endpoint, {
-      direction: offer.audio.direction,
+      direction: offer.direction,
       ptime: peer.sdp.media?.ptime,
     });
     if (peer === this.#active) this.offerSdp = out;
@@ -456,19 +374,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   #reanswer(sdp: string): string {
     const { from, to } = this.#pendingReoffer!;
-    const ans = parseSdp(sdp);
-    if (!ans.audio) throw new SdpError('SDP answer to a re-offer: audio rejected');
-    to.sdp.media = ans.audio;
-    this.#legs.setRemote(to, ans.audio);
-    const chosen = chosenByAnswer(ans.audio, to.sdp.ourFormats);
-    if (!sameFormat(chosen, to.sdp.format!) || chosen.pt !== to.sdp.format!.pt) {
-      to.sdp.format = chosen;
-      to.leg.setMedia(to.sdp.legMedia(this.#ctx));
-    }
+    const direction = applyReanswer(this.#ctx, this.#legs, to, sdp);
     this.#pendingReoffer = undefined;
     this.#mediaChanged();
     from.sdp.settle();
-    const out = this.#answerTo(from, ans.audio.direction);
+    const out = answerTo(this.#ctx, from, direction);
     if (from === this.#legs.a) this.answerSdp = out;
     return out;
   }
@@ -476,19 +386,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   /** @internal For IVR calls: leg a answers the offer with our codec choice (MediaServer.ivr()). */
   answerAsIvr(codecs: CodecName[]): string {
     const a = this.#legs.a;
-    const m = a.sdp.media!;
-    const format = usableFormats(m).find((f) => codecs.includes(f.codec!.name));
-    if (!format)
-      throw new NoCommonCodecError(
-        `None of the offered codecs (${m.formats.map((f) => f.name || f.pt).join(', ')}) is one of ours (${codecs.join(', ')})`,
-      );
-    a.sdp.format = format;
-    a.sdp.telephoneEvent = m.formats.find(isTelephoneEvent);
-    a.state = 'answered';
+    chooseOwnCodec(a, codecs);
     a.leg.setMedia(a.sdp.legMedia(this.#ctx));
     this.#mediaChanged();
     a.sdp.settle();
-    this.answerSdp = this.#answerTo(a, 'sendrecv');
+    this.answerSdp = answerTo(this.#ctx, a, 'sendrecv');
     this.#setState('answered');
     return this.answerSdp;
   }
@@ -502,7 +404,6 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     }
     const a = this.#legs.a;
     const b = this.#active ?? this.#legs.values().find((e) => e !== a);
-    const slot = this.#legs.slots.values().next().value as Slot | undefined;
     return {
       callId: this.callId,
       kind: this.kind,
@@ -511,18 +412,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       state: this.#state,
       createdAt: this.createdAt,
       relay: this.relay,
-      legs: {
-        a: legInfo(a.leg, a.sdp, a.tag, a.state),
-        b: b
-          ? legInfo(b.leg, b.sdp, b.tag, b.state)
-          : slot
-            ? { name: CALLEE, localPort: slot.endpoint.port, localRtcpPort: slot.endpoint.rtcpPort, state: 'offered' }
-            : undefined,
-      },
-      branches: this.#legs
-        .callees()
-        .filter((e) => e !== b)
-        .map((e) => legInfo(e.leg, e.sdp, e.tag, e.state)),
+      ...legsInfo(a, b, this.#legs.callees(), this.#legs.slots.values().next().value),
     };
   }
 
@@ -558,7 +448,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     };
     this.#quality.stop();
     this.#legs.free();
-    this.#ctx.tickers.release(this.#ticker, this.#placedCost);
+    this.#placement.release();
     this.#setState('stopped');
     return this.#summary;
   }
@@ -589,13 +479,13 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   /** What the call weighs on its ticker: relayed or transcoded, and between which codecs. */
   #reweigh(): void {
-    const a = this.#legs.a.sdp.format?.codec ?? null;
-    const b = (this.#active ?? this.#legs.get(CALLEE))?.sdp.format?.codec ?? null;
-    const cost = !this.a.bridge ? callCost(a, null, false) / 2 : callCost(a, b, this.relay);
-    if (cost !== this.#placedCost) {
-      this.#ctx.tickers.reweigh(this.#ticker, this.#placedCost, cost);
-      this.#placedCost = cost;
-    }
+    const b = this.#active ?? this.#legs.get(CALLEE);
+    this.#placement.weigh(
+      this.#legs.a.sdp.format?.codec ?? null,
+      b?.sdp.format?.codec ?? null,
+      !!this.a.bridge,
+      this.relay,
+    );
   }
 
   #setState(s: SessionState): void {

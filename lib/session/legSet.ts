@@ -4,6 +4,7 @@
  * callee legs (answers, fork branches) share the port pair of the offer they
  * answered (a slot: what the callee side was sent).
  */
+import { InvalidArgumentError } from '../errors';
 import type { Ticker } from '../graph/Ticker';
 import { MediaLeg } from '../leg/MediaLeg';
 import type { DtmfDigit } from '../leg/types';
@@ -14,6 +15,7 @@ import type { SdpMedia } from '../sdp/model';
 import type { SessionContext } from './context';
 import type { LegDialog } from './info';
 import { LegSdp } from './legSdp';
+import { offerForB, type CodecPolicy } from './negotiation';
 
 /** One of our offers towards the callee side: a port pair and what we offered on it. */
 export interface Slot {
@@ -120,19 +122,33 @@ export class LegSet {
     return e;
   }
 
-  /** Our offer to the callee side on a new port pair. */
-  addSlot(branch: string, build: (sdp: LegSdp, endpoint: RtpEndpoint) => string, formats: LegSdp['ourFormats']): Slot {
-    const endpoint = this.bind(this.#ctx.bindAddress);
+  /** Our offer to the callee side on a new port pair, for the caller's offer `offer`. */
+  offerSlot(branch: string, offer: SdpMedia, policy: CodecPolicy | undefined): Slot {
+    const ctx = this.#ctx;
+    const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy);
+    const endpoint = this.bind(ctx.bindAddress);
     const sdp = new LegSdp();
     try {
       sdp.ourFormats = formats;
-      const slot: Slot = { branch, endpoint, sdp, offerSdp: build(sdp, endpoint) };
+      const offerSdp = sdp.build(ctx, endpoint, { direction: offer.direction, ptime: offer.ptime });
+      const slot: Slot = { branch, endpoint, sdp, offerSdp };
       this.slots.set(branch, slot);
       return slot;
     } catch (err) {
-      this.#ctx.ports.release(endpoint);
+      ctx.ports.release(endpoint);
       throw err;
     }
+  }
+
+  /** The offer an answer is for: the branch named, else the one its to-tag answered before, else the followed one, else the first. */
+  slotFor(branch: string | undefined, toTag: string | undefined, followed: Slot | undefined): Slot {
+    if (branch !== undefined) {
+      const s = this.slots.get(branch);
+      if (!s) throw new InvalidArgumentError(`There is no offer for branch ${branch}`);
+      return s;
+    }
+    const tagged = toTag !== undefined ? this.byTag(toTag) : undefined;
+    return tagged?.slot ?? followed ?? this.slots.values().next().value!;
   }
 
   /** Closes a callee leg; its slot's ports go back to the pool when no other leg answered on it. */
