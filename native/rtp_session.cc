@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/ortp_shim.h"
 #include "errors.h"
 #include "instance.h"
 #include "wrappers.h"
@@ -349,7 +350,7 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   int recvPt = rtp_session_get_recv_payload_type(session_);
   PayloadType* pt = recvPt >= 0 ? rtp_profile_get_payload(profile_, recvPt) : nullptr;
   double clock = pt ? pt->clock_rate : 0;
-  o.Set("jitterMs", clock > 0 ? session_->rtp.jittctl.inter_jitter * 1000.0 / clock : 0);
+  o.Set("jitterMs", clock > 0 ? ortp::InterarrivalJitter(session_) * 1000.0 / clock : 0);
   o.Set("maxJitterMs", clock > 0 ? j->max_jitter * 1000.0 / clock : 0);
   o.Set("jitterBufferMs", j->jitter_buffer_size_ms);
   o.Set("roundTripMs", rtp_session_get_round_trip_propagation(session_) * 1000.0);

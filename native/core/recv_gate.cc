@@ -10,9 +10,7 @@
 #include <mutex>
 #include <vector>
 
-// Exported by oRTP 5.1 (its header no longer declares it: oRTP wants
-// modifiers on its meta transport, which cannot skip a read).
-extern "C" void rtp_session_set_transports(RtpSession* session, RtpTransport* rtptr, RtpTransport* rtcptr);
+#include "ortp_shim.h"
 
 namespace rms {
 
@@ -74,7 +72,7 @@ struct Gate {
   std::atomic<bool> connected{false};
 };
 
-OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
+int SocketOf(const Gate* g, RtpSession* s) { return ortp::Socket(s, g->rtp); }
 
 bool SameEndpoint(const sockaddr* a, socklen_t alen, const sockaddr_storage& b, socklen_t blen) {
   if (alen == 0 || blen == 0 || a->sa_family != b.ss_family) return false;
@@ -135,7 +133,7 @@ void Register(Gate* g, TickerPoller* p, int fd) {
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
-  int fd = StreamOf(g, s).socket;
+  int fd = SocketOf(g, s);
   if (fd < 0) return 0;
   TickerPoller* p = t_current;
   if (p != nullptr) {
@@ -179,7 +177,7 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
   return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
 }
 
-ortp_socket_t GateSocket(RtpTransport* t) { return StreamOf(static_cast<Gate*>(t->data), t->session).socket; }
+ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
 
 void GateDestroy(RtpTransport* t) {
   auto* g = static_cast<Gate*>(t->data);
@@ -263,14 +261,16 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
   for (RtpTransport* t : trs) {
     Gate* g = GateOf(t);
     if (g == nullptr) continue;
-    const OrtpStream& os = StreamOf(g, session);
-    Disconnect(g, os.socket);
+    const int fd = SocketOf(g, session);
+    socklen_t remLen = 0;
+    const sockaddr* rem = ortp::RemoteAddr(session, g->rtp, &remLen);
+    Disconnect(g, fd);
     g->filter = false;
     g->latchPending = false;
     g->peerLen = 0;
     g->pollerId = 0;  // the socket may be new: register again on the next read
-    if (mode == LatchMode::kStrict && os.rem_addrlen > 0) {
-      LatchTo(g, os.socket, reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+    if (mode == LatchMode::kStrict && remLen > 0) {
+      LatchTo(g, fd, rem, remLen);
     } else if (mode == LatchMode::kOnce) {
       g->latchPending = true;
     }
