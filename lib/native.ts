@@ -148,6 +148,15 @@ export interface NativeRtpStats {
   roundTripMs: number;
   /** RFC 4733 reports dropped because JS had 256 still to take (bounded channel, native/channel.h). */
   telephoneEventsDropped: number;
+  /** RTCP datagrams the receive gate refused as malformed before oRTP parsed them (native/core/rtcp_check.h). */
+  rtcpInvalid: number;
+  /** Why the last one was refused (e.g. 'report count', 'XR block'); only once one was. */
+  rtcpLastInvalid?: string;
+  /**
+   * RTCP packets pushed out of pollRtcp()'s bounded store before a poll took
+   * them (it keeps the newest 8 of each kind: SR, RR, each XR block type, per direction).
+   */
+  rtcpOverflow: number;
 }
 
 export interface NativeRtpInfo {

@@ -356,6 +356,12 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("roundTripMs", rtp_session_get_round_trip_propagation(session_) * 1000.0);
   // RFC 4733 reports refused because JS had kMaxPendingTelephoneEvents still to take
   o.Set("telephoneEventsDropped", static_cast<double>(dtmf_ ? dtmf_->channel->dropped() : 0));
+  // RTCP datagrams the receive gate refused as malformed (core/rtcp_check.h),
+  // and RTCP packets pushed out of pollRtcp()'s bounded store unread
+  GateRtcpCounts rtcp = GetGateRtcpCounts(session_);
+  o.Set("rtcpInvalid", static_cast<double>(rtcp.invalid));
+  if (rtcp.invalid > 0) o.Set("rtcpLastInvalid", RtcpCheckName(rtcp.lastInvalid));
+  o.Set("rtcpOverflow", static_cast<double>(rtcpStore_ ? rtcpStore_->overflow() : 0));
   return o;
 }
 

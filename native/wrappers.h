@@ -11,6 +11,7 @@
 
 #include "channel.h"
 #include "core/ms_includes.h"
+#include "core/rtcp_store.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
 
@@ -200,6 +201,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
   static void TelephoneEventPacketFromTicker(RtpSession* s, void* event, void* userData, void*);
+  static void CollectRtcpFromTicker(void* self);
 
   RtpSession* session_ = nullptr;
   RtpProfile* profile_ = nullptr;
@@ -212,6 +214,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   int remoteRtcpPort_ = 0;
   LatchMode latch_ = LatchMode::kOpen;
   OrtpEvQueue* rtcpEvents_ = nullptr;
+  std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ortp_shim.h"
+#include "rtcp_check.h"
 
 namespace rms {
 
@@ -70,6 +71,12 @@ struct Gate {
   // it on a socket whose port the kernel chose also unbinds the port.
   bool mayConnect = false;
   std::atomic<bool> connected{false};
+  // RTCP: datagrams CheckRtcpCompound() refused (written by the reading thread)
+  std::atomic<uint64_t> rtcpInvalid{0};
+  std::atomic<int> lastInvalid{0};  // RtcpCheck of the last one
+  // RTCP: called at each read and send (SetGateRtcpHook)
+  GateRtcpHook hook = nullptr;
+  void* hookUser = nullptr;
 };
 
 int SocketOf(const Gate* g, RtpSession* s) { return ortp::Socket(s, g->rtp); }
@@ -134,6 +141,7 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
   int fd = SocketOf(g, s);
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
   if (fd < 0) return 0;
   TickerPoller* p = t_current;
   if (p != nullptr) {
@@ -153,6 +161,16 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) g->slot->ready.store(false, std::memory_order_relaxed);
       return n;
+    }
+    // RTCP (or RTCP on a multiplexed RTP socket) is checked against the
+    // datagram's real length before oRTP parses any of it (rtcp_check.h)
+    if (n > 0 && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
+      RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
+      if (c != RtcpCheck::kOk) {
+        g->rtcpInvalid.store(g->rtcpInvalid.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        g->lastInvalid.store(static_cast<int>(c), std::memory_order_relaxed);
+        continue;  // dropped before the latch could learn from it
+      }
     }
     if (from == nullptr || fromlen == nullptr) return n;
     if (g->latchPending) {
@@ -174,7 +192,10 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
-  return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  // oRTP posted the compound to the event queues before sending it
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
+  return n;
 }
 
 ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
@@ -275,6 +296,28 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
       g->latchPending = true;
     }
   }
+}
+
+void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  if (Gate* g = GateOf(trs[1])) {
+    g->hook = hook;
+    g->hookUser = user;
+  }
+}
+
+GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  GateRtcpCounts c;
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) {
+      c.invalid += g->rtcpInvalid.load(std::memory_order_relaxed);
+      int last = g->lastInvalid.load(std::memory_order_relaxed);
+      if (last != 0) c.lastInvalid = static_cast<RtcpCheck>(last);
+    }
+  return c;
 }
 
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {

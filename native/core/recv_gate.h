@@ -29,6 +29,10 @@
 // Threads: Poll() and the transport run on the ticker thread that runs the
 // session (our graphs put a session's recv and send on one ticker); the latch
 // is set from the main thread while that ticker is locked or not running it.
+// RTCP: every datagram read as RTCP (on the RTCP socket, or one that looks
+// like RTCP on an RTP socket with RTCP mux) is checked by CheckRtcpCompound()
+// (rtcp_check.h) before oRTP sees it; what fails is dropped and counted.
+//
 // Lifetimes: epoll events point at readiness slots that are never freed, only
 // recycled, so an event for a socket closed meanwhile sets at worst a recycled
 // slot's flag (one extra read, which finds nothing).
@@ -39,6 +43,7 @@
 #include <cstdint>
 
 #include "ms_includes.h"
+#include "rtcp_check.h"
 
 namespace rms {
 
@@ -99,5 +104,19 @@ void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp);
 // call after bind, after each change of remote address and to change mode.
 // Does not touch oRTP's own symmetric-RTP setting; never lets oRTP connect.
 void ApplyLatch(RtpSession* session, LatchMode mode);
+
+// Called on the reading thread at each read of the session's RTCP socket and
+// after each RTCP send: where a consumer of the session's oRTP event queue
+// drains it as fast as oRTP fills it (rtcp_store.h). Set (or cleared) only
+// while no ticker runs the session.
+using GateRtcpHook = void (*)(void* user);
+void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user);
+
+struct GateRtcpCounts {
+  uint64_t invalid = 0;  // RTCP datagrams refused by CheckRtcpCompound()
+  RtcpCheck lastInvalid = RtcpCheck::kOk;
+};
+// Any thread (relaxed counters: a snapshot may be a few datagrams stale).
+GateRtcpCounts GetGateRtcpCounts(RtpSession* session);
 
 }  // namespace rms
