@@ -44,7 +44,9 @@ void Filter::Init(Napi::Env env, MSFilter* f, Napi::Object factory) {
   f_ = f;
   factory_ = Napi::Persistent(factory);
   factoryWrap_ = Factory::Unwrap(factory);
-  Instance::Get(env)->filters.insert(this);
+  Instance* inst = Instance::Get(env);
+  inst->filters.insert(this);
+  inst->filterByHandle[f] = this;
 }
 
 Filter::~Filter() {
@@ -65,9 +67,10 @@ Filter* Filter::FromValue(Napi::Env env, Napi::Value v, const char* what) {
 }
 
 Filter* Filter::Lookup(Napi::Env env, MSFilter* f) {
-  for (Filter* w : Instance::Get(env)->filters)
-    if (w->f_ == f) return w;
-  return nullptr;
+  Instance* inst = Instance::Get(env);
+  if (inst == nullptr || f == nullptr) return nullptr;
+  auto it = inst->filterByHandle.find(f);
+  return it == inst->filterByHandle.end() ? nullptr : it->second;
 }
 
 void Filter::CheckOpen(Napi::Env env) const {
@@ -369,6 +372,7 @@ void Filter::Close(Napi::Env env, bool force) {
   }
   MSFilter* f = f_;
   f_ = nullptr;
+  if (Instance* inst = Instance::Get(env)) inst->filterByHandle.erase(f);
   // MSGenericPLC creates its concealment context in preprocess and frees it
   // unconditionally in uninit: destroying one that never ran dereferences
   // NULL. Give it the run it expects (preprocess + postprocess, no process).

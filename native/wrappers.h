@@ -102,7 +102,8 @@ class Ticker : public Napi::ObjectWrap<Ticker> {
   void DetachGraphOf(MSFilter* f);
   void Close();
   static Ticker* Owning(Napi::Env env, MSTicker* t);
-  // At process exit the ticker was destroyed behind our back.
+  // At process exit the ticker was destroyed behind our back (the instance's
+  // handle map keeps a stale key; nothing looks it up any more).
   void ForgetHandle() { ticker_ = nullptr; }
 
  private:
