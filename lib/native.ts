@@ -180,6 +180,15 @@ export interface NativeTelephoneEventReport {
   timestamp: number;
 }
 
+/**
+ * setRemote, setLatch, setSymmetric, setJitterBuffer, enableRtcp,
+ * setRtcpInterval and configureXr never wait for a ticker: while a graph
+ * runs the session, the change is posted to the ticker thread and applied at
+ * the session's next RTP read or send (within a tick); otherwise at once.
+ * So stats()/info() right after such a call may still show the old state.
+ * Argument errors (a non-numeric address, an address of the other IP
+ * version than the bound one) are thrown at once either way.
+ */
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;

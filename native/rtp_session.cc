@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/ortp_shim.h"
+#include "core/session_settings.h"
 #include "errors.h"
 #include "instance.h"
 #include "wrappers.h"
@@ -58,6 +59,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   rtp_session_set_send_ts_offset(session_, static_cast<uint32_t>(ortp_random()));
   profile_ = rtp_profile_new("rms");
   rtp_session_set_profile(session_, profile_);
+  rtp_session_get_jitter_buffer_params(session_, &jitter_);
   // Read the sockets only when they have data (core/recv_gate.h).
   InstallRecvGate(session_);
   InstallXrCallbacks();
@@ -94,6 +96,22 @@ bool RtpSessionWrap::AnyUserAttached() const {
   return false;
 }
 
+// Settings reach oRTP on the thread that reads the session (core/
+// session_settings.h): posted while a graph runs it, applied here otherwise
+// (after anything posted before, so the order holds).
+void RtpSessionWrap::Change(Napi::Env env, const SessionSettings& c, const char* what) {
+  if (AnyUserAttached()) {
+    PostSettings(session_, c);
+    return;
+  }
+  ApplyPendingSettings(session_);
+  if (!ApplySettings(session_, c)) Throw(env, code::kInvalidArgument, what);
+}
+
+void RtpSessionWrap::SettleIfIdle() {
+  if (!AnyUserAttached()) ApplyPendingSettings(session_);
+}
+
 static std::string StringArg(Napi::Env env, const Napi::Value& v, const char* what) {
   if (!v.IsString()) Throw(env, code::kInvalidArgument, std::string("Expected a string for ") + what);
   return v.As<Napi::String>().Utf8Value();
@@ -107,6 +125,15 @@ static int IntArg(Napi::Env env, const Napi::Value& v, const char* what, int lo,
           std::string("Expected an integer ") + std::to_string(lo) + ".." + std::to_string(hi) + " for " + what +
               ", got " + v.ToString().Utf8Value());
   return static_cast<int>(d);
+}
+
+// AF_INET or AF_INET6 for a numeric address, 0 for anything else (oRTP would
+// resolve a name, on the ticker thread once settings are posted there).
+static int NumericFamily(const std::string& addr) {
+  in6_addr a6;
+  if (inet_pton(AF_INET, addr.c_str(), &a6) == 1) return AF_INET;
+  if (inet_pton(AF_INET6, addr.c_str(), &a6) == 1) return AF_INET6;
+  return 0;
 }
 
 // Probe a UDP port so that "in use" is reported as such (oRTP only says -1).
@@ -157,8 +184,12 @@ Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
     Throw(env, code::kBind,
           "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
   bound_ = true;
+  boundFamily_ = NumericFamily(addr);
   SetGateMayConnect(session_, rtpPort != 0, rtcpPort != 0);
-  ApplyLatch(session_, latch_);
+  SessionSettings latch;
+  latch.hasLatch = true;
+  latch.latch = latch_;
+  Change(env, latch, "the latch");
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
   o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
@@ -173,10 +204,21 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   int rtpPort = IntArg(env, info[1], "the remote RTP port", 1, 65535);
   int rtcpPort = info[2].IsUndefined() ? (rtpPort < 65535 ? rtpPort + 1 : 0)
                                        : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
-  TickerLock lock(this);
-  if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
-    Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
-  ApplyLatch(session_, latch_);
+  int family = NumericFamily(addr);
+  if (family == 0) Throw(env, code::kInvalidArgument, "Not a numeric IPv4 or IPv6 address: " + addr);
+  // oRTP would replace the sockets (and lose the bound ports) to match
+  if (bound_ && boundFamily_ != 0 && family != boundFamily_)
+    Throw(env, code::kInvalidArgument,
+          "Remote " + addr + " is " + (family == AF_INET6 ? "IPv6" : "IPv4") + " but the session is bound to an " +
+              (boundFamily_ == AF_INET6 ? "IPv6" : "IPv4") + " address");
+  SessionSettings c;
+  c.hasRemote = true;
+  c.address = addr;
+  c.rtpPort = rtpPort;
+  c.rtcpPort = rtcpPort;
+  c.hasLatch = true;  // a new remote re-latches ('strict' to it)
+  c.latch = latch_;
+  Change(env, c, ("oRTP refused remote address " + addr + ":" + std::to_string(rtpPort)).c_str());
   remoteSet_ = true;
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
@@ -259,8 +301,7 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected jitter buffer options");
   Napi::Object o = info[0].As<Napi::Object>();
-  JBParameters p;
-  rtp_session_get_jitter_buffer_params(session_, &p);
+  JBParameters p = jitter_;
   p.enabled = o.Get("enabled").ToBoolean();
   p.adaptive = o.Get("adaptive").ToBoolean();
   p.nom_size = IntArg(env, o.Get("nominalMs"), "nominalMs", 0, 5000);
@@ -269,16 +310,20 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
   p.max_packets = IntArg(env, o.Get("maxPackets"), "maxPackets", 1, 10000);
   if (p.min_size > p.nom_size || p.nom_size > p.max_size)
     Throw(env, code::kInvalidArgument, "Expected minMs <= nominalMs <= maxMs for the jitter buffer");
-  TickerLock lock(this);
-  rtp_session_set_jitter_buffer_params(session_, &p);
-  rtp_session_enable_jitter_buffer(session_, p.enabled);
+  SessionSettings c;
+  c.hasJitter = true;
+  c.jitter = p;
+  Change(env, c, "the jitter buffer");
+  jitter_ = p;
   return env.Undefined();
 }
 
 Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
-  TickerLock lock(this);
-  rtp_session_set_symmetric_rtp(session_, info[0].ToBoolean());
+  SessionSettings c;
+  c.hasSymmetric = true;
+  c.symmetric = info[0].ToBoolean();
+  Change(info.Env(), c, "symmetric RTP");
   return info.Env().Undefined();
 }
 
@@ -300,20 +345,28 @@ Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
   std::string mode = StringArg(env, info[0], "the latch mode");
   if (mode != "strict" && mode != "once" && mode != "always")
     Throw(env, code::kInvalidArgument, "latch must be 'strict', 'once' or 'always', not '" + mode + "'");
-  TickerLock lock(this);
-  rtp_session_set_symmetric_rtp(session_, mode != "strict");
   latch_ = mode == "strict" ? LatchMode::kStrict : mode == "once" ? LatchMode::kOnce : LatchMode::kAlways;
-  if (remoteSet_)
-    rtp_session_set_remote_addr_full(session_, remoteAddr_.c_str(), remoteRtpPort_, remoteAddr_.c_str(),
-                                     remoteRtcpPort_);
-  ApplyLatch(session_, latch_);
+  SessionSettings c;
+  c.hasSymmetric = true;
+  c.symmetric = mode != "strict";
+  c.hasLatch = true;
+  c.latch = latch_;
+  if (remoteSet_) {
+    c.hasRemote = true;
+    c.address = remoteAddr_;
+    c.rtpPort = remoteRtpPort_;
+    c.rtcpPort = remoteRtcpPort_;
+  }
+  Change(env, c, "the latch");
   return env.Undefined();
 }
 
 Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
-  TickerLock lock(this);
-  rtp_session_enable_rtcp(session_, info[0].ToBoolean());
+  SessionSettings c;
+  c.hasRtcp = true;
+  c.rtcp = info[0].ToBoolean();
+  Change(info.Env(), c, "RTCP");
   return info.Env().Undefined();
 }
 
@@ -321,8 +374,10 @@ Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   int ms = IntArg(env, info[0], "the RTCP interval (ms)", 100, 600000);
-  TickerLock lock(this);
-  rtp_session_set_rtcp_report_interval(session_, ms);
+  SessionSettings c;
+  c.hasRtcpInterval = true;
+  c.rtcpIntervalMs = ms;
+  Change(env, c, "the RTCP interval");
   return env.Undefined();
 }
 
@@ -332,6 +387,7 @@ Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
 Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
+  SettleIfIdle();
   const rtp_stats_t* s = rtp_session_get_stats(session_);
   const jitter_stats_t* j = rtp_session_get_jitter_stats(session_);
   Napi::Object o = Napi::Object::New(env);
@@ -368,6 +424,7 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
 Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
+  SettleIfIdle();
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
   o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));

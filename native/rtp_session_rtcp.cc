@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/session_settings.h"
 #include "errors.h"
 #include "rtcp_report.h"
 #include "wrappers.h"
@@ -32,8 +33,10 @@ Napi::Value RtpSessionWrap::ConfigureXr(const Napi::CallbackInfo& info) {
   c.stat_summary_flags = static_cast<OrtpRtcpXrStatSummaryFlag>(OrtpRtcpXrStatSummaryLoss | OrtpRtcpXrStatSummaryDup |
                                                                 OrtpRtcpXrStatSummaryJitt | OrtpRtcpXrStatSummaryTTL);
   c.voip_metrics_enabled = o.Get("voipMetrics").ToBoolean();
-  TickerLock lock(this);
-  rtp_session_configure_rtcp_xr(session_, &c);
+  SessionSettings change;
+  change.hasXr = true;
+  change.xr = c;
+  Change(env, change, "the RTCP XR configuration");
   return env.Undefined();
 }
 

@@ -17,6 +17,8 @@
 
 namespace rms {
 
+struct SessionSettings;  // core/session_settings.h
+
 class Factory : public Napi::ObjectWrap<Factory> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -196,8 +198,10 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   void InstallXrCallbacks();
-  // Holds the ticker lock of an attached user filter while live settings change.
-  struct TickerLock;
+  // Live settings: posted to the thread that reads the session while a graph
+  // runs it, applied at once otherwise (core/session_settings.h).
+  void Change(Napi::Env env, const SessionSettings& c, const char* what);
+  void SettleIfIdle();
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
@@ -214,30 +218,12 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   int remoteRtpPort_ = 0;
   int remoteRtcpPort_ = 0;
   LatchMode latch_ = LatchMode::kOpen;
+  int boundFamily_ = 0;
+  JBParameters jitter_{};  // as last set from JS (the ticker may be applying it)
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
-};
-
-// A running ticker holds its lock for the whole of each tick, so holding it
-// here means no MSRtpRecv/MSRtpSend is inside oRTP while a setting changes.
-// (Our graphs put both filters of a session on one ticker.)
-struct RtpSessionWrap::TickerLock {
-  ms_mutex_t* m = nullptr;
-  explicit TickerLock(const RtpSessionWrap* s) {
-    for (Filter* f : s->users_)
-      if (f->handle() && f->handle()->ticker) {
-        m = &f->handle()->ticker->lock;
-        break;
-      }
-    if (m) ms_mutex_lock(m);
-  }
-  ~TickerLock() {
-    if (m) ms_mutex_unlock(m);
-  }
-  TickerLock(const TickerLock&) = delete;
-  TickerLock& operator=(const TickerLock&) = delete;
 };
 
 }  // namespace rms

@@ -7,11 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "ortp_shim.h"
 #include "rtcp_check.h"
+#include "session_settings.h"
 
 namespace rms {
 
@@ -77,7 +79,24 @@ struct Gate {
   // RTCP: called at each read and send (SetGateRtcpHook)
   GateRtcpHook hook = nullptr;
   void* hookUser = nullptr;
+  // RTP gate: settings posted for the reading thread (session_settings.h)
+  std::mutex settingsMutex;
+  std::unique_ptr<SessionSettings> pending;
+  std::atomic<bool> hasPending{false};
 };
+
+// Applies what was posted; on the reading thread (or when none reads).
+bool ApplyPending(Gate* g, RtpSession* s) {
+  std::unique_ptr<SessionSettings> change;
+  {
+    std::lock_guard<std::mutex> lock(g->settingsMutex);
+    change = std::move(g->pending);
+    g->hasPending.store(false, std::memory_order_relaxed);
+  }
+  if (!change) return false;
+  ApplySettings(s, *change);
+  return true;
+}
 
 int SocketOf(const Gate* g, RtpSession* s) { return ortp::Socket(s, g->rtp); }
 
@@ -140,6 +159,9 @@ void Register(Gate* g, TickerPoller* p, int fd) {
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
+  // first read of the tick (oRTP reads RTP first): not inside any oRTP state
+  // a change could pull from under it
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, s);
   int fd = SocketOf(g, s);
   if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
   if (fd < 0) return 0;
@@ -193,6 +215,8 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     tolen = 0;
   }
   int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  // a session that is only sent on: after the send, which used the old remote
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
   // oRTP posted the compound to the event queues before sending it
   if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
   return n;
@@ -318,6 +342,33 @@ GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {
       if (last != 0) c.lastInvalid = static_cast<RtcpCheck>(last);
     }
   return c;
+}
+
+void PostSettings(RtpSession* session, const SessionSettings& change) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  if (g == nullptr) return;
+  std::lock_guard<std::mutex> lock(g->settingsMutex);
+  if (g->pending)
+    g->pending->Merge(change);
+  else
+    g->pending = std::make_unique<SessionSettings>(change);
+  g->hasPending.store(true, std::memory_order_release);
+}
+
+bool ApplyPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire) && ApplyPending(g, session);
+}
+
+bool HasPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire);
 }
 
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {

@@ -1173,6 +1173,7 @@ const Case kCases[] = {
     {"rtcp_check", rms_test::TestRtcpCheck},
     {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
     {"rtcp_flood", rms_test::TestRtcpFlood},
+    {"settings_posted", rms_test::TestSettingsPosted},
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ inline MSFactory* g_factory = nullptr;
 void TestRtcpCheck();
 void TestRtcpGarbageThroughOrtp();
 void TestRtcpFlood();
+void TestSettingsPosted();
 
 }  // namespace rms_test
 
