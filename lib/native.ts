@@ -273,6 +273,8 @@ export interface NativeAddon {
   RtpSession: new () => NativeRtpSession;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;
+  /** Open descriptors of this process and its RLIMIT_NOFILE (-1: unknown / unlimited). */
+  fdUsage(): { open: number; limit: number; hardLimit: number };
   constants: NativeConstants;
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/fd_usage.h"
 #include "core/ortp_shim.h"
 #include "core/session_settings.h"
 #include "errors.h"
@@ -164,6 +165,15 @@ static int ProbeUdpPort(const std::string& addr, int port) {
   return err;
 }
 
+// A distinct error, so that a server answers it as "at capacity" (the next
+// node can take the call), not as a fault of this call.
+[[noreturn]] static void ThrowOutOfDescriptors(Napi::Env env, const std::string& addr, int err) {
+  FdUsage u = GetFdUsage();
+  Throw(env, code::kDescriptors,
+        "Out of file descriptors binding RTP/RTCP on " + addr + ": " + strerror(err) + " (" + std::to_string(u.open) +
+            " open, limit " + (u.limit < 0 ? std::string("unlimited") : std::to_string(u.limit)) + ")");
+}
+
 // bind(address, rtpPort, rtcpPort) -> { rtpPort, rtcpPort }. Port 0 lets the
 // system choose (each port separately).
 Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
@@ -178,11 +188,21 @@ Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
     if (err == EADDRINUSE)
       Throw(env, code::kAddressInUse, "UDP port " + std::to_string(port) + " on " + addr + " is already in use");
     if (err == EINVAL) Throw(env, code::kInvalidArgument, "Not an IPv4 or IPv6 address: " + addr);
+    if (IsDescriptorExhaustion(err)) ThrowOutOfDescriptors(env, addr, err);
     if (err != 0) Throw(env, code::kBind, "Cannot bind " + addr + ":" + std::to_string(port) + ": " + strerror(err));
   }
-  if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0)
+  if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0) {
+    // oRTP only says -1: the probe above had one descriptor, oRTP needs two
+    int err = errno;
+    if (!IsDescriptorExhaustion(err)) {
+      int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      err = fd < 0 ? errno : 0;
+      if (fd >= 0) close(fd);
+    }
+    if (IsDescriptorExhaustion(err)) ThrowOutOfDescriptors(env, addr, err);
     Throw(env, code::kBind,
           "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
+  }
   bound_ = true;
   boundFamily_ = NumericFamily(addr);
   SetGateMayConnect(session_, rtpPort != 0, rtcpPort != 0);

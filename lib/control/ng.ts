@@ -982,6 +982,8 @@ export function errorReplyFor(err: unknown): BDict {
     if (err.code === 'ERR_RMS_PORTS_EXHAUSTED') return errorReply(NG_REASONS.outOfPorts);
     // a node at its limits: Kamailio tries the next one on this exact reason
     if (err.code === 'ERR_RMS_ADMISSION') return errorReply(NG_REASONS.sessionLimit);
+    // out of file descriptors: this node is full, another one can take the call
+    if (err.code === 'ERR_RMS_DESCRIPTORS') return errorReply(NG_REASONS.sessionLimit);
     return errorReply(err.message);
   }
   return errorReply(NG_REASONS.internal);
