@@ -7,10 +7,15 @@
  * growth, the ng round trip (ping, query) during the flood, how long delete
  * takes right after it, and how much of A's media reached phone B meanwhile.
  *
- *   node dist/bench/attacks.js [--seconds 10] [--rate 15000] [--kinds rr,xr,bad,dtmf]
+ * Kind `slowtcp` is the control port's: 60 TCP connections (from 127.0.0.2-9,
+ * 8 each) send all but 2 000 bytes of a 60 KB offer, then one byte per 10 ms
+ * each, while UDP ping is timed.
+ *
+ *   node dist/bench/attacks.js [--seconds 10] [--rate 15000] [--kinds rr,xr,bad,dtmf,slowtcp]
  *                              [--bin path/to/rtp-media-server.js]   (e.g. an older build)
  */
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -167,10 +172,67 @@ async function attack(
   }
 }
 
+async function slowTcp(seconds: number, bin: string | undefined): Promise<void> {
+  const daemon = await startDaemon(
+    ['--control-udp', '127.0.0.1:0', '--control-tcp', 'on', '--media-address', '127.0.0.1', '--ports', '42800-42899'],
+    { maxMs: (seconds + 60) * 1000, bin, name: 'attacks-slowtcp' },
+  );
+  const ng = await NgClient.create(daemon.udp);
+  const flags = Array.from({ length: 600 }, (_, i) => `x-slow-${i}-${'z'.repeat(90)}`);
+  const msg = NgClient.message('slow', {
+    command: 'offer',
+    'call-id': 'slow',
+    'from-tag': 'a',
+    sdp: callerOffer(5000),
+    flags,
+  });
+  const socks: net.Socket[] = [];
+  try {
+    const idle: number[] = [];
+    for (let i = 0; i < 20; i++) idle.push((await timed(() => ng.request({ command: 'ping' })))[0]);
+    const [tcpHost, tcpPort] = String(daemon.ready.tcp).split(/:(?=\d+$)/);
+    let errors = '';
+    for (let i = 0; i < 60; i++) {
+      const s = net.connect({ host: tcpHost, port: Number(tcpPort), localAddress: `127.0.0.${2 + (i % 8)}` });
+      s.on('error', (e) => (errors = e.message));
+      socks.push(s);
+    }
+    // most of the message at once, then a byte per 10 ms: a decoder that
+    // re-parses what it holds per chunk re-reads ~58 KB a byte
+    let at = msg.length - 2000;
+    for (const s of socks) s.write(msg.subarray(0, at));
+    const trickle = setInterval(() => {
+      for (const s of socks) if (!s.destroyed) s.write(msg.subarray(at, at + 1));
+      at = (at + 1) % msg.length;
+    }, 10);
+    const pings: number[] = [];
+    const end = Date.now() + seconds * 1000;
+    const cpu0 = fs.readFileSync(`/proc/${daemon.proc.child.pid}/stat`, 'utf8').split(' ');
+    while (Date.now() < end) {
+      pings.push((await timed(() => ng.request({ command: 'ping' })))[0]);
+      await sleep(25);
+    }
+    const cpu1 = fs.readFileSync(`/proc/${daemon.proc.child.pid}/stat`, 'utf8').split(' ');
+    clearInterval(trickle);
+    const ticks = Number(cpu1[13]) + Number(cpu1[14]) - Number(cpu0[13]) - Number(cpu0[14]);
+    const open = socks.filter((s) => !s.destroyed).length;
+    const f = (x: number) => x.toFixed(1);
+    console.log(
+      `slowtcp: 60 connections trickling (${open} still open at the end${errors ? `; ${errors}` : ''}), UDP ping p50/p99/max ${f(pct(pings, 50))}/` +
+        `${f(pct(pings, 99))}/${f(Math.max(...pings))} ms (idle: p50 ${f(pct(idle, 50))}), daemon CPU ` +
+        `${((100 * ticks) / 100 / seconds).toFixed(0)} %`,
+    );
+  } finally {
+    for (const s of socks) s.destroy();
+    ng.close();
+    await daemon.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '10'));
   const rate = Number(arg('rate', '15000'));
-  const kinds = arg('kinds', 'rr,xr,bad,dtmf').split(',');
+  const kinds = arg('kinds', 'rr,xr,bad,dtmf,slowtcp').split(',');
   const binArg = arg('bin', '');
   const bin = binArg ? path.resolve(binArg) : undefined;
   console.log(`attacks: ${seconds} s at ${rate} datagrams/s per kind, daemon ${bin ?? 'this build'}`);
@@ -179,6 +241,10 @@ async function main(): Promise<void> {
   );
   let slot = 0;
   for (const kind of kinds) {
+    if (kind === 'slowtcp') {
+      await slowTcp(seconds, bin);
+      continue;
+    }
     const r = await attack(kind, seconds, rate, bin, slot++);
     const f = (x: number) => x.toFixed(1);
     console.log(
