@@ -60,6 +60,17 @@ export class BindError extends RmsError {
   }
 }
 
+/**
+ * A socket could not be made because the process (EMFILE) or the system
+ * (ENFILE) is out of file descriptors: the server is at capacity, not the
+ * call at fault. See descriptorUsage() for admission before it happens.
+ */
+export class DescriptorsExhaustedError extends BindError {
+  constructor(message: string, code = 'ERR_RMS_DESCRIPTORS') {
+    super(message, code);
+  }
+}
+
 /** A filter method that the filter does not implement, or that failed. */
 export class MethodError extends RmsError {
   constructor(message: string, code = 'ERR_RMS_METHOD') {
@@ -143,6 +154,7 @@ export const errorClassesByCode: Record<string, new (message: string, code: stri
   ERR_RMS_GRAPH: GraphError,
   ERR_RMS_ADDRESS_IN_USE: AddressInUseError,
   ERR_RMS_BIND: BindError,
+  ERR_RMS_DESCRIPTORS: DescriptorsExhaustedError,
   ERR_RMS_METHOD: MethodError,
   ERR_RMS_IN_USE: InUseError,
 };

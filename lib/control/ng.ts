@@ -12,7 +12,11 @@
  */
 import { isIP } from 'node:net';
 import { ControlProtocolError, RmsError } from '../errors';
-import { decode, decodePrefix, dict, encode, isDict, type BDict, type BValue } from './bencode';
+import { decode, dict, encode, isDict, type BDict, type BValue } from './bencode';
+import { NG_DECODE_LIMITS, NG_MAX_COOKIE_BYTES, NG_MAX_MESSAGE_BYTES } from './ngLimits';
+
+export { NgReplyCache, type ReplyCacheOptions } from './ngReplyCache';
+export { NgStreamDecoder, type StreamDecoderOptions } from './ngStream';
 
 /** The commands this server carries out. */
 export const NG_COMMANDS = [
@@ -70,10 +74,7 @@ export const NG_REASONS = {
   internal: 'Internal error',
 } as const;
 
-/** Longest cookie accepted (Kamailio's are like "0_32690_1"; its buffer is 128 bytes). */
-export const NG_MAX_COOKIE_BYTES = 256;
-/** Largest request accepted, cookie included. */
-export const NG_MAX_MESSAGE_BYTES = 256 * 1024;
+export { NG_MAX_COOKIE_BYTES, NG_MAX_MESSAGE_BYTES } from './ngLimits';
 /** Largest reply that fits one IPv4 UDP datagram. */
 export const NG_MAX_UDP_REPLY_BYTES = 65_507;
 /** Longest SDP body (as lib/sdp/parse.ts accepts). */
@@ -512,6 +513,11 @@ function emptyOptions(): NgSdpOptions {
   };
 }
 
+/** Unknown flags kept per request (the rest are counted as one "(more not shown)"). */
+export const NG_MAX_UNKNOWN_FLAGS = 16;
+/** Characters of an unknown flag kept. */
+export const NG_MAX_UNKNOWN_FLAG_CHARS = 64;
+
 function addFlag(o: NgSdpOptions, raw: string, warnings: string[]): void {
   const f = normalizeWord(raw);
   if (KNOWN_FLAGS.has(f)) {
@@ -524,8 +530,16 @@ function addFlag(o: NgSdpOptions, raw: string, warnings: string[]): void {
       put(o, raw.slice(prefix.length));
       return;
     }
-  o.unknownFlags.push(raw);
-  warnings.push(`unknown flag ${JSON.stringify(raw)}`);
+  // kept (and echoed in the reply's warning) up to a bound: a peer cannot
+  // make every cached reply carry 60 KB of its own text
+  if (o.unknownFlags.length < NG_MAX_UNKNOWN_FLAGS) {
+    const shown = raw.length > NG_MAX_UNKNOWN_FLAG_CHARS ? `${raw.slice(0, NG_MAX_UNKNOWN_FLAG_CHARS)}...` : raw;
+    o.unknownFlags.push(shown);
+    warnings.push(`unknown flag ${JSON.stringify(shown)}`);
+  } else if (o.unknownFlags.length === NG_MAX_UNKNOWN_FLAGS) {
+    o.unknownFlags.push('(more not shown)');
+    warnings.push('more unknown flags not shown');
+  }
 }
 
 /** Reads every offer/answer option from normalized arguments. */
@@ -761,7 +775,7 @@ export interface ParseOptions {
   maxMessageBytes?: number;
 }
 
-const DECODE_LIMITS = { maxDepth: 16, maxItems: 20_000, strings: 'auto', duplicateKeys: 'first' } as const;
+const DECODE_LIMITS = NG_DECODE_LIMITS;
 
 /**
  * Reads one message (a datagram, or one message from NgStreamDecoder) into a
@@ -995,6 +1009,8 @@ export function errorReplyFor(err: unknown): BDict {
     if (err.code === 'ERR_RMS_PORTS_EXHAUSTED') return errorReply(NG_REASONS.outOfPorts);
     // a node at its limits: Kamailio tries the next one on this exact reason
     if (err.code === 'ERR_RMS_ADMISSION') return errorReply(NG_REASONS.sessionLimit);
+    // out of file descriptors: this node is full, another one can take the call
+    if (err.code === 'ERR_RMS_DESCRIPTORS') return errorReply(NG_REASONS.sessionLimit);
     return errorReply(err.message);
   }
   return errorReply(NG_REASONS.internal);
@@ -1025,186 +1041,4 @@ export function formatReply(cookie: string, reply: BDict, maxBytes: number = NG_
 export function formatErrorReply(err: unknown, maxBytes?: number): Buffer | undefined {
   const cookie = err instanceof ControlProtocolError ? err.cookie : undefined;
   return cookie === undefined ? undefined : formatReply(cookie, errorReplyFor(err), maxBytes);
-}
-
-// ---------------------------------------------------------------------------
-// Retransmissions
-
-export interface ReplyCacheOptions {
-  /** Most cookies remembered (oldest go first). Default 10000. */
-  maxEntries?: number;
-  /** How long a finished reply is kept, from when it was made. Default 60 s (rtpengine keeps 30-60 s). */
-  ttlMs?: number;
-  /** Clock, for tests. */
-  now?: () => number;
-}
-
-interface CacheEntry {
-  promise: Promise<Buffer>;
-  reply?: Buffer;
-  doneAt?: number;
-}
-
-/**
- * Replies by cookie. Kamailio resends a request with the same cookie when no
- * reply came within rtpengine_tout_ms (default 1 s), up to rtpengine_retr
- * times (default 5); rtpengine answers a known cookie from its cache without
- * running the command again, and makes a duplicate of a request still being
- * worked on wait for that one. reply() does the same: the first call for a
- * cookie runs `produce`; later ones get the very same bytes, or the same
- * pending promise. The body of a duplicate is not looked at.
- */
-export class NgReplyCache {
-  readonly #entries = new Map<string, CacheEntry>();
-  readonly #max: number;
-  readonly #ttl: number;
-  readonly #now: () => number;
-  hits = 0;
-
-  constructor(opts: ReplyCacheOptions = {}) {
-    this.#max = opts.maxEntries ?? 10_000;
-    this.#ttl = opts.ttlMs ?? 60_000;
-    this.#now = opts.now ?? Date.now;
-    if (!Number.isSafeInteger(this.#max) || this.#max < 1)
-      throw new ControlProtocolError('NgReplyCache: maxEntries must be a positive integer');
-    if (!Number.isFinite(this.#ttl) || this.#ttl < 0)
-      throw new ControlProtocolError('NgReplyCache: ttlMs must be >= 0');
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /**
-   * The reply for `cookie`: `cached` is true when it was not produced by this
-   * call. If `produce` throws or rejects, the cookie is forgotten and every
-   * caller waiting on it gets that error.
-   */
-  async reply(cookie: string, produce: () => Buffer | Promise<Buffer>): Promise<{ reply: Buffer; cached: boolean }> {
-    this.#sweep();
-    const hit = this.#entries.get(cookie);
-    if (hit && !this.#expired(hit)) {
-      this.hits++;
-      return { reply: hit.reply ?? (await hit.promise), cached: true };
-    }
-    if (hit) this.#entries.delete(cookie);
-    while (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value as string);
-    const entry: CacheEntry = { promise: undefined as unknown as Promise<Buffer> };
-    entry.promise = (async () => produce())().then(
-      (reply) => {
-        if (!Buffer.isBuffer(reply)) throw new ControlProtocolError('NgReplyCache: produce() must return a Buffer');
-        entry.reply = reply;
-        entry.doneAt = this.#now();
-        // finished entries sit in finishing order, which the sweep relies on
-        if (this.#entries.get(cookie) === entry) {
-          this.#entries.delete(cookie);
-          this.#entries.set(cookie, entry);
-        }
-        return reply;
-      },
-      (err) => {
-        if (this.#entries.get(cookie) === entry) this.#entries.delete(cookie);
-        throw err;
-      },
-    );
-    this.#entries.set(cookie, entry);
-    return { reply: await entry.promise, cached: false };
-  }
-
-  /** The finished reply for a cookie, if still kept. */
-  peek(cookie: string): Buffer | undefined {
-    const e = this.#entries.get(cookie);
-    return e && !this.#expired(e) ? e.reply : undefined;
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-
-  #expired(e: CacheEntry): boolean {
-    return e.doneAt !== undefined && this.#now() - e.doneAt >= this.#ttl;
-  }
-
-  #sweep(): void {
-    for (const [k, e] of this.#entries) {
-      if (e.doneAt === undefined) continue; // still running
-      if (!this.#expired(e)) break;
-      this.#entries.delete(k);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------
-// TCP
-
-export interface StreamDecoderOptions {
-  /** Largest message, cookie included. Default NG_MAX_MESSAGE_BYTES. */
-  maxMessageBytes?: number;
-}
-
-/**
- * Splits an ng byte stream (rtpengine's --listen-tcp-ng) into messages.
- * There is no extra framing on TCP: messages are `cookie SP dictionary`
- * back to back, and a message ends where its bencoded dictionary ends.
- * Replies go back the same way (formatReply). CR/LF between messages is
- * skipped. push() returns the complete messages so far; a ControlProtocolError
- * from it means the stream cannot be followed any more: close it.
- */
-export class NgStreamDecoder {
-  #buf: Buffer = Buffer.alloc(0);
-  readonly #max: number;
-  #failed = false;
-
-  constructor(opts: StreamDecoderOptions = {}) {
-    this.#max = opts.maxMessageBytes ?? NG_MAX_MESSAGE_BYTES;
-  }
-
-  /** Bytes held that are not yet a whole message. */
-  get buffered(): number {
-    return this.#buf.length;
-  }
-
-  push(chunk: Uint8Array): Buffer[] {
-    if (this.#failed) fail('ng stream: already failed; close the connection');
-    try {
-      return this.#push(chunk);
-    } catch (err) {
-      this.#failed = true;
-      if (err instanceof ControlProtocolError) throw err;
-      throw new ControlProtocolError(`ng stream: ${String((err as Error)?.message ?? err)}`);
-    }
-  }
-
-  #push(chunk: Uint8Array): Buffer[] {
-    if (!(chunk instanceof Uint8Array)) fail('ng stream: a chunk must be bytes');
-    this.#buf = this.#buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buf, chunk]);
-    const out: Buffer[] = [];
-    for (;;) {
-      let start = 0;
-      while (start < this.#buf.length && (this.#buf[start] === 0x0d || this.#buf[start] === 0x0a)) start++;
-      if (start > 0) this.#buf = this.#buf.subarray(start);
-      const buf = this.#buf;
-      if (buf.length === 0) break;
-      const sp = buf.subarray(0, NG_MAX_COOKIE_BYTES + 1).indexOf(0x20);
-      if (sp < 0) {
-        if (buf.length > NG_MAX_COOKIE_BYTES) fail(`ng stream: no cookie within ${NG_MAX_COOKIE_BYTES + 1} bytes`);
-        break;
-      }
-      if (sp === 0) fail('ng stream: a message starts with a space (no cookie)');
-      if (buf.length === sp + 1) break;
-      if (buf[sp + 1] !== 0x64) fail('ng stream: a cookie is not followed by a bencoded dictionary');
-      let end: number;
-      try {
-        end = decodePrefix(buf, sp + 1, { ...DECODE_LIMITS, maxBytes: Math.max(1, this.#max - sp - 1) }).end;
-      } catch (err) {
-        const e = err as ControlProtocolError & { incomplete?: boolean };
-        if (e.incomplete) break;
-        fail(`ng stream: ${e.message}`);
-      }
-      out.push(Buffer.from(buf.subarray(0, end)));
-      this.#buf = buf.subarray(end);
-    }
-    if (this.#buf.length > 0 && this.#buf.byteOffset > 0 && this.#buf.length < 4096) this.#buf = Buffer.from(this.#buf);
-    return out;
-  }
 }
