@@ -19,7 +19,7 @@ import * as net from 'node:net';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseSdp } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
 import { startDaemon, type DaemonProcess } from '../test/helpers/daemonProcess';
 import { NgClient, str } from '../test/helpers/ngClient';
 import { callerOffer, phoneSdp } from './lib/sdp';

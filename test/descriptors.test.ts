@@ -20,6 +20,7 @@ const LIB = path.resolve(__dirname, '../lib');
 const CHILD = `
 const lib = require(${JSON.stringify(LIB)});
 const { descriptorUsage } = require(${JSON.stringify(path.join(LIB, 'util/descriptors'))});
+const errors = require(${JSON.stringify(path.join(LIB, 'errors'))});
 const ms = new lib.MediaServer({ address: '127.0.0.1', ports: [34600, 34699], tickers: 1 });
 const eps = [];
 let first;
@@ -32,15 +33,15 @@ let offer;
 try {
   ms.offer('x', 'v=0\\r\\no=- 1 1 IN IP4 127.0.0.1\\r\\ns=-\\r\\nc=IN IP4 127.0.0.1\\r\\nt=0 0\\r\\nm=audio 5000 RTP/AVP 0\\r\\n');
 } catch (err) { offer = err; }
-const pick = (e) => e && { name: e.constructor.name, code: e.code, message: e.message,
-  descriptors: e instanceof lib.DescriptorsExhaustedError, bind: e instanceof lib.BindError };
+const pick = (e) => e && { name: e.constructor.name, code: e.code, message: e.message, reason: e.reason,
+  descriptors: e instanceof errors.DescriptorsExhaustedError, bind: e instanceof errors.BindError };
 process.stdout.write(JSON.stringify({ bound: eps.length, first: pick(first), offer: pick(offer), usage }));
 for (const e of eps) e.close();
 ms.close();
 `;
 
 describe('out of file descriptors', () => {
-  it('binding fails with DescriptorsExhaustedError, an offer too, and ng answers it as the session limit', () => {
+  it('binding fails with DescriptorsExhaustedError, admission refuses the offer, and ng answers it as the session limit', () => {
     const r = spawnSync('bash', ['-c', 'ulimit -n 96 && exec "$0" -e "$1"', process.execPath, CHILD], {
       encoding: 'utf8',
       timeout: 30000,
@@ -54,7 +55,12 @@ describe('out of file descriptors', () => {
       JSON.stringify(out.first),
     );
     assert.match(out.first.message, /Too many open files \(\d+ open, limit 96\)/);
-    assert.equal(out.offer.code, 'ERR_RMS_DESCRIPTORS', JSON.stringify(out.offer));
+    // admission sees the descriptors run out before any bind is tried
+    assert.deepEqual(
+      [out.offer.code, out.offer.reason],
+      ['ERR_RMS_ADMISSION', 'descriptors'],
+      JSON.stringify(out.offer),
+    );
     assert.equal(out.usage.limit, 96);
     assert.ok(out.usage.open >= 90 && out.usage.open <= 96, `open ${out.usage.open} at exhaustion`);
     assert.equal(out.usage.free, 96 - out.usage.open);

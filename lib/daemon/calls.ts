@@ -23,7 +23,7 @@ import {
   type NgRequest,
   type NgSdpOptions,
 } from '../control/ng';
-import { AdmissionError, PortsExhaustedError, RmsError } from '../errors';
+import { AdmissionError, DescriptorsExhaustedError, PortsExhaustedError } from '../errors';
 import type { MediaLeg } from '../leg/MediaLeg';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { MediaServer } from '../session/MediaServer';
@@ -480,6 +480,6 @@ function loadRefusal(err: unknown): string | undefined {
   if (err instanceof PortsExhaustedError) return NG_REASONS.outOfPorts;
   if (err instanceof AdmissionError)
     return err.reason === 'ports' || err.reason === 'descriptors' ? NG_REASONS.outOfPorts : NG_REASONS.sessionLimit;
-  if (err instanceof RmsError && err.code === 'ERR_RMS_DESCRIPTORS') return NG_REASONS.outOfPorts;
+  if (err instanceof DescriptorsExhaustedError) return NG_REASONS.outOfPorts;
   return undefined;
 }

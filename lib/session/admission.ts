@@ -3,9 +3,9 @@
  * new call. Each refusal says why (`reason`), so that the control plane can
  * answer with what the proxy fails over on ("load limit", "Ran out of ports").
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { AdmissionError, InvalidArgumentError, type AdmissionReason } from '../errors';
+import { descriptorUsage } from '../util/descriptors';
 import type { PortPool } from './PortPool';
 import type { TickerPool } from './TickerPool';
 
@@ -48,21 +48,10 @@ export function checkLimits(l: AdmissionLimits): AdmissionLimits {
   return l;
 }
 
-/** The soft RLIMIT_NOFILE of this process, from /proc (Linux). */
-function descriptorLimit(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CPU and descriptor figures, measured at most every 250 ms (they cost a system call or a directory read). */
 export class LoadSampler {
   #cpu = { at: process.hrtime.bigint(), usage: process.cpuUsage(), percent: 0 };
   #fds = { at: 0, free: undefined as number | undefined };
-  readonly #limit = descriptorLimit();
 
   cpu(): number {
     const now = process.hrtime.bigint();
@@ -76,16 +65,10 @@ export class LoadSampler {
   }
 
   freeDescriptors(): number | undefined {
-    if (this.#limit === undefined) return undefined;
     const now = Date.now();
     if (now - this.#fds.at >= 250) {
-      let open: number | undefined;
-      try {
-        open = fs.readdirSync('/proc/self/fd').length;
-      } catch {
-        open = undefined;
-      }
-      this.#fds = { at: now, free: open === undefined ? undefined : this.#limit - open };
+      const u = descriptorUsage();
+      this.#fds = { at: now, free: u.free < 0 || !Number.isFinite(u.free) ? undefined : u.free };
     }
     return this.#fds.free;
   }
