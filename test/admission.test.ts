@@ -12,8 +12,9 @@ import { parseSdp } from '../lib/sdp/parse';
 import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pcmu = (port: number) => phoneSdp({ port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
 
 function refusedFor(reason: AdmissionError['reason']) {
@@ -22,7 +23,12 @@ function refusedFor(reason: AdmissionError['reason']) {
 
 describe('admission control', () => {
   it('maxCalls: the call past the limit is refused, admitted again once one ends', () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [47000, 47099], tickers: 1, admission: { maxCalls: 2 } });
+    const ms = new MediaServer({
+      address: '127.0.0.1',
+      ports: mediaPorts(100),
+      tickers: 1,
+      admission: { maxCalls: 2 },
+    });
     try {
       ms.offer('c1', pcmu(4000));
       ms.offer('c2', pcmu(4002));
@@ -43,7 +49,7 @@ describe('admission control', () => {
     // 3 port pairs; a call takes 2
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [47100, 47105],
+      ports: mediaPorts(6),
       tickers: 1,
       admission: { minFreePorts: 2 },
     });
@@ -67,7 +73,7 @@ describe('admission control', () => {
     const phones = new Ticker({ name: 'adm-phones' });
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [47200, 47299],
+      ports: mediaPorts(100),
       tickers: 1,
       quality: false,
     });

@@ -18,6 +18,7 @@ import { writeRtpPcap } from './peers/pcap';
 import { findFreePortBlock, hasBinary, killAllPeers } from './peers/proc';
 import { PCMA, PCMU, parseSdp, telephoneEvent } from './peers/sdp';
 import { describeSippResult, runSippUac, startSippUas, type SippUas } from './peers/sipp';
+import { mediaPorts } from './helpers/ports';
 
 const sip = require('sip');
 
@@ -160,7 +161,7 @@ describe(
         sipAddress: B2BUA_IP,
         sipPort: base + 20,
         target: `sip:service@127.0.0.1:${base}`,
-        media: { address: '127.0.0.1', ports: [38000, 38099], tickers: 1 },
+        media: { address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 },
       });
       try {
         const uac = await runSippUac({
@@ -203,7 +204,7 @@ describe(
             sipAddress: B2BUA_IP,
             sipPort: base + 90,
             target: `sip:bob@127.0.0.1:${base + 40}`,
-            media: { address: '127.0.0.1', ports: [38200, 38399], tickers: 1 },
+            media: { address: '127.0.0.1', ports: mediaPorts(200), tickers: 1 },
           });
           let a: Baresip | undefined;
           let b: Baresip | undefined;

@@ -12,8 +12,8 @@ import { DAEMON_BIN, startDaemon, type DaemonProcess } from './helpers/daemonPro
 import { NgClient } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
 import { killAllPeers, udpBound } from './peers/proc';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PCMU = { pt: 0, name: 'PCMU', rate: 8000 };
 const run = (args: string[]) =>
   spawnSync(process.execPath, [DAEMON_BIN, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env } });

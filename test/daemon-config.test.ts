@@ -14,6 +14,7 @@ import { parseRequest } from '../lib/control/ng';
 import { tmpDir } from './helpers/call';
 import { NgClient, tcpRequest } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 describe('daemon configuration', () => {
   const dir = tmpDir('rms-config-');
@@ -26,7 +27,7 @@ describe('daemon configuration', () => {
   it('embedded defaults: loopback control on 22222, metrics on 9900, media on 127.0.0.1, a ticker per core', () => {
     const { config } = loadConfig();
     assert.deepEqual(config.control, { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] });
-    assert.deepEqual(config.media, { address: '127.0.0.1', ports: [30000, 40000] });
+    assert.deepEqual(config.media, { address: '127.0.0.1', ports: mediaPorts(10001) });
     assert.deepEqual(config.metrics, { host: '127.0.0.1', port: 9900 });
     assert.ok(config.tickers >= 1);
     assert.equal(config.drainTimeoutSec, 30);
@@ -36,7 +37,7 @@ describe('daemon configuration', () => {
   it('file < environment < flags', () => {
     const f = file({
       control: { udp: '127.0.0.1:2300', tcp: 'on' },
-      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: [31000, 31999] },
+      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: mediaPorts(1000) },
       tickers: 3,
       'quality.sampleMs': 500,
       transcodeCodecs: ['pcma', 'opus'],
@@ -153,7 +154,7 @@ describe('control plane exposure and load limits', () => {
   it('beyond maxSessions a new call gets load limit (or the error Kamailio reads the same way)', async () => {
     const media = new MediaServer({
       address: '127.0.0.1',
-      ports: [34400, 34499],
+      ports: mediaPorts(100),
       tickers: 1,
       transcode: false,
       admission: { maxCalls: 1 },
@@ -192,7 +193,7 @@ describe('control plane exposure and load limits', () => {
   });
 
   it('calls nobody deletes time out: answered without media after mediaTimeoutSec, unanswered after offerTimeoutSec', async () => {
-    const media = new MediaServer({ address: '127.0.0.1', ports: [34500, 34599], tickers: 1, transcode: false });
+    const media = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1, transcode: false });
     const calls = new CallControl({ media, mediaTimeoutSec: 60, offerTimeoutSec: 300 });
     const ended: string[] = [];
     calls.on('callEnd', (e) => ended.push(e.callId));

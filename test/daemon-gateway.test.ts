@@ -12,8 +12,8 @@ import { AudioPeer } from '../lib/tools/AudioPeer';
 import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slice = (p: Pcm, from: number, to: number): Pcm => ({
   ...p,
   samples: p.samples.slice(Math.round(from * p.rate), Math.round(to * p.rate)),

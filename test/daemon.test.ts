@@ -22,8 +22,9 @@ import { tmpDir } from './helpers/call';
 import { NgClient, str, tcpRequest, parseReply } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PCMU = { pt: 0, name: 'PCMU', rate: 8000 };
 const PCMA = { pt: 8, name: 'PCMA', rate: 8000 };
 
@@ -52,6 +53,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
   let daemon: Daemon;
   let ng: NgClient;
   let target: { host: string; port: number };
+  const mediaRange = mediaPorts(200);
 
   before(async () => {
     writeWav(path.join(dir, 'a.wav'), tone(8000, 8, [1000]));
@@ -64,7 +66,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     const config: DaemonConfig = validate({
       ...base,
       control: { udp: { host: '127.0.0.1', port: 0 }, tcp: { host: '127.0.0.1', port: 0 }, allow: [] },
-      media: { address: '127.0.0.1', ports: [34000, 34199] },
+      media: { address: '127.0.0.1', ports: mediaRange },
       tickers: 2,
       quality: {
         sampleMs: 200,
@@ -155,7 +157,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
         ['PCMA', 'telephone-event'],
       );
       assert.equal(toB.audio!.address, '127.0.0.1');
-      assert.ok(toB.audio!.port >= 34000 && toB.audio!.port <= 34199);
+      assert.ok(toB.audio!.port >= mediaRange[0] && toB.audio!.port <= mediaRange[1]);
       assert.equal(toA.audio!.formats[0].name, 'PCMU');
       a.start(phones);
       b.start(phones);

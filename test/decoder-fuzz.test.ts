@@ -13,6 +13,7 @@ import { findCodec, defaultPayloadType } from '../lib/codecs/table';
 import { tmpDir } from './helpers/call';
 import { parseRtp } from './helpers/relay';
 import { pitchReport, toneReport, voiced } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
 const CASES = [
   { label: 'PCMU', codec: 'PCMU' },
@@ -24,7 +25,6 @@ const CASES = [
   { label: 'CODEC2-1200', codec: 'CODEC2', fmtp: 'mode=1200' },
 ];
 const GARBAGE = 3000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Deterministic pseudo-random bytes, so a failure can be replayed. */
 function rng(seed: number) {

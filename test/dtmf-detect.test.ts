@@ -6,8 +6,7 @@ import { Factory, InvalidArgumentError, Ticker, type DtmfDetection, type DtmfDet
 import { GraphError } from '../lib/errors';
 import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './helpers/wait';
 
 const ROW_HZ = [697, 770, 852, 941];
 const COL_HZ = [1209, 1336, 1477, 1633];

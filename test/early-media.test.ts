@@ -17,6 +17,7 @@ import { writeRtpPcap } from './peers/pcap';
 import { findFreePortBlock, hasBinary, killAllPeers } from './peers/proc';
 import { PCMA, PCMU, parseSdp, telephoneEvent } from './peers/sdp';
 import { describeSippResult, runSippUac, startSippUas, type SippUas } from './peers/sipp';
+import { mediaPorts } from './helpers/ports';
 
 const haveSipp = hasBinary('sipp');
 const isRoot = process.getuid?.() === 0;
@@ -42,7 +43,7 @@ describe(
             sipAddress: B2BUA_IP,
             sipPort: b2buaSip,
             target: `sip:service@127.0.0.1:${uasSip}`,
-            media: { address: '127.0.0.1', ports: [38500, 38599], tickers: 1 },
+            media: { address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 },
             onAnswered: () => (answeredAt = Date.now()),
           });
           const toUac = await mediaTap(uacTap);

@@ -10,8 +10,9 @@ import { MediaLeg, MediaServer, Ticker } from '../lib';
 import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 
@@ -82,7 +83,7 @@ describe('fault survival', () => {
   });
 
   it('closing the MediaServer with live sessions and IVR legs frees every port', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [44000, 44099], tickers: 2 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 2 });
     const sessions = [];
     for (let i = 0; i < 3; i++) {
       sessions.push(

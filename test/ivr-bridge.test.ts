@@ -11,8 +11,8 @@ import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { UdpRelay, type RtpHeader } from './helpers/relay';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 

@@ -13,8 +13,8 @@ import { FlowError } from '../lib/errors';
 import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const example = path.join(__dirname, '..', '..', 'examples', 'flows', 'voicemail.json');
 
 function flowError(doc: unknown, pointer: string, message?: RegExp) {

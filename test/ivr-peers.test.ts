@@ -14,6 +14,7 @@ import { tmpDir } from './helpers/call';
 import { findFreePortBlock, hasBinary, killAllPeers } from './peers/proc';
 import { PCMU, telephoneEvent } from './peers/sdp';
 import { describeSippResult, runSippUac, sippDtmfPcap } from './peers/sipp';
+import { mediaPorts } from './helpers/ports';
 
 const haveSipp = hasBinary('sipp');
 const isRoot = process.getuid?.() === 0;
@@ -38,7 +39,7 @@ describe(
         const server = new IvrServer({
           sipAddress: IVR_IP,
           sipPort: base + 10,
-          media: { address: '127.0.0.1', ports: [38600, 38699], tickers: 1 },
+          media: { address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 },
           mediaRoot: dir,
           flow: {
             start: 'menu',

@@ -11,8 +11,7 @@ import { MediaLeg, MediaFileError, Ticker } from '../lib';
 import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './helpers/wait';
 
 function stereo(p: Pcm): Pcm {
   const s = new Int16Array(p.samples.length * 2);

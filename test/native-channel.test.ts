@@ -12,8 +12,8 @@ import { Ticker } from '../lib';
 import { AudioPeer } from '../lib/tools/AudioPeer';
 import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CAPACITY = 256; // kMaxPendingTelephoneEvents in native/rtp_session.cc
 
 // Runs in a child while this process's event loop is blocked (spawnSync):

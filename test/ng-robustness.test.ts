@@ -15,8 +15,8 @@ import { Daemon, defaultConfig, validate } from '../lib/daemon';
 import { NgServer } from '../lib/daemon/NgServer';
 import { NgClient, parseReply, str } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
 function connect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -102,7 +102,7 @@ describe('ng reply cache bounds', () => {
     const config = validate({
       ...defaultConfig(),
       control: { udp: { host: '127.0.0.1', port: 0 }, tcp: null, allow: [] },
-      media: { address: '127.0.0.1', ports: [34800, 34899] },
+      media: { address: '127.0.0.1', ports: mediaPorts(100) },
       tickers: 1,
     });
     const daemon = await Daemon.start(config);

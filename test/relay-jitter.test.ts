@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { Gateway, MediaServer, RtpEndpoint, Ticker } from '../lib';
 import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nominal = (e: RtpEndpoint) => {
   const jb = e.jitterBuffer;
   return jb ? jb.nominalMs : undefined;
@@ -54,7 +55,7 @@ describe('relayed legs skip the jitter buffer', () => {
   });
 
   it('a relayed call forwards within a few ms, and its reports carry no jitter buffer', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33800, 33899], tickers: 1 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
     const pa = dgram.createSocket('udp4');
     const pb = dgram.createSocket('udp4');
     try {

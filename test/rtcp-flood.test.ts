@@ -17,8 +17,9 @@ import { parseSdp } from '../lib/sdp/parse';
 import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PER_KIND = 8; // RtcpStore::kPerKind
 
 // The flooder: RR+SDES compounds, every 16th datagram an SR whose report
@@ -61,7 +62,7 @@ describe('RTCP flood against a MediaServer call', () => {
   it('memory stays bounded, excess and garbage are counted, pollRtcp() is bounded, media flows', async () => {
     // 'always': the flood reaches oRTP whatever its source port (with
     // 'strict' the receive gate would drop it before oRTP, see security.md)
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33400, 33499], tickers: 1, latch: 'always' });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1, latch: 'always' });
     const phones = new Ticker({ name: 'flood-phones' });
     const dir = tmpDir('rms-rtcp-flood-');
     const wav = path.join(dir, 'tone.wav');

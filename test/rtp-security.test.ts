@@ -12,8 +12,8 @@ import { MediaLeg, Gateway, Ticker, type LatchMode } from '../lib';
 import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { UdpRelay } from './helpers/relay';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 

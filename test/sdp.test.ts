@@ -7,6 +7,7 @@ import { answerDirection } from '../lib/sdp/build';
 import { parseSdp } from '../lib/sdp/parse';
 import { chosenByAnswer, codecForA, offerForB } from '../lib/session/negotiation';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 const corpusDir = path.join(__dirname, '..', '..', 'test', 'sdp-corpus');
 const corpus = (name: string) => fs.readFileSync(path.join(corpusDir, name), 'utf8');
@@ -118,7 +119,7 @@ describe('SDP corpus through the MediaServer', () => {
     address: '127.0.0.1',
     advertisedAddress: '203.0.113.5',
     address6: '::1',
-    ports: [34000, 34999],
+    ports: mediaPorts(1000),
     tickers: 1,
   });
   after(() => ms.close());
@@ -212,7 +213,7 @@ describe('SDP corpus through the MediaServer', () => {
   });
 
   it('an IPv6 caller on a server without an IPv6 address: typed error, nothing bound', () => {
-    const v4only = new MediaServer({ address: '127.0.0.1', ports: [35000, 35009], tickers: 1 });
+    const v4only = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(10), tickers: 1 });
     try {
       assert.throws(
         () => v4only.offer('v6', corpus('ipv6-recvonly.sdp')),
@@ -232,7 +233,7 @@ describe('SDP corpus through the MediaServer', () => {
 
 describe('SDP edge cases: duplicate payload types, the last port', () => {
   const head = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n';
-  const ms = new MediaServer({ address: '127.0.0.1', ports: [35200, 35299], tickers: 1 });
+  const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
   after(() => ms.close());
 
   it('a payload type listed twice on the m= line is one format, and the offer goes through', () => {

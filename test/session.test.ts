@@ -21,13 +21,13 @@ import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
 describe('MediaServer: offer, answer, stop', () => {
   const ms = new MediaServer({
     address: '127.0.0.1',
-    ports: [31000, 31999],
+    ports: mediaPorts(1000),
     tickers: 2,
     quality: { sampleMs: 200, intervalMs: 500 },
   });
@@ -166,7 +166,8 @@ describe('MediaServer: offer, answer, stop', () => {
     assert.equal(mine.legs.b!.codec, 'PCMA');
     assert.equal(mine.legs.a.remote!.port, 4000);
     assert.equal(mine.legs.b!.remote!.port, 5000);
-    assert.ok(mine.legs.a.localPort % 2 === 0 && mine.legs.a.localPort >= 31000);
+    assert.ok(mine.legs.a.localPort % 2 === 0 && mine.legs.a.localPort >= ms.ports.min);
+    assert.ok(mine.legs.a.localPort <= ms.ports.max);
     assert.equal(ms.ports.inUse, before + 2);
     s.stop();
     s.stop(); // idempotent
@@ -278,7 +279,7 @@ describe('MediaServer: offer, answer, stop', () => {
   });
 
   it('a small port range runs out with PortsExhaustedError and recovers after stop', () => {
-    const small = new MediaServer({ address: '127.0.0.1', ports: [32000, 32003], tickers: 1 });
+    const small = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(4), tickers: 1 });
     try {
       const s = small.offer('p1', phoneSdp({ port: 4700, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
       assert.throws(
@@ -295,7 +296,7 @@ describe('MediaServer: offer, answer, stop', () => {
 
 describe('DTMF between legs', () => {
   it('RFC 4733 digits cross the bridge once each, with each leg its own payload type', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33000, 33099], tickers: 1 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
     const phones = new Ticker({ name: 'dtmf-phones' });
     const dir = tmpDir('rms-dtmf-');
     const wav = path.join(dir, 'tone.wav');
@@ -358,7 +359,7 @@ describe('MediaServer options', () => {
     // CBR at 8 kbit/s is 20 bytes per 20 ms packet, whatever the audio (the default, 16 kbit/s VBR, gives 35-40 here)
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [33600, 33699],
+      ports: mediaPorts(100),
       tickers: 1,
       opus: { bitrate: 8000, vbr: false },
     });

@@ -441,7 +441,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
 
   #rebuild(changes: { a?: LegMedia; b?: LegMedia }, resume = this.#running): void {
     this.stop();
-    this.#plays.drop('reconfigured');
+    // plays go on, on the new graph, where they were
+    const resumePlays = this.#plays.suspend();
     // complete the WAVs so far; the next graph appends to them
     this.#recordings.suspend();
     this.#meters.release();
@@ -452,6 +453,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
     if (changes.a) this.a.setMedia(changes.a);
     if (changes.b) this.b.setMedia(changes.b);
     this.#build();
+    resumePlays();
     if (resume) this.start();
   }
 

@@ -33,17 +33,27 @@ export interface PlaybackParts {
   feed: Filter<any>;
 }
 
+/** Where a playback carried over a graph rebuild takes up again. */
+export interface PlaybackResume {
+  resolve: (r: PlaybackResult) => void;
+  done: Promise<PlaybackResult>;
+  started: number;
+  positionMs: number;
+}
+
 /** One playback on one leg; the graph's owner (Gateway) links and unlinks it. */
 export class Playback {
   readonly player: FilePlayer;
   readonly #filters: Filter<any>[];
   readonly #sink: Filter<any>;
   readonly #parts: PlaybackParts;
-  readonly #file: string;
-  readonly #started = Date.now();
+  readonly file: string;
+  readonly info: { rate: number; channels: number };
+  readonly #started: number;
   #remaining: number;
   #resolve!: (r: PlaybackResult) => void;
   readonly done: Promise<PlaybackResult>;
+  #seekMs: number;
   #ended = false;
 
   /** Creates (but does not link) the filters; link() puts them in the path. */
@@ -53,11 +63,18 @@ export class Playback {
     info: { rate: number; channels: number },
     repeat: number,
     onEnd: (p: Playback, reason: PlaybackEndReason) => void,
+    resume?: PlaybackResume,
   ) {
     this.#parts = parts;
-    this.#file = file;
+    this.file = file;
+    this.info = info;
     this.#remaining = repeat - 1;
-    this.done = new Promise((r) => (this.#resolve = r));
+    if (resume) {
+      this.#resolve = resume.resolve;
+      this.done = resume.done;
+    } else this.done = new Promise((r) => (this.#resolve = r));
+    this.#started = resume?.started ?? Date.now();
+    this.#seekMs = resume?.positionMs ?? 0;
     const { graph: g, factory: f, media } = parts;
     const created: Filter<any>[] = [];
     try {
@@ -81,7 +98,7 @@ export class Playback {
         if (this.#remaining-- > 0) {
           try {
             player.closeFile();
-            player.open(this.#file);
+            player.open(this.file);
             player.start();
             return;
           } catch {
@@ -103,7 +120,26 @@ export class Playback {
     feed.unlink(sender);
     feed.link(this.#sink);
     this.player.link(rs).link(enc).link(sender);
+    // a playback carried over a rebuild goes on where it was
+    if (this.#seekMs > 0) this.player.call('MS_PLAYER_SEEK_MS', this.#seekMs);
     this.player.start();
+  }
+
+  /** Repeats still to come after the current one. */
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** What resume needs to take this playback up on another graph. */
+  suspend(): PlaybackResume {
+    let positionMs = 0;
+    try {
+      positionMs = this.player.positionMs();
+    } catch {
+      /* position unknown: from the start */
+    }
+    this.#ended = true; // this graph's part is over; the promise goes on with the next one
+    return { resolve: this.#resolve, done: this.done, started: this.#started, positionMs };
   }
 
   /** Restores the sender's old feed and frees the player's filters; call with the graph detached. */
@@ -205,7 +241,34 @@ export class Playbacks<L> {
     p.finish(reason, positionMs);
   }
 
-  /** Plays end without graph work: the graph is about to be closed or rebuilt. */
+  /**
+   * Takes every playback off the graph about to be rebuilt (a re-INVITE, a
+   * recording starting): resume() puts them on the new one where they were.
+   */
+  suspend(): () => void {
+    const saved = [...this.#plays].map(([to, p]) => ({ to, p, resume: p.suspend() }));
+    for (const { to, p } of saved) {
+      this.#plays.delete(to);
+      this.#host.removeRoot(p.player);
+    }
+    return () => {
+      for (const { to, p, resume } of saved) {
+        const parts = this.#host.parts(to);
+        const next = new Playback(parts, p.file, p.info, p.remaining + 1, (x, r) => this.#end(to, x, r), resume);
+        try {
+          next.link();
+        } catch (err) {
+          this.#host.onError(err);
+          next.finish('reconfigured', 0);
+          continue;
+        }
+        this.#host.addRoot(next.player);
+        this.#plays.set(to, next);
+      }
+    };
+  }
+
+  /** Plays end without graph work: the graph is about to be closed. */
   drop(reason: PlaybackEndReason): void {
     for (const [to, p] of this.#plays) {
       this.#plays.delete(to);

@@ -20,6 +20,7 @@ import {
   type QualitySample,
 } from '../../lib/quality/QualityMonitor';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
+import { sleep } from './wait';
 
 export interface CallSide {
   codec: string;
@@ -59,8 +60,6 @@ export interface CallResult {
 export function tmpDir(prefix = 'rms-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a call for `seconds` and returns what each side received. Closes everything but the gateway's stats. */
 export async function runCall(
