@@ -267,8 +267,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       fromTag: opts.fromTag,
       policy: opts.codecs,
       dialog: opts.dialog,
+      branch: opts.branch,
     });
-    if (opts.branch !== undefined) s.offerBranch(opts.branch);
     return this.#register(s);
   }
 

@@ -83,7 +83,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     callId: string,
     kind: SessionKind,
     sdp: string,
-    opts: { fromTag?: string; policy?: CodecPolicy; dialog?: LegDialog; mediaRoots?: MediaRoots } = {},
+    opts: { fromTag?: string; policy?: CodecPolicy; dialog?: LegDialog; mediaRoots?: MediaRoots; branch?: string } = {},
   ) {
     super();
     this.#ctx = ctx;
@@ -117,7 +117,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       a.sdp.media = offer.audio;
       a.sdp.offeredMedia = offer.media;
       this.#legs.setRemote(a, offer.audio);
-      this.offerSdp = kind === 'ivr' ? '' : this.#legs.offerSlot('', offer.audio, this.#policy).offerSdp;
+      this.offerSdp = kind === 'ivr' ? '' : this.#legs.offerSlot(opts.branch ?? '', offer.audio, this.#policy).offerSdp;
     } catch (err) {
       this.#legs.free();
       this.#placement.release();
