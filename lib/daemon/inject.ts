@@ -36,7 +36,7 @@ export interface CallView extends CallFacts {
 /** The legs a command names: by from-tag, label, SDP address, or all. Nobody named, with `orAll`: every leg. */
 export function legsOf(e: CallView, p: NgParticipant, orAll = false): MediaLeg[] {
   const s = e.session;
-  const media = s.legs.filter((l) => l.resolvedMedia !== undefined);
+  const media = s.legs.filter((l) => l.media !== undefined);
   if (p.all) return media;
   if (p.fromTag !== undefined) {
     const l = e.offererTags.has(p.fromTag) ? s.a : s.legByTag(p.fromTag);

@@ -11,6 +11,7 @@ import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
 import type { FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
+import { addDecoder, addEncoder } from '../media/chain';
 
 export interface AudioPeerOptions {
   /** Default: Factory.shared(). */
@@ -62,17 +63,14 @@ export class AudioPeer {
       const player = g.add(f.filePlayer());
       player.open(opts.sendFile);
       const rate = opts.sendRate ?? codec.audioRate;
-      const enc = g.add(f.encoderFor(codec));
-      if (opts.fmtp) enc.addFmtp(opts.fmtp);
+      const media = { codec, fmtp: opts.fmtp, ptime: opts.ptime ?? ptimeOptions(codec, opts.fmtp).default };
       let head: Filter<any> = player;
-      if (codec.rates.includes(rate)) {
-        if (codec.rates.length > 1) enc.setSampleRate(rate);
-      } else {
+      if (!codec.rates.includes(rate)) {
         const rs = g.add(f.resampler());
         rs.setRates(rate, codec.audioRate);
         head = head.link(rs);
       }
-      enc.setPacketTime(opts.ptime ?? ptimeOptions(codec, opts.fmtp).default);
+      const enc = addEncoder(g, f, media, codec.rates.includes(rate) ? rate : codec.audioRate);
       const send = g.add(f.rtpSender());
       send.setEndpoint(this.endpoint);
       head.link(enc).link(send);
@@ -83,14 +81,10 @@ export class AudioPeer {
     if (opts.recordFile) {
       const recv = g.add(f.rtpReceiver());
       recv.setEndpoint(this.endpoint);
-      const dec = g.add(f.createDecoder(codec.mime));
-      dec.addFmtpIfSupported(opts.fmtp);
       const rate = opts.recordRate ?? codec.audioRate;
+      const dec = addDecoder(g, f, { codec, fmtp: opts.fmtp }, rate);
       let head: Filter<any> = recv.link(dec);
-      if (codec.rates.includes(rate)) {
-        if (codec.rates.length > 1) dec.setSampleRate(rate);
-        if (codec.name === 'opus') dec.setChannels(1);
-      } else {
+      if (!codec.rates.includes(rate)) {
         const rs = g.add(f.resampler());
         rs.setRates(codec.audioRate, rate);
         head = head.link(rs);
