@@ -8,7 +8,8 @@ export type { MethodName } from './graph/methods';
 export * from './rtp/RtpEndpoint';
 export * from './codecs/table';
 export * from './gateway/Gateway';
-export { setNativeLogLevel } from './util/log';
+export { setNativeLogLevel, routeNativeLog, NativeLogRoute, type NativeLogOptions } from './util/log';
+export { silentLogger, type Logger, type LogFn } from './util/logger';
 export { AudioPeer, type AudioPeerOptions } from './tools/AudioPeer';
 export { readWav, writeWav, tone, type Pcm } from './util/wav';
 export {

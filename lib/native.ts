@@ -251,6 +251,8 @@ export interface NativeAddon {
   RtpSession: new () => NativeRtpSession;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;
+  /** Native library log lines to fn (records: [level bit, domain, message, count]); null: back to stderr. */
+  setLogSink(fn: ((records: [number, string, string, number][], dropped: number) => void) | null): void;
   constants: NativeConstants;
 }
 

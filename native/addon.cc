@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "filters/dtmf_detect.h"
 #include "instance.h"
+#include "log_sink.h"
 #include "wrappers.h"
 
 namespace rms {
@@ -43,6 +44,7 @@ void StopAllTickersAtExit() {
 
 void Cleanup(void* arg) {
   auto* inst = static_cast<Instance*>(arg);
+  ClearLogSinkOf(inst->env);
   try {
     inst->CloseAll();
   } catch (...) {
@@ -129,10 +131,12 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EnsureLibrariesInitialised();
+  InstallLogHandler();
   static std::once_flag atexitOnce;
   std::call_once(atexitOnce, [] { std::atexit(StopAllTickersAtExit); });
 
   auto* inst = new Instance();
+  inst->env = env;
   env.SetInstanceData<Instance>(inst);
   {
     std::lock_guard<std::mutex> lock(g_instancesMutex);
@@ -154,6 +158,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RtpSession", rtp);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
+  exports.Set("setLogSink", Napi::Function::New(env, SetLogSinkJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -28,6 +28,7 @@ struct Instance {
   std::set<Ticker*> tickers;
   std::set<RtpSessionWrap*> rtpSessions;
   bool tearingDown = false;
+  napi_env env = nullptr;  // the environment this instance belongs to
 
   static Instance* Get(Napi::Env env) { return env.GetInstanceData<Instance>(); }
   // Closes everything: tickers first (joins their threads, so nothing runs on

@@ -22,6 +22,8 @@ import type { QualityOptions } from '../quality/QualityMonitor';
 import type { CallLeg } from '../ivr/CallLeg';
 import type { MediaRoots } from '../ivr/mediaRoots';
 import { answerWithIvr, type IvrAnswer } from '../ivr/answer';
+import { routeNativeLog, type NativeLogRoute } from '../util/log';
+import { silentLogger, type Logger } from '../util/logger';
 
 /** An operation named a Call-ID the server does not know. */
 export class UnknownCallError extends RmsError {
@@ -148,6 +150,12 @@ export interface MediaServerOptions {
    */
   opus?: OpusSettings;
   factory?: Factory;
+  /**
+   * Where refusals and the native libraries' log lines go (a pino logger or
+   * anything with its error/warn/info/debug methods). Given, it takes the
+   * process' native log (routeNativeLog) until close(). Default: silent.
+   */
+  logger?: Logger;
 }
 
 export interface MediaServerEvents {
@@ -165,6 +173,8 @@ const DEFAULT_CODECS: CodecName[] = ['PCMU', 'PCMA', 'G722', 'opus', 'G729', 'CO
  */
 export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly address: string;
+  readonly logger: Logger;
+  #nativeLog?: NativeLogRoute;
   readonly advertisedAddress: string;
   readonly ports: PortPool;
   readonly tickers: TickerPool;
@@ -192,6 +202,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
     this.#admission = checkLimits({ ...opts.admission });
+    this.logger = opts.logger ?? silentLogger;
     this.address = opts.address;
     this.advertisedAddress = adv;
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
@@ -226,6 +237,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       opus: opts.opus,
       plc: opts.plc,
     };
+    if (opts.logger) this.#nativeLog = routeNativeLog(opts.logger);
   }
 
   /** Same as the constructor; async for symmetry with servers that must bind first. */
@@ -273,6 +285,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     const a = this.#admission;
     const l = this.load();
     const refuse = (why: string, reason: AdmissionError['reason']) => {
+      this.logger.warn({ callId, reason }, `call ${callId} refused: ${why}`);
       throw new AdmissionError(`Call ${callId} refused: ${why}`, reason);
     };
     if (a.maxCalls !== undefined && l.calls >= a.maxCalls) refuse(`${l.calls} calls, the maximum`, 'calls');
@@ -388,6 +401,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const l of [...this.#ivrLegs.values()]) l.close();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
+    this.#nativeLog?.close();
   }
 
   #checkOpen(): void {
