@@ -184,7 +184,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       assert.equal(metric(m, 'rms_calls_active'), 1);
       assert.equal(metric(m, 'rms_calls_transcoding'), 1);
       assert.ok(metric(m, 'rms_rtp_packets_received_total') > 80);
-      assert.ok(metric(m, 'rms_ticker_load_percent{ticker="0"}') >= 0);
+      assert.ok(metric(m, 'rms_ticker_load_ratio{ticker="0"}') >= 0);
 
       const del = await ng.request({ command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
       assert.equal(del.result, 'ok');

@@ -232,11 +232,12 @@ export class NgServer {
       reply = await this.#opts.handler(req, peer);
     } catch (err) {
       reply = errorReplyFor(err);
-      // typed errors are the peer's problem (info); anything else is ours (error, with the stack)
+      // typed errors are refusals a proxy or operator should see (warn); anything else is our bug (error, with the stack)
       const typed = err instanceof RmsError;
+      const fields = { cookie, command, peer: `${peer.address}:${peer.port}`, code: (err as RmsError)?.code };
       const what = `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}`;
-      if (typed) this.#log.info(what);
-      else this.#log.error(`${what} (internal) ${(err as Error)?.stack ?? ''}`);
+      if (typed) this.#log.warn(fields, what);
+      else this.#log.error({ ...fields, err }, `${what} (internal)`);
     }
     if (reply.result === 'error') this.stats.errors++;
     return formatReply(cookie, reply);

@@ -253,7 +253,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
         : undefined;
     if (limited) {
       this.totals.limited++;
-      this.#log.info(`call ${req.callId}: refused, ${limited}`);
+      this.#log.warn({ callId: req.callId, reason: limited }, `call ${req.callId}: refused, ${limited}`);
       return req.options.supports.includes('load limit')
         ? loadLimitReply(NG_REASONS.sessionLimit)
         : errorReply(NG_REASONS.sessionLimit);

@@ -16,6 +16,8 @@ export {
   type LogLevel,
 } from './config';
 export { CollectorClient, type CollectorOptions } from './collector';
-export { DaemonMetrics, MOS_BUCKETS, serveMetrics } from './metrics';
-export { createLogger, silentLogger, type Logger } from './log';
+export { DaemonMetrics, MOS_BUCKETS } from './metrics';
+export { serveMetrics, type HttpEndpoints } from './http';
+export { HealthCheck, probeBind, type HealthReport, type MediaAddressState } from './health';
+export { createLogger, silentLogger, type Logger, type CreateLoggerOptions } from './log';
 export { runCli } from './cli';
