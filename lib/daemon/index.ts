@@ -5,6 +5,7 @@ export { CallControl, type CallControlOptions, type CallEnd } from './calls';
 export {
   ConfigError,
   OPTIONS,
+  configJsonSchema,
   defaultConfig,
   helpText,
   isLoopback,
