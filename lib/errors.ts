@@ -87,7 +87,7 @@ export class NativeLibraryError extends RmsError {
  */
 export class MediaFileError extends RmsError {
   readonly path: string;
-  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable';
+  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable' | 'exists';
   constructor(message: string, path: string, reason: MediaFileError['reason']) {
     super(message, 'ERR_RMS_MEDIA_FILE');
     this.path = path;

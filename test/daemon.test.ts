@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -369,6 +370,11 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       });
       assert.equal(outside.result, 'error');
       assert.match(str(outside['error-reason'])!, /outside the media roots/);
+      // a 5-channel file is refused (it played 2.5x too many packets), the call goes on
+      writeWav(path.join(dir, 'five.wav'), { rate: 8000, channels: 5, samples: new Int16Array(8000 * 5) });
+      const five = await ng.request({ command: 'play media', 'call-id': callId, 'from-tag': 'bob', file: 'five.wav' });
+      assert.equal(five.result, 'error');
+      assert.match(str(five['error-reason'])!, /5 channels/);
       const nobody = await ng.request({ command: 'play DTMF', 'call-id': callId, 'from-tag': 'eve', code: '1' });
       assert.match(str(nobody['error-reason'])!, /Unknown from-tag/);
       // block DTMF from alice: her digit does not reach bob; unblocked, the next one does
@@ -387,6 +393,19 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       const recStop = await ng.request({ command: 'stop recording', 'call-id': callId });
       assert.equal(recStop.result, 'ok');
       const recorded = readWav(path.join(dir, 'recording-daemon-play@test.wav'));
+      // never over a file: a destination naming the prompt is refused, the default name takes the next number
+      const promptBefore = fs.readFileSync(path.join(dir, 'prompt.wav'));
+      const over = await ng.request({
+        command: 'start recording',
+        'call-id': callId,
+        'output-destination': 'prompt.wav',
+      });
+      assert.equal(over.result, 'error');
+      assert.match(str(over['error-reason'])!, /prompt\.wav already exists/);
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'prompt.wav')), promptBefore, 'the prompt is untouched');
+      assert.equal((await ng.request({ command: 'start recording', 'call-id': callId })).result, 'ok');
+      assert.equal((await ng.request({ command: 'stop recording', 'call-id': callId })).result, 'ok');
+      assert.ok(fs.existsSync(path.join(dir, 'recording-daemon-play@test-1.wav')), 'the second recording, renamed');
       assert.ok(recorded.samples.length / recorded.rate > 0.5, 'the recording holds the call');
       assert.ok(toneReport(recorded, 1000).marginDb > 5, "A's tone is in the recording");
       await sleep(300);

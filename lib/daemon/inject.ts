@@ -115,15 +115,18 @@ export function blockDtmf(req: NgBlockDtmf, e: CallView): BDict {
 /**
  * start recording: both directions of the call, decoded and mixed, into a
  * WAV inside the media roots: `output-destination` when given, else
- * `recording-<call-id>.wav` in the first root.
+ * `recording-<call-id>.wav` in the first root. Never over an existing file.
  */
 export function startRecording(req: NgStartRecording, e: CallView, roots: MediaRoots | undefined): BDict {
   const gw = gatewayOf(e);
   if (!roots || roots.roots.length === 0) refuse('No media roots are configured (mediaRoots): recording is off');
   const name =
     req.outputDestination ?? `recording-${req.callId.replace(/[^A-Za-z0-9_.@+-]/g, '_').replace(/^\.+/, '_')}.wav`;
-  const file = roots.resolveForWrite(/\.wav$/i.test(name) ? name : `${name}.wav`);
   if (gw.recording) return okReply({ warning: `already recording to ${gw.recording}` });
+  // a named destination that exists is refused; our own default name moves to the next free number
+  const file = roots.resolveForWrite(/\.wav$/i.test(name) ? name : `${name}.wav`, {
+    onExists: req.outputDestination ? 'refuse' : 'rename',
+  });
   gw.startRecording(file);
   return okReply();
 }

@@ -2,19 +2,25 @@
  * Media roots: the only folders prompts are read from and recordings written
  * to. A path is resolved against the first root when relative, then its real
  * path (symlinks followed) must lie inside the real path of a root, so `..`
- * and symlinks pointing out of a root are refused. Every refusal is a
- * MediaFileError naming the path and the reason.
+ * and symlinks pointing out of a root are refused. A file to write is created
+ * here, exclusively and without following a link, so a recording never
+ * overwrites anything (a prompt, or through a hard link or symlink placed in
+ * a root, a file outside). Every refusal is a MediaFileError naming the path
+ * and the reason.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, MediaFileError } from '../errors';
+import { readWavInfo, type WavInfo } from '../util/wav';
 
-/** What a WAV prompt holds, from its header. */
-export interface WavInfo {
-  rate: number;
-  channels: number;
-  /** Duration in ms, from the data chunk size. */
-  durationMs: number;
+export { readWavInfo, type WavInfo } from '../util/wav';
+
+export interface WriteOptions {
+  /**
+   * When the name exists: 'refuse' (default) throws MediaFileError reason
+   * 'exists'; 'rename' picks NAME-1.wav, NAME-2.wav, ... (for names we made up).
+   */
+  onExists?: 'refuse' | 'rename';
 }
 
 export class MediaRoots {
@@ -71,10 +77,14 @@ export class MediaRoots {
   }
 
   /**
-   * A path to write inside a root: its folder must exist inside a root, and
-   * the name must not be an existing symlink (which could point anywhere).
+   * Creates a new, empty file to write inside a root and returns its path:
+   * its folder's real path must be inside a root, and the file is made with
+   * O_CREAT|O_EXCL|O_NOFOLLOW, so an existing name (a prompt, a symlink, a
+   * hard link to a file elsewhere) is never opened. The writer (the
+   * recorder) then opens the file made here; only someone who can write in
+   * the root could swap it in between, and they can write there anyway.
    */
-  resolveForWrite(p: string): string {
+  resolveForWrite(p: string, opts: WriteOptions = {}): string {
     const abs = path.resolve(this.#absolute(p));
     let dir: string;
     try {
@@ -84,68 +94,35 @@ export class MediaRoots {
     }
     const target = path.join(dir, path.basename(abs));
     if (!this.#inside(target)) throw new MediaFileError(`${p} is outside the media roots`, p, 'outside-roots');
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(target);
-    } catch {
-      st = undefined;
+    const ext = path.extname(target);
+    const stem = target.slice(0, target.length - ext.length);
+    const tries = opts.onExists === 'rename' ? 1000 : 1;
+    for (let i = 0; i < tries; i++) {
+      const name = i === 0 ? target : `${stem}-${i}${ext}`;
+      try {
+        const flags = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW;
+        fs.closeSync(fs.openSync(name, flags, 0o640));
+        return name;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+          throw new MediaFileError(`Folder of ${p} is not writable`, p, 'not-writable');
+        throw new MediaFileError(`${p} cannot be created: ${code ?? (err as Error).message}`, p, 'not-writable');
+      }
     }
-    if (st && !st.isFile()) throw new MediaFileError(`${p} exists and is not a regular file`, p, 'not-writable');
-    try {
-      fs.accessSync(dir, fs.constants.W_OK);
-    } catch {
-      throw new MediaFileError(`Folder of ${p} is not writable`, p, 'not-writable');
-    }
-    return target;
+    throw new MediaFileError(
+      opts.onExists === 'rename'
+        ? `${p} and its next 999 numbered names exist`
+        : `${p} already exists; a recording never overwrites a file`,
+      p,
+      'exists',
+    );
   }
 
   /** Resolves for reading and checks it is a 16-bit PCM WAV. */
   wav(p: string): { path: string; info: WavInfo } {
     const real = this.resolveForRead(p);
     return { path: real, info: readWavInfo(real, p) };
-  }
-}
-
-/** Reads and checks a WAV header: PCM, 16 bits, 1–8 channels, 8–48 kHz. */
-export function readWavInfo(file: string, shownAs = file): WavInfo {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    throw new MediaFileError(`Media file ${shownAs} cannot be opened`, shownAs, 'unreadable');
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(Math.min(size, 4096));
-    fs.readSync(fd, head, 0, head.length, 0);
-    const bad = (why: string) => new MediaFileError(`${shownAs} is not a playable WAV: ${why}`, shownAs, 'not-wav');
-    if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
-      throw bad('no RIFF/WAVE header');
-    let off = 12;
-    let rate = 0;
-    let channels = 0;
-    while (off + 8 <= head.length) {
-      const id = head.toString('ascii', off, off + 4);
-      const len = head.readUInt32LE(off + 4);
-      if (id === 'fmt ') {
-        if (off + 24 > head.length) throw bad('short fmt chunk');
-        const format = head.readUInt16LE(off + 8);
-        channels = head.readUInt16LE(off + 10);
-        rate = head.readUInt32LE(off + 12);
-        const bits = head.readUInt16LE(off + 22);
-        if (format !== 1 && format !== 0xfffe) throw bad(`format ${format}, expected PCM`);
-        if (bits !== 16) throw bad(`${bits}-bit samples, expected 16`);
-        if (channels < 1 || channels > 8) throw bad(`${channels} channels`);
-        if (rate < 8000 || rate > 48000) throw bad(`sample rate ${rate}`);
-      } else if (id === 'data') {
-        if (!rate) throw bad('data before fmt');
-        const bytes = Math.min(len || size - off - 8, size - off - 8);
-        return { rate, channels, durationMs: (bytes / (2 * channels) / rate) * 1000 };
-      }
-      off += 8 + len + (len % 2);
-    }
-    throw bad('no data chunk');
-  } finally {
-    fs.closeSync(fd);
   }
 }
