@@ -24,26 +24,39 @@ import { childLogger, silentLogger, type Logger } from '../util/logger';
 import { DaemonMetrics } from './metrics';
 import { NgServer } from './NgServer';
 
+/** Where the daemon listens (after start, with the ports picked for port 0). */
 export interface DaemonAddresses {
+  /** ng over UDP. */
   udp?: AddressInfo;
+  /** ng over TCP. */
   tcp?: AddressInfo;
+  /** HTTP: /metrics, /health, /ready. */
   metrics?: AddressInfo;
 }
 
+/** What a graceful shutdown did. */
 export interface ShutdownResult {
   /** Calls that ended by themselves while draining. */
   ended: number;
   /** Calls still up at the deadline, closed by us. */
   closed: number;
+  /** How long the drain took. */
   waitedMs: number;
 }
 
+/** The daemon in-process: start() it, shutdown() or close() it. */
 export class Daemon {
+  /** The configuration it runs with. */
   readonly config: DaemonConfig;
+  /** The media server the calls run on. */
   readonly media: MediaServer;
+  /** The calls, by Call-ID, as the ng commands see them. */
   readonly calls: CallControl;
+  /** The ng control protocol server. */
   readonly ng: NgServer;
+  /** What /metrics renders. */
   readonly metrics: DaemonMetrics;
+  /** What /health and /ready answer. */
   readonly health: HealthCheck;
   readonly #log: Logger;
   #http?: http.Server;
@@ -143,6 +156,7 @@ export class Daemon {
     return d;
   }
 
+  /** The bound addresses of the control and HTTP sockets. */
   addresses(): DaemonAddresses {
     return {
       ...this.ng.addresses(),

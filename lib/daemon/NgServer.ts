@@ -27,14 +27,20 @@ import {
 import type { HostPort } from './config';
 import { silentLogger, type Logger } from './log';
 
+/** Carries out one parsed request and returns its reply dictionary. */
 export type NgHandler = (req: NgRequest, peer: { address: string; port: number }) => BDict | Promise<BDict>;
 
+/** Where the ng server listens, whom it serves, and what runs the requests. */
 export interface NgServerOptions {
+  /** ng over UDP (what Kamailio speaks); null: off. */
   udp?: HostPort | null;
+  /** ng over TCP; null: off. */
   tcp?: HostPort | null;
   /** Peer addresses or CIDR blocks allowed; empty: everyone. */
   allow?: string[];
+  /** Runs each request. */
   handler: NgHandler;
+  /** Where refusals and failures are logged. */
   log?: Logger;
   /** How long replies are kept for retransmissions, ms. Default 60000. */
   replyTtlMs?: number;
@@ -42,6 +48,7 @@ export interface NgServerOptions {
   maxConnections?: number;
 }
 
+/** Counters of the control plane. */
 export interface NgServerStats {
   /** Messages read (after the allow-list). */
   received: number;
@@ -69,6 +76,7 @@ function blockListOf(allow: string[]): BlockList | undefined {
   return bl;
 }
 
+/** The ng control protocol over UDP and TCP: cookies, the reply cache for retransmissions, the allow-list. */
 export class NgServer {
   readonly #opts: NgServerOptions;
   readonly #log: Logger;
@@ -78,6 +86,7 @@ export class NgServer {
   #tcp?: net.Server;
   readonly #conns = new Set<net.Socket>();
   #closed = false;
+  /** Counters for /metrics and the statistics command. */
   readonly stats: NgServerStats = { received: 0, replies: 0, retransmissions: 0, errors: 0, dropped: 0, commands: {} };
 
   constructor(opts: NgServerOptions) {
@@ -99,6 +108,7 @@ export class NgServer {
   }
 
   /** The bound addresses (with the real ports when 0 was asked for). */
+  /** The bound sockets' addresses. */
   addresses(): { udp?: AddressInfo; tcp?: AddressInfo } {
     return {
       udp: this.#udp ? (this.#udp.address() as AddressInfo) : undefined,
@@ -106,6 +116,7 @@ export class NgServer {
     };
   }
 
+  /** Closes both sockets and every TCP connection. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -13,23 +13,33 @@ import type { MediaServer } from '../session/MediaServer';
 import type { CallControl } from './calls';
 import type { DaemonConfig } from './config';
 
+/** One media address and whether a UDP socket can be bound on it now. */
 export interface MediaAddressState {
   /** Config key: media.address or media.address6. */
   key: string;
+  /** The address. */
   address: string;
+  /** Whether a socket bound on it (port 0) just now. */
   bindable: boolean;
   /** The bind error (e.g. "EADDRNOTAVAIL"), when not bindable. */
   error?: string;
 }
 
+/** The JSON body of /health and /ready. */
 export interface HealthReport {
   /** ok: taking calls; draining; refusing (admission control); unhealthy (a media address cannot be bound). */
   status: 'ok' | 'draining' | 'refusing' | 'unhealthy';
+  /** Every media address can be bound (/health answers 200). */
   healthy: boolean;
+  /** Healthy, not draining and admitting calls (/ready answers 200). */
   ready: boolean;
+  /** Shutting down: new calls get load limit. */
   draining: boolean;
+  /** Each media address. */
   media: MediaAddressState[];
+  /** Whether a new call would be admitted now, and if not why. */
   admission: { open: boolean; reason?: string };
+  /** Calls in progress. */
   calls: number;
 }
 
@@ -55,6 +65,7 @@ export function mediaAddresses(config: DaemonConfig): { key: string; address: st
   return out;
 }
 
+/** Answers /health and /ready for a daemon. */
 export class HealthCheck {
   readonly #config: DaemonConfig;
   readonly #media: MediaServer;
@@ -97,6 +108,7 @@ export class HealthCheck {
     return { open: true };
   }
 
+  /** The report /health and /ready send. */
   async report(): Promise<HealthReport> {
     const media = await this.mediaState();
     const draining = this.#calls.draining;

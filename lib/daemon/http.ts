@@ -8,7 +8,9 @@ import type { HostPort } from './config';
 import type { HealthReport } from './health';
 import { silentLogger, type Logger } from './log';
 
+/** What the HTTP endpoint serves. */
 export interface HttpEndpoints {
+  /** The /metrics text. */
   metrics: () => Promise<string> | string;
   /** Content type of the metrics text (default Prometheus text 0.0.4). */
   contentType?: string;

@@ -13,6 +13,7 @@ import type { LogLevel } from './config';
 export type { Logger } from '../util/logger';
 export { silentLogger } from '../util/logger';
 
+/** How createLogger() writes. */
 export interface CreateLoggerOptions {
   /** 'auto' (default): pretty on a terminal when pino-pretty can be loaded, else JSON. */
   format?: 'auto' | 'json' | 'pretty';

@@ -37,6 +37,7 @@ function add(t: PacketTotals, s: RtpStats): void {
 
 const finite = (v: number) => (Number.isFinite(v) ? v : 0);
 
+/** The daemon's metrics registry, read from the live objects at each scrape. */
 export class DaemonMetrics {
   /** The registry /metrics renders; add an application's own metrics to it if embedding. */
   readonly registry = new Registry();
@@ -231,6 +232,7 @@ export class DaemonMetrics {
     return this.registry.metrics();
   }
 
+  /** The Content-Type of render()'s text. */
   get contentType(): string {
     return this.registry.contentType;
   }

@@ -21,14 +21,20 @@ export class ConfigError extends RmsError {
   }
 }
 
+/** An IP address and a port. */
 export interface HostPort {
+  /** IPv4 or IPv6 address. */
   host: string;
+  /** 0 picks a free one when binding. */
   port: number;
 }
 
+/** The daemon's log threshold. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
+/** The daemon's whole configuration, as loadConfig() makes it (and `--dry-run` prints it). */
 export interface DaemonConfig {
+  /** The ng control protocol. */
   control: {
     /** ng over UDP (what Kamailio speaks); null: off. */
     udp: HostPort | null;
@@ -37,13 +43,20 @@ export interface DaemonConfig {
     /** Peers (IP or CIDR) whose requests are served; others are dropped. Empty: everyone, loopback binds only. */
     allow: string[];
   };
+  /** The RTP side. */
   media: {
+    /** Local address of the RTP/RTCP sockets (must be this machine's: start fails otherwise). */
     address: string;
+    /** Address written into the SDP (default: address). */
     advertisedAddress?: string;
+    /** An address of the other IP version. */
     address6?: string;
+    /** SDP form of address6. */
     advertisedAddress6?: string;
+    /** RTP port range, [min, max]. */
     ports: [number, number];
   };
+  /** Media threads (mediastreamer2 tickers). */
   tickers: number;
   /** Tick interval of the tickers, 10 or 20 ms (20: fewer empty socket polls, more latency). */
   tickMs: 10 | 20;
@@ -59,6 +72,7 @@ export interface DaemonConfig {
   offerTimeoutSec: number;
   /** Codecs offered to every callee besides the caller's (server-wide transcoding). */
   transcodeCodecs: CodecName[];
+  /** Call quality monitoring and RFC 6035 reports. */
   quality: {
     /** Quality sampling period of each call, ms (0: off). */
     sampleMs: number;
@@ -75,6 +89,7 @@ export interface DaemonConfig {
   mediaRoots: string[];
   /** On SIGTERM, how long calls may go on before everything is closed. */
   drainTimeoutSec: number;
+  /** What goes to stderr. */
   logLevel: LogLevel;
 }
 
@@ -445,6 +460,7 @@ export const OPTIONS: OptionSpec[] = [
   },
 ];
 
+/** The embedded defaults (the `shown` column of OPTIONS). */
 export function defaultConfig(): DaemonConfig {
   return {
     control: { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] },

@@ -10,29 +10,34 @@ import { EventEmitter } from 'node:events';
 export class SafeEmitter<Events> {
   readonly #ee = new EventEmitter();
 
+  /** Calls `listener` on every `event`; a listener that throws is reported on 'error', the others still run. */
   on<K extends keyof Events & string>(event: K, listener: Events[K]): this {
     this.#ee.on(event, listener as (...args: unknown[]) => void);
     this.listenerAdded(event);
     return this;
   }
 
+  /** Calls `listener` on the next `event` only. */
   once<K extends keyof Events & string>(event: K, listener: Events[K]): this {
     this.#ee.once(event, listener as (...args: unknown[]) => void);
     this.listenerAdded(event);
     return this;
   }
 
+  /** Removes a listener added with on() or once(). */
   off<K extends keyof Events & string>(event: K, listener: Events[K]): this {
     this.#ee.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
+  /** Removes every listener of `event`, or of every event. */
   removeAllListeners<K extends keyof Events & string>(event?: K): this {
     if (event === undefined) this.#ee.removeAllListeners();
     else this.#ee.removeAllListeners(event);
     return this;
   }
 
+  /** How many listeners `event` has. */
   listenerCount<K extends keyof Events & string>(event: K): number {
     return this.#ee.listenerCount(event);
   }
