@@ -46,6 +46,8 @@ export interface NativeFilterInfo {
   outputs: number;
   encFmt?: string;
   category: number;
+  /** Notifications dropped because JS had 1024 still to take (bounded channel, native/channel.h). */
+  eventsDropped: number;
 }
 
 export interface NativeLink {
@@ -144,6 +146,8 @@ export interface NativeRtpStats {
   maxJitterMs: number;
   jitterBufferMs: number;
   roundTripMs: number;
+  /** RFC 4733 reports dropped because JS had 256 still to take (bounded channel, native/channel.h). */
+  telephoneEventsDropped: number;
 }
 
 export interface NativeRtpInfo {

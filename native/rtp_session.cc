@@ -353,6 +353,8 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("maxJitterMs", clock > 0 ? j->max_jitter * 1000.0 / clock : 0);
   o.Set("jitterBufferMs", j->jitter_buffer_size_ms);
   o.Set("roundTripMs", rtp_session_get_round_trip_propagation(session_) * 1000.0);
+  // RFC 4733 reports refused because JS had kMaxPendingTelephoneEvents still to take
+  o.Set("telephoneEventsDropped", static_cast<double>(dtmf_ ? dtmf_->channel->dropped() : 0));
   return o;
 }
 
@@ -371,26 +373,21 @@ Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r) {
-  auto* ev = new TelephoneEventReport(r);
-  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, TelephoneEventReport* e) {
-        TelephoneEventReport v = *e;
-        delete e;
-        if (env == nullptr || cb.IsEmpty()) return;
-        // no C++ exception may leave a TSFN callback (see filter.cc)
-        try {
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
-          o.Set("event", v.event);
-          o.Set("volume", v.volume);
-          o.Set("duration", v.duration);
-          o.Set("timestamp", static_cast<double>(v.timestamp));
-          cb.Call({o});
-        } catch (const Napi::Error& err) {
-          err.ThrowAsJavaScriptException();
-        }
-      }) != napi_ok)
-    delete ev;
+// A peer's flood of telephone-event packets (each new timestamp is a start
+// and an inferred end) must not grow memory while JS is busy: past this many
+// reports waiting, new ones are dropped and counted.
+constexpr size_t kMaxPendingTelephoneEvents = 256;
+
+void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r) { sink->channel->Push(r); }
+
+void DeliverTelephoneEvent(Napi::Env env, Napi::Function cb, const TelephoneEventReport& v, uint64_t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
+  o.Set("event", v.event);
+  o.Set("volume", v.volume);
+  o.Set("duration", v.duration);
+  o.Set("timestamp", static_cast<double>(v.timestamp));
+  cb.Call({o});
 }
 }  // namespace
 
@@ -442,10 +439,8 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
   if (AnyUserAttached())
     Throw(env, code::kInvalidState, "Register for telephone events before the session's graph runs");
   dtmf_ = new TelephoneEventSink();
-  dtmf_->tsfn = Napi::ThreadSafeFunction::New(
-      env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
-      [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
-  dtmf_->tsfn.Unref(env);
+  dtmf_->channel = TelephoneEventChannel::Open(env, info[0].As<Napi::Function>(), "rms-telephone-event",
+                                               kMaxPendingTelephoneEvents, &DeliverTelephoneEvent);
   rtp_session_signal_connect(session_, "telephone-event_packet", &RtpSessionWrap::TelephoneEventPacketFromTicker,
                              dtmf_);
   return env.Undefined();
@@ -467,8 +462,10 @@ void RtpSessionWrap::Close(Napi::Env env, bool force) {
   rtp_session_destroy(session_);
   session_ = nullptr;
   if (dtmf_ != nullptr) {
-    // no ticker reads the session any more: the TSFN drains, then frees the sink
-    dtmf_->tsfn.Release();
+    // no ticker reads the session any more: the channel delivers what is
+    // queued, then frees itself
+    dtmf_->channel->Close();
+    delete dtmf_;
     dtmf_ = nullptr;
   }
   rtp_profile_destroy(profile_);

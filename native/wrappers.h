@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "channel.h"
 #include "core/ms_includes.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
@@ -37,14 +38,15 @@ class Factory : public Napi::ObjectWrap<Factory> {
   MSFactory* factory_ = nullptr;
 };
 
-// Filter events are copied on the ticker thread and delivered here through a
-// ThreadSafeFunction. The sink outlives the JS wrapper's use of it: it is freed
-// only after the filter is destroyed (so no ticker can still call into it).
-struct NotifySink {
-  Napi::ThreadSafeFunction tsfn;
-  std::atomic<int> pending{0};
-  std::atomic<uint64_t> dropped{0};
+// A filter notification, copied on the ticker thread (channel.h carries it
+// to JS). The channel outlives the filter: it is closed only after the filter
+// is destroyed, so no ticker can still push into it.
+struct FilterEvent {
+  unsigned int id;
+  size_t size;
+  unsigned char data[256];
 };
+using FilterEventChannel = Channel<FilterEvent>;
 
 class Filter : public Napi::ObjectWrap<Filter> {
  public:
@@ -84,7 +86,7 @@ class Filter : public Napi::ObjectWrap<Filter> {
   Napi::ObjectReference factory_;
   Napi::ObjectReference rtpSessionRef_;
   class RtpSessionWrap* rtpSession_ = nullptr;
-  NotifySink* sink_ = nullptr;
+  FilterEventChannel* sink_ = nullptr;
   bool attachedRoot_ = false;
   bool ran_ = false;
   bool pinned_ = false;
@@ -134,20 +136,6 @@ struct XrMediaValues {
   std::atomic<float> mosLq{-1.f};
 };
 
-// RFC 4733 events received by a session, from the ticker thread to JS.
-// RFC 4733 state of one session, touched only by the thread reading it (a
-// ticker): an event is identified by its RTP timestamp; its first packet
-// reports a start, its first end packet an end, retransmitted ends nothing.
-struct TelephoneEventSink {
-  Napi::ThreadSafeFunction tsfn;
-  bool active = false;  // an event seen and not yet ended
-  bool any = false;     // lastTs is valid
-  uint32_t lastTs = 0;
-  uint8_t event = 0;
-  uint16_t duration = 0;
-  uint8_t volume = 0;
-};
-
 // What crosses to JS: phase 0 start, 1 end, 2 end inferred (end packets lost,
 // a new event began).
 struct TelephoneEventReport {
@@ -156,6 +144,21 @@ struct TelephoneEventReport {
   uint8_t volume;
   uint16_t duration;  // in units of the telephone-event clock
   uint32_t timestamp;
+};
+using TelephoneEventChannel = Channel<TelephoneEventReport>;
+
+// RFC 4733 state of one session, touched only by the thread reading it (a
+// ticker): an event is identified by its RTP timestamp; its first packet
+// reports a start, its first end packet an end, retransmitted ends nothing.
+// Freed by the session's Close(), after the session (so no reader is left).
+struct TelephoneEventSink {
+  TelephoneEventChannel* channel = nullptr;
+  bool active = false;  // an event seen and not yet ended
+  bool any = false;     // lastTs is valid
+  uint32_t lastTs = 0;
+  uint8_t event = 0;
+  uint16_t duration = 0;
+  uint8_t volume = 0;
 };
 
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
