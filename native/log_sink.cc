@@ -2,22 +2,43 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <string>
 
-#include "core/log_queue.h"
+#include "channel.h"
 #include "core/ms_includes.h"
 #include "errors.h"
 
 namespace rms {
 namespace {
 
-// Lines waiting for JS at most; a flood of one line takes one slot.
-constexpr size_t kQueueCapacity = 256;
+// Lines waiting for JS at most; past it lines are dropped and counted.
+constexpr size_t kChannelCapacity = 256;
+// Longest line kept (oRTP's and ms2's are well under it).
+constexpr size_t kMaxMessage = 1024;
+
+struct LogLine {
+  int level = 0;  // BctbxLogLevel bit
+  std::string domain;
+  std::string message;
+};
+
+// On the JS thread: one line, as a batch of one [level, domain, message, count].
+void Deliver(Napi::Env env, Napi::Function cb, const LogLine& line, uint64_t droppedBefore) {
+  Napi::Array rec = Napi::Array::New(env, 4);
+  rec.Set(0u, Napi::Number::New(env, line.level));
+  rec.Set(1u, Napi::String::New(env, line.domain));
+  rec.Set(2u, Napi::String::New(env, line.message));
+  rec.Set(3u, Napi::Number::New(env, 1));
+  Napi::Array batch = Napi::Array::New(env, 1);
+  batch.Set(0u, rec);
+  cb.Call({batch, Napi::Number::New(env, static_cast<double>(droppedBefore))});
+}
 
 struct Sink {
   napi_env env;
-  Napi::ThreadSafeFunction tsfn;
-  LogQueue queue{kQueueCapacity};
+  Channel<LogLine>* channel;
 };
 
 // Leaked on purpose: tickers may still log while exit() destroys statics.
@@ -25,44 +46,31 @@ std::mutex& SinkMutex() {
   static auto* m = new std::mutex();
   return *m;
 }
-Sink* g_sink = nullptr;  // guarded by SinkMutex()
+Sink g_sink{nullptr, nullptr};  // guarded by SinkMutex()
 
+// Any thread that logs (tickers, oRTP's scheduler, the JS thread): never
+// blocks on JS, never calls it; the channel is bounded.
 void Handler(const char* domain, BctbxLogLevel level, const char* fmt, va_list args) {
   std::unique_lock<std::mutex> lock(SinkMutex());
-  if (g_sink == nullptr) {
+  if (g_sink.channel == nullptr) {
     lock.unlock();
     bctbx_logv_out(domain, level, fmt, args);
     return;
   }
-  char buf[LogQueue::kMaxMessage + 1];
+  char buf[kMaxMessage + 1];
   std::vsnprintf(buf, sizeof buf, fmt, args);
-  // One wake-up owed at a time: the JS side drains everything per call.
-  if (g_sink->queue.Push(static_cast<int>(level), domain, buf)) g_sink->tsfn.NonBlockingCall();
+  size_t n = std::strlen(buf);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) --n;
+  g_sink.channel->Push(LogLine{static_cast<int>(level), domain ? domain : "", std::string(buf, n)});
 }
 
-// On the main thread: everything queued, as one call.
-void Deliver(Napi::Env env, Napi::Function cb, Sink* sink) {
-  uint64_t dropped = 0;
-  std::vector<LogRecord> records = sink->queue.Drain(&dropped);
-  if (records.empty() && dropped == 0) return;
-  Napi::Array arr = Napi::Array::New(env, records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    Napi::Array r = Napi::Array::New(env, 4);
-    r.Set(0u, Napi::Number::New(env, records[i].level));
-    r.Set(1u, Napi::String::New(env, records[i].domain));
-    r.Set(2u, Napi::String::New(env, records[i].message));
-    r.Set(3u, Napi::Number::New(env, records[i].count));
-    arr.Set(static_cast<uint32_t>(i), r);
-  }
-  cb.Call({arr, Napi::Number::New(env, static_cast<double>(dropped))});
-}
-
+// JS thread. Once the pointer is cleared (under the lock) no producer can
+// push, so the channel may close; it still delivers what it holds.
 void Clear(std::unique_lock<std::mutex>& lock) {
-  Sink* old = g_sink;
-  g_sink = nullptr;
+  Channel<LogLine>* old = g_sink.channel;
+  g_sink = Sink{nullptr, nullptr};
   lock.unlock();
-  // Calls already queued still run; the finalizer frees the sink after them.
-  if (old) old->tsfn.Release();
+  if (old) old->Close();
 }
 
 }  // namespace
@@ -79,41 +87,16 @@ Napi::Value SetLogSinkJs(const Napi::CallbackInfo& info) {
   std::unique_lock<std::mutex> lock(SinkMutex());
   Clear(lock);
   if (info[0].IsNull()) return env.Undefined();
-  auto* sink = new Sink();
-  sink->env = env;
-  // Plain ThreadSafeFunction built by hand so Deliver gets the Sink as context.
-  napi_threadsafe_function raw = nullptr;
-  napi_status st = napi_create_threadsafe_function(
-      env, info[0], nullptr, Napi::String::New(env, "rms-native-log"), 0, 1, sink,
-      [](napi_env, void* data, void*) { delete static_cast<Sink*>(data); }, sink,
-      [](napi_env e, napi_value jsCb, void* ctx, void*) {
-        if (e == nullptr) return;
-        try {
-          Deliver(Napi::Env(e), Napi::Function(e, jsCb), static_cast<Sink*>(ctx));
-        } catch (const Napi::Error& err) {
-          // a throwing logger surfaces as an uncaught exception; during
-          // teardown JS cannot run at all, and the line is simply lost
-          try {
-            err.ThrowAsJavaScriptException();
-          } catch (...) {
-          }
-        }
-      },
-      &raw);
-  if (st != napi_ok) {
-    delete sink;
-    Throw(env, code::kInvalidState, "Cannot create the native log channel");
-  }
-  sink->tsfn = Napi::ThreadSafeFunction(raw);
-  sink->tsfn.Unref(env);  // logging must not keep the process alive
+  Channel<LogLine>* ch =
+      Channel<LogLine>::Open(env, info[0].As<Napi::Function>(), "rms-native-log", kChannelCapacity, &Deliver);
   lock.lock();
-  g_sink = sink;
+  g_sink = Sink{env, ch};
   return env.Undefined();
 }
 
 void ClearLogSinkOf(napi_env env) {
   std::unique_lock<std::mutex> lock(SinkMutex());
-  if (g_sink && g_sink->env == env) Clear(lock);
+  if (g_sink.channel && g_sink.env == env) Clear(lock);
 }
 
 }  // namespace rms

@@ -1,5 +1,6 @@
 // Routes the native libraries' log lines (ms2, oRTP, bctoolbox) to a JS
-// function instead of stderr: see core/log_queue.h for the thread crossing.
+// function instead of stderr, through a bounded Channel (channel.h): the
+// handler runs on whatever thread logs and never waits for JS.
 #pragma once
 #include <napi.h>
 

@@ -1,11 +1,12 @@
 /**
  * The native libraries' own log lines (mediastreamer2, oRTP, bctoolbox).
  * Without a sink they go to stderr in the libraries' format. routeNativeLog()
- * sends them to a Logger instead: the addon queues them from whatever thread
- * logged (bounded, a repeated line counted rather than queued again) and
- * hands them to the main thread in batches; here their levels are mapped and
- * repeats of one line (oRTP's "Connection refused", 25 a second per stream
- * whose peer is gone) are logged once per window, then summarised.
+ * sends them to a Logger instead: the addon hands them from whatever thread
+ * logged to the main thread through a bounded channel (native/channel.h, 256
+ * lines; past it lines are dropped and counted, never queued without end);
+ * here their levels are mapped and repeats of one line (oRTP's "Connection
+ * refused", 25 a second per stream whose peer is gone) are logged once per
+ * window, then summarised.
  */
 import { addon } from '../native';
 import type { Logger, LogLevelName } from './logger';

@@ -32,7 +32,6 @@
 #include "core/burst_gap.h"
 #include "core/dtmf_goertzel.h"
 #include "core/level_meter.h"
-#include "core/log_queue.h"
 #include "core/recv_gate.h"
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
@@ -1163,41 +1162,6 @@ void TestRecvGate() {
   RecvGateCase(false);
 }
 
-// The native log queue: a repeated line takes one slot and counts, past the
-// capacity lines are dropped and counted, one wake-up is owed per drain, and
-// pushes from several threads lose nothing but what the bound drops.
-void TestLogQueue() {
-  rms::LogQueue q(4);
-  CHECK(q.Push(16, "ortp", "Error sending rtp packet: Connection refused\n"));
-  CHECK(!q.Push(16, "ortp", "Error sending rtp packet: Connection refused\n"));
-  CHECK(!q.Push(8, "ortp", "Error sending rtp packet: Connection refused"));
-  CHECK(!q.Push(4, "mediastreamer", "a"));
-  CHECK(!q.Push(4, "mediastreamer", "b"));
-  CHECK(!q.Push(4, "mediastreamer", "c"));  // the 5th distinct line: dropped
-  uint64_t dropped = 0;
-  std::vector<rms::LogRecord> r = q.Drain(&dropped);
-  CHECK(r.size() == 4);
-  CHECK(dropped == 1);
-  CHECK(r[0].count == 2 && r[0].message == "Error sending rtp packet: Connection refused");
-  CHECK(r[1].level == 8 && r[1].count == 1);
-  CHECK(r[2].domain == "mediastreamer");
-  CHECK(q.Push(4, nullptr, std::string(5000, 'x').c_str()));  // a wake-up is owed again after the drain
-  r = q.Drain(&dropped);
-  CHECK(r.size() == 1 && r[0].message.size() == rms::LogQueue::kMaxMessage && r[0].domain.empty() && dropped == 0);
-
-  rms::LogQueue big(1000);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&big, t] {
-      for (int i = 0; i < 500; ++i) big.Push(16, "ortp", ("line " + std::to_string(t * 1000 + i % 100)).c_str());
-    });
-  for (auto& th : threads) th.join();
-  r = big.Drain(&dropped);
-  uint64_t total = 0;
-  for (auto& x : r) total += x.count;
-  CHECK(r.size() == 400 && total == 2000 && dropped == 0);
-}
-
 struct Case {
   const char* name;
   void (*fn)();
@@ -1220,7 +1184,6 @@ const Case kCases[] = {
     {"dtmf_filter", TestDtmfFilter},
     {"level_meter", TestLevelMeter},
     {"recv_gate", TestRecvGate},
-    {"log_queue", TestLogQueue},
 };
 
 }  // namespace
