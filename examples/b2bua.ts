@@ -208,7 +208,7 @@ export class B2bua {
       return this.#end(call);
     }
     this.#log(
-      `call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`,
+      `call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b?.codec)}`,
     );
     this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
   }
@@ -335,10 +335,10 @@ export class B2bua {
   #end(call: Call): void {
     const summary = call.session?.stop();
     if (summary?.reports && this.#opts.collector)
-      for (const r of [summary.reports.a, summary.reports.b]) this.#publish(r);
+      for (const r of [summary.reports.a, summary.reports.b]) if (r) this.#publish(r);
     if (summary?.stats)
       this.#log(
-        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`,
+        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b?.packetsReceived ?? 0} packets`,
       );
     this.#calls.delete(call.callId);
     this.#byB.delete(call.callIdB);

@@ -154,3 +154,49 @@ export const errorClassesByCode: Record<string, new (message: string, code: stri
   ERR_RMS_METHOD: MethodError,
   ERR_RMS_IN_USE: InUseError,
 };
+
+/** A malformed or unusable SDP. */
+export class SdpError extends InvalidArgumentError {
+  constructor(message: string, code = 'ERR_RMS_SDP') {
+    super(message, code);
+  }
+}
+
+/** An operation named a Call-ID the server does not know. */
+export class UnknownCallError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
+    super(message, code);
+  }
+}
+
+/** A second, different offer for a call that is still waiting for its answer. */
+export class DuplicateOfferError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_DUPLICATE_OFFER') {
+    super(message, code);
+  }
+}
+
+/** The offer and the codecs we support share nothing: the SIP 488 case. */
+export class NoCommonCodecError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_NO_COMMON_CODEC') {
+    super(message, code);
+  }
+}
+
+/** No free RTP/RTCP port pair is left in the configured range. */
+export class PortsExhaustedError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_PORTS_EXHAUSTED') {
+    super(message, code);
+  }
+}
+
+export type AdmissionReason = 'calls' | 'ticker-load' | 'cpu' | 'ports' | 'descriptors' | 'draining';
+
+/** A new call refused because the server is at a configured limit; calls already admitted go on. */
+export class AdmissionError extends RmsError {
+  readonly reason: AdmissionReason;
+  constructor(message: string, reason: AdmissionReason) {
+    super(message, 'ERR_RMS_ADMISSION');
+    this.reason = reason;
+  }
+}

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseVqReport, readWav, tone, writeWav } from '../lib';
+import { parseVqReport } from '../lib';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { parseRtp, type RtpHeader } from './helpers/relay';
@@ -255,7 +256,7 @@ describe(
             await b.waitFor('CALL_RTPESTAB', 5000);
             const [info] = b2bua.ms.sessions();
             assert.equal(info.legs.a.codec, c.a.split('/')[0]);
-            assert.equal(info.legs.b.codec, c.b.split('/')[0]);
+            assert.equal(info.legs.b!.codec, c.b.split('/')[0]);
             assert.equal(info.relay, false);
             await new Promise((r) => setTimeout(r, 3000));
             await a.hangup();

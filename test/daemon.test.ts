@@ -13,7 +13,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AudioPeer, parseSdp, readWav, Ticker, tone, writeWav } from '../lib';
+import { Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { parseSdp } from '../lib/sdp/parse';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import type { BDict } from '../lib/control/bencode';
 import { Daemon, defaultConfig, validate, type DaemonConfig } from '../lib/daemon';
 import { tmpDir } from './helpers/call';
@@ -287,7 +290,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.equal(ans.result, 'ok');
     let info = daemon.media.get(callId).info();
     assert.equal(info.legs.a.remote!.port, 5000, 'leg a faces the callee (the offerer)');
-    assert.equal(info.legs.b.remote!.port, 5002);
+    assert.equal(info.legs.b!.remote!.port, 5002);
     // the caller (leg b) puts the call on hold with a re-INVITE: from-tag is the caller's own
     const hold = await ng.request({
       command: 'offer',
@@ -308,8 +311,8 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.equal(holdAns.result, 'ok');
     assert.equal(parseSdp(str(holdAns.sdp)!).audio!.direction, 'recvonly');
     info = daemon.media.get(callId).info();
-    assert.equal(info.legs.b.remote!.port, 5012, 'the caller moved its media port');
-    assert.equal(info.legs.b.direction, 'sendonly');
+    assert.equal(info.legs.b!.remote!.port, 5012, 'the caller moved its media port');
+    assert.equal(info.legs.b!.direction, 'sendonly');
     // a tag nobody knows
     const stranger = await ng.request({
       command: 'offer',
@@ -393,19 +396,18 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       const recStop = await ng.request({ command: 'stop recording', 'call-id': callId });
       assert.equal(recStop.result, 'ok');
       const recorded = readWav(path.join(dir, 'recording-daemon-play@test.wav'));
-      // never over a file: a destination naming the prompt is refused, the default name takes the next number
+      // never over a file: a destination naming the prompt records beside it, the prompt is untouched
       const promptBefore = fs.readFileSync(path.join(dir, 'prompt.wav'));
       const over = await ng.request({
         command: 'start recording',
         'call-id': callId,
         'output-destination': 'prompt.wav',
       });
-      assert.equal(over.result, 'error');
-      assert.match(str(over['error-reason'])!, /prompt\.wav already exists/);
-      assert.deepEqual(fs.readFileSync(path.join(dir, 'prompt.wav')), promptBefore, 'the prompt is untouched');
-      assert.equal((await ng.request({ command: 'start recording', 'call-id': callId })).result, 'ok');
+      assert.equal(over.result, 'ok', JSON.stringify(over));
+      assert.match(str(over.warning)!, /prompt\.wav exists: recording to .*prompt-2\.wav/);
       assert.equal((await ng.request({ command: 'stop recording', 'call-id': callId })).result, 'ok');
-      assert.ok(fs.existsSync(path.join(dir, 'recording-daemon-play@test-1.wav')), 'the second recording, renamed');
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'prompt.wav')), promptBefore, 'the prompt is untouched');
+      assert.ok(fs.existsSync(path.join(dir, 'prompt-2.wav')), 'recorded beside it');
       assert.ok(recorded.samples.length / recorded.rate > 0.5, 'the recording holds the call');
       assert.ok(toneReport(recorded, 1000).marginDb > 5, "A's tone is in the recording");
       await sleep(300);
@@ -439,7 +441,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.match(await err('m3 d7:command5:offer7:call-idi5e8:from-tag1:x3:sdp1:xe', 'm3'), /call-id must be a string/);
     assert.match(await err('m4 {"command":"ping"}', 'm4'), /JSON is not supported/);
     assert.equal(await err('m5 de', 'm5'), 'Dictionary contains no key "command"');
-    assert.equal(await err('m6 d7:command11:block mediae', 'm6'), 'Unsupported command: block media');
+    assert.equal(await err('m6 d7:command15:pause recordinge', 'm6'), 'Unsupported command: pause recording');
     assert.equal(
       await err(
         NgClient.message('m7', { command: 'answer', 'call-id': 'nope', 'from-tag': 'a', 'to-tag': 'b', sdp: 'v=0' }),

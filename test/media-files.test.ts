@@ -1,14 +1,14 @@
 /**
  * Media files: a recording never overwrites (a prompt, a hard link to a file
- * outside the roots, a symlink), names made up by us move to the next free
- * number, and the one WAV parser refuses what cannot play right (3 or 5
+ * outside the roots, a symlink), and the one WAV parser refuses what cannot play right (3 or 5
  * channels) with a typed error while reading a killed recorder's file.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { MediaFileError, MediaRoots, readWav, readWavInfo, tone, writeWav } from '../lib';
+import { MediaFileError, MediaLeg, MediaRoots, Ticker } from '../lib';
+import { readWav, readWavInfo, tone, writeWav } from '../lib/tools';
 import { wavHeader } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 
@@ -16,7 +16,7 @@ const refused = (fn: () => unknown, reason: MediaFileError['reason'], re?: RegEx
   assert.throws(fn, (e: unknown) => e instanceof MediaFileError && e.reason === reason && (!re || re.test(e.message)));
 
 describe('media files', () => {
-  it('resolveForWrite creates the file exclusively: no overwrite, no way out through links', () => {
+  it('a recording never overwrites: a prompt, a hard link out of the roots, a symlink are refused', async () => {
     const root = tmpDir('rms-roots-');
     const outside = tmpDir('rms-outside-');
     const secret = path.join(outside, 'secret.wav');
@@ -25,27 +25,37 @@ describe('media files', () => {
     fs.symlinkSync(secret, path.join(root, 'soft.wav'));
     writeWav(path.join(root, 'prompt.wav'), tone(8000, 0.2, [440]));
     const prompt = fs.readFileSync(path.join(root, 'prompt.wav'));
-    const roots = new MediaRoots([root]);
-
-    refused(() => roots.resolveForWrite('prompt.wav'), 'exists', /already exists/);
-    refused(() => roots.resolveForWrite('hard.wav'), 'exists');
-    refused(() => roots.resolveForWrite('soft.wav'), 'exists');
-    refused(() => roots.resolveForWrite('../escape.wav'), 'outside-roots');
-    assert.deepEqual(fs.readFileSync(path.join(root, 'prompt.wav')), prompt);
-    assert.equal(fs.readFileSync(secret, 'utf8'), 'outside the roots');
-
-    const made = roots.resolveForWrite('new.wav');
-    assert.equal(made, path.join(fs.realpathSync(root), 'new.wav'));
-    assert.equal(fs.statSync(made).size, 0, 'created empty, for the recorder');
-    refused(() => roots.resolveForWrite('new.wav'), 'exists', /never overwrites/);
-    assert.equal(
-      roots.resolveForWrite('new.wav', { onExists: 'rename' }),
-      path.join(fs.realpathSync(root), 'new-1.wav'),
-    );
-    assert.equal(
-      roots.resolveForWrite('new.wav', { onExists: 'rename' }),
-      path.join(fs.realpathSync(root), 'new-2.wav'),
-    );
+    const ticker = new Ticker({ name: 'rec' });
+    const leg = new MediaLeg({
+      name: 'rec',
+      codec: 'PCMU',
+      local: { address: '127.0.0.1' },
+      ticker,
+      mediaRoots: [root],
+    });
+    try {
+      for (const name of ['prompt.wav', 'hard.wav'])
+        await assert.rejects(
+          leg.record(name, { maxDurationMs: 100 }),
+          (e: unknown) => e instanceof MediaFileError && e.reason === 'exists',
+        );
+      await assert.rejects(leg.record('soft.wav', { maxDurationMs: 100 }), MediaFileError);
+      await assert.rejects(
+        leg.record('../escape.wav', { maxDurationMs: 100 }),
+        (e: unknown) => e instanceof MediaFileError && e.reason === 'outside-roots',
+      );
+      assert.deepEqual(fs.readFileSync(path.join(root, 'prompt.wav')), prompt, 'the prompt is untouched');
+      assert.equal(fs.readFileSync(secret, 'utf8'), 'outside the roots', 'the file outside is untouched');
+      const r = await leg.record('new.wav', { maxDurationMs: 100 });
+      assert.equal(r.path, path.join(fs.realpathSync(root), 'new.wav'));
+      await assert.rejects(
+        leg.record('new.wav', { maxDurationMs: 100 }),
+        (e: unknown) => e instanceof MediaFileError && e.reason === 'exists',
+      );
+    } finally {
+      leg.close();
+      ticker.close();
+    }
   });
 
   it('one WAV parser: mono and stereo play, 3 and 5 channels are refused, a killed recording still reads', () => {

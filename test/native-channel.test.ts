@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { AudioPeer, Ticker, tone, writeWav } from '../lib';
+import { Ticker } from '../lib';
+import { AudioPeer, tone, writeWav } from '../lib/tools';
 import { tmpDir } from './helpers/call';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,8 @@ import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { AudioPeer, MediaServer, NativeLogRoute, Ticker, tone, writeWav } from '../lib';
+import { MediaServer, NativeLogRoute, Ticker } from '../lib';
+import { AudioPeer, tone, writeWav } from '../lib/tools';
 import { tmpDir } from './helpers/call';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MediaServer, NoCommonCodecError, RmsError, SdpError, answerDirection, parseSdp } from '../lib';
+import { MediaServer, NoCommonCodecError, RmsError, SdpError } from '../lib';
+import { answerDirection } from '../lib/sdp/build';
+import { parseSdp } from '../lib/sdp/parse';
 import { chosenByAnswer, codecForA, offerForB } from '../lib/session/negotiation';
 import { phoneSdp } from './helpers/sdp';
 

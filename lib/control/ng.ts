@@ -27,6 +27,10 @@ export const NG_COMMANDS = [
   'play DTMF',
   'block DTMF',
   'unblock DTMF',
+  'block media',
+  'unblock media',
+  'silence media',
+  'unsilence media',
   'start recording',
   'stop recording',
   'statistics',
@@ -37,10 +41,6 @@ export type NgCommand = (typeof NG_COMMANDS)[number];
 /** Commands rtpengine defines that this server knows of but does not carry out. */
 export const NG_UNSUPPORTED_COMMANDS = [
   'pause recording',
-  'block media',
-  'unblock media',
-  'silence media',
-  'unsilence media',
   'block silence media',
   'unblock silence media',
   'start forwarding',
@@ -300,6 +300,13 @@ export interface NgBlockDtmf extends NgBase {
   /** `DTMF-security` mode for block (drop, silence, tone, random, zero, DTMF, off). */
   mode?: string;
 }
+/** block/unblock media (drop what the participant sends), silence/unsilence media (replace it by silence). */
+export interface NgMediaBlock extends NgBase {
+  command: 'block media' | 'unblock media' | 'silence media' | 'unsilence media';
+  callId: string;
+  /** Who sends the media; nobody named: every participant of the call. */
+  participant: NgParticipant;
+}
 /** A parsed `start recording` request. */
 export interface NgStartRecording extends NgBase {
   /** The ng command. */
@@ -347,6 +354,7 @@ export type NgRequest =
   | NgStopMedia
   | NgPlayDtmf
   | NgBlockDtmf
+  | NgMediaBlock
   | NgStartRecording
   | NgStopRecording
   | NgStatistics;
@@ -985,6 +993,11 @@ function readRequest(cookie: string, body: Buffer): NgRequest {
         mode: a.str('DTMF-security', { max: 32 }),
       };
     }
+    case 'block media':
+    case 'unblock media':
+    case 'silence media':
+    case 'unsilence media':
+      return { ...base, command: cmd, callId: callId(), participant: readParticipant(a, flagsOf(a)) };
     case 'start recording':
       return {
         ...base,

@@ -5,15 +5,8 @@
 import * as transform from 'sdp-transform';
 import { isIP } from 'node:net';
 import { findCodec, CODECS } from '../codecs/table';
-import { InvalidArgumentError } from '../errors';
+import { SdpError } from '../errors';
 import type { Direction, SdpFormat, SdpMedia, SdpSession } from './model';
-
-/** A malformed or unusable SDP. */
-export class SdpError extends InvalidArgumentError {
-  constructor(message: string, code = 'ERR_RMS_SDP') {
-    super(message, code);
-  }
-}
 
 const MAX_SDP_BYTES = 64 * 1024;
 const STATIC_PT = new Map(

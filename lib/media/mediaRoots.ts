@@ -2,11 +2,8 @@
  * Media roots: the only folders prompts are read from and recordings written
  * to. A path is resolved against the first root when relative, then its real
  * path (symlinks followed) must lie inside the real path of a root, so `..`
- * and symlinks pointing out of a root are refused. A file to write is created
- * here, exclusively and without following a link, so a recording never
- * overwrites anything (a prompt, or through a hard link or symlink placed in
- * a root, a file outside). Every refusal is a MediaFileError naming the path
- * and the reason.
+ * and symlinks pointing out of a root are refused. Every refusal is a
+ * MediaFileError naming the path and the reason.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,14 +11,6 @@ import { InvalidArgumentError, MediaFileError } from '../errors';
 import { readWavInfo, type WavInfo } from '../util/wav';
 
 export { readWavInfo, type WavInfo } from '../util/wav';
-
-export interface WriteOptions {
-  /**
-   * When the name exists: 'refuse' (default) throws MediaFileError reason
-   * 'exists'; 'rename' picks NAME-1.wav, NAME-2.wav, ... (for names we made up).
-   */
-  onExists?: 'refuse' | 'rename';
-}
 
 export class MediaRoots {
   readonly roots: readonly string[];
@@ -77,14 +66,10 @@ export class MediaRoots {
   }
 
   /**
-   * Creates a new, empty file to write inside a root and returns its path:
-   * its folder's real path must be inside a root, and the file is made with
-   * O_CREAT|O_EXCL|O_NOFOLLOW, so an existing name (a prompt, a symlink, a
-   * hard link to a file elsewhere) is never opened. The writer (the
-   * recorder) then opens the file made here; only someone who can write in
-   * the root could swap it in between, and they can write there anyway.
+   * A path to write inside a root: its folder must exist inside a root, and
+   * the name must not be an existing symlink (which could point anywhere).
    */
-  resolveForWrite(p: string, opts: WriteOptions = {}): string {
+  resolveForWrite(p: string): string {
     const abs = path.resolve(this.#absolute(p));
     let dir: string;
     try {
@@ -94,30 +79,19 @@ export class MediaRoots {
     }
     const target = path.join(dir, path.basename(abs));
     if (!this.#inside(target)) throw new MediaFileError(`${p} is outside the media roots`, p, 'outside-roots');
-    const ext = path.extname(target);
-    const stem = target.slice(0, target.length - ext.length);
-    const tries = opts.onExists === 'rename' ? 1000 : 1;
-    for (let i = 0; i < tries; i++) {
-      const name = i === 0 ? target : `${stem}-${i}${ext}`;
-      try {
-        const flags = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW;
-        fs.closeSync(fs.openSync(name, flags, 0o640));
-        return name;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') continue;
-        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
-          throw new MediaFileError(`Folder of ${p} is not writable`, p, 'not-writable');
-        throw new MediaFileError(`${p} cannot be created: ${code ?? (err as Error).message}`, p, 'not-writable');
-      }
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(target);
+    } catch {
+      st = undefined;
     }
-    throw new MediaFileError(
-      opts.onExists === 'rename'
-        ? `${p} and its next 999 numbered names exist`
-        : `${p} already exists; a recording never overwrites a file`,
-      p,
-      'exists',
-    );
+    if (st && !st.isFile()) throw new MediaFileError(`${p} exists and is not a regular file`, p, 'not-writable');
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      throw new MediaFileError(`Folder of ${p} is not writable`, p, 'not-writable');
+    }
+    return target;
   }
 
   /** Resolves for reading and checks it is a 16-bit PCM WAV. */
