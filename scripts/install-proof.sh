@@ -57,7 +57,8 @@ test ! -d node_modules/rtp-media-server/build || { echo "a source build happened
 
 # a transcoded call, PCMU <-> opus, from CommonJS
 cat > call.cjs <<'JS'
-const { AudioPeer, Gateway, Ticker, tone, writeWav } = require('rtp-media-server');
+const { Gateway, Ticker } = require('rtp-media-server');
+const { AudioPeer, tone, writeWav } = require('rtp-media-server/tools');
 const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rms-proof-'));
 writeWav(path.join(dir, 'a.wav'), tone(8000, 2, [1000]));
@@ -82,7 +83,8 @@ PATH="$work/bin" node call.cjs
 
 # the same package from ESM
 cat > esm.mjs <<'JS'
-import { MediaServer, parseSdp } from 'rtp-media-server';
+import { MediaServer } from 'rtp-media-server';
+import { parseSdp } from 'rtp-media-server/sdp';
 const ms = new MediaServer({ address: '127.0.0.1', ports: [45000, 45099], tickers: 1 });
 const s = ms.offer('esm-1', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n');
 console.log(`esm: offered ${parseSdp(s.offerSdp).audio.formats.map((f) => f.name).join(' ')}`);
@@ -92,19 +94,21 @@ PATH="$work/bin" node esm.mjs
 
 # the published types: good use compiles, misuse does not
 cat > types-ok.ts <<'TS'
-import { MediaServer, CallLeg, type PlayResult, type SessionSummary } from 'rtp-media-server';
+import { MediaServer, MediaLeg, type SessionSummary } from 'rtp-media-server';
+import { AudioPeer } from 'rtp-media-server/tools';
 const ms = new MediaServer({ address: '127.0.0.1', ports: [30000, 30099] });
 const summary: SessionSummary = ms.stop('x');
-const leg: CallLeg | undefined = ms.ivrLeg('x');
-const played: Promise<PlayResult> | undefined = leg?.play('a.wav', { bargeIn: true });
-void summary; void played;
+const leg = new MediaLeg({ name: 'x', codec: 'PCMU', local: { address: '127.0.0.1' } });
+const played: Promise<{ reason: string; durationMs: number }> = leg.play('a.wav', { bargeIn: true });
+const peer: AudioPeer | undefined = undefined;
+void summary; void played; void peer;
 TS
 cat > types-bad.ts <<'TS'
 import { MediaServer } from 'rtp-media-server';
 new MediaServer({ address: 127 });
 TS
-PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module commonjs --target es2022 --types node types-ok.ts
-if PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module commonjs --target es2022 --types node types-bad.ts >/dev/null 2>&1; then
+PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module node16 --moduleResolution node16 --target es2022 --types node types-ok.ts
+if PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module node16 --moduleResolution node16 --target es2022 --types node types-bad.ts >/dev/null 2>&1; then
   echo "types: misuse compiled"; exit 1
 fi
 echo "types: the public API type-checks, misuse is refused"
