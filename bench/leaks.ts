@@ -60,10 +60,11 @@ export async function churn(
       const b = new MediaLeg({ name: 'b', codec: 'G722', local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
       a.setRemote({ address: '127.0.0.1', port: b.localPort });
       b.setRemote({ address: '127.0.0.1', port: a.localPort });
-      const rec = b.record('rec.wav', { maxDurationMs: 60 });
+      // a recording never overwrites: each round writes its own file, then removes it
+      const rec = b.record(`rec-${i}.wav`, { maxDurationMs: 60 });
       const play = a.play('p.wav');
       void a.sendDtmf('1', { durationMs: 40, gapMs: 0 });
-      await rec;
+      fs.rmSync((await rec).path, { force: true });
       a.bridgeWith(b);
       await sleep(5);
       a.unbridge();

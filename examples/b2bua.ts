@@ -22,9 +22,10 @@ import {
   type MediaSession,
   type VqReport,
 } from '../lib';
+import { loadSip } from './sip';
 // The sip package has no types of its own.
 
-const sip = require('sip');
+const sip = loadSip('examples/b2bua');
 
 type SipMessage = {
   method?: string;

@@ -24,9 +24,10 @@ import {
   type FlowResult,
   type MediaServerOptions,
 } from '../lib';
+import { loadSip } from './sip';
 // The sip package has no types of its own.
 
-const sip = require('sip');
+const sip = loadSip('examples/ivr-server');
 
 type SipMessage = {
   method?: string;

@@ -3,6 +3,7 @@
  * `code`; the native addon throws these same classes (see native/errors.h).
  */
 export class RmsError extends Error {
+  /** Stable machine-readable code, e.g. 'ERR_RMS_MEDIA_FILE' (the message may change, the code does not). */
   readonly code: string;
   constructor(message: string, code = 'ERR_RMS') {
     super(message);
@@ -97,7 +98,9 @@ export class NativeLibraryError extends RmsError {
  * configured media roots, missing, unreadable, or not a playable WAV.
  */
 export class MediaFileError extends RmsError {
+  /** The path as given. */
   readonly path: string;
+  /** Why it was refused. */
   readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable' | 'exists';
   constructor(message: string, path: string, reason: MediaFileError['reason']) {
     super(message, 'ERR_RMS_MEDIA_FILE');
@@ -113,7 +116,9 @@ export class MediaFileError extends RmsError {
  * one (no cookie: nothing to reply to).
  */
 export class ControlProtocolError extends RmsError {
+  /** The text for the ng reply's error-reason. */
   readonly reason: string;
+  /** The request's cookie, when it had one. */
   cookie?: string;
   constructor(message: string, code = 'ERR_RMS_CONTROL_PROTOCOL', reason = message) {
     super(message, code);
@@ -123,6 +128,7 @@ export class ControlProtocolError extends RmsError {
 
 /** An IVR flow document that does not validate; `pointer` is the JSON pointer of the bad node. */
 export class FlowError extends RmsError {
+  /** JSON pointer of the bad node or field ('' for the whole document). */
   readonly pointer: string;
   constructor(message: string, pointer: string) {
     super(pointer ? `${pointer}: ${message}` : message, 'ERR_RMS_FLOW');
@@ -136,7 +142,9 @@ export class FlowError extends RmsError {
  * early (more bytes of a stream may complete it).
  */
 export class BencodeError extends ControlProtocolError {
+  /** Where in the input the problem was found. */
   readonly offset: number;
+  /** True when the input only ended too early. */
   readonly incomplete: boolean;
   constructor(message: string, offset = 0, incomplete = false, code = 'ERR_RMS_BENCODE') {
     super(message, code);

@@ -30,8 +30,8 @@ export type { CodecPolicy } from './session/negotiation';
 
 // legs and what runs on them
 export { MediaLeg } from './leg/MediaLeg';
-export { Bridge } from './leg/Bridge';
-export type { BridgeOptions, BridgeEvents } from './leg/Bridge';
+// received from a session or a leg (leg.bridge), never constructed
+export type { Bridge, BridgeOptions, BridgeEvents, BridgedLeg } from './leg/Bridge';
 export type * from './leg/types';
 export { Conference } from './ivr/Conference';
 export type { ConferenceOptions, ConferenceEvents } from './ivr/Conference';
@@ -76,7 +76,8 @@ export type {
   TelephoneEvent,
   TelephoneEventEnd,
 } from './rtp/RtpEndpoint';
-export { setNativeLogLevel } from './util/log';
+export { setNativeLogLevel, routeNativeLog, type NativeLogRoute, type NativeLogOptions } from './util/log';
+export type { Logger, LogFn } from './util/logger';
 
 // quality reports
 export { formatVqReport, parseVqReport } from './quality/vqreport';

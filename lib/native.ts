@@ -275,6 +275,8 @@ export interface NativeAddon {
   setLogLevel(level: number): void;
   /** Open descriptors of this process and its RLIMIT_NOFILE (-1: unknown / unlimited). */
   fdUsage(): { open: number; limit: number; hardLimit: number };
+  /** Native library log lines to fn (records: [level bit, domain, message, count]); null: back to stderr. */
+  setLogSink(fn: ((records: [number, string, string, number][], dropped: number) => void) | null): void;
   constants: NativeConstants;
 }
 

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "filters/dtmf_detect.h"
 #include "instance.h"
+#include "log_sink.h"
 #include "wrappers.h"
 
 namespace rms {
@@ -44,6 +45,7 @@ void StopAllTickersAtExit() {
 
 void Cleanup(void* arg) {
   auto* inst = static_cast<Instance*>(arg);
+  ClearLogSinkOf(inst->env);
   try {
     inst->CloseAll();
   } catch (...) {
@@ -140,10 +142,12 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EnsureLibrariesInitialised();
+  InstallLogHandler();
   static std::once_flag atexitOnce;
   std::call_once(atexitOnce, [] { std::atexit(StopAllTickersAtExit); });
 
   auto* inst = new Instance();
+  inst->env = env;
   env.SetInstanceData<Instance>(inst);
   {
     std::lock_guard<std::mutex> lock(g_instancesMutex);
@@ -166,6 +170,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));
+  exports.Set("setLogSink", Napi::Function::New(env, SetLogSinkJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

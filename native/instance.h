@@ -33,6 +33,7 @@ struct Instance {
   std::unordered_map<const void*, Filter*> filterByHandle;  // MSFilter*
   std::unordered_map<const void*, Ticker*> tickerByHandle;  // MSTicker*
   bool tearingDown = false;
+  napi_env env = nullptr;  // the environment this instance belongs to
 
   static Instance* Get(Napi::Env env) { return env.GetInstanceData<Instance>(); }
   // Closes everything: tickers first (joins their threads, so nothing runs on

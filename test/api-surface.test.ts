@@ -16,7 +16,7 @@ describe('public API surface', () => {
   it('the root export is the narrow set (30 runtime names at most)', () => {
     const names = Object.keys(require('rtp-media-server'));
     assert.ok(names.length <= 30, `${names.length} runtime names: ${names.join(', ')}`);
-    for (const n of ['MediaServer', 'MediaSession', 'MediaLeg', 'Bridge', 'Conference', 'Gateway', 'Factory', 'Ticker'])
+    for (const n of ['MediaServer', 'MediaSession', 'MediaLeg', 'Conference', 'Gateway', 'Factory', 'Ticker'])
       assert.ok(names.includes(n), `${n} is exported`);
     for (const n of ['Daemon', 'bencode', 'ng', 'PortPool', 'TickerPool', 'QualityMonitor', 'AudioPeer', 'daemon'])
       assert.ok(!names.includes(n), `${n} is not in the root export`);

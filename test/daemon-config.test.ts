@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MediaServer } from '../lib';
-import { ConfigError, OPTIONS, CallControl, NgServer, helpText, loadConfig } from '../lib/daemon';
+import { ConfigError, OPTIONS, CallControl, NgServer, configJsonSchema, helpText, loadConfig } from '../lib/daemon';
 import type { NgOffer } from '../lib/control/ng';
 import { parseRequest } from '../lib/control/ng';
 import { tmpDir } from './helpers/call';
@@ -81,6 +81,27 @@ describe('daemon configuration', () => {
     refused({ argv: ['--frobnicate'] }, /unknown option "--frobnicate"/);
     refused({ argv: ['--control-udp', 'off'] }, /no control/);
     refused({ argv: ['--collector', 'sip:qos@collector.example.net'] }, /set quality.collectorAddress/);
+    // the file is checked against its JSON Schema (ajv); the message is the option's own
+    refused({ argv: ['--config', file({ tickers: 3.5 })] }, /: tickers: expected an integer 1\.\.256, got 3\.5$/);
+    refused(
+      { argv: ['--config', file({ quality: { sampleMs: 'x' } })] },
+      /quality\.sampleMs: expected an integer 0\.\.60000/,
+    );
+    refused({ argv: ['--config', file({ 'media.ports': [31000] })] }, /media\.ports: expected MIN-MAX/);
+    refused({ argv: ['--config', file({ logLevel: 'loud' })] }, /logLevel: expected error, warn, info or debug/);
+    refused({ argv: ['--config', file({ quality: { colector: 'x' } })] }, /unknown option "quality\.colector"/);
+    refused({ argv: ['--config', file({ control: 'x' })] }, /control: expected an object of options/);
+    refused({ argv: ['--tickerz', '2'] }, /unknown option "--tickerz"; did you mean --tickers\?/);
+    refused({ argv: ['--tickers'] }, /--tickers needs a value/);
+  });
+
+  it('the config file JSON Schema covers every option, nested and dotted', () => {
+    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    for (const o of OPTIONS) {
+      assert.ok(schema.properties[o.key], o.key);
+      const [head, tail] = o.key.split('.');
+      if (tail) assert.ok(schema.properties[head].properties?.[tail], `${o.key} nested`);
+    }
   });
 
   it('a control address other machines can reach needs an allow-list', () => {

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -189,7 +190,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       assert.equal(metric(m, 'rms_calls_active'), 1);
       assert.equal(metric(m, 'rms_calls_transcoding'), 1);
       assert.ok(metric(m, 'rms_rtp_packets_received_total') > 80);
-      assert.ok(metric(m, 'rms_ticker_load_percent{ticker="0"}') >= 0);
+      assert.ok(metric(m, 'rms_ticker_load_ratio{ticker="0"}') >= 0);
 
       const del = await ng.request({ command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
       assert.equal(del.result, 'ok');
@@ -374,6 +375,11 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       });
       assert.equal(outside.result, 'error');
       assert.match(str(outside['error-reason'])!, /outside the media roots/);
+      // a 5-channel file is refused (it played 2.5x too many packets), the call goes on
+      writeWav(path.join(dir, 'five.wav'), { rate: 8000, channels: 5, samples: new Int16Array(8000 * 5) });
+      const five = await ng.request({ command: 'play media', 'call-id': callId, 'from-tag': 'bob', file: 'five.wav' });
+      assert.equal(five.result, 'error');
+      assert.match(str(five['error-reason'])!, /5 channels/);
       const nobody = await ng.request({ command: 'play DTMF', 'call-id': callId, 'from-tag': 'eve', code: '1' });
       assert.match(str(nobody['error-reason'])!, /Unknown from-tag/);
       // block DTMF from alice: her digit does not reach bob; unblocked, the next one does
@@ -392,6 +398,18 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       const recStop = await ng.request({ command: 'stop recording', 'call-id': callId });
       assert.equal(recStop.result, 'ok');
       const recorded = readWav(path.join(dir, 'recording-daemon-play@test.wav'));
+      // never over a file: a destination naming the prompt records beside it, the prompt is untouched
+      const promptBefore = fs.readFileSync(path.join(dir, 'prompt.wav'));
+      const over = await ng.request({
+        command: 'start recording',
+        'call-id': callId,
+        'output-destination': 'prompt.wav',
+      });
+      assert.equal(over.result, 'ok', JSON.stringify(over));
+      assert.match(str(over.warning)!, /prompt\.wav exists: recording to .*prompt-2\.wav/);
+      assert.equal((await ng.request({ command: 'stop recording', 'call-id': callId })).result, 'ok');
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'prompt.wav')), promptBefore, 'the prompt is untouched');
+      assert.ok(fs.existsSync(path.join(dir, 'prompt-2.wav')), 'recorded beside it');
       assert.ok(recorded.samples.length / recorded.rate > 0.5, 'the recording holds the call');
       assert.ok(toneReport(recorded, 1000).marginDb > 5, "A's tone is in the recording");
       await sleep(300);

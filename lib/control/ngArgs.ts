@@ -13,6 +13,7 @@ import { NG_CODEC_KEYS, NG_MAX_ID_LENGTH, type NgCodecOptions, type NgParticipan
 // ---------------------------------------------------------------------------
 // Framing
 
+/** One message split into its cookie and its bencoded dictionary. */
 export interface NgFrame {
   /** The cookie's bytes as a latin1 string (exact: every byte maps to one char). */
   cookie: string;

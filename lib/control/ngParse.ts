@@ -22,6 +22,7 @@ import { NG_MAX_SDP_BYTES, NG_REASONS, NG_UNSUPPORTED_COMMANDS, type NgPlayMedia
 // ---------------------------------------------------------------------------
 // Parsing
 
+/** Limits of parseRequest(). */
 export interface ParseOptions {
   /** Largest message, cookie included. Default NG_MAX_MESSAGE_BYTES. */
   maxMessageBytes?: number;

@@ -16,6 +16,7 @@
  */
 import { ControlProtocolError } from '../errors';
 
+/** Size and lifetime of the reply cache. */
 export interface ReplyCacheOptions {
   /** Most cookies remembered (oldest go first). Default 10000. */
   maxEntries?: number;

@@ -18,6 +18,7 @@ import { ControlProtocolError } from '../errors';
 import { decodePrefix } from './bencode';
 import { NG_DECODE_LIMITS, NG_MAX_COOKIE_BYTES, NG_MAX_MESSAGE_BYTES } from './ngLimits';
 
+/** Limits of the TCP stream decoder. */
 export interface StreamDecoderOptions {
   /** Largest message, cookie included. Default NG_MAX_MESSAGE_BYTES. */
   maxMessageBytes?: number;

@@ -22,6 +22,7 @@ export const NG_COMMANDS = [
   'stop recording',
   'statistics',
 ] as const;
+/** The commands parseRequest() understands. */
 export type NgCommand = (typeof NG_COMMANDS)[number];
 
 /** Commands rtpengine defines that this server knows of but does not carry out. */
@@ -68,6 +69,7 @@ export const NG_MAX_ID_LENGTH = 256;
 // ---------------------------------------------------------------------------
 // Request model
 
+/** The `codec` dictionary of offer/answer: what to strip, keep, transcode to... */
 export interface NgCodecOptions {
   /** Codecs to remove from the SDP (`all`/`full`: every codec). */
   strip: string[];
@@ -87,6 +89,7 @@ export interface NgCodecOptions {
   consume: string[];
 }
 
+/** The keys of the `codec` dictionary that are read. */
 export const NG_CODEC_KEYS = ['strip', 'offer', 'transcode', 'mask', 'set', 'except', 'accept', 'consume'] as const;
 
 /** The options of offer and answer (and of other commands where they apply). */
@@ -129,9 +132,13 @@ export interface NgSdpOptions {
 
 /** Which participant(s) a command applies to. */
 export interface NgParticipant {
+  /** The SIP From tag of the side that sent the request. */
   fromTag?: string;
+  /** The SIP To tag. */
   toTag?: string;
+  /** A label set on the leg by an earlier offer or answer. */
   label?: string;
+  /** The label of the other leg. */
   toLabel?: string;
   /** Select by the SDP media address. */
   address?: string;
@@ -140,6 +147,7 @@ export interface NgParticipant {
 }
 
 interface NgBase {
+  /** The request's cookie; the reply carries it back. */
   cookie: string;
   /** The dictionary as received, keys normalized (spaces -> hyphens, first of duplicates kept). */
   args: BDict;
@@ -147,69 +155,112 @@ interface NgBase {
   warnings: string[];
 }
 
+/** A parsed `ping` request. */
 export interface NgPing extends NgBase {
+  /** The ng command. */
   command: 'ping';
 }
+/** A parsed `offer` request. */
 export interface NgOffer extends NgBase {
+  /** The ng command. */
   command: 'offer';
+  /** The SIP Call-ID. */
   callId: string;
+  /** The SIP From tag of the side that sent the request. */
   fromTag: string;
   /** Present in a re-INVITE's offer. */
   toTag?: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
+  /** The SDP body. */
   sdp: string;
+  /** The flags and options of the request. */
   options: NgSdpOptions;
 }
+/** A parsed `answer` request. */
 export interface NgAnswer extends NgBase {
+  /** The ng command. */
   command: 'answer';
+  /** The SIP Call-ID. */
   callId: string;
+  /** The SIP From tag of the side that sent the request. */
   fromTag: string;
+  /** The SIP To tag. */
   toTag: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
+  /** The SDP body. */
   sdp: string;
+  /** The flags and options of the request. */
   options: NgSdpOptions;
 }
+/** A parsed `delete` request. */
 export interface NgDelete extends NgBase {
+  /** The ng command. */
   command: 'delete';
+  /** The SIP Call-ID. */
   callId: string;
   /** Without it the whole call goes (Kamailio sends it always; it leaves to-tag out unless asked). */
   fromTag?: string;
+  /** The SIP To tag. */
   toTag?: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
   /** Unknown call -> error instead of ok with a warning. */
   fatal: boolean;
   /** Seconds to wait before deleting (`delete delay`, or Kamailio's `delete-delay=` flag). */
   deleteDelay?: number;
+  /** The flags and options of the request. */
   options: NgSdpOptions;
 }
+/** A parsed `query` request. */
 export interface NgQuery extends NgBase {
+  /** The ng command. */
   command: 'query';
+  /** The SIP Call-ID. */
   callId: string;
+  /** The SIP From tag of the side that sent the request. */
   fromTag?: string;
+  /** The SIP To tag. */
   toTag?: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
 }
+/** A parsed `list` request. */
 export interface NgList extends NgBase {
+  /** The ng command. */
   command: 'list';
   /** Most Call-IDs to return. Default 32. */
   limit: number;
 }
+/** A parsed `play media` request. */
 export interface NgPlayMedia extends NgBase {
+  /** The ng command. */
   command: 'play media';
+  /** The SIP Call-ID. */
   callId: string;
+  /** Whose media the command is about (from-tag, to-tag or label). */
   participant: NgParticipant;
   source: { file: string } | { blob: Buffer } | { dbId: number };
   repeatTimes: number;
   startPos?: number;
 }
+/** A parsed `stop media` request. */
 export interface NgStopMedia extends NgBase {
+  /** The ng command. */
   command: 'stop media';
+  /** The SIP Call-ID. */
   callId: string;
+  /** Whose media the command is about (from-tag, to-tag or label). */
   participant: NgParticipant;
 }
+/** A parsed `play DTMF` request. */
 export interface NgPlayDtmf extends NgBase {
+  /** The ng command. */
   command: 'play DTMF';
+  /** The SIP Call-ID. */
   callId: string;
+  /** Whose media the command is about (from-tag, to-tag or label). */
   participant: NgParticipant;
   /** RFC 4733 event 0..15 (0-9, 10 '*', 11 '#', 12-15 A-D). */
   event: number;
@@ -222,9 +273,13 @@ export interface NgPlayDtmf extends NgBase {
   /** Milliseconds between queued digits, 100..5000, default 100. */
   pauseMs: number;
 }
+/** A parsed `block DTMF / unblock DTMF` request. */
 export interface NgBlockDtmf extends NgBase {
+  /** The ng command. */
   command: 'block DTMF' | 'unblock DTMF';
+  /** The SIP Call-ID. */
   callId: string;
+  /** Whose media the command is about (from-tag, to-tag or label). */
   participant: NgParticipant;
   /** `DTMF-security` mode for block (drop, silence, tone, random, zero, DTMF, off). */
   mode?: string;
@@ -236,27 +291,42 @@ export interface NgMediaBlock extends NgBase {
   /** Who sends the media; nobody named: every participant of the call. */
   participant: NgParticipant;
 }
+/** A parsed `start recording` request. */
 export interface NgStartRecording extends NgBase {
+  /** The ng command. */
   command: 'start recording';
+  /** The SIP Call-ID. */
   callId: string;
+  /** The SIP From tag of the side that sent the request. */
   fromTag?: string;
+  /** The SIP To tag. */
   toTag?: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
   outputDestination?: string;
 }
+/** A parsed `stop recording` request. */
 export interface NgStopRecording extends NgBase {
+  /** The ng command. */
   command: 'stop recording';
+  /** The SIP Call-ID. */
   callId: string;
+  /** The SIP From tag of the side that sent the request. */
   fromTag?: string;
+  /** The SIP To tag. */
   toTag?: string;
+  /** The Via branch (told apart by rtpengine for forked calls; read, not used). */
   viaBranch?: string;
   /** `pause` flag or `pause=yes`: keep the file open for a later start. */
   pause: boolean;
 }
+/** A parsed `statistics` request. */
 export interface NgStatistics extends NgBase {
+  /** The ng command. */
   command: 'statistics';
 }
 
+/** Any parsed request, told apart by `command`. */
 export type NgRequest =
   | NgPing
   | NgOffer

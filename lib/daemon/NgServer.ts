@@ -25,14 +25,20 @@ import { NgStreamDecoder } from '../control/ngStream';
 import type { HostPort } from './config';
 import { silentLogger, type Logger } from './log';
 
+/** Carries out one parsed request and returns its reply dictionary. */
 export type NgHandler = (req: NgRequest, peer: { address: string; port: number }) => BDict | Promise<BDict>;
 
+/** Where the ng server listens, whom it serves, and what runs the requests. */
 export interface NgServerOptions {
+  /** ng over UDP (what Kamailio speaks); null: off. */
   udp?: HostPort | null;
+  /** ng over TCP; null: off. */
   tcp?: HostPort | null;
   /** Peer addresses or CIDR blocks allowed; empty: everyone. */
   allow?: string[];
+  /** Runs each request. */
   handler: NgHandler;
+  /** Where refusals and failures are logged. */
   log?: Logger;
   /** How long replies are kept for retransmissions, ms. Default 60000. */
   replyTtlMs?: number;
@@ -46,6 +52,7 @@ export interface NgServerOptions {
   tcpIdleMs?: number;
 }
 
+/** Counters of the control plane. */
 export interface NgServerStats {
   /** Messages read (after the allow-list). */
   received: number;
@@ -77,6 +84,7 @@ function blockListOf(allow: string[]): BlockList | undefined {
   return bl;
 }
 
+/** The ng control protocol over UDP and TCP: cookies, the reply cache for retransmissions, the allow-list. */
 export class NgServer {
   readonly #opts: NgServerOptions;
   readonly #log: Logger;
@@ -88,6 +96,7 @@ export class NgServer {
   readonly #perSource = new Map<string, number>();
   #sweeper?: NodeJS.Timeout;
   #closed = false;
+  /** Counters for /metrics and the statistics command. */
   readonly stats: NgServerStats = {
     received: 0,
     replies: 0,
@@ -127,6 +136,7 @@ export class NgServer {
   }
 
   /** The bound addresses (with the real ports when 0 was asked for). */
+  /** The bound sockets' addresses. */
   addresses(): { udp?: AddressInfo; tcp?: AddressInfo } {
     return {
       udp: this.#udp ? (this.#udp.address() as AddressInfo) : undefined,
@@ -134,6 +144,7 @@ export class NgServer {
     };
   }
 
+  /** Closes both sockets and every TCP connection. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -282,11 +293,12 @@ export class NgServer {
       reply = await this.#opts.handler(req, peer);
     } catch (err) {
       reply = errorReplyFor(err);
-      // typed errors are the peer's problem (info); anything else is ours (error, with the stack)
+      // typed errors are refusals a proxy or operator should see (warn); anything else is our bug (error, with the stack)
       const typed = err instanceof RmsError;
+      const fields = { cookie, command, peer: `${peer.address}:${peer.port}`, code: (err as RmsError)?.code };
       const what = `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}`;
-      if (typed) this.#log.info(what);
-      else this.#log.error(`${what} (internal) ${(err as Error)?.stack ?? ''}`);
+      if (typed) this.#log.warn(fields, what);
+      else this.#log.error({ ...fields, err }, `${what} (internal)`);
     }
     if (reply.result === 'error') this.stats.errors++;
     return formatReply(cookie, reply);

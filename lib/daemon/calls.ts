@@ -270,7 +270,10 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       const limited = loadRefusal(err);
       if (limited) {
         this.totals.limited++;
-        this.#log.warn(`call ${req.callId}: refused, ${(err as Error).message}`);
+        this.#log.warn(
+          { callId: req.callId, reason: limited },
+          `call ${req.callId}: refused, ${(err as Error).message}`,
+        );
         return req.options.supports.includes('load limit') ? loadLimitReply(limited) : errorReply(limited);
       }
       this.totals.rejected++;

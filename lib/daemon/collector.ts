@@ -19,16 +19,21 @@ export interface CollectorOptions {
   address: HostPort;
   /** Our address: the socket binds it, Via and From name it. */
   localAddress: string;
+  /** Where send failures and replies are logged. */
   log?: Logger;
 }
 
+/** One UDP socket sending RFC 6035 PUBLISH requests to one collector. */
 export class CollectorClient {
   readonly #socket: dgram.Socket;
   readonly #opts: CollectorOptions;
   readonly #log: Logger;
   #cseq = 1;
+  /** PUBLISH requests sent. */
   sent = 0;
+  /** Reports that could not be built or sent. */
   failed = 0;
+  /** SIP responses received. */
   responses = 0;
 
   private constructor(socket: dgram.Socket, opts: CollectorOptions) {
@@ -43,6 +48,7 @@ export class CollectorClient {
     socket.on('error', (err) => this.#log.warn(`collector socket: ${err.message}`));
   }
 
+  /** Binds the socket on the local address. */
   static create(opts: CollectorOptions): Promise<CollectorClient> {
     return new Promise((resolve, reject) => {
       const s = dgram.createSocket(isIP(opts.localAddress) === 6 ? 'udp6' : 'udp4');
@@ -85,6 +91,7 @@ export class CollectorClient {
     });
   }
 
+  /** Closes the socket. */
   close(): void {
     try {
       this.#socket.close();

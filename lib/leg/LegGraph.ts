@@ -27,6 +27,7 @@ import { lossMetrics, type LegLossMetrics, type PlcKind } from '../media/meters'
 import { pcmRateOf, type ResolvedMedia } from '../media/resolve';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import type { LegHost, WavFormat } from './host';
+import { createWav } from '../media/recording';
 
 export interface LegGraphOptions {
   factory: Factory;
@@ -162,6 +163,8 @@ export class LegGraph implements LegHost {
   }
 
   startRecording(file: string, both: boolean): void {
+    // created here, exclusively and without following a link: never over a prompt or through a link out of the roots
+    createWav(file, this.#rate);
     this.#setMixerInput(1, both);
     this.#recorder.open(file);
     this.#recorder.start();

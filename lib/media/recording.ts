@@ -34,7 +34,7 @@ interface Recording<L> {
 }
 
 /** Creates a recording's WAV (header + one silent sample, completed by ms2 at close); never replaces a file. */
-function createWav(file: string, rate: number): void {
+export function createWav(file: string, rate: number): void {
   let fd: number;
   try {
     fd = fs.openSync(

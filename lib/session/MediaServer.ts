@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 import type { CodecName } from '../codecs/table';
-import { DuplicateOfferError, InvalidArgumentError, InvalidStateError, SdpError, UnknownCallError } from '../errors';
+import {
+  DuplicateOfferError,
+  InvalidArgumentError,
+  InvalidStateError,
+  SdpError,
+  UnknownCallError,
+  type RmsError,
+} from '../errors';
 import { Factory } from '../graph/Factory';
 import type { TickerPriority } from '../graph/Ticker';
 import type { OpusSettings } from '../graph/filters';
@@ -31,6 +38,8 @@ import {
 import { TRANSCODABLE, unknownTranscodeCodecs, type CodecPolicy } from './negotiation';
 import { PortPool } from './PortPool';
 import { TickerPool } from './TickerPool';
+import { routeNativeLog, type NativeLogRoute } from '../util/log';
+import { silentLogger, type Logger } from '../util/logger';
 
 export type { AdmissionLimits, ServerLoad } from './admission';
 
@@ -113,6 +122,12 @@ export interface MediaServerOptions {
   /** Folders legs may play prompts from and record into (each call may give its own for ivr()). */
   mediaRoots?: MediaRoots | string[];
   factory?: Factory;
+  /**
+   * Where refusals and the native libraries' log lines go (a pino logger or
+   * anything with its error/warn/info/debug methods). Given, it takes the
+   * process' native log (routeNativeLog) until close(). Default: silent.
+   */
+  logger?: Logger;
 }
 
 /** A call answered by an IVR leg of ours. */
@@ -138,6 +153,8 @@ const DEFAULT_CODECS: CodecName[] = ['PCMU', 'PCMA', 'G722', 'opus', 'G729', 'CO
  */
 export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly address: string;
+  readonly logger: Logger;
+  #nativeLog?: NativeLogRoute;
   readonly advertisedAddress: string;
   readonly ports: PortPool;
   readonly tickers: TickerPool;
@@ -162,6 +179,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
     const limits = checkLimits({ ...opts.admission });
+    this.logger = opts.logger ?? silentLogger;
     const alt = opts.address6;
     if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
       throw new InvalidArgumentError(
@@ -209,6 +227,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       plc: opts.plc,
       mediaRoots: roots,
     };
+    if (opts.logger) this.#nativeLog = routeNativeLog(opts.logger);
   }
 
   /** Same as the constructor; async for symmetry with servers that must bind first. */
@@ -361,7 +380,12 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
 
   #admit(callId: string): void {
     this.#admission.calls = this.#sessions.size;
-    admissionCheck(callId, this.#admission);
+    try {
+      admissionCheck(callId, this.#admission);
+    } catch (err) {
+      this.logger.warn({ callId, code: (err as RmsError).code }, (err as Error).message);
+      throw err;
+    }
   }
 
   /** Stops every call, then the tickers and the factory. Idempotent. */
@@ -371,6 +395,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const s of [...this.#sessions.values()]) s.stop();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
+    this.#nativeLog?.close();
   }
 
   #checkOpen(): void {

@@ -13,17 +13,23 @@ import type { FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
 import { addDecoder, addEncoder } from '../media/chain';
 
+/** What an AudioPeer sends, receives and records. */
 export interface AudioPeerOptions {
   /** Default: Factory.shared(). */
   factory?: Factory;
   /** Local address (default 127.0.0.1). */
   address?: string;
+  /** Codec name, as in CODECS (case-insensitive). */
   codec: string;
+  /** RTP payload type (default: the codec's static or usual dynamic one). */
   payloadType?: number;
+  /** Packet time, ms (default: the codec's). */
   ptime?: number;
+  /** fmtp for the codec (e.g. Opus "useinbandfec=1"). */
   fmtp?: string;
   /** WAV to send (its rate must be the codec's audio rate, or one the encoder accepts). */
   sendFile?: string;
+  /** sendFile's sample rate when the codec has several (Opus: 48000 or 16000). */
   sendRate?: number;
   /** Payload type of RFC 4733 telephone-event, to send and receive DTMF. */
   telephoneEvent?: number;
@@ -33,11 +39,17 @@ export interface AudioPeerOptions {
   recordRate?: number;
 }
 
+/** A stand-in phone: one RTP endpoint, a file player feeding its encoder, a recorder behind its decoder. */
 export class AudioPeer {
+  /** The RTP session (point it at the far end with setRemote()). */
   readonly endpoint: RtpEndpoint;
+  /** The graph of its filters. */
   readonly graph = new Graph();
+  /** The player of sendFile, when given. */
   player?: FilePlayer;
+  /** The recorder of recordFile, when given. */
   recorder?: FileRecorder;
+  /** The RTP sender, when sending. */
   sender?: RtpSender;
   private readonly roots: Filter<any>[] = [];
 
@@ -104,10 +116,12 @@ export class AudioPeer {
     this.sender.sendDtmf(digit);
   }
 
+  /** The local RTP port. */
   get port(): number {
     return this.endpoint.port;
   }
 
+  /** Attaches the graph to `ticker`: sending and recording begin. */
   start(ticker: Ticker): void {
     this.recorder?.start();
     this.player?.start();
@@ -123,6 +137,7 @@ export class AudioPeer {
     }
   }
 
+  /** Stops and frees everything (the recording is closed and readable). */
   close(): void {
     this.stop();
     this.graph.close();

@@ -20,6 +20,7 @@ export interface ListenerErrorEvents {
 export class SafeEmitter<Events> {
   readonly #ee = new EventEmitter();
 
+  /** Calls `listener` on every `event`; a listener that throws is reported on 'error', the others still run. */
   on<K extends keyof (Events & ListenerErrorEvents) & string>(
     event: K,
     listener: (Events & ListenerErrorEvents)[K],
@@ -29,6 +30,7 @@ export class SafeEmitter<Events> {
     return this;
   }
 
+  /** Calls `listener` on the next `event` only. */
   once<K extends keyof (Events & ListenerErrorEvents) & string>(
     event: K,
     listener: (Events & ListenerErrorEvents)[K],
@@ -38,6 +40,7 @@ export class SafeEmitter<Events> {
     return this;
   }
 
+  /** Removes a listener added with on() or once(). */
   off<K extends keyof (Events & ListenerErrorEvents) & string>(
     event: K,
     listener: (Events & ListenerErrorEvents)[K],
@@ -46,12 +49,14 @@ export class SafeEmitter<Events> {
     return this;
   }
 
+  /** Removes every listener of `event`, or of every event. */
   removeAllListeners<K extends keyof (Events & ListenerErrorEvents) & string>(event?: K): this {
     if (event === undefined) this.#ee.removeAllListeners();
     else this.#ee.removeAllListeners(event);
     return this;
   }
 
+  /** How many listeners `event` has. */
   listenerCount<K extends keyof (Events & ListenerErrorEvents) & string>(event: K): number {
     return this.#ee.listenerCount(event);
   }
