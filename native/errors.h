@@ -20,6 +20,7 @@ constexpr const char* kAddressInUse = "ERR_RMS_ADDRESS_IN_USE";
 constexpr const char* kBind = "ERR_RMS_BIND";
 constexpr const char* kMethod = "ERR_RMS_METHOD";
 constexpr const char* kInUse = "ERR_RMS_IN_USE";
+constexpr const char* kUnsupported = "ERR_RMS_UNSUPPORTED";
 }  // namespace code
 
 Napi::Error MakeError(Napi::Env env, const char* code, const std::string& message);

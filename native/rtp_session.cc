@@ -172,14 +172,24 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   int rtpPort = IntArg(env, info[1], "the remote RTP port", 1, 65535);
   int rtcpPort = info[2].IsUndefined() ? (rtpPort < 65535 ? rtpPort + 1 : 0)
                                        : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
+  if (forwarder_ != nullptr) {
+    // oRTP would reopen the sockets for another address family, under the relay
+    in6_addr probe;
+    int family = inet_pton(AF_INET, addr.c_str(), &probe) == 1 ? AF_INET : AF_INET6;
+    if (family != session_->rtp.gs.sockfamily)
+      Throw(env, code::kInvalidState, "Cannot change the address family of a relayed endpoint; close the relay first");
+  }
   TickerLock lock(this);
   if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
     Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
-  ApplyLatch(session_, latch_);
+  // while relayed the gate is suspended; the relay follows the new remote and
+  // the latch is applied when the sockets come back
+  if (forwarder_ == nullptr) ApplyLatch(session_, latch_);
   remoteSet_ = true;
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
   remoteRtcpPort_ = rtcpPort;
+  if (forwarder_ != nullptr) forwarder_->OnRemoteChanged(this);
   return env.Undefined();
 }
 
@@ -302,6 +312,7 @@ Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
   TickerLock lock(this);
   rtp_session_set_symmetric_rtp(session_, mode != "strict");
   latch_ = mode == "strict" ? LatchMode::kStrict : mode == "once" ? LatchMode::kOnce : LatchMode::kAlways;
+  if (forwarder_ != nullptr) return env.Undefined();  // applied when the relay gives the sockets back
   if (remoteSet_)
     rtp_session_set_remote_addr_full(session_, remoteAddr_.c_str(), remoteRtpPort_, remoteAddr_.c_str(),
                                      remoteRtcpPort_);
@@ -453,6 +464,10 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
 
 void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (session_ == nullptr) return;
+  if (forwarder_ != nullptr) {
+    if (!force) Throw(env, code::kInUse, "RtpSession is relayed by a ForwardPlane; close the relay first");
+    forwarder_->OnSessionClosing(this);  // clears forwarder_
+  }
   if (!users_.empty()) {
     if (!force)
       Throw(env, code::kInUse,

@@ -158,6 +158,18 @@ struct TelephoneEventReport {
   uint32_t timestamp;
 };
 
+class RtpSessionWrap;
+
+// A forwarding-plane relay (native/forward/) that owns a session's sockets
+// while it runs; the session tells it what must not happen behind its back.
+struct SessionForwarder {
+  virtual ~SessionForwarder() = default;
+  // The session is being closed (forced): stop relaying it now.
+  virtual void OnSessionClosing(RtpSessionWrap* s) = 0;
+  // setRemote() gave the session a new remote.
+  virtual void OnRemoteChanged(RtpSessionWrap* s) = 0;
+};
+
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -169,6 +181,10 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void AddUser(Filter* f);
   void RemoveUser(Filter* f);
   static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+  LatchMode latch() const { return latch_; }
+  bool GraphAttached() const { return AnyUserAttached(); }
+  SessionForwarder* forwarder() const { return forwarder_; }
+  void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -211,6 +227,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+  SessionForwarder* forwarder_ = nullptr;
 };
 
 // A running ticker holds its lock for the whole of each tick, so holding it

@@ -72,6 +72,8 @@ struct Gate {
   // it on a socket whose port the kernel chose also unbinds the port.
   bool mayConnect = false;
   std::atomic<bool> connected{false};
+  // the forwarder owns the socket: read nothing
+  std::atomic<bool> suspended{false};
 };
 
 OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
@@ -136,7 +138,7 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
   int fd = StreamOf(g, s).socket;
-  if (fd < 0) return 0;
+  if (fd < 0 || g->suspended.load(std::memory_order_acquire)) return 0;
   TickerPoller* p = t_current;
   if (p != nullptr) {
     if (g->pollerId != p->id() || g->fd != fd) {
@@ -274,6 +276,46 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
     } else if (mode == LatchMode::kOnce) {
       g->latchPending = true;
     }
+  }
+}
+
+void SuspendGate(RtpSession* session, GateHandoff* out) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    g->suspended.store(true, std::memory_order_release);
+    out->latched[i] = g->filter && !g->latchPending && g->peerLen > 0;
+    if (out->latched[i]) {
+      std::memcpy(&out->peer[i], &g->peer, g->peerLen);
+      out->peerLen[i] = g->peerLen;
+    }
+    Disconnect(g, StreamOf(g, session).socket);
+  }
+}
+
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr || learned.peerLen[i] == 0 || learned.peerLen[i] > sizeof(sockaddr_storage)) continue;
+    if (mode != LatchMode::kOnce && mode != LatchMode::kAlways) continue;
+    OrtpStream& os = StreamOf(g, session);
+    std::memcpy(&os.rem_addr, &learned.peer[i], learned.peerLen[i]);
+    os.rem_addrlen = learned.peerLen[i];
+  }
+  ApplyLatch(session, mode);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    if (mode == LatchMode::kOnce && learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage)) {
+      g->latchPending = false;
+      LatchTo(g, StreamOf(g, session).socket, reinterpret_cast<const sockaddr*>(&learned.peer[i]),
+              learned.peerLen[i]);
+    }
+    g->suspended.store(false, std::memory_order_release);
   }
 }
 

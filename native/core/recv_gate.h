@@ -100,4 +100,23 @@ void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp);
 // Does not touch oRTP's own symmetric-RTP setting; never lets oRTP connect.
 void ApplyLatch(RtpSession* session, LatchMode mode);
 
+// Handing the sockets to the forwarder (native/forward/) and back. [0] is
+// RTP, [1] RTCP. Both only while no ticker runs the session (or with its
+// lock held), like ApplyLatch.
+struct GateHandoff {
+  bool latched[2] = {false, false};  // the gate accepted only `peer`
+  sockaddr_storage peer[2]{};
+  socklen_t peerLen[2] = {0, 0};
+};
+// The gate stops reading (a read answers "nothing" without touching the
+// socket) and undoes its connect(), so that the new owner hears every source
+// and applies the latch itself; `out` says whom the gate had latched to.
+void SuspendGate(RtpSession* session, GateHandoff* out);
+// The gate reads again, with `mode` applied as by ApplyLatch. A socket with
+// a source in `learned` (peerLen > 0: whom the forwarder latched to or
+// followed) continues from there: a 'once' gate is latched to it, and in
+// 'once' and 'always' oRTP's remote moves to it, as symmetric RTP would
+// have moved it.
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned);
+
 }  // namespace rms
