@@ -364,7 +364,12 @@ export interface NativeAddon {
   RtpSession: new () => NativeRtpSession;
   /** threads 0: one per CPU. */
   ForwardPlane: new (threads?: number) => NativeForwardPlane;
-  Relay: new (plane: NativeForwardPlane, a: NativeRtpSession, b: NativeRtpSession, opts?: NativeRelayOptions) => NativeRelay;
+  Relay: new (
+    plane: NativeForwardPlane,
+    a: NativeRtpSession,
+    b: NativeRtpSession,
+    opts?: NativeRelayOptions,
+  ) => NativeRelay;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;
   constants: NativeConstants;

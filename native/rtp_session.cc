@@ -87,6 +87,12 @@ void RtpSessionWrap::CheckOpen(Napi::Env env) const {
 void RtpSessionWrap::AddUser(Filter* f) { users_.push_back(f); }
 void RtpSessionWrap::RemoveUser(Filter* f) { users_.erase(std::remove(users_.begin(), users_.end(), f), users_.end()); }
 
+ms_mutex_t* RtpSessionWrap::AttachedTickerMutex() const {
+  for (Filter* f : users_)
+    if (f->handle() && f->handle()->ticker) return &f->handle()->ticker->lock;
+  return nullptr;
+}
+
 bool RtpSessionWrap::AnyUserAttached() const {
   for (Filter* f : users_)
     if (f->handle() && f->handle()->ticker) return true;

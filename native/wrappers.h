@@ -184,6 +184,9 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   LatchMode latch() const { return latch_; }
   bool GraphAttached() const { return AnyUserAttached(); }
   SessionForwarder* forwarder() const { return forwarder_; }
+  // The lock of the ticker running a graph on this session, nullptr if none
+  // (see TickerLock).
+  ms_mutex_t* AttachedTickerMutex() const;
   void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
 
  private:

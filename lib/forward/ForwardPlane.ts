@@ -15,7 +15,8 @@ function latchOf(v: unknown, what: string): LatchMode | undefined {
 
 function ptMapOf(m: Record<number, number> | undefined): [number, number][] | undefined {
   if (m === undefined) return undefined;
-  if (m === null || typeof m !== 'object') throw new InvalidArgumentError('ptMap must map payload types to payload types');
+  if (m === null || typeof m !== 'object')
+    throw new InvalidArgumentError('ptMap must map payload types to payload types');
   return Object.entries(m).map(([k, v]) => [Number(k), v]);
 }
 

@@ -48,6 +48,12 @@ void GiveSlot(Slot* s) {
 }
 
 std::atomic<uint64_t> g_nextPollerId{1};
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 thread_local TickerPoller* t_current = nullptr;
 
 // Reads per recvfrom call that come from somewhere else than the latched
@@ -74,7 +80,16 @@ struct Gate {
   std::atomic<bool> connected{false};
   // the forwarder owns the socket: read nothing
   std::atomic<bool> suspended{false};
+  // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
+  std::atomic<uint64_t> keepFlushUntilNs{0};
 };
+
+// oRTP 5.1's RTP_SESSION_FLUSH (rtpsession_priv.h; rtp_session_flush_sockets()
+// sets it around its read): the core test checks it against the library.
+constexpr int kOrtpFlushFlag = 1 << 15;
+// How long after a handback from the forwarder the packets waiting are
+// live media rather than stale.
+constexpr uint64_t kKeepFlushNs = 200000000;
 
 OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
 
@@ -139,6 +154,13 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
   RtpSession* s = t->session;
   int fd = StreamOf(g, s).socket;
   if (fd < 0 || g->suspended.load(std::memory_order_acquire)) return 0;
+  if (uint64_t keep = g->keepFlushUntilNs.load(std::memory_order_relaxed)) {
+    // MSRtpRecv flushes its socket when its graph starts: right after the
+    // forwarder handed the socket back, what waits there is the stream the
+    // relay was forwarding a moment ago, so the flush reads nothing
+    if ((s->flags & kOrtpFlushFlag) != 0 && NowNs() < keep) return 0;
+    if ((s->flags & kOrtpFlushFlag) == 0) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
+  }
   TickerPoller* p = t_current;
   if (p != nullptr) {
     if (g->pollerId != p->id() || g->fd != fd) {
@@ -215,12 +237,6 @@ TickerPoller::TickerPoller() : fd_(epoll_create1(EPOLL_CLOEXEC)), id_(g_nextPoll
 TickerPoller::~TickerPoller() {
   if (t_current == this) t_current = nullptr;
   if (fd_ >= 0) close(fd_);
-}
-
-static uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 bool TickerPoller::RepollIfStale() {
@@ -312,9 +328,9 @@ void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned)
     if (g == nullptr) continue;
     if (mode == LatchMode::kOnce && learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage)) {
       g->latchPending = false;
-      LatchTo(g, StreamOf(g, session).socket, reinterpret_cast<const sockaddr*>(&learned.peer[i]),
-              learned.peerLen[i]);
+      LatchTo(g, StreamOf(g, session).socket, reinterpret_cast<const sockaddr*>(&learned.peer[i]), learned.peerLen[i]);
     }
+    if (g->rtp) g->keepFlushUntilNs.store(NowNs() + kKeepFlushNs, std::memory_order_relaxed);
     g->suspended.store(false, std::memory_order_release);
   }
 }

@@ -116,7 +116,8 @@ void SuspendGate(RtpSession* session, GateHandoff* out);
 // a source in `learned` (peerLen > 0: whom the forwarder latched to or
 // followed) continues from there: a 'once' gate is latched to it, and in
 // 'once' and 'always' oRTP's remote moves to it, as symmetric RTP would
-// have moved it.
+// have moved it. For a moment (0.2 s) a socket flush (MSRtpRecv's when a
+// graph starts) keeps what waits: that is live media, not stale packets.
 void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned);
 
 }  // namespace rms

@@ -38,9 +38,7 @@ class SourceLatch {
   // the destination.
   bool Accept(const sockaddr* from, socklen_t len, bool* moved);
   // nullptr: nowhere to send yet
-  const Address* Destination() const {
-    return !peer_.Empty() ? &peer_ : !remote_.Empty() ? &remote_ : nullptr;
-  }
+  const Address* Destination() const { return !peer_.Empty() ? &peer_ : !remote_.Empty() ? &remote_ : nullptr; }
   // the source latched to / followed, empty if none
   const Address& peer() const { return peer_; }
   LatchMode mode() const { return mode_; }

@@ -40,8 +40,7 @@ constexpr int kRoundsPerWake = 4;
 
 }  // namespace
 
-Worker::Worker(int index)
-    : epfd_(epoll_create1(EPOLL_CLOEXEC)), evfd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+Worker::Worker(int index) : epfd_(epoll_create1(EPOLL_CLOEXEC)), evfd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   bufs_.reset(new uint8_t[kBatch * kMaxDatagram]);
   if (epfd_ < 0 || evfd_ < 0) return;
   epoll_event ev{};

@@ -26,8 +26,8 @@ uint64_t MonoNs() {
 
 double EpochMs() {
   return static_cast<double>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count()) /
+             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                 .count()) /
          1000.0;
 }
 
@@ -309,9 +309,22 @@ RelayWrap::~RelayWrap() { Stop(); }
 
 void RelayWrap::Stop() {
   if (relay_ == nullptr) return;
-  for (int i = 0; i < 2; ++i)
-    if (sessions_[i] != nullptr) relay_->SetGateMode(i, sessions_[i]->latch());
+  // A graph may have been attached to the endpoints while relayed (it hears
+  // nothing while the gates are suspended); its ticker must not be inside
+  // oRTP while the gates and remotes are handed back.
+  ms_mutex_t* locks[2] = {nullptr, nullptr};
+  for (int i = 0; i < 2; ++i) {
+    if (sessions_[i] == nullptr) continue;
+    relay_->SetGateMode(i, sessions_[i]->latch());
+    locks[i] = sessions_[i]->AttachedTickerMutex();
+  }
+  if (locks[0] == locks[1]) locks[1] = nullptr;
+  if (locks[0] != nullptr && locks[1] != nullptr && locks[1] < locks[0]) std::swap(locks[0], locks[1]);
+  for (ms_mutex_t* m : locks)
+    if (m != nullptr) ms_mutex_lock(m);
   plane_->plane()->Stop(relay_);
+  for (ms_mutex_t* m : locks)
+    if (m != nullptr) ms_mutex_unlock(m);
   relay_ = nullptr;
   plane_->relays.erase(this);
   for (int i = 0; i < 2; ++i) {

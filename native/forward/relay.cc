@@ -245,10 +245,14 @@ Socket* Relay::OnRtcp(Socket& in, const uint8_t* buf, size_t len, uint64_t nowNs
     const uint8_t type = buf[off + 1];
     const size_t plen = 4u * ((static_cast<size_t>(buf[off + 2]) << 8 | buf[off + 3]) + 1);
     if ((buf[off] >> 6) != 2 || off + plen > len) break;
-    if (type == 200) sr = true;
-    else if (type == 201) rr = true;
-    else if (type == 207) xr = true;
-    else Add(c.rtcpOther);
+    if (type == 200)
+      sr = true;
+    else if (type == 201)
+      rr = true;
+    else if (type == 207)
+      xr = true;
+    else
+      Add(c.rtcpOther);
     off += plen;
   }
   if (sr) Add(c.rtcpSr);

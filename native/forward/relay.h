@@ -69,8 +69,8 @@ struct Socket {
 struct DirectionCounters {
   std::atomic<uint64_t> forwarded{0}, sendErrors{0}, blocked{0}, refused{0}, malformed{0}, noDestination{0},
       silenced{0}, silenceUnsupported{0}, moves{0};
-  std::atomic<uint64_t> rtcpPackets{0}, rtcpBytes{0}, rtcpForwarded{0}, rtcpRefused{0}, rtcpSr{0}, rtcpRr{0},
-      rtcpXr{0}, rtcpOther{0};
+  std::atomic<uint64_t> rtcpPackets{0}, rtcpBytes{0}, rtcpForwarded{0}, rtcpRefused{0}, rtcpSr{0}, rtcpRr{0}, rtcpXr{0},
+      rtcpOther{0};
 };
 
 // The RFC 4733 events of a relay, for JS. Notify() is set by whoever drains it.

@@ -27,11 +27,11 @@ struct StreamSnapshot {
   uint64_t expected;  // highest - first sequence number + 1 (extended)
   uint64_t lost;      // expected - unique received, never negative
   uint64_t duplicates;
-  uint64_t reordered;  // arrived after a newer sequence number
-  uint64_t late;       // reordered beyond the reorder window (the burst meter counted them lost)
-  uint32_t highestSeq;  // extended
-  double jitter;        // RFC 3550 interarrival jitter, RTP clock units
-  uint32_t clockRate;   // of the last packet whose PT has a known clock (0: none)
+  uint64_t reordered;      // arrived after a newer sequence number
+  uint64_t late;           // reordered beyond the reorder window (the burst meter counted them lost)
+  uint32_t highestSeq;     // extended
+  double jitter;           // RFC 3550 interarrival jitter, RTP clock units
+  uint32_t clockRate;      // of the last packet whose PT has a known clock (0: none)
   uint64_t lastArrivalNs;  // CLOCK_MONOTONIC of the last packet, 0 if none
   BurstGapSnapshot burst;
 };

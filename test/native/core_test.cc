@@ -37,27 +37,22 @@
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
 
-// ---------------------------------------------------------------------------
-// A tiny harness
-// ---------------------------------------------------------------------------
-namespace {
+// test/native/forward_test.cc
+void TestForwardStreamStats();
+void TestForwardLatch();
+void TestForwardTelephoneEvents();
+void TestForwardQueue();
+void TestForwardPtRules();
+void TestForwardPlane();
+void TestForwardStopUnderLoad();
+void TestForwardHandback();
+
+#include "harness.h"
 
 int g_checks = 0;
 int g_failed = 0;  // failed checks in the current case
 
-#define CHECK(cond) CHECK_MSG(cond, "%s", "")
-#define CHECK_MSG(cond, ...)                                                   \
-  do {                                                                         \
-    ++g_checks;                                                                \
-    if (!(cond)) {                                                             \
-      ++g_failed;                                                              \
-      std::fprintf(stdout, "    FAIL %s:%d: %s  ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stdout, __VA_ARGS__);                                       \
-      std::fprintf(stdout, "\n");                                              \
-    }                                                                          \
-  } while (0)
-#define CHECK_CONTAINS(str, needle) \
-  CHECK_MSG(std::string(str).find(needle) != std::string::npos, "got \"%s\"", std::string(str).c_str())
+namespace {
 
 MSFactory* g_factory = nullptr;
 constexpr double kPi = 3.14159265358979323846;
@@ -1184,6 +1179,14 @@ const Case kCases[] = {
     {"dtmf_filter", TestDtmfFilter},
     {"level_meter", TestLevelMeter},
     {"recv_gate", TestRecvGate},
+    {"forward_stream_stats", TestForwardStreamStats},
+    {"forward_latch", TestForwardLatch},
+    {"forward_telephone_events", TestForwardTelephoneEvents},
+    {"forward_queue", TestForwardQueue},
+    {"forward_pt_rules", TestForwardPtRules},
+    {"forward_plane", TestForwardPlane},
+    {"forward_stop_under_load", TestForwardStopUnderLoad},
+    {"forward_handback", TestForwardHandback},
 };
 
 }  // namespace
