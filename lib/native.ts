@@ -267,12 +267,19 @@ export interface NativeRelayDirectionStats {
   source: string | null;
   rtcpSource: string | null;
   sourceMoves: number;
+  /**
+   * The RTP socket is connect()ed to its locked source (strict, or once
+   * latched, without handover, on an explicitly bound port): the kernel then
+   * drops other sources before we see them, so dropped.refused no longer
+   * counts them.
+   */
+  sourceConnected: boolean;
   /** The flags. */
   blocked: boolean;
   silenced: boolean;
   dropped: {
     blocked: number;
-    /** From a source the latch refuses. */
+    /** From a source the latch refuses (in userspace; see sourceConnected). */
     refused: number;
     malformed: number;
     /** The other side has no remote yet. */
@@ -341,7 +348,8 @@ export interface NativeRelay {
 
 export interface NativeForwardPlaneStats {
   relays: number;
-  threads: { relays: number; received: number; sent: number; wakeups: number }[];
+  /** busy: share of a core the thread used over its last second. */
+  threads: { relays: number; received: number; sent: number; wakeups: number; busy: number }[];
 }
 
 export interface NativeForwardPlane {

@@ -247,7 +247,9 @@ describe('forwarding plane: latch', () => {
             assert.equal(pa.rtp.length, 10);
             assert.equal(hijacker.rtp.length, 0, 'the hijacker got B’s media');
             const s = relay.stats().aToB;
-            assert.equal(s.dropped.refused, 10);
+            // refused by the latch, or by the kernel once the socket is connected to the source
+            assert.ok(s.sourceConnected, 'a locked latch on an explicit port connects the socket');
+            assert.ok(s.dropped.refused <= 10);
             assert.equal(s.source, `127.0.0.1:${pa.port}`);
           } finally {
             hijacker.close();

@@ -107,6 +107,7 @@ struct GateHandoff {
   bool latched[2] = {false, false};  // the gate accepted only `peer`
   sockaddr_storage peer[2]{};
   socklen_t peerLen[2] = {0, 0};
+  bool mayConnect[2] = {false, false};  // the port was bound explicitly (see SetGateMayConnect)
 };
 // The gate stops reading (a read answers "nothing" without touching the
 // socket) and undoes its connect(), so that the new owner hears every source

@@ -42,6 +42,11 @@ class SourceLatch {
   // the source latched to / followed, empty if none
   const Address& peer() const { return peer_; }
   LatchMode mode() const { return mode_; }
+  // Only peer() may send from now on (strict or latched once, no handover):
+  // the socket may be connect()ed to it.
+  bool locked() const {
+    return !handover_ && !peer_.Empty() && (mode_ == LatchMode::kStrict || mode_ == LatchMode::kOnce);
+  }
 
  private:
   LatchMode mode_ = LatchMode::kStrict;

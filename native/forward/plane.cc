@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,12 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+uint64_t ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 int CpusAvailable() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
@@ -33,9 +40,8 @@ int CpusAvailable() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-// A socket datagram loop never takes more than this many batches from one
-// socket before the others get their turn (level-triggered epoll reports it
-// again).
+// A socket never gets more than this many batches in a row; one that still
+// has data then waits for the other ready sockets (Worker::again_).
 constexpr int kRoundsPerWake = 4;
 
 }  // namespace
@@ -83,16 +89,33 @@ void Worker::Run(int index) {
   for (int i = 0; i < kBatch; ++i) {
     iov_[i].iov_base = bufs_.get() + i * kMaxDatagram;
     iov_[i].iov_len = kMaxDatagram;
+    std::memset(&in_[i].msg_hdr, 0, sizeof(msghdr));
+    in_[i].msg_hdr.msg_iov = &iov_[i];
+    in_[i].msg_hdr.msg_iovlen = 1;
+    in_[i].msg_hdr.msg_name = &from_[i];
   }
   epoll_event evs[128];
+  std::vector<Socket*> again;
+  uint64_t sampleNs = NowNs(), sampleCpu = ThreadCpuNs();
   for (;;) {
-    int n = epoll_wait(epfd_, evs, 128, -1);
+    // a thread with nothing to do waits at most a second, so that busy() decays
+    int n = epoll_wait(epfd_, evs, 128, again_.empty() ? 1000 : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
     Add(wakeups_);
+    const uint64_t now = NowNs();
+    if (now - sampleNs >= 1000000000ull) {
+      const uint64_t cpu = ThreadCpuNs();
+      busy_.store(static_cast<double>(cpu - sampleCpu) / static_cast<double>(now - sampleNs), kRelaxed);
+      sampleNs = now;
+      sampleCpu = cpu;
+    }
     bool control = false;
+    again.swap(again_);
+    for (Socket* s : again) Service(s);
+    again.clear();
     for (int i = 0; i < n; ++i) {
       if (evs[i].data.ptr == nullptr)
         control = true;
@@ -119,16 +142,21 @@ void Worker::Run(int index) {
 void Worker::Service(Socket* s) {
   Relay* relay = s->relay;
   for (int round = 0; round < kRoundsPerWake; ++round) {
-    for (int i = 0; i < kBatch; ++i) {
-      std::memset(&in_[i].msg_hdr, 0, sizeof(msghdr));
-      iov_[i].iov_len = kMaxDatagram;
-      in_[i].msg_hdr.msg_iov = &iov_[i];
-      in_[i].msg_hdr.msg_iovlen = 1;
-      in_[i].msg_hdr.msg_name = &from_[i];
+    // what the kernel writes back: only the first `used_` (the last call's
+    // datagrams and the slot where it stopped) need resetting
+    for (int i = 0; i < used_; ++i) {
       in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      in_[i].msg_hdr.msg_flags = 0;
     }
+    // edge-triggered: fewer than asked means the socket is empty (recvmmsg
+    // stops at EAGAIN), and the next datagram raises a new edge
     int n = recvmmsg(s->fd, in_, kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;  // EAGAIN, or an error the socket reported (ICMP): nothing to forward
+    used_ = n < kBatch ? (n > 0 ? n + 1 : 1) : kBatch;
+    if (n <= 0) {
+      // EAGAIN; or an error the socket reported (ICMP), with maybe more behind it
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) again_.push_back(s);
+      return;
+    }
     Add(received_, static_cast<uint64_t>(n));
     const uint64_t now = NowNs();
     Socket* out = nullptr;
@@ -153,14 +181,22 @@ void Worker::Service(Socket* s) {
       outIov_[k].iov_len = in_[i].msg_len;
       out_[k].msg_hdr.msg_iov = &outIov_[k];
       out_[k].msg_hdr.msg_iovlen = 1;
-      out_[k].msg_hdr.msg_name = const_cast<sockaddr*>(to->sa());
-      out_[k].msg_hdr.msg_namelen = to->len;
+      // a connected socket sends to its peer (the destination) by its cached route
+      if (!o->connected.load(std::memory_order_relaxed)) {
+        out_[k].msg_hdr.msg_name = const_cast<sockaddr*>(to->sa());
+        out_[k].msg_hdr.msg_namelen = to->len;
+      }
       out_[k].msg_len = s->rtcp ? 1 : 0;  // scratch: which counter (sendmmsg overwrites it)
       ++k;
     }
     if (k > 0) Send(out, s->side, k);
     if (n < kBatch) return;
   }
+  again_.push_back(s);  // still full: after the others
+}
+
+void Worker::Forget(const Relay* r) {
+  again_.erase(std::remove_if(again_.begin(), again_.end(), [r](Socket* s) { return s->relay == r; }), again_.end());
 }
 
 void Worker::Send(Socket* out, int dir, int n) {
@@ -191,9 +227,21 @@ Plane::Plane(int threads) {
 Plane::~Plane() { Close(); }
 
 Relay* Plane::Start(const RelaySetup& setup, std::string* err) {
+  // Fill: the first worker neither busy nor full. One thread serving many
+  // relays finds many sockets ready per wake-up, and wake-ups (the thread
+  // switch, epoll's bookkeeping) are most of what a forwarded packet costs
+  // beyond the kernel's UDP path; spreading relays over idle threads would
+  // buy nothing but more of them. Past that, the least busy.
   Worker* w = nullptr;
   for (auto& x : workers_)
-    if (x->ok() && (w == nullptr || x->relays < w->relays)) w = x.get();
+    if (x->ok() && x->busy() < kFillBusy && x->relays < kFillRelays) {
+      w = x.get();
+      break;
+    }
+  if (w == nullptr)
+    for (auto& x : workers_)
+      if (x->ok() && (w == nullptr || x->busy() < w->busy() || (x->busy() == w->busy() && x->relays < w->relays)))
+        w = x.get();
   if (w == nullptr) {
     *err = "the forwarding plane has no running thread";
     return nullptr;
@@ -209,7 +257,7 @@ Relay* Plane::Start(const RelaySetup& setup, std::string* err) {
       Socket& s = r->sockets()[i];
       if (s.fd < 0) continue;
       epoll_event ev{};
-      ev.events = EPOLLIN;
+      ev.events = EPOLLIN | EPOLLET;
       ev.data.ptr = &s;
       if (epoll_ctl(w->epfd(), EPOLL_CTL_ADD, s.fd, &ev) != 0) {
         *err = std::string("epoll_ctl: ") + std::strerror(errno);
@@ -235,6 +283,7 @@ void Plane::Stop(Relay* r) {
   w->Call([&] {
     for (int i = 0; i < 4; ++i)
       if (r->sockets()[i].fd >= 0) epoll_ctl(w->epfd(), EPOLL_CTL_DEL, r->sockets()[i].fd, nullptr);
+    w->Forget(r);
   });
   --w->relays;
   r->GiveBack();

@@ -33,6 +33,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   bool ok() const { return epfd_ >= 0 && evfd_ >= 0 && thread_.joinable(); }
+  // Worker thread (in a Call): drops what it still holds of a relay's sockets.
+  void Forget(const Relay* r);
   // Runs fn on the worker thread between two batches and waits for it.
   void Call(const std::function<void()>& fn);
   size_t relays = 0;  // the plane's bookkeeping (its owner's thread)
@@ -42,6 +44,8 @@ class Worker {
   uint64_t received() const { return received_.load(std::memory_order_relaxed); }
   uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
   uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
+  // Share of a core the thread used over its last second (0..1).
+  double busy() const { return busy_.load(std::memory_order_relaxed); }
 
   static constexpr int kBatch = 32;
   static constexpr size_t kMaxDatagram = 2048;
@@ -62,13 +66,16 @@ class Worker {
   bool quit_ = false;
 
   // worker thread only
+  std::vector<Socket*> again_;  // sockets left with data (edge-triggered: no new event for it)
   std::unique_ptr<uint8_t[]> bufs_;
   mmsghdr in_[kBatch];
+  int used_ = kBatch;  // entries of in_ the last recvmmsg may have written
   iovec iov_[kBatch];
   sockaddr_storage from_[kBatch];
   mmsghdr out_[kBatch];
   iovec outIov_[kBatch];
   std::atomic<uint64_t> received_{0}, sent_{0}, wakeups_{0};
+  std::atomic<double> busy_{0};
 };
 
 class Plane {
@@ -79,8 +86,11 @@ class Plane {
   Plane(const Plane&) = delete;
   Plane& operator=(const Plane&) = delete;
 
-  // Takes both sessions' sockets over and starts forwarding on the least
-  // loaded worker. nullptr and *err set if it cannot.
+  // Takes both sessions' sockets over and starts forwarding. nullptr and
+  // *err set if it cannot. Relays fill one worker before the next is used
+  // (see plane.cc), not spread evenly.
+  static constexpr size_t kFillRelays = 1000;
+  static constexpr double kFillBusy = 0.5;
   Relay* Start(const RelaySetup& setup, std::string* err);
   // Synchronous: when it returns the relay is freed and the sockets handed
   // back. Owner's thread.

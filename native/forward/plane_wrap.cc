@@ -80,6 +80,7 @@ Napi::Object DirectionStats(Napi::Env env, const fwd::Relay& r, int dir, uint64_
   o.Set("source", SourceValue(env, r.Source(dir, false)));
   o.Set("rtcpSource", SourceValue(env, r.Source(dir, true)));
   o.Set("sourceMoves", n(c.moves));
+  o.Set("sourceConnected", r.Connected(dir, false));
   o.Set("blocked", r.blocked(dir));
   o.Set("silenced", r.silenced(dir));
   Napi::Object d = Napi::Object::New(env);
@@ -201,6 +202,7 @@ Napi::Value ForwardPlaneWrap::Stats(const Napi::CallbackInfo& info) {
     t.Set("received", static_cast<double>(w->received()));
     t.Set("sent", static_cast<double>(w->sent()));
     t.Set("wakeups", static_cast<double>(w->wakeups()));
+    t.Set("busy", w->busy());
     threads.Set(threads.Length(), t);
   }
   Napi::Object o = Napi::Object::New(env);

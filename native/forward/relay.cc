@@ -109,6 +109,8 @@ std::string Relay::TakeOver() {
       Address latched;
       if (h.latched[k]) latched.Set(reinterpret_cast<const sockaddr*>(&h.peer[k]), h.peerLen[k]);
       sock.latch.Init(ss.latch, ss.handover, RemoteOf(os), latched);
+      sock.mayConnect = h.mayConnect[k];
+      Connect(sock);
       sources_[side * 2 + k] = sock.latch.peer();
     }
   }
@@ -119,6 +121,7 @@ std::string Relay::TakeOver() {
 void Relay::GiveBack() {
   if (!taken_) return;
   taken_ = false;
+  for (Socket& s : sockets_) Disconnect(s);  // the gate connects again by its own rules
   for (int side = 0; side < 2; ++side) {
     GateHandoff learned;
     for (int k = 0; k < 2; ++k) {
@@ -134,15 +137,32 @@ void Relay::GiveBack() {
 }
 
 void Relay::SetRemote(int side, const Address& rtp, const Address& rtcp) {
-  socket(side, false).latch.SetRemote(rtp);
-  socket(side, true).latch.SetRemote(rtcp);
-  Moved(socket(side, false));
-  Moved(socket(side, true));
+  for (int k = 0; k < 2; ++k) {
+    Socket& s = socket(side, k == 1);
+    Disconnect(s);
+    s.latch.SetRemote(k == 0 ? rtp : rtcp);
+    Moved(s);
+  }
 }
 
 void Relay::Moved(Socket& s) {
+  Connect(s);
   std::lock_guard<std::mutex> lock(mu_);
   sources_[s.side * 2 + (s.rtcp ? 1 : 0)] = s.latch.peer();
+}
+
+void Relay::Connect(Socket& s) {
+  if (!s.mayConnect || s.fd < 0 || !s.latch.locked() || s.connected.load(std::memory_order_relaxed)) return;
+  const Address& p = s.latch.peer();
+  if (connect(s.fd, p.sa(), p.len) == 0) s.connected.store(true, std::memory_order_relaxed);
+}
+
+void Relay::Disconnect(Socket& s) {
+  if (!s.connected.load(std::memory_order_relaxed)) return;
+  s.connected.store(false, std::memory_order_relaxed);
+  sockaddr sa{};
+  sa.sa_family = AF_UNSPEC;
+  connect(s.fd, &sa, sizeof(sa));
 }
 
 bool Relay::CanSilence(int dir) const {

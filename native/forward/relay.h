@@ -63,6 +63,11 @@ struct Socket {
   uint8_t side = 0;
   bool rtcp = false;
   SourceLatch latch;  // worker thread (see Relay::mu for the copy JS reads)
+  // connect()ed to the latch's peer: the kernel drops other sources and
+  // sends need no address (the socket's cached route). Only where the port
+  // was bound explicitly: undoing it on a kernel-chosen port unbinds it.
+  bool mayConnect = false;
+  std::atomic<bool> connected{false};
 };
 
 // Counters of one direction, named by the side the packets came from.
@@ -118,6 +123,10 @@ class Relay {
   RtcpLatest LatestRtcp(int side) const;
   // The source each socket latched to / follows, "" if none; [side][rtcp].
   std::string Source(int side, bool rtcp) const;
+  // Whether the socket is connect()ed to it (the kernel drops other sources).
+  bool Connected(int side, bool rtcp) const {
+    return sockets_[side * 2 + (rtcp ? 1 : 0)].connected.load(std::memory_order_relaxed);
+  }
 
   const RelaySetup& setup() const { return setup_; }
   Socket& socket(int side, bool rtcp) { return sockets_[side * 2 + (rtcp ? 1 : 0)]; }
@@ -127,6 +136,9 @@ class Relay {
  private:
   Socket* OnRtcp(Socket& in, const uint8_t* buf, size_t len, uint64_t nowNs, bool onRtpSocket);
   void Moved(Socket& s);
+  // connect() a socket whose latch is locked; undo it where not
+  static void Connect(Socket& s);
+  static void Disconnect(Socket& s);
 
   RelaySetup setup_;
   Socket sockets_[4];

@@ -336,9 +336,10 @@ void TestForwardPlane() {
   CHECK(r->counters(0).forwarded.load() == 20 && r->counters(0).rtcpForwarded.load() == 1);
   // a hijacker is refused
   int hijacker = Udp();
+  CHECK(r->Connected(0, false) && r->Connected(1, false) && r->Connected(0, true));  // strict, explicit ports
   SendTo(hijacker, a.port, Rtp(0, 99, 0, 1, 20, 0));
   Sleep(50);
-  CHECK(r->counters(0).refused.load() == 1);
+  CHECK(r->counters(0).refused.load() <= 1);  // the kernel drops it on a connected socket
   CHECK(Drain(b.peerRtp, 50).empty());
   close(hijacker);
   plane.Stop(r);
