@@ -58,6 +58,12 @@ describe('forwarding plane: RTCP', () => {
       assert.equal(s.aToB.rtcp.forwarded, 1);
       assert.equal(s.bToA.rtcp.rr, 1);
       assert.equal(s.bToA.rtcp.bytes, rr.length);
+      // RTCP multiplexed on the RTP port (RFC 5761) goes out of the other RTP port
+      pa.sendRtp(a, rr);
+      await until(() => pb.rtp.length >= 1);
+      assert.ok(pb.rtp[0].data.equals(rr));
+      assert.equal(relay.stats().aToB.rtcp.rr, 1);
+      assert.equal(relay.stats().aToB.packets, 0, 'RTCP is not counted as RTP');
       // RTCP from elsewhere is refused like RTP
       const stranger = await Peer.create();
       try {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace rms::fwd {
@@ -57,22 +58,31 @@ Worker::Worker(int index) : epfd_(epoll_create1(EPOLL_CLOEXEC)), evfd_(eventfd(0
 }
 
 Worker::~Worker() {
-  if (thread_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-    }
-    uint64_t one = 1;
-    ssize_t w = write(evfd_, &one, sizeof(one));
-    (void)w;
-    thread_.join();
-  }
+  Halt();
   if (evfd_ >= 0) close(evfd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
+void Worker::Halt() {
+  std::lock_guard<std::mutex> serial(callMu_);
+  if (halted_ || !thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    quit_ = true;
+  }
+  uint64_t one = 1;
+  ssize_t w = write(evfd_, &one, sizeof(one));
+  (void)w;
+  thread_.join();
+  halted_ = true;
+}
+
 void Worker::Call(const std::function<void()>& fn) {
   std::lock_guard<std::mutex> serial(callMu_);
+  if (halted_) {  // no worker thread any more: nothing runs concurrently
+    fn();
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   pending_ = &fn;
   done_ = false;
@@ -219,12 +229,36 @@ void Worker::Send(Socket* out, int dir, int n) {
   }
 }
 
+namespace {
+std::mutex g_planesMutex;
+std::set<Plane*>& Planes() {
+  static auto* s = new std::set<Plane*>();  // never freed: used at exit
+  return *s;
+}
+}  // namespace
+
 Plane::Plane(int threads) {
+  static std::once_flag atexitOnce;
+  std::call_once(atexitOnce, [] { std::atexit(&Plane::HaltAllAtExit); });
   if (threads <= 0) threads = CpusAvailable();
   for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i));
+  std::lock_guard<std::mutex> lock(g_planesMutex);
+  Planes().insert(this);
 }
 
-Plane::~Plane() { Close(); }
+Plane::~Plane() {
+  {
+    std::lock_guard<std::mutex> lock(g_planesMutex);
+    Planes().erase(this);
+  }
+  Close();
+}
+
+void Plane::HaltAllAtExit() {
+  std::lock_guard<std::mutex> lock(g_planesMutex);
+  for (Plane* p : Planes())
+    for (auto& w : p->workers_) w->Halt();
+}
 
 Relay* Plane::Start(const RelaySetup& setup, std::string* err) {
   // Fill: the first worker neither busy nor full. One thread serving many

@@ -35,8 +35,11 @@ class Worker {
   bool ok() const { return epfd_ >= 0 && evfd_ >= 0 && thread_.joinable(); }
   // Worker thread (in a Call): drops what it still holds of a relay's sockets.
   void Forget(const Relay* r);
-  // Runs fn on the worker thread between two batches and waits for it.
+  // Runs fn on the worker thread between two batches and waits for it
+  // (on the caller's thread once the worker was halted).
   void Call(const std::function<void()>& fn);
+  // Stops the thread (idempotent); the epoll set and relays stay as they are.
+  void Halt();
   size_t relays = 0;  // the plane's bookkeeping (its owner's thread)
   int epfd() const { return epfd_; }
 
@@ -64,6 +67,7 @@ class Worker {
   const std::function<void()>* pending_ = nullptr;
   bool done_ = false;
   bool quit_ = false;
+  bool halted_ = false;  // the thread was joined (callMu_)
 
   // worker thread only
   std::vector<Socket*> again_;  // sockets left with data (edge-triggered: no new event for it)
@@ -103,6 +107,10 @@ class Plane {
   int threads() const { return static_cast<int>(workers_.size()); }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   size_t relays() const { return relays_.size(); }
+  // At process exit (atexit): halts every plane's threads before exit()
+  // tears down what they might touch. Node may exit without running the
+  // environment's cleanup hooks (see native/addon.cc).
+  static void HaltAllAtExit();
 
  private:
   std::vector<std::unique_ptr<Worker>> workers_;
