@@ -50,6 +50,12 @@ export interface B2buaOptions {
   /** SIP URI of an RFC 6035 collector: each leg's VQSessionReport goes there in a PUBLISH when a call ends. */
   collector?: string;
   log?: (line: string) => void;
+  /**
+   * A call was answered: the application may act on its media, e.g.
+   * `session.a.play('welcome.wav')` (the caller hears a prompt while the
+   * callee does not) or `session.b?.record('call.wav', { bothDirections: true })`.
+   */
+  onAnswered?: (session: MediaSession) => void;
 }
 
 interface Call {
@@ -185,8 +191,17 @@ export class B2bua {
 
   #onInviteResponse(call: Call, rs: SipMessage): void {
     const status = rs.status ?? 500;
+    const toTag = rs.headers.to.params?.tag;
     if (status < 200) {
-      if (status === 180 || status === 183) this.#respond(call.inviteA, 180, 'Ringing', {}, call.toTagA);
+      // early media: a 183 (or 180) with SDP is an answer that starts media before the call is answered
+      if (status > 100 && rs.content && call.session!.state !== 'answered') {
+        try {
+          const sdpA = call.session!.answer(rs.content, { toTag, provisional: true });
+          this.#respond(call.inviteA, 183, 'Session Progress', { content: sdpA }, call.toTagA);
+        } catch (err) {
+          this.#log(`call ${call.callId}: early media refused: ${String(err)}`);
+        }
+      } else if (status === 180 || status === 183) this.#respond(call.inviteA, 180, 'Ringing', {}, call.toTagA);
       return;
     }
     if (status >= 300) {
@@ -194,22 +209,31 @@ export class B2bua {
       this.#respond(call.inviteA, status, rs.reason ?? 'Failed', {}, call.toTagA);
       return this.#end(call);
     }
+    if (call.okB) {
+      this.#ack(call, rs); // a retransmitted 200: ACK it again
+      return;
+    }
     call.okB = rs;
     this.#ack(call, rs);
-    if (call.session!.state === 'answered') return; // a retransmitted 200
     let sdpA: string;
     try {
-      sdpA = call.session!.answer(rs.content ?? '', { toTag: rs.headers.to.params?.tag });
+      sdpA = call.session!.answer(rs.content ?? '', { toTag });
     } catch (err) {
       this.#log(`call ${call.callId}: answer refused: ${String(err)}`);
       this.#respond(call.inviteA, 488, 'Not Acceptable Here', {}, call.toTagA);
       this.#sendToB(call, 'BYE');
       return this.#end(call);
     }
-    this.#log(
-      `call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`,
-    );
+    const info = call.session!.info();
+    this.#log(`call ${call.callId}: answered, ${info.legs.a.codec} <-> ${info.legs.b?.codec}`);
     this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
+    if (this.#opts.onAnswered) {
+      try {
+        this.#opts.onAnswered(call.session!);
+      } catch (err) {
+        this.#log(`call ${call.callId}: onAnswered: ${String(err)}`);
+      }
+    }
   }
 
   /** PUBLISH (Event: vq-rtcpxr) of one report to the collector. */
@@ -334,10 +358,10 @@ export class B2bua {
   #end(call: Call): void {
     const summary = call.session?.stop();
     if (summary?.reports && this.#opts.collector)
-      for (const r of [summary.reports.a, summary.reports.b]) this.#publish(r);
+      for (const r of [summary.reports.a, summary.reports.b]) if (r) this.#publish(r);
     if (summary?.stats)
       this.#log(
-        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`,
+        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b?.packetsReceived ?? 0} packets`,
       );
     this.#calls.delete(call.callId);
     this.#byB.delete(call.callIdB);

@@ -9,18 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  AudioPeer,
-  Factory,
-  Gateway,
-  QualityMonitor,
-  Ticker,
-  readWav,
-  timelineHtml,
-  writeWav,
-  type Pcm,
-  type RtpStats,
-} from '../lib';
+import { Factory, Gateway, Ticker, type RtpStats } from '../lib';
+import { QualityMonitor, timelineHtml } from '../lib/quality';
+import { AudioPeer, readWav, writeWav, type Pcm } from '../lib/tools';
 
 const outDir = path.resolve(process.argv[2] ?? 'demo-output');
 const seconds = Number(process.argv[3] ?? 6);

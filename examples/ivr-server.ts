@@ -16,7 +16,7 @@ import {
   SdpError,
   loadFlow,
   runFlow,
-  type CallLeg,
+  type MediaLeg,
   type DtmfDigit,
   type Flow,
   type FlowResult,
@@ -44,7 +44,7 @@ export interface IvrServerOptions {
   mediaRoot: string;
   flow: Flow;
   /** Where transfer nodes go (the app decides; default: the flow goes on). */
-  transfer?: (target: string, leg: CallLeg) => Promise<void> | void;
+  transfer?: (target: string, leg: MediaLeg) => Promise<void> | void;
   log?: (line: string) => void;
 }
 
@@ -56,7 +56,7 @@ export interface IvrServerEvents {
 interface IvrCall {
   invite: SipMessage;
   toTag: string;
-  leg: CallLeg;
+  leg: MediaLeg;
   cseq: number;
   ended: boolean;
 }
@@ -92,7 +92,7 @@ export class IvrServer {
   }
 
   close(): void {
-    for (const c of this.#calls.values()) c.leg.close();
+    for (const id of this.#calls.keys()) if (this.ms.has(id)) this.ms.stop(id);
     this.#stack.destroy();
     this.ms.close();
   }
@@ -150,7 +150,7 @@ export class IvrServer {
     this.#calls.set(callId, call);
     answer.leg.on('dtmf', (d) => this.#emit('dtmf', callId, d));
     this.#respond(rq, 200, 'OK', answer.answerSdp, toTag);
-    this.#opts.log?.(`${callId}: answered with ${answer.leg.media.codec}`);
+    this.#opts.log?.(`${callId}: answered with ${answer.leg.media?.codec}`);
     runFlow(answer.leg, this.#opts.flow, {
       vars: { callId },
       transfer: this.#opts.transfer,
@@ -193,7 +193,7 @@ export class IvrServer {
     const call = this.#calls.get(callId);
     if (!call) return;
     this.#calls.delete(callId);
-    call.leg.close();
+    if (this.ms.has(callId)) this.ms.stop(callId);
   }
 }
 

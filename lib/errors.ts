@@ -60,6 +60,17 @@ export class BindError extends RmsError {
   }
 }
 
+/**
+ * A socket could not be made because the process (EMFILE) or the system
+ * (ENFILE) is out of file descriptors: the server is at capacity, not the
+ * call at fault. See descriptorUsage() for admission before it happens.
+ */
+export class DescriptorsExhaustedError extends BindError {
+  constructor(message: string, code = 'ERR_RMS_DESCRIPTORS') {
+    super(message, code);
+  }
+}
+
 /** A filter method that the filter does not implement, or that failed. */
 export class MethodError extends RmsError {
   constructor(message: string, code = 'ERR_RMS_METHOD') {
@@ -95,7 +106,7 @@ export class NativeLibraryError extends RmsError {
  */
 export class MediaFileError extends RmsError {
   readonly path: string;
-  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable';
+  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable' | 'exists';
   constructor(message: string, path: string, reason: MediaFileError['reason']) {
     super(message, 'ERR_RMS_MEDIA_FILE');
     this.path = path;
@@ -151,7 +162,54 @@ export const errorClassesByCode: Record<string, new (message: string, code: stri
   ERR_RMS_GRAPH: GraphError,
   ERR_RMS_ADDRESS_IN_USE: AddressInUseError,
   ERR_RMS_BIND: BindError,
+  ERR_RMS_DESCRIPTORS: DescriptorsExhaustedError,
   ERR_RMS_METHOD: MethodError,
   ERR_RMS_IN_USE: InUseError,
   ERR_RMS_UNSUPPORTED: UnsupportedError,
 };
+
+/** A malformed or unusable SDP. */
+export class SdpError extends InvalidArgumentError {
+  constructor(message: string, code = 'ERR_RMS_SDP') {
+    super(message, code);
+  }
+}
+
+/** An operation named a Call-ID the server does not know. */
+export class UnknownCallError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
+    super(message, code);
+  }
+}
+
+/** A second, different offer for a call that is still waiting for its answer. */
+export class DuplicateOfferError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_DUPLICATE_OFFER') {
+    super(message, code);
+  }
+}
+
+/** The offer and the codecs we support share nothing: the SIP 488 case. */
+export class NoCommonCodecError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_NO_COMMON_CODEC') {
+    super(message, code);
+  }
+}
+
+/** No free RTP/RTCP port pair is left in the configured range. */
+export class PortsExhaustedError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_PORTS_EXHAUSTED') {
+    super(message, code);
+  }
+}
+
+export type AdmissionReason = 'calls' | 'ticker-load' | 'cpu' | 'ports' | 'descriptors' | 'draining';
+
+/** A new call refused because the server is at a configured limit; calls already admitted go on. */
+export class AdmissionError extends RmsError {
+  readonly reason: AdmissionReason;
+  constructor(message: string, reason: AdmissionReason) {
+    super(message, 'ERR_RMS_ADMISSION');
+    this.reason = reason;
+  }
+}

@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "core/fd_usage.h"
 #include "core/method_table.h"
 #include "core/ms_init.h"
 #include "errors.h"
@@ -66,6 +67,16 @@ Napi::Value SetLogLevelJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) Throw(info.Env(), code::kInvalidArgument, "Expected a log level -1..3");
   SetLibraryLogLevel(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
+}
+
+// fdUsage() -> { open, limit, hardLimit } (-1: unknown / unlimited)
+Napi::Value FdUsageJs(const Napi::CallbackInfo& info) {
+  FdUsage u = GetFdUsage();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("open", static_cast<double>(u.open));
+  o.Set("limit", static_cast<double>(u.limit));
+  o.Set("hardLimit", static_cast<double>(u.hardLimit));
+  return o;
 }
 
 Napi::Object Constants(Napi::Env env) {
@@ -156,6 +167,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   DefineForward(env, exports);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
+  exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

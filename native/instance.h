@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 namespace rms {
 
@@ -27,6 +28,10 @@ struct Instance {
   std::set<Filter*> filters;
   std::set<Ticker*> tickers;
   std::set<RtpSessionWrap*> rtpSessions;
+  // Wrapper of each live C handle: closing a graph looks up every filter and
+  // its ticker, and a scan of the sets made closing N calls O(N^2).
+  std::unordered_map<const void*, Filter*> filterByHandle;  // MSFilter*
+  std::unordered_map<const void*, Ticker*> tickerByHandle;  // MSTicker*
   bool tearingDown = false;
 
   static Instance* Get(Napi::Env env) { return env.GetInstanceData<Instance>(); }

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { AdmissionError, CallLeg, MediaServer, Ticker, ng, parseSdp, tone, writeWav } from '../lib';
+import { AdmissionError, MediaLeg, MediaServer, Ticker } from '../lib';
+import * as ng from '../lib/control/ng';
+import { parseSdp } from '../lib/sdp/parse';
+import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
 
@@ -68,14 +71,14 @@ describe('admission control', () => {
       tickers: 1,
       quality: false,
     });
-    const a = new CallLeg({
+    const a = new MediaLeg({
       name: 'a',
       codec: 'PCMU',
       local: { address: '127.0.0.1' },
       ticker: phones,
       mediaRoots: [dir],
     });
-    const b = new CallLeg({
+    const b = new MediaLeg({
       name: 'b',
       codec: 'opus',
       local: { address: '127.0.0.1' },

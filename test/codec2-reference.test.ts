@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CODEC2_MODES, type Codec2Mode } from '../lib/codecs/fmtp';
-import { Factory, Graph, Ticker, readWav, writeWav, type Pcm } from '../lib';
+import { Factory, Graph, Ticker } from '../lib';
+import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { pitchReport, voiced } from './helpers/signal';
 

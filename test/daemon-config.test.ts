@@ -151,8 +151,14 @@ describe('control plane exposure and load limits', () => {
   });
 
   it('beyond maxSessions a new call gets load limit (or the error Kamailio reads the same way)', async () => {
-    const media = new MediaServer({ address: '127.0.0.1', ports: [34400, 34499], tickers: 1, transcode: false });
-    const calls = new CallControl({ media, maxSessions: 1 });
+    const media = new MediaServer({
+      address: '127.0.0.1',
+      ports: [34400, 34499],
+      tickers: 1,
+      transcode: false,
+      admission: { maxCalls: 1 },
+    });
+    const calls = new CallControl({ media });
     try {
       const offer = (id: string, supports: string[]) =>
         parseRequest(

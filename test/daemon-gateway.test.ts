@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AudioPeer, Gateway, InvalidStateError, readWav, Ticker, tone, writeWav, type Pcm } from '../lib';
+import { Gateway, InvalidStateError, Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
 

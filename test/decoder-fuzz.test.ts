@@ -6,19 +6,10 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  AudioPeer,
-  Factory,
-  Graph,
-  RtpEndpoint,
-  Ticker,
-  readWav,
-  setNativeLogLevel,
-  tone,
-  writeWav,
-  findCodec,
-  defaultPayloadType,
-} from '../lib';
+import { Factory, Graph, RtpEndpoint, Ticker, setNativeLogLevel } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { readWav, tone, writeWav } from '../lib/util/wav';
+import { findCodec, defaultPayloadType } from '../lib/codecs/table';
 import { tmpDir } from './helpers/call';
 import { parseRtp } from './helpers/relay';
 import { pitchReport, toneReport, voiced } from './helpers/signal';

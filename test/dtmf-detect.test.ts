@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  Factory,
-  GraphError,
-  InvalidArgumentError,
-  Ticker,
-  type DtmfDetection,
-  type DtmfDetector,
-  type FilePlayer,
-} from '../lib';
+import { Factory, InvalidArgumentError, Ticker, type DtmfDetection, type DtmfDetector, type FilePlayer } from '../lib';
+import { GraphError } from '../lib/errors';
 import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Factory, Graph, InUseError, InvalidStateError, Ticker, UnsupportedError } from '../lib';
+import { Factory, Graph, Ticker } from '../lib';
+import { InUseError, InvalidStateError, UnsupportedError } from '../lib/errors';
 import { ForwardPlane, type RelayDtmfEvent } from '../lib/forward';
 import { PCMU, Peer, dtmfPayload, nowMs, rtcpRr, rtcpSrSdes, rtpPacket, sleep, te, until } from './helpers/rtpPeer';
 

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { MediaServer, Ticker, tone, writeWav } from '../lib';
+import { MediaServer, Ticker } from '../lib';
+import { tone, writeWav } from '../lib/util/wav';
 import { churn, processCounts } from '../bench/leaks';
 import { tmpDir } from './helpers/call';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_JITTER_BUFFER } from '../lib';
+import { DEFAULT_JITTER_BUFFER } from '../lib/rtp/RtpEndpoint';
 import { localMetrics } from '../lib/quality/legReport';
 import { runCall } from './helpers/call';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { describe, it } from 'node:test';
-import { Gateway, MediaServer, RtpEndpoint, Ticker, parseSdp } from '../lib';
+import { Gateway, MediaServer, RtpEndpoint, Ticker } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +32,7 @@ describe('relayed legs skip the jitter buffer', () => {
       assert.equal(nominal(b), 60);
       gw.reconfigure({ b: { codec: 'PCMU' } });
       assert.equal(nominal(a), undefined);
-      // a lent endpoint gets its own buffer back when the gateway closes (a CallLeg after a bridge)
+      // a lent endpoint gets its own buffer back when the gateway closes (a MediaLeg after a bridge)
       gw.close();
       assert.equal(nominal(a), 40);
       assert.equal(nominal(b), 60);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { AudioPeer, Ticker, tone, writeWav, type NativeRtcpPacket } from '../lib';
+import { Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { tone, writeWav } from '../lib/util/wav';
+import { type NativeRtcpPacket } from '../lib/native';
 import { tmpDir } from './helpers/call';
 import { UdpRelay } from './helpers/relay';
 

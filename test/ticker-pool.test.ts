@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MediaServer, TickerPool, parseSdp } from '../lib';
+import { MediaServer } from '../lib';
+import { TickerPool } from '../lib/session/TickerPool';
+import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
 
 describe('TickerPool: calls placed by expected cost', () => {
@@ -94,9 +96,9 @@ describe('TickerPool: calls placed by expected cost', () => {
       const relays = [1, 2, 3].map((i) => call(`t-relay-${i}`, 'PCMU'));
       assert.ok(relays.every((s) => s.relay));
       // by count the third relay would go beside the Opus call; by cost all three fit on the other ticker
-      const withOpus = ms.tickers.tickers.indexOf(opus.gateway!.ticker);
+      const withOpus = ms.tickers.tickers.indexOf(opus.a.ticker);
       assert.deepEqual(ms.tickers.callsPerTicker()[withOpus], 1);
-      assert.ok(relays.every((s) => s.gateway!.ticker !== opus.gateway!.ticker));
+      assert.ok(relays.every((s) => s.a.ticker !== opus.a.ticker));
       const costs = ms.tickers.costPerTicker();
       assert.ok(costs[withOpus] > costs[1 - withOpus], `costs ${costs}`);
       for (const s of [opus, ...relays]) s.stop();

@@ -10,7 +10,8 @@
  *   commands: {"cmd":"reset"} | {"cmd":"stats"} | {"cmd":"quit"}
  */
 import * as readline from 'node:readline';
-import { AddressInUseError, RtpEndpoint } from '../../lib';
+import { RtpEndpoint } from '../../lib';
+import { AddressInUseError } from '../../lib/errors';
 import { ForwardPlane, type Relay } from '../../lib/forward';
 
 interface Config {

@@ -8,7 +8,7 @@
  */
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MediaRoots } from '../ivr/mediaRoots';
+import { MediaRoots } from '../media/mediaRoots';
 import type { VqReport } from '../quality/vqreport';
 import { MediaServer } from '../session/MediaServer';
 import { CallControl } from './calls';
@@ -63,15 +63,16 @@ export class Daemon {
       transcode: config.transcodeCodecs.length > 0,
       quality: q.sampleMs > 0 ? { sampleMs: q.sampleMs, intervalMs: q.intervalSec * 1000 } : false,
       admission: {
+        maxCalls: config.maxSessions || undefined,
         maxTickerLoad: config.maxTickerLoad || undefined,
         maxCpu: config.maxCpu || undefined,
       },
+      mediaRoots: roots,
     });
     this.media.on('error', (err) => log.warn(`media: ${String((err as Error)?.message ?? err)}`));
     this.calls = new CallControl({
       media: this.media,
       mediaRoots: roots,
-      maxSessions: config.maxSessions,
       mediaTimeoutSec: config.mediaTimeoutSec,
       offerTimeoutSec: config.offerTimeoutSec,
       log,
@@ -87,7 +88,7 @@ export class Daemon {
     this.metrics = new DaemonMetrics(this.media, this.calls, this.ng);
     this.calls.on('callEnd', (end) => {
       this.metrics.callEnded(end);
-      if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) this.#publish(r);
+      if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) if (r) this.#publish(r);
     });
     this.media.on('session', (s) => {
       s.on('alert', (r) => this.#publish(r));

@@ -66,7 +66,7 @@ export class DaemonMetrics {
   callEnded(end: CallEnd): void {
     if (end.summary.stats) {
       add(this.#finished, end.summary.stats.a);
-      add(this.#finished, end.summary.stats.b);
+      if (end.summary.stats.b) add(this.#finished, end.summary.stats.b);
     }
     for (const m of finalMos(end.summary, end.samples)) this.#mos.observe(m);
   }
@@ -98,14 +98,9 @@ export class DaemonMetrics {
     ]);
 
     const live = zero();
-    for (const s of c.sessions()) {
-      const gw = s.gateway;
-      if (gw && !gw.closed) {
-        const st = gw.stats();
-        add(live, st.a);
-        add(live, st.b);
-      }
-    }
+    for (const s of c.sessions())
+      if (s.state === 'answered' || s.state === 'early')
+        for (const leg of s.legs) if (!leg.endpoint.closed) add(live, leg.stats());
     const f = this.#finished;
     metric('rms_rtp_packets_received_total', 'counter', 'RTP packets received on all legs.', [
       ['', f.received + live.received],

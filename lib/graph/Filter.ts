@@ -165,14 +165,21 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     if (!this.#native) return;
     this.#native.close();
     this.#native = null;
-    this.safeEmit('close');
+    this.#emitOwn('close');
+  }
+
+  // a subclass's event map extends FilterEvents: these events are always there
+  #emitOwn(event: 'close'): void;
+  #emitOwn(event: 'notification', n: FilterNotification): void;
+  #emitOwn(event: 'close' | 'notification', n?: FilterNotification): void {
+    (this.safeEmit as (e: string, ...a: unknown[]) => boolean)(event, ...(n ? [n] : []));
   }
 
   /** @internal Marks the filter closed after a cascading close freed it natively. */
   markClosed(): void {
     if (!this.#native) return;
     this.#native = null;
-    this.safeEmit('close');
+    this.#emitOwn('close');
   }
 
   protected override listenerAdded(event: string): void {
@@ -188,7 +195,7 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     this.#native.onNotify((id, payload, droppedBefore) => {
       if (!this.#native) return;
       const n: FilterNotification = { id, name: eventName(id), payload, droppedBefore };
-      this.safeEmit('notification', n);
+      this.#emitOwn('notification', n);
       this.onNotification(n);
     });
   }

@@ -1,7 +1,7 @@
 /**
  * Declarative IVR flows: a menu described as data (JSON), validated against
  * one schema (FLOW_NODE_TYPES below, also exported as JSON Schema), then run
- * on a CallLeg. Every validation error is a FlowError carrying the JSON
+ * on a MediaLeg. Every validation error is a FlowError carrying the JSON
  * pointer of the bad node, e.g. `/nodes/menu/branches/1: unknown node "recrod"`.
  *
  *   {
@@ -20,7 +20,8 @@
  */
 import * as fs from 'node:fs';
 import { FlowError, InvalidArgumentError } from '../errors';
-import type { CallLeg, CollectResult, RecordResult } from './CallLeg';
+import type { MediaLeg } from '../leg/MediaLeg';
+import type { CollectResult, RecordResult } from '../leg/types';
 
 type FieldKind = 'string' | 'files' | 'digits' | 'dtmf-keys' | 'int' | 'bool' | 'node' | 'branches';
 
@@ -314,9 +315,9 @@ export function flowJsonSchema(): object {
 
 export interface FlowHandlers {
   /** Called by transfer nodes; the flow goes on to `next` when it resolves. */
-  transfer?: (target: string, leg: CallLeg) => Promise<void> | void;
+  transfer?: (target: string, leg: MediaLeg) => Promise<void> | void;
   /** Called by hangup nodes (and at the end of the flow), e.g. to send BYE. */
-  hangup?: (leg: CallLeg) => Promise<void> | void;
+  hangup?: (leg: MediaLeg) => Promise<void> | void;
 }
 
 export interface FlowRunOptions extends FlowHandlers {
@@ -358,14 +359,14 @@ function matchBranch(branches: Record<string, string>, digits: string): string |
 }
 
 /** Runs a validated flow (or validates it first) on `leg` until hangup, the end, or the leg moving or closing. */
-export async function runFlow(leg: CallLeg, flowDoc: Flow | unknown, opts: FlowRunOptions = {}): Promise<FlowResult> {
+export async function runFlow(leg: MediaLeg, flowDoc: Flow | unknown, opts: FlowRunOptions = {}): Promise<FlowResult> {
   const flow = validateFlow(flowDoc);
   const maxSteps = opts.maxSteps ?? 1000;
   const vars: Record<string, string> = { ...opts.vars };
   const visits = new Map<string, number>();
   const result: FlowResult = { reason: 'end', path: [], vars: {}, recordings: [] };
   let id: string | undefined = flow.start;
-  const gone = () => leg.closed || leg.mode !== 'ivr';
+  const gone = () => leg.closed || leg.mode !== 'alone';
   while (id !== undefined) {
     if (leg.closed) {
       result.reason = 'closed';
@@ -442,7 +443,7 @@ export async function runFlow(leg: CallLeg, flowDoc: Flow | unknown, opts: FlowR
           throw new InvalidArgumentError(`flow node ${id} transfers, but no transfer handler was given`);
         await opts.transfer(node.target as string, leg);
         id = next;
-        if (id !== undefined && leg.mode !== 'ivr') leg.toIvr();
+        if (id !== undefined && leg.mode !== 'alone') leg.toAlone();
         break;
       case 'hangup':
         await opts.hangup?.(leg);

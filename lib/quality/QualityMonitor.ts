@@ -4,8 +4,9 @@
  * keeps a timeline, and raises RFC 6035 interval reports and alerts when
  * configured thresholds are crossed (and a Clear when they are not any more).
  */
-import type { Gateway } from '../gateway/Gateway';
-import { effectiveJitterBuffer, type JitterBufferOptions } from '../rtp/RtpEndpoint';
+import type { CodecInfo } from '../codecs/table';
+import type { LegLossMetrics, PlcKind } from '../media/meters';
+import { effectiveJitterBuffer, type JitterBufferOptions, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { InvalidArgumentError } from '../errors';
 import { localMetrics } from './legReport';
@@ -84,9 +85,29 @@ export interface QualityMonitorEvents {
   error: (err: unknown) => void;
 }
 
+/** One leg as the monitor samples it. */
+export interface MonitoredLeg {
+  name: 'a' | 'b';
+  codec: CodecInfo;
+  payloadType: number;
+  ptime: number;
+  endpoint: RtpEndpoint;
+  stats(): RtpStats;
+  /** Level of what the leg sent over the last 200 ms, dBm0. */
+  audioLevel(): number | undefined;
+  lossMetrics(): LegLossMetrics;
+  plc(): PlcKind | 'relayed';
+}
+
+/** The call the monitor samples: its legs with media, now. */
+export interface MonitoredCall {
+  readonly closed: boolean;
+  legs(): MonitoredLeg[];
+}
+
 export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly timeline: QualitySample[] = [];
-  readonly #gw: Gateway;
+  readonly #call: MonitoredCall;
   readonly #t: QualityThresholds;
   readonly #jb: JitterBufferOptions | false | undefined;
   readonly #timer: NodeJS.Timeout;
@@ -97,9 +118,9 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly #noise = { a: Infinity, b: Infinity };
   readonly #state = new Map<string, VqAlertSeverity>();
 
-  constructor(gateway: Gateway, opts: QualityOptions = {}) {
+  constructor(call: MonitoredCall, opts: QualityOptions = {}) {
     super();
-    this.#gw = gateway;
+    this.#call = call;
     this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
     this.#jb = opts.jitterBuffer === undefined ? undefined : effectiveJitterBuffer(opts.jitterBuffer);
     this.#intervalMs = opts.intervalMs ?? 0;
@@ -113,33 +134,34 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
 
   /** Takes one sample of both legs now (also run by the timer). */
   sample(): void {
-    if (this.#gw.closed) return this.stop();
+    if (this.#call.closed) return this.stop();
     try {
       const now = new Date();
-      const stats = this.#gw.stats();
       const intervalDue = this.#intervalMs > 0 && now.getTime() - this.#lastInterval >= this.#intervalMs;
       if (intervalDue) this.#lastInterval = now.getTime();
-      for (const n of ['a', 'b'] as const) {
-        const leg = n === 'a' ? this.#gw.a : this.#gw.b;
-        const signal = this.#gw.audioLevel(n);
+      for (const leg of this.#call.legs()) {
+        const n = leg.name;
+        const stats = leg.stats();
+        const signal = leg.audioLevel();
         // the quietest level heard so far stands for the noise floor
         if (signal !== undefined) this.#noise[n] = Math.min(this.#noise[n], signal);
+        const plc = leg.plc();
         const m = localMetrics({
           codec: leg.codec,
           payloadType: leg.payloadType,
           ptimeMs: leg.ptime,
-          stats: stats[n],
-          loss: this.#gw.lossMetrics(n),
+          stats,
+          loss: leg.lossMetrics(),
           jitterBuffer: this.#jb ?? leg.endpoint.jitterBuffer,
           signalLevel: signal,
           noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
-          plc: this.#gw.plc(n),
+          plc: plc === 'relayed' ? undefined : plc,
           start: this.#start,
           stop: now,
         });
         const q = m.qualityEst;
         leg.endpoint.setXrMedia({
-          plc: this.#gw.plc(n) === 'none' ? 'none' : 'enhanced',
+          plc: plc === 'none' ? 'none' : 'enhanced',
           signalLevel: signal !== undefined ? Math.max(-120, Math.min(0, Math.round(signal))) : undefined,
           noiseLevel: Number.isFinite(this.#noise[n])
             ? Math.max(-120, Math.min(0, Math.round(this.#noise[n])))
@@ -153,8 +175,8 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           mosLq: q?.moslq,
           mosCq: q?.moscq,
           lossPercent: m.packetLoss?.networkLossPercent,
-          jitterMs: stats[n].jitterMs,
-          rttMs: stats[n].roundTripMs > 0 ? stats[n].roundTripMs : undefined,
+          jitterMs: stats.jitterMs,
+          rttMs: stats.roundTripMs > 0 ? stats.roundTripMs : undefined,
           signalLevel: signal,
           ms2Rating: leg.endpoint.qualityIndicator().rating,
         };

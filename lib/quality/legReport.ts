@@ -5,8 +5,7 @@
  * body, never written as zero.
  */
 import type { CodecInfo } from '../codecs/table';
-import type { PlcKind } from '../gateway/Gateway';
-import type { LegLossMetrics } from '../gateway/Gateway';
+import type { LegLossMetrics, PlcKind } from '../media/meters';
 import type { NativeRtcpPacket } from '../native';
 import type { JitterBufferOptions, RtpStats } from '../rtp/RtpEndpoint';
 import { eModel, mosFromR } from './emodel';

@@ -7,12 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
-// Exported by oRTP 5.1 (its header no longer declares it: oRTP wants
-// modifiers on its meta transport, which cannot skip a read).
-extern "C" void rtp_session_set_transports(RtpSession* session, RtpTransport* rtptr, RtpTransport* rtcptr);
+#include "ortp_shim.h"
+#include "rtcp_check.h"
+#include "session_settings.h"
 
 namespace rms {
 
@@ -48,12 +49,6 @@ void GiveSlot(Slot* s) {
 }
 
 std::atomic<uint64_t> g_nextPollerId{1};
-
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 thread_local TickerPoller* t_current = nullptr;
 
 // Reads per recvfrom call that come from somewhere else than the latched
@@ -78,20 +73,46 @@ struct Gate {
   // it on a socket whose port the kernel chose also unbinds the port.
   bool mayConnect = false;
   std::atomic<bool> connected{false};
-  // the forwarder owns the socket: read nothing
+  // RTCP: datagrams CheckRtcpCompound() refused (written by the reading thread)
+  std::atomic<uint64_t> rtcpInvalid{0};
+  std::atomic<int> lastInvalid{0};  // RtcpCheck of the last one
+  // RTCP: called at each read and send (SetGateRtcpHook)
+  GateRtcpHook hook = nullptr;
+  void* hookUser = nullptr;
+  // RTP gate: settings posted for the reading thread (session_settings.h)
+  std::mutex settingsMutex;
+  std::unique_ptr<SessionSettings> pending;
+  std::atomic<bool> hasPending{false};
+  // the forwarder owns the socket: read nothing, leave the latch alone
   std::atomic<bool> suspended{false};
   // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
   std::atomic<uint64_t> keepFlushUntilNs{0};
 };
 
-// oRTP 5.1's RTP_SESSION_FLUSH (rtpsession_priv.h; rtp_session_flush_sockets()
-// sets it around its read): the core test checks it against the library.
-constexpr int kOrtpFlushFlag = 1 << 15;
 // How long after a handback from the forwarder the packets waiting are
 // live media rather than stale.
 constexpr uint64_t kKeepFlushNs = 200000000;
 
-OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
+uint64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Applies what was posted; on the reading thread (or when none reads).
+bool ApplyPending(Gate* g, RtpSession* s) {
+  std::unique_ptr<SessionSettings> change;
+  {
+    std::lock_guard<std::mutex> lock(g->settingsMutex);
+    change = std::move(g->pending);
+    g->hasPending.store(false, std::memory_order_relaxed);
+  }
+  if (!change) return false;
+  ApplySettings(s, *change);
+  return true;
+}
+
+int SocketOf(const Gate* g, RtpSession* s) { return ortp::Socket(s, g->rtp); }
 
 bool SameEndpoint(const sockaddr* a, socklen_t alen, const sockaddr_storage& b, socklen_t blen) {
   if (alen == 0 || blen == 0 || a->sa_family != b.ss_family) return false;
@@ -152,14 +173,19 @@ void Register(Gate* g, TickerPoller* p, int fd) {
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
-  int fd = StreamOf(g, s).socket;
+  // first read of the tick (oRTP reads RTP first): not inside any oRTP state
+  // a change could pull from under it
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, s);
+  int fd = SocketOf(g, s);
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
   if (fd < 0 || g->suspended.load(std::memory_order_acquire)) return 0;
   if (uint64_t keep = g->keepFlushUntilNs.load(std::memory_order_relaxed)) {
     // MSRtpRecv flushes its socket when its graph starts: right after the
     // forwarder handed the socket back, what waits there is the stream the
     // relay was forwarding a moment ago, so the flush reads nothing
-    if ((s->flags & kOrtpFlushFlag) != 0 && NowNs() < keep) return 0;
-    if ((s->flags & kOrtpFlushFlag) == 0) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
+    const bool flushing = ortp::Flushing(s);
+    if (flushing && MonoNs() < keep) return 0;
+    if (!flushing) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
   }
   TickerPoller* p = t_current;
   if (p != nullptr) {
@@ -179,6 +205,16 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) g->slot->ready.store(false, std::memory_order_relaxed);
       return n;
+    }
+    // RTCP (or RTCP on a multiplexed RTP socket) is checked against the
+    // datagram's real length before oRTP parses any of it (rtcp_check.h)
+    if (n > 0 && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
+      RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
+      if (c != RtcpCheck::kOk) {
+        g->rtcpInvalid.store(g->rtcpInvalid.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        g->lastInvalid.store(static_cast<int>(c), std::memory_order_relaxed);
+        continue;  // dropped before the latch could learn from it
+      }
     }
     if (from == nullptr || fromlen == nullptr) return n;
     if (g->latchPending) {
@@ -200,10 +236,15 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
-  return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  // a session that is only sent on: after the send, which used the old remote
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
+  // oRTP posted the compound to the event queues before sending it
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
+  return n;
 }
 
-ortp_socket_t GateSocket(RtpTransport* t) { return StreamOf(static_cast<Gate*>(t->data), t->session).socket; }
+ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
 
 void GateDestroy(RtpTransport* t) {
   auto* g = static_cast<Gate*>(t->data);
@@ -237,6 +278,12 @@ TickerPoller::TickerPoller() : fd_(epoll_create1(EPOLL_CLOEXEC)), id_(g_nextPoll
 TickerPoller::~TickerPoller() {
   if (t_current == this) t_current = nullptr;
   if (fd_ >= 0) close(fd_);
+}
+
+static uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 bool TickerPoller::RepollIfStale() {
@@ -275,25 +322,40 @@ void InstallRecvGate(RtpSession* session) {
   }
 }
 
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode);
+}  // namespace
+
 void ApplyLatch(RtpSession* session, LatchMode mode) {
   RtpTransport* trs[2];
   rtp_session_get_transports(session, &trs[0], &trs[1]);
   for (RtpTransport* t : trs) {
     Gate* g = GateOf(t);
-    if (g == nullptr) continue;
-    const OrtpStream& os = StreamOf(g, session);
-    Disconnect(g, os.socket);
+    // a suspended gate gets its mode when the forwarder hands it back
+    if (g == nullptr || g->suspended.load(std::memory_order_acquire)) continue;
+    LatchGate(g, session, mode);
+  }
+}
+
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode) {
+  {
+    const int fd = SocketOf(g, session);
+    socklen_t remLen = 0;
+    const sockaddr* rem = ortp::RemoteAddr(session, g->rtp, &remLen);
+    Disconnect(g, fd);
     g->filter = false;
     g->latchPending = false;
     g->peerLen = 0;
     g->pollerId = 0;  // the socket may be new: register again on the next read
-    if (mode == LatchMode::kStrict && os.rem_addrlen > 0) {
-      LatchTo(g, os.socket, reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+    if (mode == LatchMode::kStrict && remLen > 0) {
+      LatchTo(g, fd, rem, remLen);
     } else if (mode == LatchMode::kOnce) {
       g->latchPending = true;
     }
   }
 }
+}  // namespace
 
 void SuspendGate(RtpSession* session, GateHandoff* out) {
   RtpTransport* trs[2];
@@ -308,7 +370,7 @@ void SuspendGate(RtpSession* session, GateHandoff* out) {
       std::memcpy(&out->peer[i], &g->peer, g->peerLen);
       out->peerLen[i] = g->peerLen;
     }
-    Disconnect(g, StreamOf(g, session).socket);
+    Disconnect(g, SocketOf(g, session));
   }
 }
 
@@ -317,23 +379,68 @@ void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned)
   rtp_session_get_transports(session, &trs[0], &trs[1]);
   for (int i = 0; i < 2; ++i) {
     Gate* g = GateOf(trs[i]);
-    if (g == nullptr || learned.peerLen[i] == 0 || learned.peerLen[i] > sizeof(sockaddr_storage)) continue;
-    if (mode != LatchMode::kOnce && mode != LatchMode::kAlways) continue;
-    OrtpStream& os = StreamOf(g, session);
-    std::memcpy(&os.rem_addr, &learned.peer[i], learned.peerLen[i]);
-    os.rem_addrlen = learned.peerLen[i];
-  }
-  ApplyLatch(session, mode);
-  for (int i = 0; i < 2; ++i) {
-    Gate* g = GateOf(trs[i]);
     if (g == nullptr) continue;
-    if (mode == LatchMode::kOnce && learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage)) {
+    const bool have = learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage);
+    const auto* peer = reinterpret_cast<const sockaddr*>(&learned.peer[i]);
+    if (have && (mode == LatchMode::kOnce || mode == LatchMode::kAlways))
+      ortp::SetRemoteAddr(session, g->rtp, peer, learned.peerLen[i]);
+    LatchGate(g, session, mode);
+    if (have && mode == LatchMode::kOnce) {
       g->latchPending = false;
-      LatchTo(g, StreamOf(g, session).socket, reinterpret_cast<const sockaddr*>(&learned.peer[i]), learned.peerLen[i]);
+      LatchTo(g, SocketOf(g, session), peer, learned.peerLen[i]);
     }
-    if (g->rtp) g->keepFlushUntilNs.store(NowNs() + kKeepFlushNs, std::memory_order_relaxed);
+    if (g->rtp) g->keepFlushUntilNs.store(MonoNs() + kKeepFlushNs, std::memory_order_relaxed);
     g->suspended.store(false, std::memory_order_release);
   }
+}
+
+void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  if (Gate* g = GateOf(trs[1])) {
+    g->hook = hook;
+    g->hookUser = user;
+  }
+}
+
+GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  GateRtcpCounts c;
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) {
+      c.invalid += g->rtcpInvalid.load(std::memory_order_relaxed);
+      int last = g->lastInvalid.load(std::memory_order_relaxed);
+      if (last != 0) c.lastInvalid = static_cast<RtcpCheck>(last);
+    }
+  return c;
+}
+
+void PostSettings(RtpSession* session, const SessionSettings& change) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  if (g == nullptr) return;
+  std::lock_guard<std::mutex> lock(g->settingsMutex);
+  if (g->pending)
+    g->pending->Merge(change);
+  else
+    g->pending = std::make_unique<SessionSettings>(change);
+  g->hasPending.store(true, std::memory_order_release);
+}
+
+bool ApplyPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire) && ApplyPending(g, session);
+}
+
+bool HasPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire);
 }
 
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {

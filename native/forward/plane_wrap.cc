@@ -1,5 +1,7 @@
 #include "forward/plane_wrap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 
 #include <chrono>
@@ -46,9 +48,22 @@ LatchMode LatchArg(Napi::Env env, Napi::Value v, LatchMode dflt) {
   Throw(env, code::kInvalidArgument, "latch must be 'strict', 'once' or 'always'");
 }
 
-fwd::Address RemoteOf(const OrtpStream& os) {
+// A numeric address and port (checked by RtpSessionWrap::SetRemote); port 0: none.
+fwd::Address AddressOf(const std::string& addr, int port) {
   fwd::Address a;
-  if (os.rem_addrlen > 0) a.Set(reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+  if (port <= 0) return a;
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    a.Set(reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in));
+  } else if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    a.Set(reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in6));
+  }
   return a;
 }
 
@@ -344,11 +359,10 @@ void RelayWrap::Stop() {
 
 void RelayWrap::OnSessionClosing(RtpSessionWrap*) { Stop(); }
 
-void RelayWrap::OnRemoteChanged(RtpSessionWrap* s) {
+void RelayWrap::OnRemoteChanged(RtpSessionWrap* s, const std::string& addr, int rtpPort, int rtcpPort) {
   if (relay_ == nullptr) return;
   const int side = s == sessions_[0] ? 0 : 1;
-  RtpSession* rs = s->handle();
-  fwd::Address rtp = RemoteOf(rs->rtp.gs), rtcp = RemoteOf(rs->rtcp.gs);
+  fwd::Address rtp = AddressOf(addr, rtpPort), rtcp = AddressOf(addr, rtcpPort);
   fwd::Relay* r = relay_;
   plane_->plane()->RunOn(r, [&] { r->SetRemote(side, rtp, rtcp); });
 }

@@ -58,7 +58,7 @@ class RelayWrap : public Napi::ObjectWrap<RelayWrap>, public SessionForwarder {
   // Synchronous: afterwards the sockets are the sessions' again. Idempotent.
   void Stop();
   void OnSessionClosing(RtpSessionWrap* s) override;
-  void OnRemoteChanged(RtpSessionWrap* s) override;
+  void OnRemoteChanged(RtpSessionWrap* s, const std::string& addr, int rtpPort, int rtcpPort) override;
 
  private:
   Napi::Value Stats(const Napi::CallbackInfo& info);

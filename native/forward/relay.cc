@@ -5,6 +5,9 @@
 
 #include <cstring>
 
+#include "core/ortp_shim.h"
+#include "core/rtcp_check.h"
+
 namespace rms::fwd {
 
 namespace {
@@ -35,9 +38,11 @@ int SilenceOf(const PayloadType* p) {
   return -1;
 }
 
-Address RemoteOf(const OrtpStream& os) {
+Address RemoteOf(RtpSession* s, bool rtp) {
   Address a;
-  if (os.rem_addrlen > 0) a.Set(reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+  socklen_t len = 0;
+  const sockaddr* rem = ortp::RemoteAddr(s, rtp, &len);
+  if (len > 0) a.Set(rem, len);
   return a;
 }
 
@@ -95,7 +100,7 @@ std::string Relay::TakeOver() {
   for (int side = 0; side < 2; ++side) {
     RtpSession* s = setup_.side[side].session;
     if (s == nullptr) return "no session";
-    if (rtp_session_get_rtp_socket(s) < 0) return "an endpoint is not bound";
+    if (ortp::Socket(s, true) < 0) return "an endpoint is not bound";
   }
   if (setup_.side[0].session == setup_.side[1].session) return "a relay needs two different endpoints";
   for (int side = 0; side < 2; ++side) {
@@ -104,11 +109,10 @@ std::string Relay::TakeOver() {
     SuspendGate(ss.session, &h);
     for (int k = 0; k < 2; ++k) {
       Socket& sock = socket(side, k == 1);
-      const OrtpStream& os = k == 0 ? ss.session->rtp.gs : ss.session->rtcp.gs;
-      sock.fd = os.socket;
+      sock.fd = ortp::Socket(ss.session, k == 0);
       Address latched;
       if (h.latched[k]) latched.Set(reinterpret_cast<const sockaddr*>(&h.peer[k]), h.peerLen[k]);
-      sock.latch.Init(ss.latch, ss.handover, RemoteOf(os), latched);
+      sock.latch.Init(ss.latch, ss.handover, RemoteOf(ss.session, k == 0), latched);
       sock.mayConnect = h.mayConnect[k];
       Connect(sock);
       sources_[side * 2 + k] = sock.latch.peer();
@@ -203,7 +207,7 @@ Socket* Relay::OnDatagram(Socket& in, uint8_t* buf, size_t len, const sockaddr* 
     return nullptr;
   }
   // RFC 5761: RTCP multiplexed on the RTP port (packet types 192..223)
-  if (buf[1] >= 192 && buf[1] <= 223) return OnRtcp(in, buf, len, nowNs, true);
+  if (LooksLikeRtcp(buf, len)) return OnRtcp(in, buf, len, nowNs, true);
   const uint8_t pt = buf[1] & 0x7f;
   const uint16_t seq = static_cast<uint16_t>((buf[2] << 8) | buf[3]);
   uint32_t ts, ssrc;
@@ -253,7 +257,9 @@ Socket* Relay::OnDatagram(Socket& in, uint8_t* buf, size_t len, const sockaddr* 
 Socket* Relay::OnRtcp(Socket& in, const uint8_t* buf, size_t len, uint64_t nowNs, bool onRtpSocket) {
   const int dir = in.side;
   DirectionCounters& c = counters_[dir];
-  if (len < 8 || (buf[0] >> 6) != 2) {
+  // checked like the receive gate checks what it hands oRTP (rtcp_check.h):
+  // nothing malformed is kept, parsed or passed on
+  if (CheckRtcpCompound(buf, len) != RtcpCheck::kOk) {
     Add(c.malformed);
     return nullptr;
   }

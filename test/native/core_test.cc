@@ -36,25 +36,16 @@
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
-
-// test/native/forward_test.cc
-void TestForwardStreamStats();
-void TestForwardLatch();
-void TestForwardTelephoneEvents();
-void TestForwardQueue();
-void TestForwardPtRules();
-void TestForwardPlane();
-void TestForwardStopUnderLoad();
-void TestForwardHandback();
-
 #include "harness.h"
 
-int g_checks = 0;
-int g_failed = 0;  // failed checks in the current case
-
+// ---------------------------------------------------------------------------
+// A tiny harness
+// ---------------------------------------------------------------------------
 namespace {
 
-MSFactory* g_factory = nullptr;
+using rms_test::g_checks;
+using rms_test::g_factory;
+using rms_test::g_failed;
 constexpr double kPi = 3.14159265358979323846;
 
 bool Contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
@@ -1179,14 +1170,18 @@ const Case kCases[] = {
     {"dtmf_filter", TestDtmfFilter},
     {"level_meter", TestLevelMeter},
     {"recv_gate", TestRecvGate},
-    {"forward_stream_stats", TestForwardStreamStats},
-    {"forward_latch", TestForwardLatch},
-    {"forward_telephone_events", TestForwardTelephoneEvents},
-    {"forward_queue", TestForwardQueue},
-    {"forward_pt_rules", TestForwardPtRules},
-    {"forward_plane", TestForwardPlane},
-    {"forward_stop_under_load", TestForwardStopUnderLoad},
-    {"forward_handback", TestForwardHandback},
+    {"rtcp_check", rms_test::TestRtcpCheck},
+    {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
+    {"rtcp_flood", rms_test::TestRtcpFlood},
+    {"settings_posted", rms_test::TestSettingsPosted},
+    {"forward_stream_stats", rms_test::TestForwardStreamStats},
+    {"forward_latch", rms_test::TestForwardLatch},
+    {"forward_telephone_events", rms_test::TestForwardTelephoneEvents},
+    {"forward_queue", rms_test::TestForwardQueue},
+    {"forward_pt_rules", rms_test::TestForwardPtRules},
+    {"forward_plane", rms_test::TestForwardPlane},
+    {"forward_stop_under_load", rms_test::TestForwardStopUnderLoad},
+    {"forward_handback", rms_test::TestForwardHandback},
 };
 
 }  // namespace

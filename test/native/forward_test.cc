@@ -3,7 +3,7 @@
 // and the plane itself over real UDP on loopback with real, gated oRTP
 // sessions - including relays stopped while packets pour in (for ASan and
 // valgrind: no worker may touch a stopped relay) and the handback to oRTP.
-// Linked into core_test (see core_test.cc).
+// Linked into core_test (cases declared in harness.h, listed in core_test.cc).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/ms_includes.h"
+#include "core/ortp_shim.h"
 #include "core/recv_gate.h"
 #include "forward/plane.h"
 #include "harness.h"
@@ -147,6 +148,8 @@ class CountingQueue : public EventQueue {
 };
 
 }  // namespace
+
+namespace rms_test {
 
 void TestForwardStreamStats() {
   // in order, with a loss and a wrap
@@ -442,7 +445,8 @@ void TestForwardHandback() {
   CHECK_MSG(m != nullptr, "the flush right after the handback dropped a live packet");
   if (m) freemsg(m);
   // oRTP sends where the relay latched (symmetric RTP), and the gate stays latched to it
-  const sockaddr_in* rem = reinterpret_cast<const sockaddr_in*>(&a.s->rtp.gs.rem_addr);
+  socklen_t remLen = 0;
+  const sockaddr_in* rem = reinterpret_cast<const sockaddr_in*>(rms::ortp::RemoteAddr(a.s, true, &remLen));
   CHECK_MSG(ntohs(rem->sin_port) == Port(nat), "remote %d, nat %d", ntohs(rem->sin_port), Port(nat));
   SendTo(a.peerRtp, a.port, Rtp(0, 3, 480, 78, 160, 3));  // the signalled address: refused now
   Sleep(20);
@@ -458,3 +462,5 @@ void TestForwardHandback() {
   if (m) freemsg(m);
   close(nat);
 }
+
+}  // namespace rms_test

@@ -1,18 +1,40 @@
-// The native tests' tiny harness, shared by core_test.cc and the files it
-// links (forward_test.cc): CHECK counts and prints failures, never aborts.
+// The native test's tiny harness, shared by its case files (core_test.cc has
+// main() and the case table).
 #pragma once
 #include <cstdio>
 #include <string>
 
-extern int g_checks;
-extern int g_failed;  // failed checks in the current case
+#include "core/ms_includes.h"
+
+namespace rms_test {
+
+inline int g_checks = 0;
+inline int g_failed = 0;  // failed checks in the current case
+inline MSFactory* g_factory = nullptr;
+
+// Cases in other files
+void TestRtcpCheck();
+void TestRtcpGarbageThroughOrtp();
+void TestRtcpFlood();
+void TestSettingsPosted();
+// forward_test.cc
+void TestForwardStreamStats();
+void TestForwardLatch();
+void TestForwardTelephoneEvents();
+void TestForwardQueue();
+void TestForwardPtRules();
+void TestForwardPlane();
+void TestForwardStopUnderLoad();
+void TestForwardHandback();
+
+}  // namespace rms_test
 
 #define CHECK(cond) CHECK_MSG(cond, "%s", "")
 #define CHECK_MSG(cond, ...)                                                   \
   do {                                                                         \
-    ++g_checks;                                                                \
+    ++rms_test::g_checks;                                                      \
     if (!(cond)) {                                                             \
-      ++g_failed;                                                              \
+      ++rms_test::g_failed;                                                    \
       std::fprintf(stdout, "    FAIL %s:%d: %s  ", __FILE__, __LINE__, #cond); \
       std::fprintf(stdout, __VA_ARGS__);                                       \
       std::fprintf(stdout, "\n");                                              \

@@ -11,7 +11,7 @@ import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tone } from '../../lib';
+import { tone } from '../../lib/util/wav';
 import { tmpDir } from '../helpers/call';
 import { startDaemon, type DaemonProcess } from '../helpers/daemonProcess';
 import { NgClient } from '../helpers/ngClient';

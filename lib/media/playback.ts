@@ -1,5 +1,5 @@
 /**
- * A file played to one leg of a running Gateway in place of what the other
+ * A file played to one leg of a running graph in place of what the other
  * leg says: the filter that fed the leg's MSRtpSend is re-linked to a void
  * sink, and `player -> resampler -> encoder -> rtpsend` takes its place; at
  * the end the old link comes back. Both edits run with the graph detached
@@ -9,13 +9,14 @@
 import type { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import type { Graph } from '../graph/Graph';
-import { OpusEncoder, type FilePlayer, type RtpSender } from '../graph/filters';
-import type { GatewayLeg } from './Gateway';
+import type { FilePlayer, RtpSender } from '../graph/filters';
+import { addEncoder } from './chain';
+import type { ResolvedMedia } from './resolve';
 
-export type GatewayPlayEndReason = 'eof' | 'stopped' | 'replaced' | 'reconfigured' | 'closed';
+export type PlaybackEndReason = 'eof' | 'stopped' | 'replaced' | 'reconfigured' | 'closed';
 
-export interface GatewayPlayResult {
-  reason: GatewayPlayEndReason;
+export interface PlaybackResult {
+  reason: PlaybackEndReason;
   /** How long the file(s) played, ms. */
   durationMs: number;
   /** Where in the file the player was when it ended, ms (0 at a clean end of file). */
@@ -25,13 +26,14 @@ export interface GatewayPlayResult {
 export interface PlaybackParts {
   graph: Graph;
   factory: Factory;
-  leg: GatewayLeg;
+  /** The media of the leg played to. */
+  media: ResolvedMedia;
   sender: RtpSender;
   /** The filter that fed `sender` before the playback. */
   feed: Filter<any>;
 }
 
-/** @internal One playback on one leg; Gateway owns it. */
+/** One playback on one leg; the graph's owner (Gateway) links and unlinks it. */
 export class Playback {
   readonly player: FilePlayer;
   readonly #filters: Filter<any>[];
@@ -40,8 +42,8 @@ export class Playback {
   readonly #file: string;
   readonly #started = Date.now();
   #remaining: number;
-  #resolve!: (r: GatewayPlayResult) => void;
-  readonly done: Promise<GatewayPlayResult>;
+  #resolve!: (r: PlaybackResult) => void;
+  readonly done: Promise<PlaybackResult>;
   #ended = false;
 
   /** Creates (but does not link) the filters; link() puts them in the path. */
@@ -50,31 +52,26 @@ export class Playback {
     file: string,
     info: { rate: number; channels: number },
     repeat: number,
-    onEnd: (p: Playback, reason: GatewayPlayEndReason) => void,
+    onEnd: (p: Playback, reason: PlaybackEndReason) => void,
   ) {
     this.#parts = parts;
     this.#file = file;
     this.#remaining = repeat - 1;
     this.done = new Promise((r) => (this.#resolve = r));
-    const { graph: g, factory: f, leg } = parts;
+    const { graph: g, factory: f, media } = parts;
     const created: Filter<any>[] = [];
     try {
       const player = g.add(f.filePlayer());
       created.push(player);
       player.open(file);
-      const rate = leg.codec.rates.includes(info.rate) ? info.rate : leg.codec.audioRate;
+      const rate = media.codec.rates.includes(info.rate) ? info.rate : media.codec.audioRate;
       const rs = g.add(f.resampler());
       created.push(rs);
       rs.setRates(info.rate, rate);
       rs.call('MS_FILTER_SET_NCHANNELS', info.channels);
       rs.call('MS_FILTER_SET_OUTPUT_NCHANNELS', 1);
-      const enc = g.add(f.encoderFor(leg.codec));
+      const enc = addEncoder(g, f, media, rate);
       created.push(enc);
-      if (leg.fmtp) enc.addFmtp(leg.fmtp);
-      if (leg.opus && enc instanceof OpusEncoder) enc.configure(leg.opus);
-      if (leg.codec.rates.length > 1) enc.setSampleRate(rate);
-      if (leg.bitrate !== undefined) enc.setBitrate(leg.bitrate);
-      enc.setPacketTime(leg.ptime);
       this.#sink = g.add(f.createFilter('MSVoidSink'));
       created.push(this.#sink);
       this.player = player;
@@ -122,7 +119,7 @@ export class Playback {
   }
 
   /** Resolves the promise once (the graph work is the Gateway's). */
-  finish(reason: GatewayPlayEndReason, positionMs: number): void {
+  finish(reason: PlaybackEndReason, positionMs: number): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#resolve({ reason, durationMs: Date.now() - this.#started, positionMs });
@@ -130,5 +127,90 @@ export class Playback {
 
   get ended(): boolean {
     return this.#ended;
+  }
+}
+
+/** What Playbacks needs of the graph's owner. */
+export interface PlaybackHost<L> {
+  /** The parts a playback to `to` links into (the current graph's). */
+  parts(to: L): PlaybackParts;
+  /** Runs `change` with the graph detached, then re-attaches it. */
+  edit(change: () => void): void;
+  addRoot(f: Filter<any>): void;
+  removeRoot(f: Filter<any>): void;
+  onError(err: unknown): void;
+}
+
+/** At most one playback per leg of a graph: start, replace, stop, and drop them all when the graph goes. */
+export class Playbacks<L> {
+  readonly #host: PlaybackHost<L>;
+  readonly #plays = new Map<L, Playback>();
+
+  constructor(host: PlaybackHost<L>) {
+    this.#host = host;
+  }
+
+  /** Plays `file` to `to`, `repeat` times, replacing a play running there. */
+  start(to: L, file: string, info: { rate: number; channels: number }, repeat: number): Promise<PlaybackResult> {
+    this.stop(to, 'replaced');
+    const parts = this.#host.parts(to);
+    let p: Playback | undefined;
+    this.#host.edit(() => {
+      p = new Playback(parts, file, info, repeat, (x, reason) => this.#end(to, x, reason));
+      try {
+        p.link();
+      } catch (err) {
+        try {
+          p.unlink();
+        } catch {
+          /* partly linked: the filters go with the graph */
+        }
+        throw err;
+      }
+      this.#host.addRoot(p.player);
+    });
+    this.#plays.set(to, p!);
+    return p!.done;
+  }
+
+  playing(to: L): boolean {
+    return this.#plays.has(to);
+  }
+
+  /** Ends the play on `to` (its promise resolves with `reason`); returns the position it reached, ms. */
+  stop(to: L, reason: PlaybackEndReason = 'stopped'): number | undefined {
+    const p = this.#plays.get(to);
+    if (!p) return undefined;
+    let pos = 0;
+    try {
+      pos = p.player.positionMs();
+    } catch {
+      /* position unknown */
+    }
+    this.#end(to, p, reason, pos);
+    return pos;
+  }
+
+  #end(to: L, p: Playback, reason: PlaybackEndReason, positionMs = 0): void {
+    if (this.#plays.get(to) !== p) return;
+    this.#plays.delete(to);
+    try {
+      this.#host.edit(() => {
+        this.#host.removeRoot(p.player);
+        p.unlink();
+      });
+    } catch (err) {
+      this.#host.onError(err);
+    }
+    p.finish(reason, positionMs);
+  }
+
+  /** Plays end without graph work: the graph is about to be closed or rebuilt. */
+  drop(reason: PlaybackEndReason): void {
+    for (const [to, p] of this.#plays) {
+      this.#plays.delete(to);
+      this.#host.removeRoot(p.player);
+      p.finish(reason, 0);
+    }
   }
 }
