@@ -328,7 +328,7 @@ export interface NativeRelayDirectionStats {
 export interface NativeRelayStats {
   aToB: NativeRelayDirectionStats;
   bToA: NativeRelayDirectionStats;
-  /** RFC 4733 events queued for JS and dropped because the bounded queue was full. */
+  /** RFC 4733 events queued for JS, and refused because the relay's bounded channel (32) was full. */
   events: { queued: number; dropped: number };
 }
 
@@ -363,7 +363,8 @@ export interface NativeRelay {
   rtcp(): { a: NativeRelayRtcpSide; b: NativeRelayRtcpSide };
   setBlocked(dir: 'aToB' | 'bToA', on: boolean): void;
   setSilenced(dir: 'aToB' | 'bToA', on: boolean): void;
-  onEvents(cb: (events: NativeRelayEvent[], droppedTotal: number) => void): void;
+  /** Each event as the bounded channel delivers it; droppedBefore: refused (channel full) since the previous one. */
+  onEvents(cb: (event: NativeRelayEvent, droppedBefore: number) => void): void;
   isClosed(): boolean;
   close(): void;
 }

@@ -5,6 +5,7 @@
  * graph and back without a gap in the media.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { Factory, Graph, Ticker } from '../lib';
 import { InUseError, InvalidStateError, UnsupportedError } from '../lib/errors';
@@ -129,6 +130,43 @@ describe('forwarding plane: telephone events', () => {
       assert.equal(pb.rtp.length, seq);
       assert.ok(pb.rtp.every((r) => (r.data[1] & 0x7f) === 96));
       assert.deepEqual(relay.stats().events, { queued: 6, dropped: 0 });
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('forwarding plane: a flood of events while JS is busy', () => {
+  it('queues at most the channel’s 32, drops and counts the rest, and forwards every packet', async () => {
+    const { plane, pb, a, b, close } = await pair([PCMU, te(101)], [PCMU, te(101)]);
+    try {
+      // the child sends from a port of its own: 'always' lets it in
+      const relay = plane.relay(a, b, { latch: { a: 'always' } });
+      let got = 0;
+      relay.on('dtmf', () => got++);
+      // 150 RFC 4733 packets, each a new event (its start, and the inferred
+      // end of the one before), sent while this event loop is blocked
+      const sender = `
+        const s = require('node:dgram').createSocket('udp4');
+        s.bind(0, '127.0.0.1', async () => {
+          for (let i = 0; i < 150; i++) {
+            const p = Buffer.alloc(16);
+            p[0] = 0x80; p[1] = 101; p.writeUInt16BE(i, 2); p.writeUInt32BE(1000 + i * 800, 4); p.writeUInt32BE(7, 8);
+            p[12] = i % 16; p[13] = 10; p.writeUInt16BE(160, 14);
+            s.send(p, ${a.port}, '127.0.0.1');
+            await new Promise((r) => setTimeout(r, 2));
+          }
+          setTimeout(() => s.close(), 50);
+        });`;
+      const r = spawnSync(process.execPath, ['-e', sender], { timeout: 10_000 });
+      assert.equal(r.status, 0, String(r.stderr));
+      await until(() => pb.rtp.length >= 150);
+      await sleep(50);
+      const ev = relay.stats().events;
+      assert.equal(pb.rtp.length, 150, 'every packet forwarded');
+      assert.ok(ev.queued <= 32, `queued ${ev.queued}`);
+      assert.equal(ev.queued + ev.dropped, 2 * 150 - 1, 'every event either queued or counted as dropped');
+      assert.equal(got, ev.queued);
     } finally {
       close();
     }

@@ -70,19 +70,17 @@ export class Relay extends SafeEmitter<RelayEvents> {
 
   protected override listenerAdded(event: string): void {
     if (event !== 'dtmf' || this.#listening) return;
-    this.#open.onEvents((events) => {
-      for (const e of events) {
-        const rate = e.clockRate || 8000;
-        this.safeEmit('dtmf', {
-          direction: e.direction,
-          phase: e.phase,
-          event: e.event,
-          digit: DTMF_EVENTS[e.event],
-          volume: e.volume,
-          durationMs: Math.round((e.duration * 1000) / rate),
-          timestamp: e.timestamp,
-        });
-      }
+    this.#open.onEvents((e) => {
+      const rate = e.clockRate || 8000;
+      this.safeEmit('dtmf', {
+        direction: e.direction,
+        phase: e.phase,
+        event: e.event,
+        digit: DTMF_EVENTS[e.event],
+        volume: e.volume,
+        durationMs: Math.round((e.duration * 1000) / rate),
+        timestamp: e.timestamp,
+      });
     });
     this.#listening = true;
   }

@@ -17,6 +17,9 @@ namespace rms {
 
 namespace {
 
+// RFC 4733 events one relay may have waiting for JS (a channel's bound).
+constexpr size_t kMaxPendingEvents = 32;
+
 // Marks our objects, so that a plane passed to a relay is really one.
 const napi_type_tag kPlaneTag = {0x7f0c5a2e91d34b61ull, 0xa8e2f3b4c5d60718ull};
 
@@ -235,30 +238,18 @@ Napi::Value ForwardPlaneWrap::CloseJs(const Napi::CallbackInfo& info) {
 // Relay
 // ---------------------------------------------------------------------------
 
-void DrainRelayEvents(Napi::Env env, Napi::Function cb, std::shared_ptr<JsEventQueue>* ctx, void*) {
-  if (env == nullptr || cb.IsEmpty() || ctx == nullptr) return;
-  JsEventQueue& q = **ctx;
-  q.BeginDrain();
-  // no C++ exception may leave a TSFN callback (see filter.cc)
-  try {
-    Napi::Array list = Napi::Array::New(env);
-    fwd::TelephoneEvent ev;
-    static const char* kPhase[] = {"start", "end", "endLost"};
-    while (q.Pop(&ev)) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("direction", ev.direction == 0 ? "aToB" : "bToA");
-      o.Set("phase", kPhase[ev.phase <= 2 ? ev.phase : 0]);
-      o.Set("event", ev.event);
-      o.Set("volume", ev.volume);
-      o.Set("duration", ev.duration);
-      o.Set("clockRate", ev.clockRate);
-      o.Set("timestamp", static_cast<double>(ev.timestamp));
-      list.Set(list.Length(), o);
-    }
-    if (list.Length() > 0) cb.Call({list, Napi::Number::New(env, static_cast<double>(q.dropped()))});
-  } catch (const Napi::Error& err) {
-    err.ThrowAsJavaScriptException();
-  }
+// JS thread, for each event the channel delivers.
+void DeliverRelayEvent(Napi::Env env, Napi::Function cb, const fwd::TelephoneEvent& ev, uint64_t droppedBefore) {
+  static const char* kPhase[] = {"start", "end", "endLost"};
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("direction", ev.direction == 0 ? "aToB" : "bToA");
+  o.Set("phase", kPhase[ev.phase <= 2 ? ev.phase : 0]);
+  o.Set("event", ev.event);
+  o.Set("volume", ev.volume);
+  o.Set("duration", ev.duration);
+  o.Set("clockRate", ev.clockRate);
+  o.Set("timestamp", static_cast<double>(ev.timestamp));
+  cb.Call({o, Napi::Number::New(env, static_cast<double>(droppedBefore))});
 }
 
 Napi::Function RelayWrap::Define(Napi::Env env) {
@@ -351,8 +342,8 @@ void RelayWrap::Stop() {
   }
   if (!planeRef_.IsEmpty()) planeRef_.Reset();
   if (events_) {
-    // no worker pushes any more: pending wake-ups drain, then the TSFN goes
-    events_->tsfn.Release();
+    // no worker pushes any more: what is queued is delivered, then the channel goes
+    events_->channel->Close();
     events_.reset();
   }
 }
@@ -388,8 +379,8 @@ Napi::Value RelayWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("aToB", DirectionStats(env, *relay_, 0, nowNs, nowMs));
   o.Set("bToA", DirectionStats(env, *relay_, 1, nowNs, nowMs));
   Napi::Object ev = Napi::Object::New(env);
-  ev.Set("queued", events_ ? static_cast<double>(events_->pushed()) : 0.0);
-  ev.Set("dropped", events_ ? static_cast<double>(events_->dropped()) : 0.0);
+  ev.Set("queued", events_ ? static_cast<double>(events_->queued.load(std::memory_order_relaxed)) : 0.0);
+  ev.Set("dropped", events_ ? static_cast<double>(events_->channel->dropped()) : 0.0);
   o.Set("events", ev);
   return o;
 }
@@ -431,21 +422,17 @@ Napi::Value RelayWrap::SetSilenced(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// onEvents(cb(events: [{ direction, phase, event, volume, duration, clockRate, timestamp }], dropped))
+// onEvents(cb(event: { direction, phase, event, volume, duration, clockRate, timestamp }, droppedBefore))
 Napi::Value RelayWrap::OnEvents(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   if (!info[0].IsFunction()) Throw(env, code::kInvalidArgument, "Expected a function for onEvents()");
   if (events_) Throw(env, code::kInvalidState, "onEvents() was already called on this relay");
-  auto q = std::make_shared<JsEventQueue>();
-  auto* ctx = new std::shared_ptr<JsEventQueue>(q);
-  q->tsfn = RelayEventTsfn::New(
-      env, info[0].As<Napi::Function>(), "rms-relay-events", 4, 1, ctx,
-      [](Napi::Env, void*, std::shared_ptr<JsEventQueue>* c) { delete c; }, static_cast<void*>(nullptr));
-  q->tsfn.Unref(env);
-  events_ = q;
+  events_ = std::make_unique<RelayEventSink>(Channel<fwd::TelephoneEvent>::Open(
+      env, info[0].As<Napi::Function>(), "rms-relay-events", kMaxPendingEvents, &DeliverRelayEvent));
   fwd::Relay* r = relay_;
-  plane_->plane()->RunOn(r, [&] { r->SetEvents(q); });
+  fwd::EventSink* sink = events_.get();
+  plane_->plane()->RunOn(r, [&] { r->SetEvents(sink); });
   return env.Undefined();
 }
 

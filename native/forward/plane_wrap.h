@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "channel.h"
 #include "forward/plane.h"
 #include "wrappers.h"
 
@@ -36,18 +37,15 @@ class ForwardPlaneWrap : public Napi::ObjectWrap<ForwardPlaneWrap> {
   bool hook_ = false;
 };
 
-// The JS side of one relay's RFC 4733 events: the worker pushes, the
-// thread-safe function wakes JS, which drains (DrainRelayEvents).
-class JsEventQueue;
-void DrainRelayEvents(Napi::Env env, Napi::Function cb, std::shared_ptr<JsEventQueue>* ctx, void* data);
-using RelayEventTsfn = Napi::TypedThreadSafeFunction<std::shared_ptr<JsEventQueue>, void, DrainRelayEvents>;
-
-class JsEventQueue : public fwd::EventQueue {
+// A relay's RFC 4733 events into the addon's bounded channel to JS.
+class RelayEventSink : public fwd::EventSink {
  public:
-  RelayEventTsfn tsfn;
-
- protected:
-  void Notify() override { tsfn.NonBlockingCall(); }  // worker thread
+  explicit RelayEventSink(Channel<fwd::TelephoneEvent>* ch) : channel(ch) {}
+  void Push(const fwd::TelephoneEvent& e) override {  // worker thread
+    if (channel->Push(e)) queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  Channel<fwd::TelephoneEvent>* channel;  // closed by RelayWrap::Stop, after the relay stopped
+  std::atomic<uint64_t> queued{0};        // accepted by the channel
 };
 
 class RelayWrap : public Napi::ObjectWrap<RelayWrap>, public SessionForwarder {
@@ -76,7 +74,7 @@ class RelayWrap : public Napi::ObjectWrap<RelayWrap>, public SessionForwarder {
   RtpSessionWrap* sessions_[2] = {nullptr, nullptr};
   Napi::ObjectReference planeRef_;
   Napi::ObjectReference sessionRefs_[2];
-  std::shared_ptr<JsEventQueue> events_;
+  std::unique_ptr<RelayEventSink> events_;
 };
 
 // Adds ForwardPlane and Relay to the addon's exports.

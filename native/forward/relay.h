@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "core/ms_includes.h"
-#include "forward/event_queue.h"
 #include "forward/latch.h"
 #include "forward/stream_stats.h"
 #include "forward/telephone_event.h"
@@ -78,8 +77,14 @@ struct DirectionCounters {
       rtcpOther{0};
 };
 
-// The RFC 4733 events of a relay, for JS. Notify() is set by whoever drains it.
-using EventQueue = BoundedQueue<TelephoneEvent, 32>;
+// Where a relay's RFC 4733 events go: called on the worker thread, so it
+// must neither block nor grow without bound (the addon's is the bounded
+// channel to JS, native/channel.h).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Push(const TelephoneEvent& e) = 0;
+};
 
 // The latest RTCP compound holding an SR, an RR and an XR, per side.
 struct RtcpLatest {
@@ -108,7 +113,8 @@ class Relay {
   // Worker thread: a new remote from signalling for one side.
   void SetRemote(int side, const Address& rtp, const Address& rtcp);
   // Worker thread: where RFC 4733 events go from now on (nullptr: nowhere).
-  void SetEvents(std::shared_ptr<EventQueue> q) { events_ = std::move(q); }
+  // The sink must outlive the relay's run (Plane::Stop).
+  void SetEvents(EventSink* sink) { events_ = sink; }
 
   // Any thread.
   void SetBlocked(int dir, bool on) { blocked_[dir].store(on, std::memory_order_relaxed); }
@@ -146,7 +152,7 @@ class Relay {
   StreamStats stats_[2];
   DirectionCounters counters_[2];
   TelephoneEventTracker dtmf_[2];
-  std::shared_ptr<EventQueue> events_;  // worker thread
+  EventSink* events_ = nullptr;  // worker thread
   std::atomic<bool> blocked_[2] = {{false}, {false}};
   std::atomic<bool> silenced_[2] = {{false}, {false}};
   mutable std::mutex mu_;  // rtcp_ and sources_

@@ -1177,7 +1177,6 @@ const Case kCases[] = {
     {"forward_stream_stats", rms_test::TestForwardStreamStats},
     {"forward_latch", rms_test::TestForwardLatch},
     {"forward_telephone_events", rms_test::TestForwardTelephoneEvents},
-    {"forward_queue", rms_test::TestForwardQueue},
     {"forward_pt_rules", rms_test::TestForwardPtRules},
     {"forward_plane", rms_test::TestForwardPlane},
     {"forward_stop_under_load", rms_test::TestForwardStopUnderLoad},

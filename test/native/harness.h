@@ -21,7 +21,6 @@ void TestSettingsPosted();
 void TestForwardStreamStats();
 void TestForwardLatch();
 void TestForwardTelephoneEvents();
-void TestForwardQueue();
 void TestForwardPtRules();
 void TestForwardPlane();
 void TestForwardStopUnderLoad();
