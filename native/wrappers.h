@@ -165,6 +165,18 @@ struct TelephoneEventSink {
   uint8_t volume = 0;
 };
 
+class RtpSessionWrap;
+
+// A forwarding-plane relay (native/forward/) that owns a session's sockets
+// while it runs; the session tells it what must not happen behind its back.
+struct SessionForwarder {
+  virtual ~SessionForwarder() = default;
+  // The session is being closed (forced): stop relaying it now.
+  virtual void OnSessionClosing(RtpSessionWrap* s) = 0;
+  // setRemote() gave the session a new remote (numeric, checked).
+  virtual void OnRemoteChanged(RtpSessionWrap* s, const std::string& addr, int rtpPort, int rtcpPort) = 0;
+};
+
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -176,6 +188,12 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void AddUser(Filter* f);
   void RemoveUser(Filter* f);
   static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+  LatchMode latch() const { return latch_; }
+  bool GraphAttached() const { return AnyUserAttached(); }
+  SessionForwarder* forwarder() const { return forwarder_; }
+  // The lock of the ticker running a graph on this session, nullptr if none.
+  ms_mutex_t* AttachedTickerMutex() const;
+  void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -224,6 +242,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+  SessionForwarder* forwarder_ = nullptr;
 };
 
 }  // namespace rms
