@@ -5,6 +5,8 @@
  * do one thing at a time in its graph.
  */
 import type { LegLossMetrics, PlcKind } from '../media/meters';
+import type { NativeRtcpPacket } from '../native';
+import type { RtpStats } from '../rtp/RtpEndpoint';
 import type { LegMode } from './types';
 
 /** The format of a WAV to play. */
@@ -39,6 +41,10 @@ export interface LegHost {
   plc(): PlcKind | 'relayed';
   /** RFC 3611 signal level of the leg's audio so far, dBm0. */
   speechLevel(): number | undefined;
+  /** The leg's RTP figures, when the host counts them itself (a relay: oRTP does not read the sockets then). */
+  stats?(): RtpStats;
+  /** RTCP the leg's peer sent that the endpoint did not see (a relay reads it). */
+  rtcp?(): NativeRtcpPacket[];
   /** The leg leaves this host: anything it runs for the leg stops (graph edits detached). */
   release(): void;
 }

@@ -92,6 +92,8 @@ export interface MonitoredLeg {
   payloadType: number;
   ptime: number;
   endpoint: RtpEndpoint;
+  /** The jitter buffer in use (default: the endpoint's; none while relayed). */
+  jitterBuffer?(): JitterBufferOptions | false;
   stats(): RtpStats;
   /** Level of what the leg sent over the last 200 ms, dBm0. */
   audioLevel(): number | undefined;
@@ -152,7 +154,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
           ptimeMs: leg.ptime,
           stats,
           loss: leg.lossMetrics(),
-          jitterBuffer: this.#jb ?? leg.endpoint.jitterBuffer,
+          jitterBuffer: this.#jb ?? leg.jitterBuffer?.() ?? leg.endpoint.jitterBuffer,
           signalLevel: signal,
           noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
           plc: plc === 'relayed' ? undefined : plc,

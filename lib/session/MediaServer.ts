@@ -9,6 +9,7 @@ import {
   type RmsError,
 } from '../errors';
 import { Factory } from '../graph/Factory';
+import { ForwardPlane } from '../forward/ForwardPlane';
 import type { TickerPriority } from '../graph/Ticker';
 import type { OpusSettings } from '../graph/filters';
 import type { JitterBufferOptions, LatchMode } from '../rtp/RtpEndpoint';
@@ -119,6 +120,13 @@ export interface MediaServerOptions {
    * override it. Default: the encoder's defaults (complexity 5).
    */
   opus?: OpusSettings;
+  /**
+   * Same-codec bridges relay through the native forwarding plane (default
+   * true): packets leave as they came (SSRC, sequence numbers, payload), with
+   * no graph on the path; `threads` worker threads (default one per core).
+   * false: relayed calls run ms2 relay graphs on the tickers.
+   */
+  forwarding?: boolean | { threads?: number };
   /** Folders legs may play prompts from and record into (each call may give its own for ivr()). */
   mediaRoots?: MediaRoots | string[];
   factory?: Factory;
@@ -163,6 +171,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly #sessions = new Map<string, MediaSession>();
   readonly #admission: AdmissionState;
   readonly #ctx: SessionContext;
+  #forwarder?: ForwardPlane;
   #closed = false;
 
   constructor(opts: MediaServerOptions) {
@@ -226,6 +235,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       opus: opts.opus,
       plc: opts.plc,
       mediaRoots: roots,
+      forwarder:
+        opts.forwarding === false
+          ? undefined
+          : () =>
+              (this.#forwarder ??= new ForwardPlane({
+                threads: typeof opts.forwarding === 'object' ? opts.forwarding.threads : undefined,
+              })),
     };
     if (opts.logger) this.#nativeLog = routeNativeLog(opts.logger);
   }
@@ -393,6 +409,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.stop();
+    this.#forwarder?.close();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
     this.#nativeLog?.close();

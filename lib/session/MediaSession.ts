@@ -1,7 +1,6 @@
 /**
  * One call through the media server, by Call-ID: its legs, and at most one
  * bridge between two of them.
- *
  * - A bridged call (MediaServer.offer): leg `a` faces the side that sent the
  *   first offer; our offer goes to the other side, and every answer to it is
  *   a callee leg (`b`, then `b2`, `b3` ... for further to-tags): an answer
@@ -466,7 +465,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   }
 
   #bridge(x: MediaLeg, y: MediaLeg): void {
-    x.bridgeWith(y, { plc: this.#ctx.plc, meters: this.#ctx.quality !== undefined });
+    x.bridgeWith(y, {
+      plc: this.#ctx.plc,
+      meters: this.#ctx.quality !== undefined,
+      forwarder: this.#ctx.forwarder?.(),
+    });
   }
 
   /** After any change of media: directions, ticker weight, quality sampling. */

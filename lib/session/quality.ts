@@ -34,6 +34,7 @@ function monitored(name: 'a' | 'b', leg: MediaLeg): MonitoredLeg | undefined {
     payloadType: m.payloadType,
     ptime: m.ptime,
     endpoint: leg.endpoint,
+    jitterBuffer: () => (leg.plc() === 'relayed' ? false : leg.endpoint.jitterBuffer),
     stats: () => leg.stats(),
     audioLevel: () => leg.audioLevel(),
     lossMetrics: () => leg.lossMetrics(),
@@ -103,13 +104,13 @@ export class SessionQuality {
       stats: leg.stats(),
       loss: leg.lossMetrics(),
       // the one in use: none while relayed
-      jitterBuffer: leg.endpoint.jitterBuffer,
+      jitterBuffer: plc === 'relayed' ? false : leg.endpoint.jitterBuffer,
       signalLevel: leg.speechLevel(),
       plc: plc === 'relayed' ? undefined : plc,
       start,
       stop,
     });
-    const remote = remoteMetrics(lastVoipMetrics(leg.endpoint.pollRtcp()), start, stop);
+    const remote = remoteMetrics(lastVoipMetrics(leg.pollRtcp()), start, stop);
     return legSessionReport(this.#identity(leg), local, remote, true);
   }
 
