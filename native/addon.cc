@@ -16,6 +16,9 @@
 
 namespace rms {
 
+// native/secure/secure_wrap.cc
+void DefineSecureClasses(Napi::Env env, Napi::Object exports);
+
 void Instance::CloseAll() {
   tearingDown = true;
   // Copies: Close() may remove entries from the sets.
@@ -152,6 +155,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Filter", filter);
   exports.Set("Ticker", ticker);
   exports.Set("RtpSession", rtp);
+  DefineSecureClasses(env, exports);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("constants", Constants(env));

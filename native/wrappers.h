@@ -169,6 +169,10 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void AddUser(Filter* f);
   void RemoveUser(Filter* f);
   static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+  // Runs fn with the ticker of an attached user filter locked (or none
+  // running the session): for settings made from outside (native/secure).
+  template <class F>
+  void WithTickerLock(F&& fn) const;
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -232,5 +236,11 @@ struct RtpSessionWrap::TickerLock {
   TickerLock(const TickerLock&) = delete;
   TickerLock& operator=(const TickerLock&) = delete;
 };
+
+template <class F>
+void RtpSessionWrap::WithTickerLock(F&& fn) const {
+  TickerLock lock(this);
+  fn();
+}
 
 }  // namespace rms
