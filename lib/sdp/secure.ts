@@ -203,9 +203,13 @@ function candidateLines(local: LocalTransport, rtcpMux: boolean): string[] {
   return lines;
 }
 
-/** Where to send before ICE picks a pair: the peer's best UDP host candidate of component 1. */
-function remoteFromCandidates(ice: SdpIce): { address: string; port: number } | undefined {
-  const udp = ice.candidates.filter((c) => c.transport === 'udp' && c.component === 1);
+/**
+ * Where to send before ICE picks a pair: the peer's best UDP candidate of
+ * component 1 in our address family (a browser on loopback offers ::1 too).
+ */
+function remoteFromCandidates(ice: SdpIce, localAddress: string): { address: string; port: number } | undefined {
+  const family = isIP(localAddress);
+  const udp = ice.candidates.filter((c) => c.transport === 'udp' && c.component === 1 && isIP(c.address) === family);
   udp.sort((a, b) => b.priority - a.priority);
   const c = udp[0];
   return c ? { address: c.address, port: c.port } : undefined;
@@ -335,7 +339,7 @@ export function answerSecure(offer: SdpSession, media: SdpMedia, opts: SecureAns
       `a=ice-pwd:${creds.pwd}`,
       ...candidateLines(opts.local, media.rtcpMux),
     );
-    const remote = remoteFromCandidates(sec.ice);
+    const remote = remoteFromCandidates(sec.ice, opts.local.address);
     if (remote)
       endpoint.remote = {
         address: remote.address,
@@ -388,6 +392,7 @@ export interface SecureOffer extends SecureSdp {
     keys: Map<number, SrtpKey>;
     certificate?: DtlsCertificate;
     ice?: { ufrag: string; pwd: string };
+    localAddress: string;
   };
 }
 
@@ -427,7 +432,7 @@ export function offerSecure(opts: SecureOfferOptions): SecureOffer {
     protocol,
     mediaAttributes,
     sessionAttributes,
-    pending: { keying: opts.keying, keys, certificate: opts.certificate, ice },
+    pending: { keying: opts.keying, keys, certificate: opts.certificate, ice, localAddress: opts.local.address },
   };
 }
 
@@ -461,7 +466,7 @@ export function acceptSecureAnswer(offer: SecureOffer, answer: SdpMedia): Secure
   }
   if (p.ice && sec.ice) {
     endpoint.ice = { localUfrag: p.ice.ufrag, localPwd: p.ice.pwd, remoteUfrag: sec.ice.ufrag };
-    const remote = remoteFromCandidates(sec.ice);
+    const remote = remoteFromCandidates(sec.ice, p.localAddress);
     if (remote)
       endpoint.remote = {
         address: remote.address,

@@ -140,17 +140,24 @@ void SecureLayer::DetachTransport(int component) {
 std::string SecureLayer::SetSdes(SrtpSuite sendSuite, const uint8_t* sendKey, size_t sendLen, SrtpSuite recvSuite,
                                  const uint8_t* recvKey, size_t recvLen) {
   std::lock_guard<std::mutex> lock(mu_);
-  // both keys or neither: a half-applied key pair would send under one
-  // suite and refuse the other
+  const bool setSend = sendSuite != SrtpSuite::kNone, setRecv = recvSuite != SrtpSuite::kNone;
+  if (protection_ != Protection::kSdes && (!setSend || !setRecv))
+    return "SDES needs both keys when it starts (the leg is not on SDES yet)";
+  // both keys or neither: a half-applied pair would send under one suite
+  // and refuse the other
   SrtpSession probe;
-  std::string err = probe.SetSendKey(sendSuite, sendKey, sendLen);
-  if (err.empty()) err = probe.SetRecvKey(recvSuite, recvKey, recvLen);
+  std::string err = setSend ? probe.SetSendKey(sendSuite, sendKey, sendLen) : "";
+  if (err.empty() && setRecv) err = probe.SetRecvKey(recvSuite, recvKey, recvLen);
   if (!err.empty()) return err;
-  for (auto& d : dtls_) d.reset();
-  if (protection_ != Protection::kSdes) srtp_[0].Clear();
-  srtp_[1].Clear();
-  srtp_[0].SetSendKey(sendSuite, sendKey, sendLen);
-  srtp_[0].SetRecvKey(recvSuite, recvKey, recvLen);
+  if (protection_ != Protection::kSdes) {
+    for (auto& d : dtls_) d.reset();
+    srtp_[0].Clear();
+    srtp_[1].Clear();
+  }
+  // a key that did not change keeps its context: a new one would restart the
+  // rollover counter (keystream reuse after a wrap) and the replay window
+  if (setSend) srtp_[0].SetSendKey(sendSuite, sendKey, sendLen);
+  if (setRecv) srtp_[0].SetRecvKey(recvSuite, recvKey, recvLen);
   protection_ = Protection::kSdes;
   return "";
 }

@@ -89,7 +89,8 @@ class SecureLayer {
   ~SecureLayer();
 
   // SDES (RFC 4568): keys for what we send and what we receive. Replaces
-  // DTLS; a re-key keeps the previous receive key for a few seconds.
+  // DTLS; a re-key keeps the previous receive key for a few seconds. A
+  // suite of kNone keeps that direction's current context (once on SDES).
   std::string SetSdes(SrtpSuite sendSuite, const uint8_t* sendKey, size_t sendLen, SrtpSuite recvSuite,
                       const uint8_t* recvKey, size_t recvLen);
   // DTLS-SRTP (RFC 5763): our certificate, the role the SDP gave us, the

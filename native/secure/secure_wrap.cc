@@ -162,15 +162,22 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
     return suite;
   }
 
-  // setSdes({ sendSuite, sendKey, recvSuite, recvKey }): keys are master key || salt
+  // setSdes({ sendSuite?, sendKey?, recvSuite?, recvKey? }): keys are master
+  // key || salt; a direction left out keeps its current key
   Napi::Value SetSdes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected SRTP settings");
     Napi::Object o = info[0].As<Napi::Object>();
-    secure::SrtpSuite ss = SuiteArg(env, o, "sendSuite"), rs = SuiteArg(env, o, "recvSuite");
+    secure::SrtpSuite ss = secure::SrtpSuite::kNone, rs = secure::SrtpSuite::kNone;
     std::string sk, rk;
-    KeyArg(env, o, "sendKey", &sk);
-    KeyArg(env, o, "recvKey", &rk);
+    if (!o.Get("sendSuite").IsUndefined()) {
+      ss = SuiteArg(env, o, "sendSuite");
+      KeyArg(env, o, "sendKey", &sk);
+    }
+    if (!o.Get("recvSuite").IsUndefined()) {
+      rs = SuiteArg(env, o, "recvSuite");
+      KeyArg(env, o, "recvKey", &rk);
+    }
     std::string err = L(env).SetSdes(ss, reinterpret_cast<const uint8_t*>(sk.data()), sk.size(), rs,
                                      reinterpret_cast<const uint8_t*>(rk.data()), rk.size());
     std::fill(sk.begin(), sk.end(), '\0');

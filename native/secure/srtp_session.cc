@@ -3,6 +3,9 @@
 #include <cstring>
 #include <mutex>
 
+// exported by mediastreamer2 5.1, not declared in its headers
+extern "C" int ms_srtp_init(void);
+
 namespace rms::secure {
 
 namespace {
@@ -103,8 +106,11 @@ size_t SrtpMasterLength(SrtpSuite s) {
 }
 
 void EnsureSrtpInitialised() {
+  // through mediastreamer2, which initialises libsrtp2 itself (when a factory
+  // sets up VoIP) and treats a second srtp_init() failing as fatal: its
+  // counted ms_srtp_init() makes whichever comes first do it
   static std::once_flag once;
-  std::call_once(once, [] { srtp_init(); });
+  std::call_once(once, [] { ms_srtp_init(); });
 }
 
 SrtpSession::SrtpSession() = default;
