@@ -3,6 +3,7 @@
 #
 #   bash scripts/valgrind.sh            # configure + build build-valgrind/, run every case
 #   bash scripts/valgrind.sh codec2     # only the cases whose name contains "codec2"
+#   RMS_VALGRIND_TESTS=secure_test bash scripts/valgrind.sh dtls   # one test binary
 #   RMS_VALGRIND_BUILD_DIR=/tmp/vg bash scripts/valgrind.sh
 #
 # Built RelWithDebInfo (-O2 -g) so that reports have file:line. Exits non-zero
@@ -31,7 +32,7 @@ cmake -S "$root" -B "$build" "${gen[@]}" \
 cmake --build "$build" --target core_test secure_test --parallel
 
 status=0
-for test in core_test secure_test; do
+for test in ${RMS_VALGRIND_TESTS:-core_test secure_test}; do
   RMS_NATIVE_LOG=0 valgrind \
     --tool=memcheck \
     --leak-check=full \
