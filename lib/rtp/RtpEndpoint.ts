@@ -21,6 +21,7 @@ import {
   type SecureEndpointSettings,
   type SecureStats,
   type SrtpSettings,
+  type ZrtpStateEvent,
 } from './secure';
 
 export interface RtpAddress {
@@ -124,6 +125,8 @@ export interface RtpEndpointEvents {
   dtlsState: (e: DtlsStateEvent) => void;
   /** ICE-lite: a pair was selected, or consent on it expired / came back. */
   iceState: (e: IceStateEvent) => void;
+  /** ZRTP: started, SAS ready (compare it), secure. */
+  zrtpState: (e: ZrtpStateEvent) => void;
   /** An RFC 4733 event started (reported once, however many packets carry it). */
   telephoneEvent: (e: TelephoneEvent) => void;
   /** It ended: reported once, retransmitted end packets are not counted again. */
@@ -252,11 +255,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
 
   #security(): SecureTransport {
     if (!this.#secure)
-      this.#secure = new SecureTransport(
-        this.native,
-        (e) => this.safeEmit('dtlsState', e),
-        (e) => this.safeEmit('iceState', e),
-      );
+      this.#secure = new SecureTransport(this.native, {
+        dtls: (e) => this.safeEmit('dtlsState', e),
+        ice: (e) => this.safeEmit('iceState', e),
+        zrtp: (e) => this.safeEmit('zrtpState', e),
+      });
     return this.#secure;
   }
 
@@ -268,6 +271,20 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   /** DTLS-SRTP settings; the same ones again keep the running association. */
   setDtls(d: DtlsSettings): void {
     this.#security().setDtls(d);
+  }
+
+  /**
+   * ZRTP (RFC 6189) on this leg (see SecureTransport.setZrtp): the peer and
+   * we agree on keys in-band; the SAS comes with the 'zrtpState' event.
+   * Mandatory from then on and final.
+   */
+  setZrtp(): void {
+    this.#security().setZrtp();
+  }
+
+  /** The users compared the ZRTP SAS and it matched (false: take that back). */
+  setZrtpSasVerified(yes: boolean): void {
+    this.#security().setZrtpVerified(yes);
   }
 
   /** ICE-lite credentials, or undefined to turn ICE off (the latch option applies again). */
@@ -303,8 +320,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     this.#secure?.clearProtection();
   }
 
-  /** 'none', 'sdes' or 'dtls'. */
-  get protection(): 'none' | 'sdes' | 'dtls' {
+  /** 'none', 'sdes', 'dtls' or 'zrtp'. */
+  get protection(): 'none' | 'sdes' | 'dtls' | 'zrtp' {
     return this.#secure?.protection ?? 'none';
   }
 

@@ -50,8 +50,17 @@ export interface NativeSecureComponent {
   ice?: NativeIceStats;
 }
 
+export interface NativeZrtpStats {
+  started: boolean;
+  /** SRTP keyed by ZRTP. */
+  secure: boolean;
+  /** The short authentication string for the users to compare, once agreed. */
+  sas?: string;
+  verified: boolean;
+}
+
 export interface NativeSecureStats {
-  protection: 'none' | 'sdes' | 'dtls';
+  protection: 'none' | 'sdes' | 'dtls' | 'zrtp';
   sendSuite: string | null;
   recvSuite: string | null;
   rtcpMux: boolean;
@@ -64,10 +73,11 @@ export interface NativeSecureStats {
   dtlsIn: number;
   /** [RTP socket, RTCP socket] */
   components: [NativeSecureComponent, NativeSecureComponent];
+  zrtp?: NativeZrtpStats;
 }
 
 export interface NativeSecureEvent {
-  kind: 'dtls' | 'ice';
+  kind: 'dtls' | 'ice' | 'zrtp';
   component: number;
   state: string;
   detail?: string;
@@ -78,6 +88,8 @@ export interface NativeSecureTransport {
   setSdes(o: { sendSuite?: string; sendKey?: Buffer; recvSuite?: string; recvKey?: Buffer }): void;
   setDtls(o: { certificate: NativeDtlsCertificate; role: 'client' | 'server'; remoteFingerprint: string }): void;
   clearProtection(): void;
+  setZrtp(): void;
+  setZrtpVerified(yes: boolean): void;
   setIce(o: { localUfrag: string; localPwd: string; remoteUfrag?: string; consentTimeoutMs?: number }): void;
   clearIce(): void;
   setRtcpMux(on: boolean): void;

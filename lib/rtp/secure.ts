@@ -177,6 +177,12 @@ export interface IceStateEvent {
   selected?: string;
 }
 
+export interface ZrtpStateEvent {
+  /** started: Hellos go out; sas: agreed, compare it; secure: SRTP keyed both ways. */
+  state: 'started' | 'sas' | 'secure';
+  sas?: string;
+}
+
 export type SecureStats = NativeSecureStats;
 
 /**
@@ -190,6 +196,20 @@ export interface SecureEndpointSettings {
   ice?: IceSettings;
   rtcpMux: boolean;
   remote?: { address: string; port: number; rtcpPort?: number };
+}
+
+export interface SecureEventHandlers {
+  dtls: (e: DtlsStateEvent) => void;
+  ice: (e: IceStateEvent) => void;
+  zrtp: (e: ZrtpStateEvent) => void;
+}
+
+function dispatch(e: NativeSecureEvent, on: SecureEventHandlers): void {
+  if (e.kind === 'dtls')
+    on.dtls({ state: e.state as DtlsStateEvent['state'], component: e.component, reason: e.detail });
+  else if (e.kind === 'ice')
+    on.ice({ state: e.state as IceStateEvent['state'], component: e.component, selected: e.detail });
+  else on.zrtp({ state: e.state as ZrtpStateEvent['state'], sas: e.detail || undefined });
 }
 
 function sameFingerprint(a: DtlsFingerprint, b: DtlsFingerprint): boolean {
@@ -209,19 +229,15 @@ export class SecureTransport {
   #srtp?: SrtpSettings;
   #rtcpMux = false;
 
-  constructor(session: NativeRtpSession, onDtls: (e: DtlsStateEvent) => void, onIce: (e: IceStateEvent) => void) {
+  #zrtp = false;
+
+  constructor(session: NativeRtpSession, on: SecureEventHandlers) {
     const n = new (secureAddon().SecureTransport)(session);
     n.onEvents(() => {
       if (!this.#native) return;
-      for (const e of this.#native.takeEvents()) this.#dispatch(e, onDtls, onIce);
+      for (const e of this.#native.takeEvents()) dispatch(e, on);
     });
     this.#native = n;
-  }
-
-  #dispatch(e: NativeSecureEvent, onDtls: (e: DtlsStateEvent) => void, onIce: (e: IceStateEvent) => void): void {
-    if (e.kind === 'dtls')
-      onDtls({ state: e.state as DtlsStateEvent['state'], component: e.component, reason: e.detail });
-    else onIce({ state: e.state as IceStateEvent['state'], component: e.component, selected: e.detail });
   }
 
   get #n(): NativeSecureTransport {
@@ -229,8 +245,27 @@ export class SecureTransport {
     return this.#native;
   }
 
-  get protection(): 'none' | 'sdes' | 'dtls' {
-    return this.#dtls ? 'dtls' : this.#srtp ? 'sdes' : 'none';
+  get protection(): 'none' | 'sdes' | 'dtls' | 'zrtp' {
+    return this.#zrtp ? 'zrtp' : this.#dtls ? 'dtls' : this.#srtp ? 'sdes' : 'none';
+  }
+
+  /**
+   * ZRTP (RFC 6189) on this leg: in-band key agreement with the peer, and a
+   * SAS for the users to compare (the 'zrtpState' event, secureStats().zrtp).
+   * Encryption is mandatory from now on: nothing passes before ZRTP keys
+   * SRTP. Final: the leg's keying cannot change afterwards.
+   */
+  setZrtp(): void {
+    if (this.#zrtp) return;
+    this.#n.setZrtp();
+    this.#zrtp = true;
+    this.#srtp = undefined;
+    this.#dtls = undefined;
+  }
+
+  /** The users compared the SAS and it matched (or, false: take that back). */
+  setZrtpVerified(yes: boolean): void {
+    this.#n.setZrtpVerified(yes);
   }
 
   get dtls(): DtlsSettings | undefined {

@@ -130,8 +130,13 @@ static void LayerDestroy(RtpTransport* t) {
 void SecureLayer::DetachTransport(int component) {
   std::lock_guard<std::mutex> lock(mu_);
   tr_[component] = nullptr;
-  if (tr_[0] == nullptr && tr_[1] == nullptr) session_ = nullptr;
+  if (tr_[0] == nullptr && tr_[1] == nullptr) {
+    session_ = nullptr;
+    if (zrtp_) zrtp_->Detach();
+  }
 }
+
+static const char* kZrtpIsFinal = "the leg is on ZRTP: its keying cannot change (ms2's SRTP stays on its transports)";
 
 // ---------------------------------------------------------------------------
 // Configuration (main thread)
@@ -140,6 +145,7 @@ void SecureLayer::DetachTransport(int component) {
 std::string SecureLayer::SetSdes(SrtpSuite sendSuite, const uint8_t* sendKey, size_t sendLen, SrtpSuite recvSuite,
                                  const uint8_t* recvKey, size_t recvLen) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (protection_ == Protection::kZrtp) return kZrtpIsFinal;
   const bool setSend = sendSuite != SrtpSuite::kNone, setRecv = recvSuite != SrtpSuite::kNone;
   if (protection_ != Protection::kSdes && (!setSend || !setRecv))
     return "SDES needs both keys when it starts (the leg is not on SDES yet)";
@@ -177,6 +183,7 @@ void SecureLayer::NewDtlsLocked(int c) {
 std::string SecureLayer::SetDtls(std::shared_ptr<DtlsIdentity> identity, DtlsRole role,
                                  const std::string& remoteFingerprint) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (protection_ == Protection::kZrtp) return kZrtpIsFinal;
   // check the settings before anything running is replaced
   DtlsSession probe(identity, role, remoteFingerprint, [](const uint8_t*, size_t) {});
   std::string err = probe.Init();
@@ -218,8 +225,32 @@ void SecureLayer::SetRtcpMux(bool on) {
   }
 }
 
+std::string SecureLayer::SetZrtp() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (protection_ == Protection::kZrtp) return "";
+    if (session_ == nullptr) return "the RTP session is closed";
+    for (auto& d : dtls_) d.reset();
+    srtp_[0].Clear();
+    srtp_[1].Clear();
+    protection_ = Protection::kNone;
+    if (!zrtp_) zrtp_.reset(new ZrtpSession(session_));
+    if (!zrtp_->ok()) return "ZRTP is not available in this mediastreamer2 (bzrtp)";
+    protection_ = Protection::kZrtp;
+  }
+  // outside our lock: the first Hello goes out through our own transport
+  zrtp_->Start();
+  return "";
+}
+
+void SecureLayer::SetZrtpVerified(bool yes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (zrtp_) zrtp_->SetVerified(yes);
+}
+
 void SecureLayer::ClearProtection() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (protection_ == Protection::kZrtp) return;
   for (auto& d : dtls_) d.reset();
   srtp_[0].Clear();
   srtp_[1].Clear();
@@ -248,6 +279,10 @@ LayerStats SecureLayer::Stats() {
   st.rtcpMux = rtcpMux_;
   st.counters = counters_;
   st.attached = tr_[0] != nullptr || tr_[1] != nullptr;
+  if (zrtp_) {
+    st.hasZrtp = true;
+    st.zrtp = zrtp_->status();
+  }
   for (int c = 0; c < 2; ++c) {
     ComponentStats& cs = st.component[c];
     cs.srtp = srtp_[c].counters();
@@ -367,6 +402,18 @@ void SecureLayer::ScheduleLocked(int c, uint64_t now) {
     socklen_t len;
     ice_[c]->Destination(now, &len);  // consent expiry
   }
+  if (c == 0 && zrtp_ && zrtp_->Poll()) {
+    // one event per step, even when ms2 reported both in one tick
+    const ZrtpStatus& z = zrtp_->status();
+    if (!z.sas.empty() && !zrtpSasReported_) {
+      zrtpSasReported_ = true;
+      PushEventLocked({LayerEvent::kZrtp, 0, 1, z.sas});
+    }
+    if (z.secure != zrtpSecureReported_) {
+      zrtpSecureReported_ = z.secure;
+      if (z.secure) PushEventLocked({LayerEvent::kZrtp, 0, 2, z.sas});
+    }
+  }
   CheckChangesLocked(c);
 }
 
@@ -404,6 +451,8 @@ int SecureLayer::IncomingLocked(int c, uint8_t* p, int n, const sockaddr* from, 
     CheckChangesLocked(c);
     return 0;
   }
+  // ZRTP: its packets (16-19) and SRTP go up to ms2's modifiers
+  if (protection_ == Protection::kZrtp && ((b0 >= 16 && b0 <= 19) || (b0 >= 128 && b0 <= 191))) return n;
   if (b0 >= 128 && b0 <= 191) {
     const bool rtcp = c == 1 || IsRtcp(p, n);
     if (protection_ == Protection::kNone) return n;
@@ -434,7 +483,8 @@ int SecureLayer::OutgoingLocked(int c, uint8_t* p, int n, const sockaddr* to, so
     std::memcpy(dest, d, len);
     *destlen = len;
   }
-  if (protection_ == Protection::kNone) return n;
+  // (ZRTP: ms2's modifiers above us have protected it, or dropped it)
+  if (protection_ == Protection::kNone || protection_ == Protection::kZrtp) return n;
   const bool rtcp = c == 1 || IsRtcp(p, n);
   SrtpSession& s = SrtpForLocked(c, rtcp);
   if (!s.canSend()) {

@@ -34,10 +34,11 @@
 #include "secure/dtls.h"
 #include "secure/ice_lite.h"
 #include "secure/srtp_session.h"
+#include "secure/zrtp.h"
 
 namespace rms::secure {
 
-enum class Protection : uint8_t { kNone, kSdes, kDtls };
+enum class Protection : uint8_t { kNone, kSdes, kDtls, kZrtp };
 
 struct LayerCounters {
   uint64_t beforeKeysIn = 0;    // SRTP that arrived before we had keys
@@ -48,10 +49,10 @@ struct LayerCounters {
 };
 
 struct LayerEvent {
-  enum Kind : uint8_t { kDtls, kIce } kind;
+  enum Kind : uint8_t { kDtls, kIce, kZrtp } kind;
   uint8_t component;
-  uint8_t state;       // DtlsState or IceState
-  std::string detail;  // failure reason, selected address
+  uint8_t state;       // DtlsState, IceState, or for ZRTP 0 started / 1 SAS ready / 2 secure
+  std::string detail;  // failure reason, selected address, SAS
 };
 
 struct ComponentStats {
@@ -74,6 +75,8 @@ struct LayerStats {
   bool rtcpMux = false;
   LayerCounters counters;
   ComponentStats component[2];
+  bool hasZrtp = false;
+  ZrtpStatus zrtp;
   bool attached = true;  // false once the session is gone
 };
 
@@ -97,6 +100,13 @@ class SecureLayer {
   // peer's fingerprint. Starts afresh (new handshake, no keys until done).
   // Without rtcp-mux the RTCP socket runs its own handshake (RFC 5764 4.1).
   std::string SetDtls(std::shared_ptr<DtlsIdentity> identity, DtlsRole role, const std::string& remoteFingerprint);
+  // ZRTP (RFC 6189) through ms2: in-band key agreement, SAS for the users.
+  // Call with the session's ticker locked (ms2 edits the meta transports'
+  // modifiers). Once on ZRTP a leg stays on it (ms2's modifiers cannot be
+  // taken off): SDES/DTLS/ClearProtection are refused afterwards.
+  std::string SetZrtp();
+  // The users compared the SAS. With the ticker locked.
+  void SetZrtpVerified(bool yes);
   // ICE-lite: our credentials and the peer's ufrag. Sources must pass a
   // check before anything else of theirs is accepted.
   void SetIce(const IceCredentials& creds);
@@ -156,6 +166,9 @@ class SecureLayer {
   sockaddr_storage dtlsPeer_[2]{};
   socklen_t dtlsPeerLen_[2] = {0, 0};
   std::unique_ptr<IceLite> ice_[2];
+  std::unique_ptr<ZrtpSession> zrtp_;
+  bool zrtpSasReported_ = false;
+  bool zrtpSecureReported_ = false;
   LayerCounters counters_;
   std::vector<LayerEvent> events_;
   bool notifyPending_ = false;

@@ -120,6 +120,8 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
                            InstanceMethod<&SecureTransportWrap::SetSdes>("setSdes"),
                            InstanceMethod<&SecureTransportWrap::SetDtls>("setDtls"),
                            InstanceMethod<&SecureTransportWrap::ClearProtection>("clearProtection"),
+                           InstanceMethod<&SecureTransportWrap::SetZrtp>("setZrtp"),
+                           InstanceMethod<&SecureTransportWrap::SetZrtpVerified>("setZrtpVerified"),
                            InstanceMethod<&SecureTransportWrap::SetIce>("setIce"),
                            InstanceMethod<&SecureTransportWrap::ClearIce>("clearIce"),
                            InstanceMethod<&SecureTransportWrap::SetRtcpMux>("setRtcpMux"),
@@ -201,6 +203,25 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
     return env.Undefined();
   }
 
+  Napi::Value SetZrtp(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SecureLayer& layer = L(env);
+    RtpSessionWrap* s = RtpSessionWrap::FromValue(env, session_.Value());
+    std::string err;
+    s->WithTickerLock([&] { err = layer.SetZrtp(); });
+    if (!err.empty()) Throw(env, code::kInvalidState, err);
+    return env.Undefined();
+  }
+
+  Napi::Value SetZrtpVerified(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SecureLayer& layer = L(env);
+    RtpSessionWrap* s = RtpSessionWrap::FromValue(env, session_.Value());
+    bool yes = info[0].ToBoolean();
+    s->WithTickerLock([&] { layer.SetZrtpVerified(yes); });
+    return env.Undefined();
+  }
+
   Napi::Value ClearProtection(const Napi::CallbackInfo& info) {
     L(info.Env()).ClearProtection();
     return info.Env().Undefined();
@@ -272,7 +293,16 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("protection", st.protection == secure::Protection::kSdes   ? "sdes"
                         : st.protection == secure::Protection::kDtls ? "dtls"
+                        : st.protection == secure::Protection::kZrtp ? "zrtp"
                                                                      : "none");
+    if (st.hasZrtp) {
+      Napi::Object z = Napi::Object::New(env);
+      z.Set("started", st.zrtp.started);
+      z.Set("secure", st.zrtp.secure);
+      z.Set("verified", st.zrtp.verified);
+      if (!st.zrtp.sas.empty()) z.Set("sas", st.zrtp.sas);
+      o.Set("zrtp", z);
+    }
     const char* ss = secure::SrtpSuiteName(st.sendSuite);
     const char* rs = secure::SrtpSuiteName(st.recvSuite);
     o.Set("sendSuite", ss ? Napi::Value(Napi::String::New(env, ss)) : env.Null());
@@ -327,11 +357,14 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
     for (uint32_t i = 0; i < evs.size(); ++i) {
       const secure::LayerEvent& e = evs[i];
       Napi::Object o = Napi::Object::New(env);
-      o.Set("kind", e.kind == secure::LayerEvent::kDtls ? "dtls" : "ice");
+      const bool dtls = e.kind == secure::LayerEvent::kDtls, ice = e.kind == secure::LayerEvent::kIce;
+      o.Set("kind", dtls ? "dtls" : ice ? "ice" : "zrtp");
       o.Set("component", static_cast<double>(e.component));
-      o.Set("state", e.kind == secure::LayerEvent::kDtls
-                         ? secure::DtlsStateName(static_cast<secure::DtlsState>(e.state))
-                         : IceStateName(static_cast<secure::IceState>(e.state)));
+      o.Set("state", dtls           ? secure::DtlsStateName(static_cast<secure::DtlsState>(e.state))
+                     : ice          ? IceStateName(static_cast<secure::IceState>(e.state))
+                     : e.state == 2 ? "secure"
+                     : e.state == 1 ? "sas"
+                                    : "started");
       if (!e.detail.empty()) o.Set("detail", e.detail);
       a.Set(i, o);
     }

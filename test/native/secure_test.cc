@@ -587,6 +587,44 @@ void TestLayerDtlsMux() {
   rtp_session_destroy(b);
 }
 
+void TestLayerZrtp() {
+  RtpSession* a = NewSession();
+  RtpSession* b = NewSession();
+  std::string err;
+  auto la = SecureLayer::Install(a, &err);
+  auto lb = SecureLayer::Install(b, &err);
+  Connect(a, b);
+  CHECK_MSG(la->SetZrtp().empty(), "%s", la->SetZrtp().c_str());
+  CHECK(lb->SetZrtp().empty());
+  // before ZRTP has keys, ms2 lets nothing through
+  uint32_t ts = 0;
+  int early = 0;
+  for (int i = 0; i < 400 && !(la->Stats().zrtp.secure && lb->Stats().zrtp.secure); ++i) {
+    early += Exchange(a, b, 1, &ts, nullptr);
+    Exchange(b, a, 1, &ts, nullptr);
+  }
+  LayerStats sa = la->Stats(), sb = lb->Stats();
+  CHECK(sa.protection == Protection::kZrtp && sa.zrtp.secure && sb.zrtp.secure);
+  CHECK_MSG(!sa.zrtp.sas.empty() && sa.zrtp.sas == sb.zrtp.sas, "SAS '%s' vs '%s'", sa.zrtp.sas.c_str(),
+            sb.zrtp.sas.c_str());
+  std::vector<std::vector<uint8_t>> got;
+  int n = Exchange(a, b, 30, &ts, &got);
+  CHECK_MSG(n >= 28, "%d packets under ZRTP-keyed SRTP (%d before)", n, early);
+  bool same = !got.empty();
+  for (auto& p : got) same = same && p.size() == 160 && p[0] == p[159] && p[0] != 0;
+  CHECK(same);
+  // the keying of a ZRTP leg is final
+  auto k = RandomBytes(30);
+  CHECK(!la->SetSdes(SrtpSuite::kAesCm128HmacSha1_80, k.data(), 30, SrtpSuite::kAesCm128HmacSha1_80, k.data(), 30)
+             .empty());
+  auto ev = la->TakeEvents();
+  bool sas = false;
+  for (auto& e : ev) sas = sas || (e.kind == LayerEvent::kZrtp && e.detail == sa.zrtp.sas);
+  CHECK(sas);
+  rtp_session_destroy(a);
+  rtp_session_destroy(b);
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -601,6 +639,7 @@ const Case kCases[] = {
     {"dtls_wrong_fingerprint", TestDtlsWrongFingerprint},
     {"layer_sdes", TestLayerSdes},
     {"layer_dtls_mux", TestLayerDtlsMux},
+    {"layer_zrtp", TestLayerZrtp},
 };
 
 }  // namespace
