@@ -51,11 +51,22 @@ export function startChromium(o: ChromiumOptions): Chromium {
     `--user-data-dir=${profile}`,
     o.url,
   ];
-  // its own process group: the renderer, GPU and utility processes go with it
+  // its own process group (it makes itself a session leader anyway): the
+  // renderer, GPU and utility processes go with it
   const proc = spawnBounded('chromium', 'chromium', args, { maxMs: o.maxMs ?? 40000, detached: true });
+  // proc.ts kills its children by pid at exit; the group needs its own kill
+  const killGroup = () => {
+    try {
+      if (proc.pid > 0) process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
+  process.once('exit', killGroup);
   return {
     proc,
     async close() {
+      process.off('exit', killGroup);
       if (proc.running() && proc.pid > 0) {
         try {
           process.kill(-proc.pid, 'SIGTERM');
