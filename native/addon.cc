@@ -19,6 +19,9 @@
 
 namespace rms {
 
+// native/secure/secure_wrap.cc
+void DefineSecureClasses(Napi::Env env, Napi::Object exports);
+
 void Instance::CloseAll() {
   tearingDown = true;
   // Copies: Close() may remove entries from the sets.
@@ -169,6 +172,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ticker", ticker);
   exports.Set("RtpSession", rtp);
   DefineForward(env, exports);
+  DefineSecureClasses(env, exports);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));

@@ -194,6 +194,10 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   // The lock of the ticker running a graph on this session, nullptr if none.
   ms_mutex_t* AttachedTickerMutex() const;
   void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
+  // Runs fn with the ticker of an attached user filter locked (or none
+  // running the session): for settings made from outside (native/secure).
+  template <class F>
+  void WithTickerLock(F&& fn) const;
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -244,5 +248,11 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   MSQualityIndicator* qi_ = nullptr;
   SessionForwarder* forwarder_ = nullptr;
 };
+
+template <class F>
+void RtpSessionWrap::WithTickerLock(F&& fn) const {
+  TickerLock lock(this);
+  fn();
+}
 
 }  // namespace rms

@@ -12,6 +12,17 @@ import {
   type NativeRtpSession,
   type NativeRtpStats,
 } from '../native';
+import {
+  SecureTransport,
+  type DtlsSettings,
+  type DtlsStateEvent,
+  type IceSettings,
+  type IceStateEvent,
+  type SecureEndpointSettings,
+  type SecureStats,
+  type SrtpSettings,
+  type ZrtpStateEvent,
+} from './secure';
 
 export interface RtpAddress {
   address: string;
@@ -74,6 +85,18 @@ export interface RtpEndpointOptions {
    * statistics summary and VoIP metrics, all on by default; false turns XR off.
    */
   xr?: Partial<Omit<NativeXrConfig, 'enabled'>> | false;
+  /** SDES-SRTP keys (RFC 4568): the leg is encrypted, plain packets are refused. See lib/sdp/secure.ts. */
+  srtp?: SrtpSettings;
+  /** DTLS-SRTP (RFC 5763/5764): handshake on the media socket, keys from it. */
+  dtls?: DtlsSettings;
+  /**
+   * ICE-lite (RFC 8445): checks are answered, media and DTLS are accepted
+   * only from sources that passed one and go to the selected pair. Latching
+   * is then ICE's (the latch option is set aside while ICE is on).
+   */
+  ice?: IceSettings;
+  /** RTCP on the RTP port (RFC 5761). */
+  rtcpMux?: boolean;
 }
 
 export type RtpStats = NativeRtpStats;
@@ -98,6 +121,12 @@ export interface TelephoneEventEnd extends TelephoneEvent {
 }
 
 export interface RtpEndpointEvents {
+  /** The DTLS-SRTP handshake moved on (connected: keys in use; failed: no media, ever, on this association). */
+  dtlsState: (e: DtlsStateEvent) => void;
+  /** ICE-lite: a pair was selected, or consent on it expired / came back. */
+  iceState: (e: IceStateEvent) => void;
+  /** ZRTP: started, SAS ready (compare it), secure. */
+  zrtpState: (e: ZrtpStateEvent) => void;
   /** An RFC 4733 event started (reported once, however many packets carry it). */
   telephoneEvent: (e: TelephoneEvent) => void;
   /** It ended: reported once, retransmitted end packets are not counted again. */
@@ -161,6 +190,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   readonly port: number;
   readonly rtcpPort: number;
   #remote?: RtpAddress;
+  #secure: SecureTransport | null = null;
+  #latch: LatchMode = 'strict';
 
   constructor(opts: RtpEndpointOptions) {
     super();
@@ -174,7 +205,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.address = opts.address;
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
-      native.setLatch(opts.latch ?? (opts.symmetric === true ? 'always' : 'strict'));
+      this.#latch = opts.latch ?? (opts.symmetric === true ? 'always' : 'strict');
+      native.setLatch(this.#latch);
       const jb = effectiveJitterBuffer(opts.jitterBuffer);
       native.setJitterBuffer(jb || { ...DEFAULT_JITTER_BUFFER, enabled: false });
       this.#jitterBuffer = jb && jb.enabled ? jb : false;
@@ -203,11 +235,99 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     }
     this.#native = native;
     this.#remote = opts.remote;
+    try {
+      if (opts.rtcpMux) this.setRtcpMux(true);
+      if (opts.ice) this.setIce(opts.ice);
+      if (opts.dtls) this.setDtls(opts.dtls);
+      if (opts.srtp) this.setSrtp(opts.srtp);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   /** Changes who may send us media (see RtpEndpointOptions.latch); at once, on a live call too. */
   setLatch(mode: LatchMode): void {
-    this.native.setLatch(mode);
+    this.#latch = mode;
+    // with ICE the security layer decides who may send (sources that passed a check)
+    this.native.setLatch(this.#secure?.ice ? 'always' : mode);
+  }
+
+  #security(): SecureTransport {
+    if (!this.#secure)
+      this.#secure = new SecureTransport(this.native, {
+        dtls: (e) => this.safeEmit('dtlsState', e),
+        ice: (e) => this.safeEmit('iceState', e),
+        zrtp: (e) => this.safeEmit('zrtpState', e),
+      });
+    return this.#secure;
+  }
+
+  /** SDES-SRTP keys; on a running call too (a re-key accepts the old receive key for a few seconds). */
+  setSrtp(s: SrtpSettings): void {
+    this.#security().setSrtp(s);
+  }
+
+  /** DTLS-SRTP settings; the same ones again keep the running association. */
+  setDtls(d: DtlsSettings): void {
+    this.#security().setDtls(d);
+  }
+
+  /**
+   * ZRTP (RFC 6189) on this leg (see SecureTransport.setZrtp): the peer and
+   * we agree on keys in-band; the SAS comes with the 'zrtpState' event.
+   * Mandatory from then on and final.
+   */
+  setZrtp(): void {
+    this.#security().setZrtp();
+  }
+
+  /** The users compared the ZRTP SAS and it matched (false: take that back). */
+  setZrtpSasVerified(yes: boolean): void {
+    this.#security().setZrtpVerified(yes);
+  }
+
+  /** ICE-lite credentials, or undefined to turn ICE off (the latch option applies again). */
+  setIce(i: IceSettings | undefined): void {
+    if (i === undefined && !this.#secure) return;
+    this.#security().setIce(i);
+    this.native.setLatch(i ? 'always' : this.#latch);
+  }
+
+  /** RTCP on the RTP port (RFC 5761). */
+  setRtcpMux(on: boolean): void {
+    if (!on && !this.#secure) return;
+    this.#security().setRtcpMux(on);
+  }
+
+  /**
+   * Applies what lib/sdp/secure.ts decided (answerSecure / acceptSecureAnswer):
+   * rtcp-mux, ICE, DTLS or SDES keys (none of them: plain RTP), and the
+   * remote address when the settings carry one. Unchanged parts are kept
+   * (a re-INVITE that changes nothing does not restart DTLS or ICE).
+   */
+  applySecurity(s: SecureEndpointSettings): void {
+    this.setRtcpMux(s.rtcpMux);
+    this.setIce(s.ice);
+    if (s.dtls) this.setDtls(s.dtls);
+    else if (s.srtp) this.setSrtp(s.srtp);
+    else this.clearProtection();
+    if (s.remote) this.setRemote(s.remote);
+  }
+
+  /** Back to plain RTP (no SRTP, no DTLS); ICE and rtcp-mux stay as they are. */
+  clearProtection(): void {
+    this.#secure?.clearProtection();
+  }
+
+  /** 'none', 'sdes', 'dtls' or 'zrtp'. */
+  get protection(): 'none' | 'sdes' | 'dtls' | 'zrtp' {
+    return this.#secure?.protection ?? 'none';
+  }
+
+  /** Counters of the security layer (SRTP, DTLS, ICE), or undefined for a plain endpoint. */
+  secureStats(): SecureStats | undefined {
+    return this.#secure?.stats();
   }
 
   /** @internal */
@@ -315,6 +435,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   close(): void {
     if (!this.#native) return;
     this.#native.close();
+    this.#secure?.close();
+    this.#secure = null;
     this.#native = null;
   }
 }

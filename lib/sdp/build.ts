@@ -18,6 +18,10 @@ export interface AudioSpec {
   direction: Direction;
   ptime?: number;
   maxptime?: number;
+  /** The m-line profile (default RTP/AVP); lib/sdp/secure.ts says which for a secured leg. */
+  protocol?: string;
+  /** More media-level lines ("a=..."), e.g. SecureSdp.mediaAttributes. */
+  attributes?: string[];
 }
 
 export interface BuildOptions {
@@ -32,6 +36,8 @@ export interface BuildOptions {
    */
   offerMedia?: SdpMedia[];
   audioIndex?: number;
+  /** Session-level lines ("a=..."), e.g. SecureSdp.sessionAttributes (a=ice-lite, a=group:BUNDLE). */
+  sessionAttributes?: string[];
 }
 
 const ipTag = (a: string) => (isIP(a) === 6 ? 'IP6' : 'IP4');
@@ -43,10 +49,11 @@ export function buildSdp(o: BuildOptions): string {
     's=rtp-media-server',
     `c=IN ${ipTag(o.address)} ${o.address}`,
     't=0 0',
+    ...(o.sessionAttributes ?? []),
   ];
   const audioLines = (): string[] => {
     const a = o.audio;
-    const out = [`m=audio ${a.port} RTP/AVP ${a.formats.map((f) => f.pt).join(' ')}`];
+    const out = [`m=audio ${a.port} ${a.protocol ?? 'RTP/AVP'} ${a.formats.map((f) => f.pt).join(' ')}`];
     if (a.address !== o.address) out.push(`c=IN ${ipTag(a.address)} ${a.address}`);
     for (const f of a.formats) {
       out.push(`a=rtpmap:${f.pt} ${f.name}/${f.clockRate}${f.channels && f.channels > 1 ? `/${f.channels}` : ''}`);
@@ -54,7 +61,8 @@ export function buildSdp(o: BuildOptions): string {
     }
     if (a.ptime) out.push(`a=ptime:${a.ptime}`);
     if (a.maxptime) out.push(`a=maxptime:${a.maxptime}`);
-    if (a.rtcpPort !== a.port + 1) out.push(`a=rtcp:${a.rtcpPort}`);
+    if (a.rtcpPort !== a.port + 1 && !a.attributes?.includes('a=rtcp-mux')) out.push(`a=rtcp:${a.rtcpPort}`);
+    out.push(...(a.attributes ?? []));
     out.push(`a=${a.direction}`);
     return out;
   };

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { findCodec, CODECS } from '../codecs/table';
 import { SdpError } from '../errors';
 import type { Direction, SdpFormat, SdpMedia, SdpSession } from './model';
+import { bundleGroups, parseSecurity } from './secure';
 
 const MAX_SDP_BYTES = 64 * 1024;
 const STATIC_PT = new Map(
@@ -62,7 +63,8 @@ export function parseSdp(text: unknown): SdpSession {
     const address = conn ? String(conn).split('/')[0] : '0.0.0.0';
     const ipVersion = port === 0 && !conn ? 4 : ipVersionOf(address, `m=${type} connection`);
     const formats: SdpFormat[] = [];
-    if (type === 'audio' && /^RTP\//.test(protocol)) {
+    // RTP/AVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF, ...
+    if (type === 'audio' && /(^|\/)RTP\//.test(protocol)) {
       const seen = new Set<number>();
       for (const tok of payloads.split(/\s+/).filter(Boolean)) {
         const pt = int(tok, `m=audio payload type`, 0, 127);
@@ -96,7 +98,9 @@ export function parseSdp(text: unknown): SdpSession {
     }
     const dirAttr = (m.direction ?? sessionDirection ?? 'sendrecv') as string;
     let direction: Direction = DIRECTIONS.has(dirAttr) ? (dirAttr as Direction) : 'sendrecv';
-    const zeroAddressHold = address === '0.0.0.0' && port !== 0;
+    const security = parseSecurity(m, raw, protocol);
+    // with ICE, c=0.0.0.0 (port 9) only says "see the candidates" (RFC 8839 4.2.1.2), it is no hold
+    const zeroAddressHold = address === '0.0.0.0' && port !== 0 && !security.ice;
     // RFC 3264 8.4 / RFC 2543 hold: "do not send to me"
     if (zeroAddressHold && direction === 'sendrecv') direction = 'sendonly';
     if (zeroAddressHold && direction === 'recvonly') direction = 'inactive';
@@ -129,8 +133,10 @@ export function parseSdp(text: unknown): SdpSession {
       rtcpPort,
       rtcpAddress,
       rtcpMux: m.rtcpMux !== undefined,
+      security,
     };
   });
   const audio = media.find((m) => m.type === 'audio' && m.port !== 0 && /^RTP\/AVPF?$/.test(m.protocol));
-  return { origin, media, audio };
+  const secureAudio = media.find((m) => m.type === 'audio' && m.port !== 0 && m.security.srtpProfile);
+  return { origin, media, audio, secureAudio, bundle: bundleGroups(raw) };
 }

@@ -246,6 +246,10 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
 
 ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
 
+// oRTP's meta transport closes its endpoint unconditionally: nothing to do,
+// the socket is oRTP's.
+void GateClose(RtpTransport*) {}
+
 void GateDestroy(RtpTransport* t) {
   auto* g = static_cast<Gate*>(t->data);
   // The socket leaves any epoll set when oRTP closes it; a late event can
@@ -262,13 +266,37 @@ Gate* NewGate(bool rtp) {
   g->tr.t_getsocket = &GateSocket;
   g->tr.t_sendto = &GateSend;
   g->tr.t_recvfrom = &GateRecv;
-  g->tr.t_close = nullptr;
+  g->tr.t_close = &GateClose;
   g->tr.t_destroy = &GateDestroy;
   return g;
 }
 
+// Transports stacked between oRTP's meta transport and a gate (see
+// RegisterTransportLayer). Written before any session exists.
+struct Layer {
+  TransportRecvFn recv;
+  TransportBelowFn below;
+};
+Layer g_layers[4];
+std::atomic<int> g_layerCount{0};
+
+bool IsMeta(const RtpTransport* t) { return t->t_sendto == &meta_rtp_transport_sendto; }
+
+RtpTransport* Below(RtpTransport* t) {
+  if (IsMeta(t)) return meta_rtp_transport_get_endpoint(t);
+  for (int i = 0; i < g_layerCount.load(std::memory_order_acquire); ++i)
+    if (t->t_recvfrom == g_layers[i].recv) return g_layers[i].below(t);
+  return nullptr;
+}
+
+// The gate under a session's transport: the transport itself, the meta
+// transport's endpoint, or further down through registered layers.
 Gate* GateOf(RtpTransport* t) {
-  return t != nullptr && t->t_recvfrom == &GateRecv ? static_cast<Gate*>(t->data) : nullptr;
+  for (int depth = 0; t != nullptr && depth < 4; ++depth) {
+    if (t->t_recvfrom == &GateRecv) return static_cast<Gate*>(t->data);
+    t = Below(t);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -310,16 +338,36 @@ TickerPoller* TickerPoller::Current() { return t_current; }
 
 void InstallRecvGate(RtpSession* session) {
   rtp_session_set_connected_mode(session, FALSE);
-  // rtp_session_new() already gave the session two meta transports (no
-  // modifiers yet: ms2 adds them only for SRTP/ZRTP/bundle, which a gated
-  // session does not use). set_transports() overwrites the pointers without
-  // freeing them, so free them here or every session leaks them.
-  RtpTransport* old[2];
-  rtp_session_get_transports(session, &old[0], &old[1]);
-  rtp_session_set_transports(session, &NewGate(true)->tr, &NewGate(false)->tr);
-  for (RtpTransport* t : old) {
-    if (t != nullptr && t->t_destroy != nullptr) t->t_destroy(t);
+  // rtp_session_new() gave the session two linked meta transports with no
+  // endpoint. The gates become their endpoints, so the metas keep doing
+  // what only they do - rtcp-mux routing, and modifiers (ms2's SRTP/ZRTP) -
+  // and a layer (native/secure) can sit between a meta and its gate. The
+  // metas destroy their endpoints with the session.
+  RtpTransport* metas[2];
+  rtp_session_get_transports(session, &metas[0], &metas[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = NewGate(i == 0);
+    g->tr.session = session;
+    if (metas[i] != nullptr && IsMeta(metas[i]) && meta_rtp_transport_get_endpoint(metas[i]) == nullptr) {
+      meta_rtp_transport_set_endpoint(metas[i], &g->tr);
+    } else {
+      // not what rtp_session_new() makes: the gate replaces the transport
+      if (metas[i] != nullptr && metas[i]->t_destroy != nullptr) metas[i]->t_destroy(metas[i]);
+      metas[i] = &g->tr;
+    }
   }
+  rtp_session_set_transports(session, metas[0], metas[1]);
+}
+
+void RegisterTransportLayer(TransportRecvFn recv, TransportBelowFn below) {
+  static std::mutex m;
+  std::lock_guard<std::mutex> lock(m);
+  int n = g_layerCount.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i)
+    if (g_layers[i].recv == recv) return;
+  if (n >= static_cast<int>(sizeof(g_layers) / sizeof(g_layers[0]))) return;
+  g_layers[n] = Layer{recv, below};
+  g_layerCount.store(n + 1, std::memory_order_release);
 }
 
 namespace {

@@ -15,6 +15,9 @@
 // not read at all; one with data is read until EAGAIN as before, so latency
 // and order do not change.
 //
+// The gates are the endpoints of oRTP's meta transports (modifiers and
+// rtcp-mux keep working above them; native/secure puts its layer between).
+//
 // oRTP reads a socket it connect()ed itself directly, past the transport, so a
 // gated session never lets oRTP connect. The latch modes that relied on it are
 // done here instead, same rules: 'strict' accepts datagrams only from the
@@ -95,9 +98,18 @@ enum class LatchMode {
   kAlways,  // any source; oRTP's symmetric RTP follows the last one
 };
 
-// Gives the session its gated RTP and RTCP transports (oRTP destroys them
-// with the session). Call before the session is bound or used.
+// Gives the session its gated RTP and RTCP transports: the endpoints of the
+// session's meta transports (oRTP destroys them with the session). Call
+// before the session is bound or used.
 void InstallRecvGate(RtpSession* session);
+
+// A transport stacked between a meta transport and its gate (the security
+// layer of native/secure) registers its recvfrom function and how to reach
+// the transport under it, so that latching still finds the gate. Call before
+// any session uses such a layer; registering twice is harmless.
+using TransportRecvFn = int (*)(RtpTransport*, mblk_t*, int, sockaddr*, socklen_t*);
+using TransportBelowFn = RtpTransport* (*)(RtpTransport*);
+void RegisterTransportLayer(TransportRecvFn recv, TransportBelowFn below);
 
 // Whether the gate may connect() the RTP / RTCP socket: only if its port was
 // bound explicitly (not 0). Default: no.
