@@ -251,8 +251,17 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
 
 template <class F>
 void RtpSessionWrap::WithTickerLock(F&& fn) const {
-  TickerLock lock(this);
-  fn();
+  // security settings change at call set-up and re-keying only: taking the
+  // ticker's lock for them is rare (everyday settings are posted instead)
+  ms_mutex_t* m = AttachedTickerMutex();
+  if (m) ms_mutex_lock(m);
+  try {
+    fn();
+  } catch (...) {
+    if (m) ms_mutex_unlock(m);
+    throw;
+  }
+  if (m) ms_mutex_unlock(m);
 }
 
 }  // namespace rms

@@ -237,6 +237,8 @@ export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
   #canRelay(): boolean {
     const f = this.#opts.forwarder;
     if (!f || f.closed || (this.#opts.relay ?? 'auto') === 'never' || this.#needs.size) return false;
+    // the forwarding plane reads the sockets below the security layer: secured legs run graphs
+    if (this.a.endpoint.protection !== 'none' || this.b.endpoint.protection !== 'none') return false;
     const ma = this.a.resolvedMedia!;
     const mb = this.b.resolvedMedia!;
     // legs that differ in telephone-event need decoding (DTMF interworking)

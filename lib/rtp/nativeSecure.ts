@@ -69,6 +69,8 @@ export interface NativeSecureStats {
   beforeKeysIn: number;
   beforeKeysOut: number;
   unknownDropped: number;
+  /** RTCP refused as malformed once decrypted, before oRTP parsed it (native/core/rtcp_check.h). */
+  rtcpInvalid: number;
   stunIn: number;
   dtlsIn: number;
   /** [RTP socket, RTCP socket] */

@@ -170,6 +170,17 @@ void Register(Gate* g, TickerPoller* p, int fd) {
   g->slot->ready.store(true, std::memory_order_relaxed);
 }
 
+bool IsMeta(const RtpTransport* t);
+
+// Whether a transport (native/secure) sits between the session's meta and
+// this gate: then what is not RTP/RTCP is that layer's to read.
+bool LayerAbove(const Gate* g, RtpSession* s) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(s, &trs[0], &trs[1]);
+  RtpTransport* meta = trs[g->rtp ? 0 : 1];
+  return meta != nullptr && IsMeta(meta) && meta_rtp_transport_get_endpoint(meta) != &g->tr;
+}
+
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
@@ -207,8 +218,13 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
       return n;
     }
     // RTCP (or RTCP on a multiplexed RTP socket) is checked against the
-    // datagram's real length before oRTP parses any of it (rtcp_check.h)
-    if (n > 0 && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
+    // datagram's real length before oRTP parses any of it (rtcp_check.h).
+    // On a socket a security layer (native/secure) reads through, STUN, DTLS
+    // (first byte 0-3, 20-63: RFC 7983) and SRTCP - which this gate cannot
+    // read - go up to that layer, which checks the RTCP once it is in the clear
+    const bool layered = LayerAbove(g, s);
+    if (n > 0 && layered && (m->b_wptr[0] & 0xc0) != 0x80) return n;
+    if (n > 0 && !layered && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
       RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
       if (c != RtcpCheck::kOk) {
         g->rtcpInvalid.store(g->rtcpInvalid.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/recv_gate.h"
+#include "core/rtcp_check.h"
 #include "secure/stun.h"
 
 namespace rms::secure {
@@ -455,13 +456,17 @@ int SecureLayer::IncomingLocked(int c, uint8_t* p, int n, const sockaddr* from, 
   if (protection_ == Protection::kZrtp && ((b0 >= 16 && b0 <= 19) || (b0 >= 128 && b0 <= 191))) return n;
   if (b0 >= 128 && b0 <= 191) {
     const bool rtcp = c == 1 || IsRtcp(p, n);
-    if (protection_ == Protection::kNone) return n;
+    // the receive gate leaves RTCP on a layered socket to us (it cannot read
+    // SRTCP): what reaches oRTP's parser is checked here, in the clear
+    if (protection_ == Protection::kNone)
+      return !rtcp || CheckRtcpCompound(p, static_cast<size_t>(n)) == RtcpCheck::kOk ? n : DropInvalidRtcp();
     SrtpSession& s = SrtpForLocked(c, rtcp);
     if (!s.canRecv()) {
       ++counters_.beforeKeysIn;
       return 0;
     }
     int r = rtcp ? s.UnprotectRtcp(p, n) : s.UnprotectRtp(p, n);
+    if (r > 0 && rtcp && CheckRtcpCompound(p, static_cast<size_t>(r)) != RtcpCheck::kOk) return DropInvalidRtcp();
     return r > 0 ? r : 0;
   }
   ++counters_.unknownDropped;

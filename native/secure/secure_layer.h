@@ -44,6 +44,7 @@ struct LayerCounters {
   uint64_t beforeKeysIn = 0;    // SRTP that arrived before we had keys
   uint64_t beforeKeysOut = 0;   // packets not sent: no keys yet
   uint64_t unknownDropped = 0;  // neither STUN, DTLS nor RTP (or no agent for it)
+  uint64_t rtcpInvalid = 0;     // RTCP (decrypted) that rtcp_check.h refused before oRTP parsed it
   uint64_t stunIn = 0;
   uint64_t dtlsIn = 0;
 };
@@ -142,6 +143,10 @@ class SecureLayer {
   explicit SecureLayer(RtpSession* s);
   void ScheduleLocked(int c, uint64_t now);
   int IncomingLocked(int c, uint8_t* p, int n, const sockaddr* from, socklen_t fromlen, uint64_t now);
+  int DropInvalidRtcp() {
+    ++counters_.rtcpInvalid;
+    return 0;
+  }
   int OutgoingLocked(int c, uint8_t* p, int n, const sockaddr* to, socklen_t tolen, sockaddr_storage* dest,
                      socklen_t* destlen, uint64_t now);
   void SendRawLocked(int c, const uint8_t* p, size_t n, const sockaddr* to, socklen_t tolen);

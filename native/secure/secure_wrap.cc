@@ -312,6 +312,7 @@ class SecureTransportWrap : public Napi::ObjectWrap<SecureTransportWrap> {
     o.Set("beforeKeysIn", static_cast<double>(st.counters.beforeKeysIn));
     o.Set("beforeKeysOut", static_cast<double>(st.counters.beforeKeysOut));
     o.Set("unknownDropped", static_cast<double>(st.counters.unknownDropped));
+    o.Set("rtcpInvalid", static_cast<double>(st.counters.rtcpInvalid));
     o.Set("stunIn", static_cast<double>(st.counters.stunIn));
     o.Set("dtlsIn", static_cast<double>(st.counters.dtlsIn));
     Napi::Array comps = Napi::Array::New(env, 2);
