@@ -208,7 +208,18 @@ export interface NativeRtpSession {
   pollRtcp(): NativeRtcpPacket[];
   setXrMedia(v: NativeXrMedia): void;
   qualityIndicator(): NativeQualityIndicator;
+  /** SSRC, next sequence number and timestamp offset of what the session sends. */
+  streamState(): NativeStreamState;
+  /** Sets them (before any graph runs the session): a restored call's stream goes on. */
+  setStreamState(s: Partial<NativeStreamState>): void;
   close(): void;
+}
+
+/** What identifies the stream a session sends. */
+export interface NativeStreamState {
+  ssrc: number;
+  seq: number;
+  tsOffset: number;
 }
 
 /** mediastreamer2's quality indicator (0..5) for what a session receives. */

@@ -39,6 +39,8 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
                          InstanceMethod<&RtpSessionWrap::SetXrMedia>("setXrMedia"),
                          InstanceMethod<&RtpSessionWrap::QualityIndicator>("qualityIndicator"),
+                         InstanceMethod<&RtpSessionWrap::StreamState>("streamState"),
+                         InstanceMethod<&RtpSessionWrap::SetStreamState>("setStreamState"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }

@@ -224,6 +224,8 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   // runs it, applied at once otherwise (core/session_settings.h).
   void Change(Napi::Env env, const SessionSettings& c, const char* what);
   void SettleIfIdle();
+  Napi::Value StreamState(const Napi::CallbackInfo& info);
+  Napi::Value SetStreamState(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;

@@ -11,6 +11,7 @@ import {
   type NativeRtpInfo,
   type NativeRtpSession,
   type NativeRtpStats,
+  type NativeStreamState,
 } from '../native';
 import {
   SecureTransport,
@@ -419,6 +420,16 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
    */
   setXrMedia(v: NativeXrMedia): void {
     this.native.setXrMedia(v);
+  }
+
+  /** SSRC, next sequence number and timestamp offset of the stream we send (to keep a call's state). */
+  streamState(): NativeStreamState {
+    return this.native.streamState();
+  }
+
+  /** Sets them before any graph runs the endpoint: a restored call's peers see the same stream go on. */
+  setStreamState(s: Partial<NativeStreamState>): void {
+    this.native.setStreamState(s);
   }
 
   /** mediastreamer2's own 0..5 quality rating of what this endpoint receives, updated now. */

@@ -55,6 +55,21 @@ export class PortPool {
     );
   }
 
+  /**
+   * Binds the pair starting at `port` (a restored call's ports): taken out of
+   * the free list; AddressInUseError if something else holds it.
+   */
+  bindExact(port: number, opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>): RtpEndpoint {
+    if (port < this.min || port + 1 > this.max || port % 2)
+      throw new RangeError(`Port ${port} is not an RTP port of the range ${this.min}-${this.max}`);
+    if (this.#used.has(port)) throw new AddressInUseError(`Port pair ${port}/${port + 1} is in use by another call`);
+    const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
+    const i = this.#free.indexOf(port);
+    if (i >= 0) this.#free.splice(i, 1);
+    this.#used.add(port);
+    return ep;
+  }
+
   /** Closes the endpoint and returns its ports to the pool. */
   release(ep: RtpEndpoint): void {
     ep.close();

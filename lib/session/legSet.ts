@@ -15,6 +15,7 @@ import type { SdpMedia } from '../sdp/model';
 import type { SessionContext } from './context';
 import type { LegDialog } from './info';
 import { LegSdp } from './legSdp';
+import type { Replay } from './snapshot';
 import { offerForB, type CodecPolicy } from './negotiation';
 
 /** One of our offers towards the callee side: a port pair and what we offered on it. */
@@ -49,11 +50,23 @@ export class LegSet {
   readonly #hooks: LegSetHooks;
   readonly #entries = new Map<string, Entry>();
   readonly slots = new Map<string, Slot>();
+  readonly #replay?: Replay;
+  /** Every port pair bound, in order, and every SDP session id made (for snapshots). */
+  readonly bound: RtpEndpoint[] = [];
+  readonly sdpIds: string[] = [];
 
-  constructor(ctx: SessionContext, ticker: Ticker, hooks: LegSetHooks) {
+  constructor(ctx: SessionContext, ticker: Ticker, hooks: LegSetHooks, replay?: Replay) {
     this.#ctx = ctx;
     this.#ticker = ticker;
     this.#hooks = hooks;
+    this.#replay = replay;
+  }
+
+  /** The SDP state of a new leg or slot (its o= session id kept when restored). */
+  newSdp(): LegSdp {
+    const sdp = new LegSdp(this.#replay?.nextSdpId());
+    this.sdpIds.push(sdp.sessionId);
+    return sdp;
   }
 
   get a(): Entry {
@@ -89,8 +102,12 @@ export class LegSet {
 
   /** Binds a port pair whose RTCP (SR/RR/XR) is kept for the reports: the queue must exist before graphs run. */
   bind(address: string): RtpEndpoint {
-    const ep = this.#ctx.ports.bind({ address, ...this.#ctx.endpointOptions });
+    const was = this.#replay?.nextBind();
+    const opts = { address: was?.address ?? address, ...this.#ctx.endpointOptions };
+    const ep = was ? this.#ctx.ports.bindExact(was.port, opts) : this.#ctx.ports.bind(opts);
     ep.collectRtcp();
+    if (was) this.#replay!.resumeStream(ep, was);
+    this.bound.push(ep);
     return ep;
   }
 
@@ -117,7 +134,7 @@ export class LegSet {
     leg.on('error', (err) => this.#hooks.onError(err));
     // the caller (or our own leg) gone is the call gone
     if (name === 'a') leg.on('close', () => this.#hooks.onCallerGone());
-    const e: Entry = { leg, sdp: new LegSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
+    const e: Entry = { leg, sdp: this.newSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
     this.#entries.set(name, e);
     return e;
   }
@@ -127,7 +144,7 @@ export class LegSet {
     const ctx = this.#ctx;
     const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy);
     const endpoint = this.bind(ctx.bindAddress);
-    const sdp = new LegSdp();
+    const sdp = this.newSdp();
     try {
       sdp.ourFormats = formats;
       const offerSdp = sdp.build(ctx, endpoint, { direction: offer.direction, ptime: offer.ptime });
