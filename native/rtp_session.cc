@@ -36,6 +36,10 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
                          InstanceMethod<&RtpSessionWrap::SetXrMedia>("setXrMedia"),
                          InstanceMethod<&RtpSessionWrap::QualityIndicator>("qualityIndicator"),
+                         InstanceMethod<&RtpSessionWrap::ConfigureRxQuality>("configureRxQuality"),
+                         InstanceMethod<&RtpSessionWrap::RxQualityJs>("rxQuality"),
+                         InstanceMethod<&RtpSessionWrap::SetXrFill>("setXrFill"),
+                         InstanceMethod<&RtpSessionWrap::SetCname>("setCname"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }
@@ -60,6 +64,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   // Read the sockets only when they have data (core/recv_gate.h).
   InstallRecvGate(session_);
   InstallXrCallbacks();
+  InstallQuality();
   Instance::Get(info.Env())->rtpSessions.insert(this);
 }
 

@@ -12,6 +12,7 @@
 #include "core/ms_includes.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
+#include "session_quality.h"
 
 namespace rms {
 
@@ -191,6 +192,12 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   void InstallXrCallbacks();
+  // rtp_session_quality.cc
+  Napi::Value ConfigureRxQuality(const Napi::CallbackInfo& info);
+  Napi::Value RxQualityJs(const Napi::CallbackInfo& info);
+  Napi::Value SetXrFill(const Napi::CallbackInfo& info);
+  Napi::Value SetCname(const Napi::CallbackInfo& info);
+  void InstallQuality();
   // Holds the ticker lock of an attached user filter while live settings change.
   struct TickerLock;
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
@@ -211,6 +218,8 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   OrtpEvQueue* rtcpEvents_ = nullptr;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+  // watched by the session's gate until rtp_session_destroy(): freed after it
+  std::unique_ptr<SessionQuality> quality_;
 };
 
 // A running ticker holds its lock for the whole of each tick, so holding it

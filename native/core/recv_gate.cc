@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +73,8 @@ struct Gate {
   // it on a socket whose port the kernel chose also unbinds the port.
   bool mayConnect = false;
   std::atomic<bool> connected{false};
+  GateObserver* observer = nullptr;
+  int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
 };
 
 OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
@@ -132,6 +135,42 @@ void Register(Gate* g, TickerPoller* p, int fd) {
   g->slot->ready.store(true, std::memory_order_relaxed);
 }
 
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+}
+
+// The kernel's arrival time of the datagram the next read returns (oRTP
+// reads it with a control buffer of its own that drops the timestamp): a
+// zero-length MSG_PEEK. Falls back to now.
+int64_t ArrivalOfNext(Gate* g, int fd) {
+  if (!g->observer->WantsArrivalTime()) return RealtimeNs();
+  if (g->stampFd != fd) {
+    int on = 1;
+    g->stampFd = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? fd : -1;
+  }
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(timespec))];
+  msghdr mh{};
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof(ctl);
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+      }
+    }
+  }
+  return RealtimeNs();
+}
+
+int Observed(GateObserver* obs, mblk_t* m, int n, int64_t arrival) {
+  if (obs != nullptr && n > 0) obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
+  return n;
+}
+
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
@@ -148,21 +187,23 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     }
   }
   const socklen_t cap = fromlen != nullptr ? *fromlen : 0;
+  GateObserver* obs = g->rtp ? g->observer : nullptr;
   for (int dropped = 0; dropped < kMaxDropsPerRead; ++dropped) {
     if (fromlen != nullptr) *fromlen = cap;
+    const int64_t arrival = obs != nullptr ? ArrivalOfNext(g, fd) : 0;
     int n = rtp_session_recvfrom(s, g->rtp ? TRUE : FALSE, m, flags, from, fromlen);
     if (p != nullptr) p->CountRead();
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) g->slot->ready.store(false, std::memory_order_relaxed);
       return n;
     }
-    if (from == nullptr || fromlen == nullptr) return n;
+    if (from == nullptr || fromlen == nullptr) return Observed(obs, m, n, arrival);
     if (g->latchPending) {
       g->latchPending = false;
       LatchTo(g, fd, from, *fromlen);
-      return n;
+      return Observed(obs, m, n, arrival);
     }
-    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return n;
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return Observed(obs, m, n, arrival);
     // from a source the latch refuses (on an unconnected socket, or queued
     // before connect()): drop it and read on
   }
@@ -176,6 +217,7 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
+  if (!g->rtp && g->observer != nullptr) g->observer->OnRtcpSend(t->session, m);
   return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
 }
 
@@ -275,6 +317,13 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
       g->latchPending = true;
     }
   }
+}
+
+void SetGateObserver(RtpSession* session, GateObserver* observer) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) g->observer = observer;
 }
 
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {
