@@ -41,7 +41,11 @@ export type {
   NativeXrConfig,
   NativeXrMedia,
   NativeQualityIndicator,
+  NativeRxQuality,
+  NativeRxQualityConfig,
+  NativeXrFill,
 } from './native';
+export { gatewayQualitySources, type GatewayQualityInfo } from './gateway/qualitySources';
 export * from './quality';
 export { CallLeg } from './ivr/CallLeg';
 export type {

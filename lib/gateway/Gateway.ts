@@ -23,6 +23,7 @@ import { RtpEndpoint, type JitterBufferOptions, type RtpAddress, type RtpStats }
 import type { PayloadTypeSpec } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { Playback, type GatewayPlayEndReason, type GatewayPlayResult } from './playback';
+import type { LegLossMetrics, PlcKind } from '../quality/source';
 
 export type { GatewayPlayEndReason, GatewayPlayResult } from './playback';
 
@@ -107,8 +108,6 @@ export interface GatewayDigit {
   durationMs?: number;
 }
 
-/** How the audio decoded from a leg is concealed when packets are lost. */
-export type PlcKind = 'decoder' | 'generic' | 'none';
 
 export interface ResolvedMedia {
   codec: CodecInfo;
@@ -262,20 +261,6 @@ export class GatewayLeg {
     if (this.codec.name === 'CODEC2') return parseCodec2Fmtp(this.fmtp).mode === parseCodec2Fmtp(other.fmtp).mode;
     return true;
   }
-}
-
-/** What a leg received, as RFC 3611 4.7 defines the loss and burst/gap metrics (Gmin 16). */
-export interface LegLossMetrics extends LossCounters {
-  /** Lost (and discarded) over expected, 0..1. */
-  lossRate: number;
-  /** Share of lost packets within bursts, 0..1 (0 when there was no burst). */
-  burstDensity: number;
-  /** Share of lost packets within gaps, 0..1. */
-  gapDensity: number;
-  /** Mean burst length in ms (0 without bursts). */
-  burstDurationMs: number;
-  /** Mean gap length in ms. */
-  gapDurationMs: number;
 }
 
 export function lossMetrics(c: LossCounters, ptimeMs: number): LegLossMetrics {

@@ -4,3 +4,7 @@ export * from './publish';
 export * from './legReport';
 export * from './QualityMonitor';
 export * from './timeline';
+export * from './source';
+export * from './figures';
+export { AlertTracker, type AlertChange, type HysteresisOptions } from './alerts';
+export { LegQualityMonitor, type LegAlert } from './legMonitor';

@@ -7,9 +7,10 @@ import type { Factory } from '../graph/Factory';
 import type { OpusSettings } from '../graph/filters';
 import type { Ticker } from '../graph/Ticker';
 import type { RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
-import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
+import { gatewayQualitySources } from '../gateway/qualitySources';
 import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
-import type { VqAlertReport, VqIntervalReport, VqMetrics, VqSessionReport } from '../quality/vqreport';
+import type { LegDialog } from '../quality/source';
+import type { VqAlertReport, VqIntervalReport, VqSessionReport } from '../quality/vqreport';
 import { answerDirection, buildSdp, wantsToReceive, type SdpFormatSpec } from '../sdp/build';
 import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
 import { parseSdp, SdpError } from '../sdp/parse';
@@ -146,6 +147,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #placedCost = 0;
   #answeredAt?: Date;
   #monitor?: QualityMonitor;
+  readonly #dialogs: Partial<Record<LegName, LegDialog>> = {};
   readonly #policy?: CodecPolicy;
 
   /** @internal */
@@ -202,6 +204,20 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
    */
   get qualitySamples(): readonly QualitySample[] {
     return this.#monitor?.timeline ?? [];
+  }
+
+  /**
+   * The SIP dialog of a leg (Call-ID, tags, identities), for its RFC 6035
+   * reports: leg a's dialog is the caller's with us, leg b's ours with the
+   * callee. Without it the reports carry this session's Call-ID and tags.
+   */
+  setDialog(leg: LegName, dialog: LegDialog): void {
+    this.#dialogs[leg] = { ...dialog };
+  }
+
+  /** The call's quality monitor once answered (samples, intervals, alerts, events; mark() adds events). */
+  get quality(): QualityMonitor | undefined {
+    return this.#monitor;
   }
 
   /** @internal The gateway, once answered. */
@@ -287,6 +303,8 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     }
     this.#pendingReoffer = from;
     const to = other(from);
+    const hold = !wantsToReceive(offer.audio.direction) || offer.audio.zeroAddressHold;
+    this.#monitor?.mark(hold ? 'hold' : 're-INVITE', `re-INVITE from ${from}: ${offer.audio.direction}`, from);
     return this.#sdpFor(to, { direction: offer.audio.direction, ptime: this.#legs[to].media?.ptime });
   }
 
@@ -352,7 +370,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
         stats = { a: s.a, b: s.b };
         this.#monitor?.stop();
         try {
-          reports = { a: this.#report('a', s.a), b: this.#report('b', s.b) };
+          if (this.#monitor) reports = { a: this.#monitor.report('a'), b: this.#monitor.report('b') };
         } catch (err) {
           this.safeEmit('error', err); // a report must never keep a call from ending
         }
@@ -366,66 +384,52 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return { ...info, state: 'stopped', durationMs: Date.now() - this.createdAt.getTime(), stats, reports };
   }
 
-  #report(n: LegName, stats: RtpStats): VqSessionReport {
-    const l = this.#legs[n];
-    const gw = this.#gateway!;
-    const leg = n === 'a' ? gw.a : gw.b;
-    const stop = new Date();
-    const start = this.#answeredAt ?? this.createdAt;
-    const local = localMetrics({
-      codec: leg.codec,
-      payloadType: leg.payloadType,
-      ptimeMs: leg.ptime,
-      fmtp: leg.fmtp,
-      stats,
-      loss: gw.lossMetrics(n),
-      // the one in use: none while relayed
-      jitterBuffer: l.endpoint.jitterBuffer,
-      signalLevel: gw.speechLevel(n),
-      plc: gw.plc(n),
-      start,
-      stop,
-    });
-    const remote = remoteMetrics(lastVoipMetrics(l.endpoint.pollRtcp()), start, stop);
-    return legSessionReport(this.#identity(n), local, remote, true);
-  }
-
   #startQuality(): void {
-    if (!this.#ctx.quality || this.#monitor) return;
-    const m = new QualityMonitor(this.#gateway!, this.#ctx.quality);
-    m.on('interval', (leg, metrics) =>
-      this.safeEmit('interval', { ...this.#baseReport(leg, metrics), kind: 'VQIntervalReport' }),
-    );
-    m.on('alert', (a) =>
-      this.safeEmit('alert', {
-        ...this.#baseReport(a.leg, a.metrics),
-        kind: 'VQAlertReport',
-        alert: { type: a.type, severity: a.severity, direction: 'local' },
+    if (this.#monitor) return;
+    const gw = this.#gateway!;
+    const q = this.#ctx.quality;
+    // without quality monitoring: no sampling, but the CallTerm reports still
+    const m = new QualityMonitor(
+      gatewayQualitySources(gw, {
+        dialog: (n) => this.#dialogs[n] ?? this.#defaultDialog(n),
+        addresses: (n) => {
+          const l = this.#legs[n];
+          return {
+            local: { ip: this.#ctx.advertise(l.endpoint.address), port: l.endpoint.port },
+            remote: l.media ? { ip: l.media.address, port: l.media.port } : undefined,
+          };
+        },
+        // the peer sends unless its SDP says sendonly-from-us or inactive
+        receiving: (n) => {
+          const d = this.#legs[n].media?.direction;
+          return d === undefined || d === 'sendrecv' || d === 'sendonly';
+        },
       }),
+      q ?? { sampleMs: 0 },
+      { closed: () => gw.closed, callId: this.callId, start: this.#answeredAt },
     );
+    m.on('interval', (leg, _metrics, iv) => this.safeEmit('interval', m.legs[leg].intervalReport(iv)));
+    m.on('alert', (a) => this.safeEmit('alert', m.legs[a.leg].alertReport(a)));
     m.on('error', (e) => this.safeEmit('error', e));
+    gw.on('dtmf', (leg, digit, i) => m.mark('dtmf', `DTMF ${digit} (${i.source}) from ${leg}`, leg));
     this.#monitor = m;
   }
 
-  #baseReport(n: LegName, metrics: VqMetrics) {
-    const r = legSessionReport(this.#identity(n), metrics, undefined, false);
-    const { kind: _k, callTerm: _c, ...rest } = r;
-    return rest;
-  }
-
-  #identity(n: LegName): LegIdentity {
+  /**
+   * Without a dialog from the application: the one dialog a proxy in the
+   * middle sees (the daemon's case), one Call-ID and its tags on both legs;
+   * towards leg a we stand for the callee, towards leg b for the caller.
+   */
+  #defaultDialog(n: LegName): LegDialog {
+    const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
     const l = this.#legs[n];
-    const info = l.endpoint.info();
-    const adv = this.#ctx.advertise(l.endpoint.address);
-    const peer = l.media ? l.media.address : '0.0.0.0';
     return {
       callId: this.callId,
-      localId: `<sip:rtp-media-server@${adv}>`,
-      remoteId: `<sip:leg-${n}@${peer}>`,
-      origId: `<sip:leg-a@${this.#legs.a.media?.address ?? '0.0.0.0'}>`,
-      local: { ip: adv, port: l.endpoint.port, ssrc: info.sendSsrc },
-      remote: { ip: peer, port: l.media?.port ?? 0, ssrc: info.recvSsrc },
-      dialog: { callId: this.callId, fromTag: this.fromTag, toTag: this.toTag },
+      localTag: n === 'a' ? this.toTag : this.fromTag,
+      remoteTag: n === 'a' ? this.fromTag : this.toTag,
+      local: { uri: `sip:${host(this.#ctx.advertise(l.endpoint.address))}` },
+      remote: { uri: `sip:${host(l.media?.address ?? '0.0.0.0')}` },
+      initiator: n === 'a' ? 'remote' : 'local',
     };
   }
 

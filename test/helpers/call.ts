@@ -10,6 +10,7 @@ import { findCodec } from '../../lib/codecs/table';
 import { Factory } from '../../lib/graph/Factory';
 import { Ticker } from '../../lib/graph/Ticker';
 import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
+import { gatewayQualitySources } from '../../lib/gateway/qualitySources';
 import { AudioPeer } from '../../lib/tools/AudioPeer';
 import { UdpRelay } from './relay';
 import { voiced } from './signal';
@@ -20,6 +21,7 @@ import {
   type QualitySample,
 } from '../../lib/quality/QualityMonitor';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
+import type { NativeRxQuality } from '../../lib/native';
 
 export interface CallSide {
   codec: string;
@@ -50,6 +52,7 @@ export interface CallResult {
   sentByB: number;
   gatewayStats: ReturnType<Gateway['stats']>;
   loss: { a: ReturnType<Gateway['lossMetrics']>; b: ReturnType<Gateway['lossMetrics']> };
+  rx: { a: NativeRxQuality; b: NativeRxQuality };
   /** With `monitor`: what the quality monitor saw. */
   quality?: { timeline: QualitySample[]; alerts: QualityAlert[] };
   /** dBm0 of the audio decoded from each leg in the middle of the call (undefined when relayed). */
@@ -140,7 +143,7 @@ export async function runCall(
   try {
     gateway.start();
     if (monitor) {
-      qm = new QualityMonitor(gateway, monitor);
+      qm = new QualityMonitor(gatewayQualitySources(gateway), monitor);
       qm.on('alert', (al) => alerts.push(al));
     }
     peerA.start(peerTicker);
@@ -154,6 +157,7 @@ export async function runCall(
     qm?.stop();
     const gatewayStats = gateway.stats();
     const loss = { a: gateway.lossMetrics('a'), b: gateway.lossMetrics('b') };
+    const rx = { a: gateway.a.endpoint.rxQuality(), b: gateway.b.endpoint.rxQuality() };
     peerA.stop();
     peerB.stop();
     return {
@@ -166,6 +170,7 @@ export async function runCall(
       sentByB,
       gatewayStats,
       loss,
+      rx,
       levels,
       quality: qm ? { timeline: qm.timeline, alerts } : undefined,
     };

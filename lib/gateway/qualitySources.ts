@@ -1,0 +1,43 @@
+/**
+ * The Gateway's two legs as QualityLegSource (lib/quality/source.ts), so the
+ * quality layer reads them without knowing the Gateway. The application
+ * adds what only it knows: the SIP dialog of each leg, the addresses as
+ * written in SDP, whether the peer sends (hold).
+ */
+import type { LegDialog, QualityLegSource } from '../quality/source';
+import type { Gateway } from './Gateway';
+
+export interface GatewayQualityInfo {
+  dialog?: (leg: 'a' | 'b') => LegDialog | undefined;
+  /** Addresses as advertised; default the endpoint's bound address and its remote. */
+  addresses?: (leg: 'a' | 'b') => ReturnType<QualityLegSource['addresses']>;
+  receiving?: (leg: 'a' | 'b') => boolean;
+}
+
+export function gatewayQualitySources(
+  gw: Gateway,
+  info: GatewayQualityInfo = {},
+): { a: QualityLegSource; b: QualityLegSource } {
+  const source = (n: 'a' | 'b'): QualityLegSource => {
+    const leg = () => (n === 'a' ? gw.a : gw.b);
+    return {
+      media: () => {
+        const l = leg();
+        return { codec: l.codec, payloadType: l.payloadType, ptimeMs: l.ptime, fmtp: l.fmtp };
+      },
+      endpoint: leg().endpoint,
+      plc: () => (gw.directions.find((d) => d.from === n)?.relay ? 'relayed' : gw.plc(n)),
+      audioLevel: () => (gw.closed ? undefined : gw.audioLevel(n)),
+      speechLevel: () => gw.speechLevel(n),
+      addresses: () => {
+        if (info.addresses) return info.addresses(n);
+        const ep = leg().endpoint;
+        const r = ep.remote;
+        return { local: { ip: ep.address, port: ep.port }, remote: r ? { ip: r.address, port: r.port } : undefined };
+      },
+      dialog: () => info.dialog?.(n),
+      receiving: () => info.receiving?.(n) ?? true,
+    };
+  };
+  return { a: source('a'), b: source('b') };
+}
