@@ -108,7 +108,6 @@ export interface GatewayDigit {
   durationMs?: number;
 }
 
-
 export interface ResolvedMedia {
   codec: CodecInfo;
   payloadType: number;

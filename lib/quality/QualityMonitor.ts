@@ -86,7 +86,8 @@ export interface QualityMonitorContext {
 
 const int = (name: string, v: number | undefined, dflt: number, min: number) => {
   const x = v ?? dflt;
-  if (!Number.isFinite(x) || x < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}, not ${String(v)}`);
+  if (!Number.isFinite(x) || x < min)
+    throw new InvalidArgumentError(`${name} must be a number >= ${min}, not ${String(v)}`);
   return x;
 };
 

@@ -82,8 +82,7 @@ export class AlertTracker {
             ? [t.jitterWarning, t.jitterCritical, false]
             : [t.rttWarning, t.rttCritical, false];
     const worse = (v: number, limit: number) => (lowIsBad ? v < limit : v > limit);
-    const clearPoint = (limit: number) =>
-      lowIsBad ? limit + this.#h.mosHysteresis : limit * (1 - this.#h.hysteresis);
+    const clearPoint = (limit: number) => (lowIsBad ? limit + this.#h.mosHysteresis : limit * (1 - this.#h.hysteresis));
     // raise at the threshold; fall only to a level whose clear point the figure is past
     const raise: VqAlertSeverity = worse(value, crit) ? 'Critical' : worse(value, warn) ? 'Warning' : 'Clear';
     const fall: VqAlertSeverity = !worse(value, clearPoint(warn))

@@ -164,8 +164,7 @@ export class LegQualityMonitor {
     this.#history.push({ atMs: nowMs, rx });
     // the window's base: the newest snapshot at least alertWindowMs old
     let base: Snap | undefined;
-    while (this.#history.length > 1 && this.#history[1].atMs <= nowMs - this.#o.alertWindowMs)
-      this.#history.shift();
+    while (this.#history.length > 1 && this.#history[1].atMs <= nowMs - this.#o.alertWindowMs) this.#history.shift();
     if (this.#history[0].atMs <= nowMs - this.#o.alertWindowMs) base = this.#history[0];
     const winStart = base ? new Date(base.atMs) : this.#start;
     const win = this.#measure(rx, base?.rx, winStart, now, media);

@@ -226,7 +226,9 @@ export function nameAddr(p: { uri: string; displayName?: string }): string {
  * (us on this dialog), RemoteID (the peer), OrigID (whoever sent the
  * INVITE), DialogID with the tags as the INVITE's From and To carry them.
  */
-export function dialogIdentity(d: LegDialog): Pick<LegIdentity, 'callId' | 'localId' | 'remoteId' | 'origId' | 'dialog'> {
+export function dialogIdentity(
+  d: LegDialog,
+): Pick<LegIdentity, 'callId' | 'localId' | 'remoteId' | 'origId' | 'dialog'> {
   const fromTag = d.initiator === 'local' ? d.localTag : d.remoteTag;
   const toTag = d.initiator === 'local' ? d.remoteTag : d.localTag;
   return {

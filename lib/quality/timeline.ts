@@ -24,8 +24,7 @@ export interface QualityPictureInput {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 const SEVERITY_COLORS = { Warning: '#ff9800', Critical: '#c62828', Clear: '#43a047' };
 
-const esc = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 let uplotAssets: { js: string; css: string } | undefined;
 function assets() {
@@ -45,7 +44,13 @@ interface ChartSpec {
 }
 
 const CHARTS: ChartSpec[] = [
-  { key: 'mos', title: 'MOS-CQ (G.107 estimate)', unit: 'MOS', value: (iv) => iv.estimate?.mosCq ?? null, range: [1, 5] },
+  {
+    key: 'mos',
+    title: 'MOS-CQ (G.107 estimate)',
+    unit: 'MOS',
+    value: (iv) => iv.estimate?.mosCq ?? null,
+    range: [1, 5],
+  },
   { key: 'loss', title: 'Packet loss (network)', unit: '%', value: (iv) => iv.figures.lossPercent ?? null },
   {
     key: 'discard',
@@ -105,7 +110,8 @@ export function pictureData(input: QualityPictureInput) {
       const li = legs.indexOf(iv.leg);
       if (li < 0) continue;
       const v = c.value(iv);
-      series[li][at.get(iv.stop.getTime() / 1000)!] = v === null || !Number.isFinite(v) ? null : Math.round(v * 100) / 100;
+      series[li][at.get(iv.stop.getTime() / 1000)!] =
+        v === null || !Number.isFinite(v) ? null : Math.round(v * 100) / 100;
     }
     return { key: c.key, title: c.title, unit: c.unit, range: c.range ?? null, series };
   });

@@ -18,7 +18,20 @@ export interface AudioSpec {
   direction: Direction;
   ptime?: number;
   maxptime?: number;
+  /**
+   * RFC 3611 5.1 a=rtcp-xr: the XR blocks we send and want to receive.
+   * Default RTCP_XR_ATTRIBUTE (what our endpoints send); false: none.
+   */
+  rtcpXr?: string | false;
 }
+
+/**
+ * The XR blocks every RtpEndpoint sends by default, as RFC 3611 5.1 writes
+ * them: receiver reference time (all, up to 10000 entries), statistics
+ * summary with loss, duplicates, jitter and TTL, VoIP metrics. Peers such
+ * as liblinphone send XR only to a peer whose SDP asks for it.
+ */
+export const RTCP_XR_ATTRIBUTE = 'rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL voip-metrics';
 
 export interface BuildOptions {
   sessionId: string;
@@ -55,6 +68,7 @@ export function buildSdp(o: BuildOptions): string {
     if (a.ptime) out.push(`a=ptime:${a.ptime}`);
     if (a.maxptime) out.push(`a=maxptime:${a.maxptime}`);
     if (a.rtcpPort !== a.port + 1) out.push(`a=rtcp:${a.rtcpPort}`);
+    if (a.rtcpXr !== false) out.push(`a=rtcp-xr:${a.rtcpXr ?? RTCP_XR_ATTRIBUTE}`);
     out.push(`a=${a.direction}`);
     return out;
   };

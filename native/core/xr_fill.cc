@@ -29,7 +29,8 @@ void FillVoip(uint8_t* b, const XrVoipFill& f) {
   b[11] = f.gapDensity;
   Put16(b + 12, f.burstDurationMs);
   Put16(b + 14, f.gapDurationMs);
-  if (f.endSystemDelayMs >= 0) Put16(b + 18, static_cast<uint16_t>(f.endSystemDelayMs > 65535 ? 65535 : f.endSystemDelayMs));
+  if (f.endSystemDelayMs >= 0)
+    Put16(b + 18, static_cast<uint16_t>(f.endSystemDelayMs > 65535 ? 65535 : f.endSystemDelayMs));
   b[23] = f.gmin;
   b[24] = f.rFactor;
   b[25] = 127;  // external R factor: we see no other network segment

@@ -166,7 +166,10 @@ export class ImpairRelay {
 }
 
 /** The truth over a stretch of the log (default all), for packets of payload type `pt` and telephone-event alike. */
-export function truthOf(log: readonly PacketTruth[], opts: { gmin?: number; packetMs?: number; clockRate?: number; audioPt?: number } = {}) {
+export function truthOf(
+  log: readonly PacketTruth[],
+  opts: { gmin?: number; packetMs?: number; clockRate?: number; audioPt?: number } = {},
+) {
   const gmin = opts.gmin ?? 16;
   const packetMs = opts.packetMs ?? 20;
   const clock = opts.clockRate ?? 8000;
@@ -222,8 +225,10 @@ export function truthOf(log: readonly PacketTruth[], opts: { gmin?: number; pack
   for (let i = 1; i < bySeq.length; i++) {
     const a = bySeq[i - 1].dropped;
     const b = bySeq[i].dropped;
-    if (a) b ? ll++ : lr++;
-    else b ? rl++ : rr++;
+    if (a && b) ll++;
+    else if (a) lr++;
+    else if (b) rl++;
+    else rr++;
   }
   const p = rr + rl ? rl / (rr + rl) : 0;
   const q = lr + ll ? lr / (lr + ll) : 1;
@@ -273,7 +278,7 @@ export function rtpSender(opts: {
       h[0] = 0x80;
       h[1] = pt;
       h.writeUInt16BE((seq0 + n) & 0xffff, 2);
-      h.writeUInt32BE((ts0 + n * (8000 * ptime) / 1000) >>> 0, 4);
+      h.writeUInt32BE((ts0 + (n * (8000 * ptime)) / 1000) >>> 0, 4);
       h.writeUInt32BE(ssrc >>> 0, 8);
       sock.send(Buffer.concat([h, payload]), opts.port, '127.0.0.1');
       n++;
@@ -292,5 +297,11 @@ export function rtpSender(opts: {
     done();
   };
   timer = setTimeout(tick, 0);
-  return { stop, finished, get sent() { return n; } };
+  return {
+    stop,
+    finished,
+    get sent() {
+      return n;
+    },
+  };
 }
