@@ -1,6 +1,7 @@
 export * from './vqreport';
 export * from './emodel';
 export * from './publish';
+export * from './publisher';
 export * from './legReport';
 export * from './QualityMonitor';
 export * from './timeline';

@@ -27,11 +27,14 @@ export interface AudioSpec {
 
 /**
  * The XR blocks every RtpEndpoint sends by default, as RFC 3611 5.1 writes
- * them: receiver reference time (all, up to 10000 entries), statistics
- * summary with loss, duplicates, jitter and TTL, VoIP metrics. Peers such
- * as liblinphone send XR only to a peer whose SDP asks for it.
+ * them: VoIP metrics, statistics summary with loss, duplicates, jitter and
+ * TTL, receiver reference time (all, up to 10000 entries). Peers such as
+ * liblinphone send XR only to a peer whose SDP asks for it. voip-metrics
+ * comes first: liblinphone 5.1 reads only the first format of the line
+ * (measured: with its own order it sends nothing but the receiver reference
+ * time block, to us and to another liblinphone alike).
  */
-export const RTCP_XR_ATTRIBUTE = 'rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL voip-metrics';
+export const RTCP_XR_ATTRIBUTE = 'voip-metrics stat-summary=loss,dup,jitt,TTL rcvr-rtt=all:10000';
 
 export interface BuildOptions {
   sessionId: string;
