@@ -25,12 +25,22 @@ export interface QualityOptions {
    */
   intervalMs?: number;
   thresholds?: Partial<QualityThresholds>;
-  /** Alerts look at the figures of the last this many ms. Default: half the interval, 2-5 s. */
+  /** Alerts look at the figures of the last this many ms. Default: one interval. */
   alertWindowMs?: number;
-  /** An alert falls only after its figure stayed past the clear point this long. Default: alertWindowMs. */
+  /**
+   * An alert falls only after its figure stayed past the clear point this
+   * long. Default: the alert window less one sampling period, so that an
+   * alert raised by loss that stops clears within two intervals.
+   */
   clearAfterMs?: number;
-  /** Relative distance of the clear point from a loss/jitter/delay threshold. Default 0.25. */
+  /**
+   * Relative distance of the clear point below a loss threshold. Default
+   * 2/3 (3 % clears below 1 %): bursty loss averaging 4.5 % has 10 s
+   * stretches under 1.5 % now and then, and must not clear.
+   */
   hysteresis?: number;
+  /** The same for jitter and round trip. Default 0.25. */
+  delayHysteresis?: number;
   /** MOS distance of the clear point above a MOS threshold. Default 0.2. */
   mosHysteresis?: number;
   /** NoMedia alert after this long without a packet while the peer should send. Default 3000. */
@@ -120,12 +130,13 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     const reportMs = int('intervalMs', opts.intervalMs, 0, 0);
     this.#reportIntervals = reportMs > 0;
     this.intervalMs = reportMs > 0 ? reportMs : 5000;
-    const window = int('alertWindowMs', opts.alertWindowMs, Math.min(5000, Math.max(2000, this.intervalMs / 2)), 0);
+    const window = int('alertWindowMs', opts.alertWindowMs, this.intervalMs, 0);
     const resolved: ResolvedLegOptions = {
       thresholds: { ...DEFAULT_THRESHOLDS, ...opts.thresholds },
       alertWindowMs: window,
-      clearAfterMs: int('clearAfterMs', opts.clearAfterMs, window, 0),
-      hysteresis: int('hysteresis', opts.hysteresis, 0.25, 0),
+      clearAfterMs: int('clearAfterMs', opts.clearAfterMs, Math.max(0, window - (this.sampleMs || 1000)), 0),
+      hysteresis: int('hysteresis', opts.hysteresis, 2 / 3, 0),
+      delayHysteresis: int('delayHysteresis', opts.delayHysteresis, 0.25, 0),
       mosHysteresis: int('mosHysteresis', opts.mosHysteresis, 0.2, 0),
       intervalMs: this.intervalMs,
       noMediaMs: int('noMediaMs', opts.noMediaMs, 3000, 0),

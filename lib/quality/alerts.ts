@@ -3,8 +3,8 @@
  * as soon as the figure crosses a threshold, and falls (to Warning, or to
  * Clear) only after the figure has stayed on the good side of that level's
  * clear point for `clearAfterMs`. The clear point sits inside the good side
- * (loss, jitter, delay: threshold x (1 - hysteresis); MOS: threshold +
- * mosHysteresis), so a figure hovering at a threshold does not flap.
+ * (loss: a third of the threshold by default; jitter, delay: three quarters;
+ * MOS: threshold + 0.2), so a figure hovering at a threshold does not flap.
  */
 import type { VqAlertSeverity } from './vqreport';
 
@@ -38,8 +38,10 @@ export const DEFAULT_THRESHOLDS: QualityThresholds = {
 export type AlertType = 'MOSCQ' | 'NLR' | 'IAJ' | 'RTD' | 'NoMedia';
 
 export interface HysteresisOptions {
-  /** Relative margin of the clear point for loss, jitter and delay. Default 0.25. */
+  /** Relative margin of the clear point below a loss threshold. */
   hysteresis: number;
+  /** The same for jitter and round trip. */
+  delayHysteresis: number;
   /** MOS margin of the clear point. Default 0.2. */
   mosHysteresis: number;
   /** How long a figure stays on the good side before its alert falls, ms. */
@@ -58,7 +60,7 @@ export interface AlertChange {
 export class AlertTracker {
   readonly #t: QualityThresholds;
   readonly #h: HysteresisOptions;
-  readonly #state = new Map<AlertType, { severity: VqAlertSeverity; goodSince?: number; target?: VqAlertSeverity }>();
+  readonly #state = new Map<AlertType, { severity: VqAlertSeverity; warnGoodSince?: number; critGoodSince?: number }>();
 
   constructor(t: QualityThresholds, h: HysteresisOptions) {
     this.#t = t;
@@ -82,51 +84,50 @@ export class AlertTracker {
             ? [t.jitterWarning, t.jitterCritical, false]
             : [t.rttWarning, t.rttCritical, false];
     const worse = (v: number, limit: number) => (lowIsBad ? v < limit : v > limit);
-    const clearPoint = (limit: number) => (lowIsBad ? limit + this.#h.mosHysteresis : limit * (1 - this.#h.hysteresis));
-    // raise at the threshold; fall only to a level whose clear point the figure is past
+    const h = type === 'NLR' ? this.#h.hysteresis : this.#h.delayHysteresis;
+    const clearPoint = (limit: number) => (lowIsBad ? limit + this.#h.mosHysteresis : limit * (1 - h));
     const raise: VqAlertSeverity = worse(value, crit) ? 'Critical' : worse(value, warn) ? 'Warning' : 'Clear';
-    const fall: VqAlertSeverity = !worse(value, clearPoint(warn))
-      ? 'Clear'
-      : !worse(value, clearPoint(crit))
-        ? 'Warning'
-        : 'Critical';
-    return this.#apply(type, raise, fall, value, atMs, this.#h.clearAfterMs);
+    return this.#apply(type, raise, !worse(value, clearPoint(warn)), !worse(value, clearPoint(crit)), value, atMs);
   }
 
   /** No media: Critical while nothing arrives, Clear once packets flow again (no hysteresis needed). */
   noMedia(silent: boolean, atMs: number, silentForMs: number): AlertChange | undefined {
-    const level: VqAlertSeverity = silent ? 'Critical' : 'Clear';
-    return this.#apply('NoMedia', level, level, silentForMs, atMs, 0);
+    const s = this.#state.get('NoMedia')?.severity ?? 'Clear';
+    if (silent === (s === 'Critical')) return undefined;
+    this.#state.set('NoMedia', { severity: silent ? 'Critical' : 'Clear' });
+    return { type: 'NoMedia', severity: silent ? 'Critical' : 'Clear', value: silentForMs };
   }
 
+  /**
+   * Raises at once; falls to Clear once the figure has been past the warning
+   * level's clear point for clearAfterMs, or from Critical to Warning once
+   * past the critical level's clear point that long.
+   */
   #apply(
     type: AlertType,
     raise: VqAlertSeverity,
-    fall: VqAlertSeverity,
+    pastWarnClear: boolean,
+    pastCritClear: boolean,
     value: number,
     atMs: number,
-    clearAfterMs: number,
   ): AlertChange | undefined {
     const s = this.#state.get(type) ?? { severity: 'Clear' as VqAlertSeverity };
     this.#state.set(type, s);
+    s.warnGoodSince = pastWarnClear ? (s.warnGoodSince ?? atMs) : undefined;
+    s.critGoodSince = pastCritClear ? (s.critGoodSince ?? atMs) : undefined;
     if (RANK[raise] > RANK[s.severity]) {
       s.severity = raise;
-      s.goodSince = undefined;
-      s.target = undefined;
       return { type, severity: raise, value };
     }
-    if (RANK[fall] >= RANK[s.severity]) {
-      s.goodSince = undefined;
-      s.target = undefined;
-      return undefined;
-    }
-    // the worst level the figure came back to during the hold is where it falls
-    s.goodSince ??= atMs;
-    s.target = s.target === undefined || RANK[fall] > RANK[s.target] ? fall : s.target;
-    if (atMs - s.goodSince < clearAfterMs) return undefined;
-    s.severity = s.target;
-    s.goodSince = undefined;
-    s.target = undefined;
-    return { type, severity: s.severity, value };
+    const held = (since: number | undefined) => since !== undefined && atMs - since >= this.#h.clearAfterMs;
+    const fall: VqAlertSeverity | undefined =
+      s.severity !== 'Clear' && held(s.warnGoodSince)
+        ? 'Clear'
+        : s.severity === 'Critical' && held(s.critGoodSince)
+          ? 'Warning'
+          : undefined;
+    if (!fall) return undefined;
+    s.severity = fall;
+    return { type, severity: fall, value };
   }
 }

@@ -94,7 +94,8 @@ export class VqPublisher {
 
   /** Sends one report; resolves with the transaction's outcome (never rejects). */
   publish(report: VqReport | string, extra: Partial<VqPublishOptions> = {}): Promise<PublishOutcome> {
-    if (this.#closed) return Promise.resolve({ status: 503, reason: 'publisher closed', transmissions: 0, intervalsMs: [] });
+    if (this.#closed)
+      return Promise.resolve({ status: 503, reason: 'publisher closed', transmissions: 0, intervalsMs: [] });
     const host = this.#o.localAddress;
     const hostPart = isIP(host) === 6 ? `[${host}]` : host;
     let req: ReturnType<typeof buildVqPublish>;

@@ -268,8 +268,21 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     return this.#jitterBuffer;
   }
 
+  /**
+   * Counters of the session. `lost`, `duplicatesReceived` and `jitterMs` are
+   * what rxQuality() measured on arrival (reordered packets are not lost,
+   * jitter from kernel arrival times) once packets came; oRTP's own figures
+   * before that.
+   */
   stats(): RtpStats {
-    return this.native.stats();
+    const s = this.native.stats();
+    const rx = this.native.rxQuality();
+    if (rx.expected > 0) {
+      s.lost = rx.lost;
+      s.duplicatesReceived = rx.duplicates;
+    }
+    if (rx.jitterPackets > 0) s.jitterMs = rx.jitterMs;
+    return s;
   }
 
   info(): RtpInfo {

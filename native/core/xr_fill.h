@@ -48,7 +48,8 @@ struct XrStatFill {
 // number of blocks rewritten.
 int FillXr(uint8_t* buf, size_t len, const XrVoipFill* voip, const XrStatFill* stat);
 
-// x256 fraction of part/whole, capped at 255 (RFC 3611 rates and densities).
+// A 0..1 fraction as RFC 3611 rates and densities carry it: x256, to the
+// nearest step, capped at 255.
 uint8_t Rfc3611Fraction(double fraction);
 
 }  // namespace rms
