@@ -188,9 +188,7 @@ export class B2bua {
         case 'UPDATE':
           // no session refresh or SIP INFO DTMF is passed on; an UPDATE with SDP is not supported
           if (!call) return this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
-          return rq.content
-            ? this.#respond(rq, 488, 'Not Acceptable Here')
-            : this.#respond(rq, 200, 'OK');
+          return rq.content ? this.#respond(rq, 488, 'Not Acceptable Here') : this.#respond(rq, 200, 'OK');
         default:
           return this.#respond(rq, 405, 'Method Not Allowed');
       }

@@ -131,12 +131,13 @@ export class Linphone {
   readonly name: string;
   readonly opts: LinphoneOptions;
   #proc: BoundedProcess;
-  #out = '';
+  readonly #console: { text: string };
 
-  private constructor(o: LinphoneOptions, proc: BoundedProcess) {
+  private constructor(o: LinphoneOptions, proc: BoundedProcess, console: { text: string }) {
     this.name = o.name;
     this.opts = o;
     this.#proc = proc;
+    this.#console = console;
   }
 
   static async start(o: LinphoneOptions): Promise<Linphone> {
@@ -144,7 +145,7 @@ export class Linphone {
     fs.mkdirSync(path.join(o.dir, '.local', 'share', 'linphone'), { recursive: true });
     const rc = path.join(o.dir, 'linphonerc');
     fs.writeFileSync(rc, linphoneConfig(o));
-    let phone: Linphone | undefined;
+    const console = { text: '' };
     // linphonec only reads a terminal: script gives it one; HOME keeps its database apart
     const cmd = `linphonec -c ${rc}${o.autoAnswer ? ' -a' : ''} -d 4 -l ${path.join(o.dir, 'linphone.log')}`;
     const proc = spawnBounded(`linphonec-${o.name}`, 'script', ['-qfec', cmd, '/dev/null'], {
@@ -152,17 +153,17 @@ export class Linphone {
       stdin: true,
       env: { ...process.env, HOME: o.dir, TERM: 'dumb' },
       onStdout: (d) => {
-        if (phone) phone.#out += d;
+        console.text += d;
       },
     });
-    phone = new Linphone(o, proc);
+    const phone = new Linphone(o, proc, console);
     await waitUntil(
       () => udpBound(o.sipPort) || udp6Bound(o.sipPort),
       15_000,
       `${o.name} listening on ${o.sipPort}`,
       proc,
     );
-    await waitUntil(() => phone!.#out.includes('linphonec>'), 10_000, `${o.name} prompt`, proc);
+    await waitUntil(() => phone.#console.text.includes('linphonec>'), 10_000, `${o.name} prompt`, proc);
     phone.command(`play ${o.playFile}`);
     phone.command(`record ${o.recordFile}`);
     return phone;
@@ -170,7 +171,7 @@ export class Linphone {
 
   /** Everything the phone printed (its console). */
   get output(): string {
-    return this.#out;
+    return this.#console.text;
   }
 
   /** The liblinphone log (-d 4). */
@@ -190,9 +191,9 @@ export class Linphone {
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
     let m: RegExpExecArray | null = null;
     await waitUntil(
-      () => (m = re.exec(this.#out.slice(from))) !== null,
+      () => (m = re.exec(this.#console.text.slice(from))) !== null,
       timeoutMs,
-      `${this.name}: ${re}\n--- console:\n${tailOf(this.#out, 3000)}`,
+      `${this.name}: ${re}\n--- console:\n${tailOf(this.#console.text, 3000)}`,
       this.#proc,
     );
     return m![0];
