@@ -232,7 +232,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;text-align:left}.char
 <p>${legend} &mdash; what the media server measured on what each leg sent it, per interval (${esc(span)}).
 Solid vertical lines: alerts (orange warning, red critical, green clear); dashed: call events.</p>
 <h2>Summary per leg</h2>
-<table><thead><tr><th>leg</th><th>codec</th><th>received / expected</th><th>network loss</th><th>discards</th>
+<table class="summary"><thead><tr><th>leg</th><th>codec</th><th>received / expected</th><th>network loss</th><th>discards</th>
 <th>burst / gap density</th><th>jitter</th><th>round trip</th><th>MOS-LQ / MOS-CQ (call)</th><th>worst interval MOS-CQ</th>
 <th>peer's XR about our stream</th><th>alerts</th><th>intervals without media</th></tr></thead>
 <tbody>${summaryRows(input)}</tbody></table>
