@@ -11,7 +11,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AdmissionError, CallLeg, MediaServer, Ticker, parseSdp, tone, writeWav } from '../lib';
+import { AdmissionError, MediaLeg, MediaServer, Ticker } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
+import { tone, writeWav } from '../lib/util/wav';
 import { phoneSdp } from './lib/sdp';
 
 function arg(name: string, dflt: number): number {
@@ -33,13 +35,13 @@ async function main() {
     admission: { maxTickerLoad: maxLoad },
   });
   const phones = [new Ticker({ name: 'adm-phones-0' }), new Ticker({ name: 'adm-phones-1' })];
-  const calls: { a: CallLeg; b: CallLeg }[] = [];
+  const calls: { a: MediaLeg; b: MediaLeg }[] = [];
   let refused = 0;
   let n = 0;
   const place = (): boolean => {
     const id = `adm-${n++}`;
     const t = phones[n % 2];
-    const a = new CallLeg({
+    const a = new MediaLeg({
       name: `${id}a`,
       codec: 'PCMU',
       local: { address: '127.0.0.1' },
@@ -56,7 +58,7 @@ async function main() {
     }
     const offer = parseSdp(s.offerSdp).audio!;
     const pt = offer.formats.find((f) => f.name === 'opus')!.pt;
-    const b = new CallLeg({
+    const b = new MediaLeg({
       name: `${id}b`,
       codec: 'opus',
       payloadType: pt,

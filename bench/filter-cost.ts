@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { constants } from '../lib/native';
-import { Factory, Graph, Ticker, writeWav, type Filter } from '../lib';
+import { Factory, Graph, Ticker, type Filter } from '../lib';
+import { writeWav } from '../lib/util/wav';
 import { BASE_PACKAGES, BUILD, ensurePackages, makeSpeech } from './lib/tools';
 
 const seconds = Number(process.argv[2] ?? 4);

@@ -13,18 +13,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  FlowError,
-  MediaServer,
-  RmsError,
-  VqReportError,
-  formatVqReport,
-  parseVqReport,
-  validateFlow,
-  ng,
-  BencodeError,
-  ControlProtocolError,
-} from '../lib';
+import { MediaServer, RmsError, formatVqReport, parseVqReport, validateFlow } from '../lib';
+import { FlowError, BencodeError, ControlProtocolError } from '../lib/errors';
+import { VqReportError } from '../lib/quality/vq/model';
+import * as ng from '../lib/control/ng';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -11,7 +11,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CallLeg, MediaServer, Ticker, tone, writeWav } from '../lib';
+import { MediaLeg, MediaServer, Ticker } from '../lib';
+import { tone, writeWav } from '../lib/util/wav';
 import { phoneSdp } from './lib/sdp';
 
 export interface ProcessCounts {
@@ -48,7 +49,7 @@ export async function churn(
     await sleep(5);
     ms.stop(id);
     if (i % ivrEvery === 0) {
-      const a = new CallLeg({
+      const a = new MediaLeg({
         name: 'a',
         codec: 'PCMU',
         telephoneEvent: 101,
@@ -56,14 +57,15 @@ export async function churn(
         ticker,
         mediaRoots: [dir],
       });
-      const b = new CallLeg({ name: 'b', codec: 'G722', local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
+      const b = new MediaLeg({ name: 'b', codec: 'G722', local: { address: '127.0.0.1' }, ticker, mediaRoots: [dir] });
       a.setRemote({ address: '127.0.0.1', port: b.localPort });
       b.setRemote({ address: '127.0.0.1', port: a.localPort });
-      const rec = b.record('rec.wav', { maxDurationMs: 60 });
+      // a recording never overwrites: each round writes its own file, then removes it
+      const rec = b.record(`rec-${i}.wav`, { maxDurationMs: 60 });
       const play = a.play('p.wav');
       void a.sendDtmf('1', { durationMs: 40, gapMs: 0 });
-      await rec;
-      a.bridge(b);
+      fs.rmSync((await rec).path, { force: true });
+      a.bridgeWith(b);
       await sleep(5);
       a.unbridge();
       a.close();

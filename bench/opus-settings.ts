@@ -11,7 +11,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Factory, Graph, Ticker, readWav, writeWav, type Encoder, type Pcm } from '../lib';
+import { Factory, Graph, Ticker, type Encoder } from '../lib';
+import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { goertzel } from '../test/helpers/signal';
 import { voiced } from '../test/helpers/signal';
 

@@ -12,7 +12,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CallLeg, MediaServer, Ticker, parseSdp, tone, writeWav } from '../lib';
+import { MediaLeg, MediaServer, Ticker } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
+import { tone, writeWav } from '../lib/util/wav';
 import { processCounts } from './leaks';
 import { phoneSdp } from './lib/sdp';
 
@@ -25,8 +27,8 @@ const CODECS = [{ name: 'PCMU' }, { name: 'PCMA' }, { name: 'G722' }, { name: 'o
 
 interface Call {
   id: string;
-  a: CallLeg;
-  b: CallLeg;
+  a: MediaLeg;
+  b: MediaLeg;
   endsAt: number;
 }
 
@@ -51,7 +53,7 @@ async function main() {
     const ca = CODECS[made % CODECS.length];
     const cb = CODECS[(made * 7 + 1) % CODECS.length];
     const ticker = phones[made % 2];
-    const a = new CallLeg({
+    const a = new MediaLeg({
       name: `${id}-a`,
       codec: ca.name,
       telephoneEvent: 101,
@@ -59,7 +61,7 @@ async function main() {
       ticker,
       mediaRoots: [dir],
     });
-    const b = new CallLeg({
+    const b = new MediaLeg({
       name: `${id}-b`,
       codec: cb.name,
       telephoneEvent: 101,

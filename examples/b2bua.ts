@@ -17,15 +17,16 @@ import {
   NoCommonCodecError,
   RmsError,
   SdpError,
-  VqPublisher,
   type LegDialog,
   type MediaServerOptions,
   type MediaSession,
   type VqReport,
 } from '../lib';
+import { VqPublisher } from '../lib/quality';
+import { loadSip } from './sip';
 // The sip package has no types of its own.
 
-const sip = require('sip');
+const sip = loadSip('examples/b2bua');
 
 type SipMessage = {
   method?: string;
@@ -59,6 +60,12 @@ export interface B2buaOptions {
   /** Reports that went out, with the collector's answer (for tests and logs). */
   onPublished?: (report: VqReport, status: number) => void;
   log?: (line: string) => void;
+  /**
+   * A call was answered: the application may act on its media, e.g.
+   * `session.a.play('welcome.wav')` (the caller hears a prompt while the
+   * callee does not) or `session.b?.record('call.wav', { bothDirections: true })`.
+   */
+  onAnswered?: (session: MediaSession) => void;
 }
 
 /** RFC 3261 8.1.1.6: every request we send carries Max-Forwards. */
@@ -213,7 +220,10 @@ export class B2bua {
     };
     this.#respond(rq, 100, 'Trying');
     try {
-      call.session = this.ms.offer(callId, rq.content ?? '', { fromTag: rq.headers.from.params?.tag });
+      call.session = this.ms.offer(callId, rq.content ?? '', {
+        fromTag: rq.headers.from.params?.tag,
+        dialog: this.#dialogA(call),
+      });
     } catch (err) {
       this.#log(`offer refused for ${callId}: ${String(err)}`);
       if (err instanceof NoCommonCodecError || err instanceof SdpError)
@@ -222,7 +232,6 @@ export class B2bua {
     }
     this.#calls.set(callId, call);
     this.#byB.set(call.callIdB, call);
-    this.#setDialogs(call);
     if (this.#opts.collector) {
       // alerts and interval reports go out as they happen
       call.session.on('alert', (r) => this.#publish(r));
@@ -249,8 +258,17 @@ export class B2bua {
 
   #onInviteResponse(call: Call, rs: SipMessage): void {
     const status = rs.status ?? 500;
+    const toTag = rs.headers.to.params?.tag;
     if (status < 200) {
-      if (status === 180 || status === 183) this.#respond(call.inviteA, 180, 'Ringing', {}, call.toTagA);
+      // early media: a 183 (or 180) with SDP is an answer that starts media before the call is answered
+      if (status > 100 && rs.content && call.session!.state !== 'answered') {
+        try {
+          const sdpA = call.session!.answer(rs.content, { toTag, provisional: true, dialog: this.#dialogB(call, rs) });
+          this.#respond(call.inviteA, 183, 'Session Progress', { content: sdpA }, call.toTagA);
+        } catch (err) {
+          this.#log(`call ${call.callId}: early media refused: ${String(err)}`);
+        }
+      } else if (status === 180 || status === 183) this.#respond(call.inviteA, 180, 'Ringing', {}, call.toTagA);
       return;
     }
     if (status >= 300) {
@@ -258,47 +276,57 @@ export class B2bua {
       this.#respond(call.inviteA, status, rs.reason ?? 'Failed', {}, call.toTagA);
       return this.#end(call);
     }
+    if (call.okB) {
+      this.#ack(call, rs); // a retransmitted 200: ACK it again
+      return;
+    }
     call.okB = rs;
     this.#ack(call, rs);
-    if (call.session!.state === 'answered') return; // a retransmitted 200
-    this.#setDialogs(call);
     let sdpA: string;
     try {
-      sdpA = call.session!.answer(rs.content ?? '', { toTag: rs.headers.to.params?.tag });
+      sdpA = call.session!.answer(rs.content ?? '', { toTag, dialog: this.#dialogB(call, rs) });
     } catch (err) {
       this.#log(`call ${call.callId}: answer refused: ${String(err)}`);
       this.#respond(call.inviteA, 488, 'Not Acceptable Here', {}, call.toTagA);
       this.#sendToB(call, 'BYE');
       return this.#end(call);
     }
-    this.#log(
-      `call ${call.callId}: answered, ${JSON.stringify(call.session!.info().legs.a.codec)} <-> ${JSON.stringify(call.session!.info().legs.b.codec)}`,
-    );
+    const info = call.session!.info();
+    this.#log(`call ${call.callId}: answered, ${info.legs.a.codec} <-> ${info.legs.b?.codec}`);
     this.#respond(call.inviteA, 200, 'OK', { content: sdpA }, call.toTagA);
+    if (this.#opts.onAnswered) {
+      try {
+        this.#opts.onAnswered(call.session!);
+      } catch (err) {
+        this.#log(`call ${call.callId}: onAnswered: ${String(err)}`);
+      }
+    }
   }
 
-  /** Each leg's SIP dialog, for its RFC 6035 reports (RFC 6035 identities are per dialog). */
-  #setDialogs(call: Call): void {
-    const s = call.session;
-    if (!s) return;
+  /** Leg a's SIP dialog (the caller's with us), for its RFC 6035 reports: identities are per dialog. */
+  #dialogA(call: Call): LegDialog {
     const a = call.inviteA.headers;
-    s.setDialog('a', {
+    return {
       callId: call.callId,
       localTag: call.toTagA,
       remoteTag: a.from.params?.tag,
-      local: { uri: a.to.uri, displayName: unquote(a.to.name) },
-      remote: { uri: a.from.uri, displayName: unquote(a.from.name) },
-      initiator: 'remote',
-    } satisfies LegDialog);
-    const to = call.okB?.headers.to as { name?: string; uri: string; params?: { tag?: string } } | undefined;
-    s.setDialog('b', {
+      local: nameAddr(a.to),
+      remote: nameAddr(a.from),
+      peerIsCaller: true,
+    };
+  }
+
+  /** Leg b's: ours with the callee, from its answer. */
+  #dialogB(call: Call, rs: SipMessage): LegDialog {
+    const to = rs.headers.to as { name?: string; uri: string; params?: { tag?: string } };
+    return {
       callId: call.callIdB,
       localTag: call.fromTagB,
       remoteTag: to?.params?.tag,
-      local: { uri: call.fromB.uri, displayName: call.fromB.name },
-      remote: { uri: to?.uri ?? this.#opts.target, displayName: unquote(to?.name) },
-      initiator: 'local',
-    });
+      local: nameAddr({ name: quote(call.fromB.name), uri: call.fromB.uri }),
+      remote: nameAddr(to ?? { uri: this.#opts.target }),
+      peerIsCaller: false,
+    };
   }
 
   /** PUBLISH (Event: vq-rtcpxr) of one report to the collector, retransmitted as RFC 3261 17.1.2 says. */
@@ -421,14 +449,20 @@ export class B2bua {
   #end(call: Call): void {
     const summary = call.session?.stop();
     if (summary?.reports && this.#opts.collector)
-      for (const r of [summary.reports.a, summary.reports.b]) this.#publish(r);
+      for (const r of [summary.reports.a, summary.reports.b]) if (r) this.#publish(r);
     if (summary?.stats)
       this.#log(
-        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b.packetsReceived} packets`,
+        `call ${call.callId}: ended after ${summary.durationMs} ms; a received ${summary.stats.a.packetsReceived}, b received ${summary.stats.b?.packetsReceived ?? 0} packets`,
       );
     this.#calls.delete(call.callId);
     this.#byB.delete(call.callIdB);
   }
+}
+
+/** `"Name" <uri>` or `<uri>` of a parsed From/To (the sip package keeps the quotes of a quoted name). */
+function nameAddr(h: { name?: string; uri: string }): string {
+  const name = unquote(h.name);
+  return name ? `${quote(name)} <${h.uri}>` : `<${h.uri}>`;
 }
 
 /** A display name as the sip package gives it (maybe quoted), without quotes. */

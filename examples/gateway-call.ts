@@ -9,19 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  AudioPeer,
-  Factory,
-  Gateway,
-  QualityMonitor,
-  gatewayQualitySources,
-  Ticker,
-  readWav,
-  timelineHtml,
-  writeWav,
-  type Pcm,
-  type RtpStats,
-} from '../lib';
+import { Factory, Gateway, Ticker, type RtpStats } from '../lib';
+import { QualityMonitor, timelineHtml } from '../lib/quality';
+import { AudioPeer, readWav, writeWav, type Pcm } from '../lib/tools';
 
 const outDir = path.resolve(process.argv[2] ?? 'demo-output');
 const seconds = Number(process.argv[3] ?? 6);
@@ -121,7 +111,7 @@ async function main() {
   });
   caller.endpoint.setRemote({ address: '127.0.0.1', port: gw.a.localPort });
   callee.endpoint.setRemote({ address: '127.0.0.1', port: gw.b.localPort });
-  const monitor = new QualityMonitor(gatewayQualitySources(gw), { sampleMs: 500, intervalMs: 2000 });
+  const monitor = new QualityMonitor(gw.qualitySources(), { sampleMs: 500, intervalMs: 2000 });
   caller.start(phones);
   callee.start(phones);
 

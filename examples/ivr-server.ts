@@ -1,8 +1,10 @@
 /**
  * A SIP IVR on the `sip` npm package: every INVITE is answered by the media
  * server itself (MediaServer.ivr()) and runs a JSON flow (see
- * examples/flows/voicemail.json) on the caller's leg. A hangup node sends
- * BYE; the caller's BYE closes the leg.
+ * examples/flows/voicemail.json) on the caller's leg; dial() calls out
+ * (MediaServer.outbound()) and runs the flow on the callee. A re-INVITE
+ * (hold, resume, new address) is answered by the leg's session; a hangup
+ * node sends BYE; the peer's BYE ends the call.
  *
  *   node dist/examples/ivr-server.js --sip-port 5090 --flow examples/flows/voicemail.json \
  *        --media /var/lib/prompts
@@ -16,15 +18,16 @@ import {
   SdpError,
   loadFlow,
   runFlow,
-  type CallLeg,
+  type MediaLeg,
   type DtmfDigit,
   type Flow,
   type FlowResult,
   type MediaServerOptions,
 } from '../lib';
+import { loadSip } from './sip';
 // The sip package has no types of its own.
 
-const sip = require('sip');
+const sip = loadSip('examples/ivr-server');
 
 type SipMessage = {
   method?: string;
@@ -44,7 +47,7 @@ export interface IvrServerOptions {
   mediaRoot: string;
   flow: Flow;
   /** Where transfer nodes go (the app decides; default: the flow goes on). */
-  transfer?: (target: string, leg: CallLeg) => Promise<void> | void;
+  transfer?: (target: string, leg: MediaLeg) => Promise<void> | void;
   log?: (line: string) => void;
 }
 
@@ -53,10 +56,17 @@ export interface IvrServerEvents {
   done: (callId: string, r: FlowResult) => void;
 }
 
+/** Our dialog with the peer of one call, whichever side started it. */
 interface IvrCall {
-  invite: SipMessage;
-  toTag: string;
-  leg: CallLeg;
+  callId: string;
+  localTag: string;
+  /** The peer's From (inbound) or To (outbound) header, with its tag. */
+  remote: { uri: string; params?: Record<string, string> };
+  /** Our URI in the dialog. */
+  localUri: string;
+  /** Where in-dialog requests go (the peer's Contact). */
+  target: string;
+  leg: MediaLeg;
   cseq: number;
   ended: boolean;
 }
@@ -71,7 +81,7 @@ export class IvrServer {
 
   constructor(opts: IvrServerOptions) {
     this.#opts = opts;
-    this.ms = new MediaServer(opts.media);
+    this.ms = new MediaServer({ mediaRoots: [opts.mediaRoot], ...opts.media });
     this.#contact = `sip:ivr@${opts.sipAddress}:${opts.sipPort}`;
     this.#stack = sip.create(
       { address: opts.sipAddress, port: opts.sipPort, publicAddress: opts.sipAddress, tcp: false },
@@ -92,7 +102,7 @@ export class IvrServer {
   }
 
   close(): void {
-    for (const c of this.#calls.values()) c.leg.close();
+    for (const id of this.#calls.keys()) if (this.ms.has(id)) this.ms.stop(id);
     this.#stack.destroy();
     this.ms.close();
   }
@@ -114,7 +124,7 @@ export class IvrServer {
     try {
       switch (rq.method) {
         case 'INVITE':
-          if (call) return this.#respond(rq, 488, 'Not Acceptable Here'); // no re-INVITE support in this example
+          if (call) return this.#reinvite(call, rq);
           return this.#answer(rq);
         case 'ACK':
           return;
@@ -146,12 +156,96 @@ export class IvrServer {
       throw err;
     }
     const toTag = randomBytes(6).toString('hex');
-    const call: IvrCall = { invite: rq, toTag, leg: answer.leg, cseq: 1, ended: false };
+    const call: IvrCall = {
+      callId,
+      localTag: toTag,
+      remote: rq.headers.from,
+      localUri: rq.headers.to.uri,
+      target: rq.headers.contact?.[0]?.uri ?? rq.headers.from.uri,
+      leg: answer.leg,
+      cseq: 1,
+      ended: false,
+    };
     this.#calls.set(callId, call);
-    answer.leg.on('dtmf', (d) => this.#emit('dtmf', callId, d));
     this.#respond(rq, 200, 'OK', answer.answerSdp, toTag);
-    this.#opts.log?.(`${callId}: answered with ${answer.leg.media.codec}`);
-    runFlow(answer.leg, this.#opts.flow, {
+    this.#opts.log?.(`${callId}: answered with ${answer.leg.media?.codec}`);
+    this.#run(call);
+  }
+
+  /**
+   * Calls `target` (an IVR calling out): our offer from MediaServer.outbound(),
+   * the flow runs on the callee's leg once it answers. Resolves with the
+   * Call-ID when answered; rejects with the final status otherwise.
+   */
+  dial(target: string): Promise<string> {
+    const callId = `${randomBytes(8).toString('hex')}@ivr`;
+    const session = this.ms.outbound(callId);
+    const localTag = randomBytes(6).toString('hex');
+    return new Promise((resolve, reject) => {
+      this.#stack.send(
+        {
+          method: 'INVITE',
+          uri: target,
+          headers: {
+            to: { uri: target },
+            from: { uri: this.#contact, params: { tag: localTag } },
+            'call-id': callId,
+            cseq: { method: 'INVITE', seq: 1 },
+            contact: [{ uri: this.#contact }],
+            'max-forwards': 70,
+            'content-type': 'application/sdp',
+          },
+          content: session.offerSdp,
+        },
+        (rs: SipMessage) => {
+          const status = rs.status ?? 500;
+          if (status < 200) return;
+          if (status >= 300) {
+            session.stop();
+            return reject(new Error(`${target} answered ${status} ${rs.reason ?? ''}`));
+          }
+          this.#stack.send({
+            method: 'ACK',
+            uri: rs.headers.contact?.[0]?.uri ?? target,
+            headers: {
+              to: rs.headers.to,
+              from: rs.headers.from,
+              'call-id': callId,
+              cseq: { method: 'ACK', seq: 1 },
+              'max-forwards': 70,
+              via: [],
+            },
+          });
+          if (this.#calls.has(callId)) return; // a retransmitted 200
+          try {
+            session.answer(rs.content ?? '', { toTag: rs.headers.to.params?.tag });
+          } catch (err) {
+            session.stop();
+            return reject(err);
+          }
+          const call: IvrCall = {
+            callId,
+            localTag,
+            remote: rs.headers.to,
+            localUri: this.#contact,
+            target: rs.headers.contact?.[0]?.uri ?? target,
+            leg: session.a,
+            cseq: 1,
+            ended: false,
+          };
+          this.#calls.set(callId, call);
+          this.#opts.log?.(`${callId}: ${target} answered with ${session.a.media?.codec}`);
+          this.#run(call);
+          resolve(callId);
+        },
+      );
+    });
+  }
+
+  #run(call: IvrCall): void {
+    const { callId, leg } = call;
+    leg.on('dtmf', (d) => this.#emit('dtmf', callId, d));
+    runFlow(leg, this.#opts.flow, {
       vars: { callId },
       transfer: this.#opts.transfer,
       hangup: () => this.#hangup(callId),
@@ -166,22 +260,34 @@ export class IvrServer {
       });
   }
 
-  /** Our BYE to the caller. */
+  /** A re-INVITE on a call (hold, resume, new address or codecs): the session answers for its leg. */
+  #reinvite(call: IvrCall, rq: SipMessage): void {
+    let sdp: string;
+    try {
+      sdp = this.ms.get(call.callId).reoffer(rq.content ?? '', 'a');
+    } catch (err) {
+      this.#opts.log?.(`${call.callId}: re-INVITE refused: ${String(err)}`);
+      return this.#respond(rq, 488, 'Not Acceptable Here');
+    }
+    this.#respond(rq, 200, 'OK', sdp);
+  }
+
+  /** Our BYE to the peer. */
   #hangup(callId: string): void {
     const call = this.#calls.get(callId);
     if (!call || call.ended) return;
     call.ended = true;
-    const a = call.invite;
     this.#stack.send(
       {
         method: 'BYE',
-        uri: a.headers.contact?.[0]?.uri ?? a.headers.from.uri,
+        uri: call.target,
         headers: {
-          to: a.headers.from,
-          from: { uri: a.headers.to.uri, params: { tag: call.toTag } },
+          to: call.remote,
+          from: { uri: call.localUri, params: { tag: call.localTag } },
           'call-id': callId,
-          cseq: { method: 'BYE', seq: ++call.cseq },
+          cseq: { method: 'BYE', seq: ++call.cseq + 100 },
           contact: [{ uri: this.#contact }],
+          'max-forwards': 70,
         },
       },
       () => {},
@@ -193,7 +299,7 @@ export class IvrServer {
     const call = this.#calls.get(callId);
     if (!call) return;
     this.#calls.delete(callId);
-    call.leg.close();
+    if (this.ms.has(callId)) this.ms.stop(callId);
   }
 }
 

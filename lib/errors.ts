@@ -3,6 +3,7 @@
  * `code`; the native addon throws these same classes (see native/errors.h).
  */
 export class RmsError extends Error {
+  /** Stable machine-readable code, e.g. 'ERR_RMS_MEDIA_FILE' (the message may change, the code does not). */
   readonly code: string;
   constructor(message: string, code = 'ERR_RMS') {
     super(message);
@@ -60,6 +61,17 @@ export class BindError extends RmsError {
   }
 }
 
+/**
+ * A socket could not be made because the process (EMFILE) or the system
+ * (ENFILE) is out of file descriptors: the server is at capacity, not the
+ * call at fault. See descriptorUsage() for admission before it happens.
+ */
+export class DescriptorsExhaustedError extends BindError {
+  constructor(message: string, code = 'ERR_RMS_DESCRIPTORS') {
+    super(message, code);
+  }
+}
+
 /** A filter method that the filter does not implement, or that failed. */
 export class MethodError extends RmsError {
   constructor(message: string, code = 'ERR_RMS_METHOD') {
@@ -86,8 +98,10 @@ export class NativeLibraryError extends RmsError {
  * configured media roots, missing, unreadable, or not a playable WAV.
  */
 export class MediaFileError extends RmsError {
+  /** The path as given. */
   readonly path: string;
-  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable';
+  /** Why it was refused. */
+  readonly reason: 'outside-roots' | 'not-found' | 'unreadable' | 'not-wav' | 'not-writable' | 'exists';
   constructor(message: string, path: string, reason: MediaFileError['reason']) {
     super(message, 'ERR_RMS_MEDIA_FILE');
     this.path = path;
@@ -102,7 +116,9 @@ export class MediaFileError extends RmsError {
  * one (no cookie: nothing to reply to).
  */
 export class ControlProtocolError extends RmsError {
+  /** The text for the ng reply's error-reason. */
   readonly reason: string;
+  /** The request's cookie, when it had one. */
   cookie?: string;
   constructor(message: string, code = 'ERR_RMS_CONTROL_PROTOCOL', reason = message) {
     super(message, code);
@@ -112,6 +128,7 @@ export class ControlProtocolError extends RmsError {
 
 /** An IVR flow document that does not validate; `pointer` is the JSON pointer of the bad node. */
 export class FlowError extends RmsError {
+  /** JSON pointer of the bad node or field ('' for the whole document). */
   readonly pointer: string;
   constructor(message: string, pointer: string) {
     super(pointer ? `${pointer}: ${message}` : message, 'ERR_RMS_FLOW');
@@ -125,7 +142,9 @@ export class FlowError extends RmsError {
  * early (more bytes of a stream may complete it).
  */
 export class BencodeError extends ControlProtocolError {
+  /** Where in the input the problem was found. */
   readonly offset: number;
+  /** True when the input only ended too early. */
   readonly incomplete: boolean;
   constructor(message: string, offset = 0, incomplete = false, code = 'ERR_RMS_BENCODE') {
     super(message, code);
@@ -143,6 +162,53 @@ export const errorClassesByCode: Record<string, new (message: string, code: stri
   ERR_RMS_GRAPH: GraphError,
   ERR_RMS_ADDRESS_IN_USE: AddressInUseError,
   ERR_RMS_BIND: BindError,
+  ERR_RMS_DESCRIPTORS: DescriptorsExhaustedError,
   ERR_RMS_METHOD: MethodError,
   ERR_RMS_IN_USE: InUseError,
 };
+
+/** A malformed or unusable SDP. */
+export class SdpError extends InvalidArgumentError {
+  constructor(message: string, code = 'ERR_RMS_SDP') {
+    super(message, code);
+  }
+}
+
+/** An operation named a Call-ID the server does not know. */
+export class UnknownCallError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
+    super(message, code);
+  }
+}
+
+/** A second, different offer for a call that is still waiting for its answer. */
+export class DuplicateOfferError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_DUPLICATE_OFFER') {
+    super(message, code);
+  }
+}
+
+/** The offer and the codecs we support share nothing: the SIP 488 case. */
+export class NoCommonCodecError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_NO_COMMON_CODEC') {
+    super(message, code);
+  }
+}
+
+/** No free RTP/RTCP port pair is left in the configured range. */
+export class PortsExhaustedError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_PORTS_EXHAUSTED') {
+    super(message, code);
+  }
+}
+
+export type AdmissionReason = 'calls' | 'ticker-load' | 'cpu' | 'ports' | 'descriptors' | 'draining';
+
+/** A new call refused because the server is at a configured limit; calls already admitted go on. */
+export class AdmissionError extends RmsError {
+  readonly reason: AdmissionReason;
+  constructor(message: string, reason: AdmissionReason) {
+    super(message, 'ERR_RMS_ADMISSION');
+    this.reason = reason;
+  }
+}

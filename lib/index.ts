@@ -1,85 +1,100 @@
-export * from './errors';
-export { Factory, type FilterDescription } from './graph/Factory';
-export { Filter, type FilterEvents, type FilterNotification, type LinkOptions } from './graph/Filter';
-export * from './graph/filters';
+/**
+ * rtp-media-server: what an application constructs or receives. Everything
+ * else sits behind subpath exports: `rtp-media-server/daemon` (the ng
+ * daemon as a library), `/ng` (the control protocol codec), `/quality`
+ * (E-model, RFC 6035 reports, the monitor), `/sdp`, `/codecs`, `/tools`
+ * (a stand-in phone, WAV helpers) and `/errors` (every error class).
+ */
+
+// calls
+export { MediaServer } from './session/MediaServer';
+export type {
+  MediaServerOptions,
+  MediaServerEvents,
+  IvrAnswer,
+  AdmissionLimits,
+  ServerLoad,
+} from './session/MediaServer';
+export { MediaSession } from './session/MediaSession';
+export type {
+  AnswerOptions,
+  SessionEvents,
+  SessionKind,
+  SessionState,
+  SessionInfo,
+  SessionSummary,
+  LegInfo,
+  LegDialog,
+} from './session/MediaSession';
+export type { CodecPolicy } from './session/negotiation';
+
+// legs and what runs on them
+export { MediaLeg } from './leg/MediaLeg';
+// received from a session or a leg (leg.bridge), never constructed
+export type { Bridge, BridgeOptions, BridgeEvents, BridgedLeg } from './leg/Bridge';
+export type * from './leg/types';
+export { Conference } from './ivr/Conference';
+export type { ConferenceOptions, ConferenceEvents } from './ivr/Conference';
+export { MediaRoots } from './media/mediaRoots';
+export type { WavInfo } from './media/mediaRoots';
+export { runFlow, validateFlow, loadFlow } from './ivr/flow';
+export type { Flow, FlowNode, FlowHandlers, FlowRunOptions, FlowResult } from './ivr/flow';
+
+// the transcoding gateway and the graph API underneath
+export { Gateway } from './gateway/Gateway';
+export type {
+  GatewayOptions,
+  GatewayLegOptions,
+  GatewayLeg,
+  GatewayEvents,
+  GatewayDigit,
+  GatewayDirection,
+  GatewayPlayResult,
+  GatewayPlayEndReason,
+  LegMedia,
+  LegLossMetrics,
+  PlcKind,
+} from './gateway/Gateway';
+export { Factory } from './graph/Factory';
+export type { FilterDescription } from './graph/Factory';
+export { Filter } from './graph/Filter';
+export type { FilterEvents, FilterNotification, LinkOptions } from './graph/Filter';
+export type * from './graph/filters';
 export { Graph } from './graph/Graph';
-export { Ticker, type TickerOptions, type TickerPriority, type TickerStats } from './graph/Ticker';
+export { Ticker } from './graph/Ticker';
+export type { TickerOptions, TickerPriority, TickerStats } from './graph/Ticker';
 export type { MethodName } from './graph/methods';
-export * from './rtp/RtpEndpoint';
-export * from './codecs/table';
-export * from './gateway/Gateway';
-export { setNativeLogLevel } from './util/log';
-export { AudioPeer, type AudioPeerOptions } from './tools/AudioPeer';
-export { readWav, writeWav, tone, type Pcm } from './util/wav';
+export { RtpEndpoint } from './rtp/RtpEndpoint';
+export type {
+  RtpEndpointOptions,
+  RtpAddress,
+  RtpStats,
+  RtpInfo,
+  JitterBufferOptions,
+  LatchMode,
+  PayloadTypeSpec,
+  TelephoneEvent,
+  TelephoneEventEnd,
+} from './rtp/RtpEndpoint';
+export { setNativeLogLevel, routeNativeLog, type NativeLogRoute, type NativeLogOptions } from './util/log';
+export type { Logger, LogFn } from './util/logger';
+
+// quality reports
+export { formatVqReport, parseVqReport } from './quality/vqreport';
+export { buildVqPublish } from './quality/publish';
+export type { VqReport, VqSessionReport, VqIntervalReport, VqAlertReport, VqMetrics } from './quality/vqreport';
+
+// the errors an application meets most (all of them: rtp-media-server/errors)
 export {
-  MediaServer,
+  RmsError,
+  InvalidArgumentError,
+  InvalidStateError,
+  SdpError,
+  NoCommonCodecError,
   UnknownCallError,
   AdmissionError,
-  type AdmissionLimits,
-  type ServerLoad,
-  type MediaServerOptions,
-  type MediaServerEvents,
-} from './session/MediaServer';
-export {
-  MediaSession,
   DuplicateOfferError,
-  type SessionInfo,
-  type SessionSummary,
-  type SessionState,
-  type LegInfo,
-} from './session/MediaSession';
-export { NoCommonCodecError, type CodecPolicy } from './session/negotiation';
-export { PortPool, PortsExhaustedError } from './session/PortPool';
-export { TickerPool } from './session/TickerPool';
-export { parseSdp, SdpError } from './sdp/parse';
-export { buildSdp, answerDirection } from './sdp/build';
-export type { SdpSession, SdpMedia, SdpFormat, Direction } from './sdp/model';
-export * from './codecs/fmtp';
-export type {
-  NativeRtcpPacket,
-  NativeReportBlock,
-  NativeXrConfig,
-  NativeXrMedia,
-  NativeQualityIndicator,
-  NativeRxQuality,
-  NativeRxQualityConfig,
-  NativeXrFill,
-} from './native';
-export { gatewayQualitySources, type GatewayQualityInfo } from './gateway/qualitySources';
-export * from './quality';
-export { CallLeg } from './ivr/CallLeg';
-export type {
-  CallLegOptions,
-  CallLegEvents,
-  CallLegMode,
-  DtmfDigit,
-  DtmfSource,
-  PlayOptions,
-  PlayResult,
-  PlayEndReason,
-  RecordOptions,
-  RecordResult,
-  RecordEndReason,
-  CollectOptions,
-  CollectResult,
-  CollectEndReason,
-  SendDtmfOptions,
-} from './ivr/CallLeg';
-export { MediaRoots, readWavInfo, type WavInfo } from './ivr/mediaRoots';
-export { Conference, type ConferenceOptions, type ConferenceEvents } from './ivr/Conference';
-export {
-  validateFlow,
-  loadFlow,
-  runFlow,
-  flowJsonSchema,
-  FLOW_NODE_TYPES,
-  type Flow,
-  type FlowNode,
-  type FlowHandlers,
-  type FlowRunOptions,
-  type FlowResult,
-} from './ivr/flow';
-export * as bencode from './control/bencode';
-export * as ng from './control/ng';
-export type { IvrAnswer } from './ivr/answer';
-export * as daemon from './daemon';
+  PortsExhaustedError,
+  MediaFileError,
+  NativeLibraryError,
+} from './errors';

@@ -46,6 +46,8 @@ export interface NativeFilterInfo {
   outputs: number;
   encFmt?: string;
   category: number;
+  /** Notifications dropped because JS had 1024 still to take (bounded channel, native/channel.h). */
+  eventsDropped: number;
 }
 
 export interface NativeLink {
@@ -144,6 +146,17 @@ export interface NativeRtpStats {
   maxJitterMs: number;
   jitterBufferMs: number;
   roundTripMs: number;
+  /** RFC 4733 reports dropped because JS had 256 still to take (bounded channel, native/channel.h). */
+  telephoneEventsDropped: number;
+  /** RTCP datagrams the receive gate refused as malformed before oRTP parsed them (native/core/rtcp_check.h). */
+  rtcpInvalid: number;
+  /** Why the last one was refused (e.g. 'report count', 'XR block'); only once one was. */
+  rtcpLastInvalid?: string;
+  /**
+   * RTCP packets pushed out of pollRtcp()'s bounded store before a poll took
+   * them (it keeps the newest 8 of each kind: SR, RR, each XR block type, per direction).
+   */
+  rtcpOverflow: number;
 }
 
 export interface NativeRtpInfo {
@@ -167,6 +180,15 @@ export interface NativeTelephoneEventReport {
   timestamp: number;
 }
 
+/**
+ * setRemote, setLatch, setSymmetric, setJitterBuffer, enableRtcp,
+ * setRtcpInterval and configureXr never wait for a ticker: while a graph
+ * runs the session, the change is posted to the ticker thread and applied at
+ * the session's next RTP read or send (within a tick); otherwise at once.
+ * So stats()/info() right after such a call may still show the old state.
+ * Argument errors (a non-numeric address, an address of the other IP
+ * version than the bound one) are thrown at once either way.
+ */
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
@@ -303,6 +325,10 @@ export interface NativeAddon {
   RtpSession: new () => NativeRtpSession;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;
+  /** Open descriptors of this process and its RLIMIT_NOFILE (-1: unknown / unlimited). */
+  fdUsage(): { open: number; limit: number; hardLimit: number };
+  /** Native library log lines to fn (records: [level bit, domain, message, count]); null: back to stderr. */
+  setLogSink(fn: ((records: [number, string, string, number][], dropped: number) => void) | null): void;
   constants: NativeConstants;
 }
 

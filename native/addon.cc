@@ -7,11 +7,13 @@
 #include <set>
 #include <vector>
 
+#include "core/fd_usage.h"
 #include "core/method_table.h"
 #include "core/ms_init.h"
 #include "errors.h"
 #include "filters/dtmf_detect.h"
 #include "instance.h"
+#include "log_sink.h"
 #include "wrappers.h"
 
 namespace rms {
@@ -43,6 +45,7 @@ void StopAllTickersAtExit() {
 
 void Cleanup(void* arg) {
   auto* inst = static_cast<Instance*>(arg);
+  ClearLogSinkOf(inst->env);
   try {
     inst->CloseAll();
   } catch (...) {
@@ -65,6 +68,16 @@ Napi::Value SetLogLevelJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) Throw(info.Env(), code::kInvalidArgument, "Expected a log level -1..3");
   SetLibraryLogLevel(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
+}
+
+// fdUsage() -> { open, limit, hardLimit } (-1: unknown / unlimited)
+Napi::Value FdUsageJs(const Napi::CallbackInfo& info) {
+  FdUsage u = GetFdUsage();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("open", static_cast<double>(u.open));
+  o.Set("limit", static_cast<double>(u.limit));
+  o.Set("hardLimit", static_cast<double>(u.hardLimit));
+  return o;
 }
 
 Napi::Object Constants(Napi::Env env) {
@@ -129,10 +142,12 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EnsureLibrariesInitialised();
+  InstallLogHandler();
   static std::once_flag atexitOnce;
   std::call_once(atexitOnce, [] { std::atexit(StopAllTickersAtExit); });
 
   auto* inst = new Instance();
+  inst->env = env;
   env.SetInstanceData<Instance>(inst);
   {
     std::lock_guard<std::mutex> lock(g_instancesMutex);
@@ -154,6 +169,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RtpSession", rtp);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
+  exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));
+  exports.Set("setLogSink", Napi::Function::New(env, SetLogSinkJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -18,6 +18,7 @@ constexpr const char* kLink = "ERR_RMS_LINK";
 constexpr const char* kGraph = "ERR_RMS_GRAPH";
 constexpr const char* kAddressInUse = "ERR_RMS_ADDRESS_IN_USE";
 constexpr const char* kBind = "ERR_RMS_BIND";
+constexpr const char* kDescriptors = "ERR_RMS_DESCRIPTORS";  // out of file descriptors (EMFILE/ENFILE)
 constexpr const char* kMethod = "ERR_RMS_METHOD";
 constexpr const char* kInUse = "ERR_RMS_IN_USE";
 }  // namespace code

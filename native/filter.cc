@@ -13,14 +13,13 @@ namespace rms {
 namespace {
 // Events waiting for the JS thread per filter; past this the ticker drops new
 // ones (and counts them) rather than growing memory while JS is stalled.
-constexpr int kMaxPendingEvents = 1024;
+constexpr size_t kMaxPendingEvents = 1024;
 
-struct PendingEvent {
-  NotifySink* sink;
-  unsigned int id;
-  size_t size;
-  unsigned char data[256];
-};
+void DeliverEvent(Napi::Env env, Napi::Function cb, const FilterEvent& e, uint64_t droppedBefore) {
+  auto payload = Napi::Buffer<uint8_t>::Copy(env, e.data, e.size);
+  cb.Call({Napi::Number::New(env, static_cast<double>(e.id)), payload,
+           Napi::Number::New(env, static_cast<double>(droppedBefore))});
+}
 }  // namespace
 
 Napi::Function Filter::Define(Napi::Env env) {
@@ -45,7 +44,9 @@ void Filter::Init(Napi::Env env, MSFilter* f, Napi::Object factory) {
   f_ = f;
   factory_ = Napi::Persistent(factory);
   factoryWrap_ = Factory::Unwrap(factory);
-  Instance::Get(env)->filters.insert(this);
+  Instance* inst = Instance::Get(env);
+  inst->filters.insert(this);
+  inst->filterByHandle[f] = this;
 }
 
 Filter::~Filter() {
@@ -66,9 +67,10 @@ Filter* Filter::FromValue(Napi::Env env, Napi::Value v, const char* what) {
 }
 
 Filter* Filter::Lookup(Napi::Env env, MSFilter* f) {
-  for (Filter* w : Instance::Get(env)->filters)
-    if (w->f_ == f) return w;
-  return nullptr;
+  Instance* inst = Instance::Get(env);
+  if (inst == nullptr || f == nullptr) return nullptr;
+  auto it = inst->filterByHandle.find(f);
+  return it == inst->filterByHandle.end() ? nullptr : it->second;
 }
 
 void Filter::CheckOpen(Napi::Env env) const {
@@ -307,6 +309,8 @@ Napi::Value Filter::Info(const Napi::CallbackInfo& info) {
   o.Set("outputs", f_->desc->noutputs);
   if (f_->desc->enc_fmt) o.Set("encFmt", f_->desc->enc_fmt);
   o.Set("category", static_cast<int>(f_->desc->category));
+  // notifications refused because JS had kMaxPendingEvents still to take
+  o.Set("eventsDropped", static_cast<double>(sink_ ? sink_->dropped() : 0));
   return o;
 }
 
@@ -317,41 +321,12 @@ Napi::Value Filter::IsAttached(const Napi::CallbackInfo& info) {
 
 void Filter::NotifyFromTicker(void* userData, MSFilter*, unsigned int id, void* arg) {
   // Runs on the ticker thread: copy, queue, return. Never touches JS.
-  auto* sink = static_cast<NotifySink*>(userData);
-  if (sink->pending.load(std::memory_order_relaxed) >= kMaxPendingEvents) {
-    sink->dropped.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  auto* ev = new PendingEvent{sink, id, MethodArgSize(id), {}};
-  if (arg != nullptr && ev->size > 0)
-    std::memcpy(ev->data, arg, ev->size);
+  FilterEvent ev{id, MethodArgSize(id), {}};
+  if (arg != nullptr && ev.size > 0 && ev.size <= sizeof(ev.data))
+    std::memcpy(ev.data, arg, ev.size);
   else
-    ev->size = 0;
-  sink->pending.fetch_add(1, std::memory_order_relaxed);
-  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, PendingEvent* e) {
-        e->sink->pending.fetch_sub(1, std::memory_order_relaxed);
-        uint64_t dropped = e->sink->dropped.exchange(0);
-        if (env != nullptr && !cb.IsEmpty()) {
-          double id = static_cast<double>(e->id);
-          // A C++ exception must not leave a TSFN callback (std::terminate):
-          // a JS error becomes an uncaught exception as for any callback;
-          // while the environment shuts down, napi calls fail and we drop.
-          try {
-            auto payload = Napi::Buffer<uint8_t>::Copy(env, e->data, e->size);
-            delete e;
-            e = nullptr;
-            cb.Call({Napi::Number::New(env, id), payload, Napi::Number::New(env, static_cast<double>(dropped))});
-          } catch (const Napi::Error& err) {
-            delete e;
-            err.ThrowAsJavaScriptException();
-          }
-          return;
-        }
-        delete e;
-      }) != napi_ok) {
-    sink->pending.fetch_sub(1, std::memory_order_relaxed);
-    delete ev;
-  }
+    ev.size = 0;
+  static_cast<FilterEventChannel*>(userData)->Push(ev);
 }
 
 // onNotify(callback(id, payload, droppedBefore))
@@ -361,11 +336,8 @@ Napi::Value Filter::OnNotify(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) Throw(env, code::kInvalidArgument, "Expected a function for onNotify()");
   if (sink_ != nullptr) Throw(env, code::kInvalidState, "onNotify() was already called on this filter");
   if (f_->ticker) Throw(env, code::kInvalidState, "Register for events before attaching the filter to a ticker");
-  sink_ = new NotifySink();
-  // The sink is freed by the TSFN's finalizer, after every queued event ran.
-  sink_->tsfn = Napi::ThreadSafeFunction::New(
-      env, info[0].As<Napi::Function>(), "rms-filter-events", 0, 1, [](Napi::Env, NotifySink* s) { delete s; }, sink_);
-  sink_->tsfn.Unref(env);
+  sink_ = FilterEventChannel::Open(env, info[0].As<Napi::Function>(), "rms-filter-events", kMaxPendingEvents,
+                                   &DeliverEvent);
   ms_filter_add_notify_callback(f_, &Filter::NotifyFromTicker, sink_, TRUE);
   return env.Undefined();
 }
@@ -400,6 +372,7 @@ void Filter::Close(Napi::Env env, bool force) {
   }
   MSFilter* f = f_;
   f_ = nullptr;
+  if (Instance* inst = Instance::Get(env)) inst->filterByHandle.erase(f);
   // MSGenericPLC creates its concealment context in preprocess and frees it
   // unconditionally in uninit: destroying one that never ran dereferences
   // NULL. Give it the run it expects (preprocess + postprocess, no process).
@@ -409,9 +382,9 @@ void Filter::Close(Napi::Env env, bool force) {
   }
   ms_filter_destroy(f);  // also drops the notify callbacks
   if (sink_ != nullptr) {
-    // No ticker can call the sink any more (the filter is destroyed); the
-    // TSFN delivers what is queued, then its finalizer deletes the sink.
-    sink_->tsfn.Release();
+    // No ticker can call the sink any more (the filter is destroyed); what
+    // is queued is still delivered, then the channel frees itself.
+    sink_->Close();
     sink_ = nullptr;
   }
   if (rtpSession_) rtpSession_->RemoveUser(this);

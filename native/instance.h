@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 namespace rms {
 
@@ -27,7 +28,12 @@ struct Instance {
   std::set<Filter*> filters;
   std::set<Ticker*> tickers;
   std::set<RtpSessionWrap*> rtpSessions;
+  // Wrapper of each live C handle: closing a graph looks up every filter and
+  // its ticker, and a scan of the sets made closing N calls O(N^2).
+  std::unordered_map<const void*, Filter*> filterByHandle;  // MSFilter*
+  std::unordered_map<const void*, Ticker*> tickerByHandle;  // MSTicker*
   bool tearingDown = false;
+  napi_env env = nullptr;  // the environment this instance belongs to
 
   static Instance* Get(Napi::Env env) { return env.GetInstanceData<Instance>(); }
   // Closes everything: tickers first (joins their threads, so nothing runs on

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <string>
 
+#include "core/fd_usage.h"
+#include "core/ortp_shim.h"
+#include "core/session_settings.h"
 #include "errors.h"
 #include "instance.h"
 #include "wrappers.h"
@@ -61,6 +64,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   rtp_session_set_send_ts_offset(session_, static_cast<uint32_t>(ortp_random()));
   profile_ = rtp_profile_new("rms");
   rtp_session_set_profile(session_, profile_);
+  rtp_session_get_jitter_buffer_params(session_, &jitter_);
   // Read the sockets only when they have data (core/recv_gate.h).
   InstallRecvGate(session_);
   InstallXrCallbacks();
@@ -98,6 +102,22 @@ bool RtpSessionWrap::AnyUserAttached() const {
   return false;
 }
 
+// Settings reach oRTP on the thread that reads the session (core/
+// session_settings.h): posted while a graph runs it, applied here otherwise
+// (after anything posted before, so the order holds).
+void RtpSessionWrap::Change(Napi::Env env, const SessionSettings& c, const char* what) {
+  if (AnyUserAttached()) {
+    PostSettings(session_, c);
+    return;
+  }
+  ApplyPendingSettings(session_);
+  if (!ApplySettings(session_, c)) Throw(env, code::kInvalidArgument, what);
+}
+
+void RtpSessionWrap::SettleIfIdle() {
+  if (!AnyUserAttached()) ApplyPendingSettings(session_);
+}
+
 static std::string StringArg(Napi::Env env, const Napi::Value& v, const char* what) {
   if (!v.IsString()) Throw(env, code::kInvalidArgument, std::string("Expected a string for ") + what);
   return v.As<Napi::String>().Utf8Value();
@@ -111,6 +131,15 @@ static int IntArg(Napi::Env env, const Napi::Value& v, const char* what, int lo,
           std::string("Expected an integer ") + std::to_string(lo) + ".." + std::to_string(hi) + " for " + what +
               ", got " + v.ToString().Utf8Value());
   return static_cast<int>(d);
+}
+
+// AF_INET or AF_INET6 for a numeric address, 0 for anything else (oRTP would
+// resolve a name, on the ticker thread once settings are posted there).
+static int NumericFamily(const std::string& addr) {
+  in6_addr a6;
+  if (inet_pton(AF_INET, addr.c_str(), &a6) == 1) return AF_INET;
+  if (inet_pton(AF_INET6, addr.c_str(), &a6) == 1) return AF_INET6;
+  return 0;
 }
 
 // Probe a UDP port so that "in use" is reported as such (oRTP only says -1).
@@ -141,6 +170,15 @@ static int ProbeUdpPort(const std::string& addr, int port) {
   return err;
 }
 
+// A distinct error, so that a server answers it as "at capacity" (the next
+// node can take the call), not as a fault of this call.
+[[noreturn]] static void ThrowOutOfDescriptors(Napi::Env env, const std::string& addr, int err) {
+  FdUsage u = GetFdUsage();
+  Throw(env, code::kDescriptors,
+        "Out of file descriptors binding RTP/RTCP on " + addr + ": " + strerror(err) + " (" + std::to_string(u.open) +
+            " open, limit " + (u.limit < 0 ? std::string("unlimited") : std::to_string(u.limit)) + ")");
+}
+
 // bind(address, rtpPort, rtcpPort) -> { rtpPort, rtcpPort }. Port 0 lets the
 // system choose (each port separately).
 Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
@@ -155,14 +193,28 @@ Napi::Value RtpSessionWrap::Bind(const Napi::CallbackInfo& info) {
     if (err == EADDRINUSE)
       Throw(env, code::kAddressInUse, "UDP port " + std::to_string(port) + " on " + addr + " is already in use");
     if (err == EINVAL) Throw(env, code::kInvalidArgument, "Not an IPv4 or IPv6 address: " + addr);
+    if (IsDescriptorExhaustion(err)) ThrowOutOfDescriptors(env, addr, err);
     if (err != 0) Throw(env, code::kBind, "Cannot bind " + addr + ":" + std::to_string(port) + ": " + strerror(err));
   }
-  if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0)
+  if (rtp_session_set_local_addr(session_, addr.c_str(), rtpPort, rtcpPort) != 0) {
+    // oRTP only says -1: the probe above had one descriptor, oRTP needs two
+    int err = errno;
+    if (!IsDescriptorExhaustion(err)) {
+      int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      err = fd < 0 ? errno : 0;
+      if (fd >= 0) close(fd);
+    }
+    if (IsDescriptorExhaustion(err)) ThrowOutOfDescriptors(env, addr, err);
     Throw(env, code::kBind,
           "oRTP could not bind " + addr + ":" + std::to_string(rtpPort) + "/" + std::to_string(rtcpPort));
+  }
   bound_ = true;
+  boundFamily_ = NumericFamily(addr);
   SetGateMayConnect(session_, rtpPort != 0, rtcpPort != 0);
-  ApplyLatch(session_, latch_);
+  SessionSettings latch;
+  latch.hasLatch = true;
+  latch.latch = latch_;
+  Change(env, latch, "the latch");
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
   o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
@@ -177,10 +229,21 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   int rtpPort = IntArg(env, info[1], "the remote RTP port", 1, 65535);
   int rtcpPort = info[2].IsUndefined() ? (rtpPort < 65535 ? rtpPort + 1 : 0)
                                        : IntArg(env, info[2], "the remote RTCP port", 0, 65535);
-  TickerLock lock(this);
-  if (rtp_session_set_remote_addr_full(session_, addr.c_str(), rtpPort, addr.c_str(), rtcpPort) != 0)
-    Throw(env, code::kInvalidArgument, "oRTP refused remote address " + addr + ":" + std::to_string(rtpPort));
-  ApplyLatch(session_, latch_);
+  int family = NumericFamily(addr);
+  if (family == 0) Throw(env, code::kInvalidArgument, "Not a numeric IPv4 or IPv6 address: " + addr);
+  // oRTP would replace the sockets (and lose the bound ports) to match
+  if (bound_ && boundFamily_ != 0 && family != boundFamily_)
+    Throw(env, code::kInvalidArgument,
+          "Remote " + addr + " is " + (family == AF_INET6 ? "IPv6" : "IPv4") + " but the session is bound to an " +
+              (boundFamily_ == AF_INET6 ? "IPv6" : "IPv4") + " address");
+  SessionSettings c;
+  c.hasRemote = true;
+  c.address = addr;
+  c.rtpPort = rtpPort;
+  c.rtcpPort = rtcpPort;
+  c.hasLatch = true;  // a new remote re-latches ('strict' to it)
+  c.latch = latch_;
+  Change(env, c, ("oRTP refused remote address " + addr + ":" + std::to_string(rtpPort)).c_str());
   remoteSet_ = true;
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
@@ -263,8 +326,7 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   if (!info[0].IsObject()) Throw(env, code::kInvalidArgument, "Expected jitter buffer options");
   Napi::Object o = info[0].As<Napi::Object>();
-  JBParameters p;
-  rtp_session_get_jitter_buffer_params(session_, &p);
+  JBParameters p = jitter_;
   p.enabled = o.Get("enabled").ToBoolean();
   p.adaptive = o.Get("adaptive").ToBoolean();
   p.nom_size = IntArg(env, o.Get("nominalMs"), "nominalMs", 0, 5000);
@@ -273,16 +335,20 @@ Napi::Value RtpSessionWrap::SetJitterBuffer(const Napi::CallbackInfo& info) {
   p.max_packets = IntArg(env, o.Get("maxPackets"), "maxPackets", 1, 10000);
   if (p.min_size > p.nom_size || p.nom_size > p.max_size)
     Throw(env, code::kInvalidArgument, "Expected minMs <= nominalMs <= maxMs for the jitter buffer");
-  TickerLock lock(this);
-  rtp_session_set_jitter_buffer_params(session_, &p);
-  rtp_session_enable_jitter_buffer(session_, p.enabled);
+  SessionSettings c;
+  c.hasJitter = true;
+  c.jitter = p;
+  Change(env, c, "the jitter buffer");
+  jitter_ = p;
   return env.Undefined();
 }
 
 Napi::Value RtpSessionWrap::SetSymmetric(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
-  TickerLock lock(this);
-  rtp_session_set_symmetric_rtp(session_, info[0].ToBoolean());
+  SessionSettings c;
+  c.hasSymmetric = true;
+  c.symmetric = info[0].ToBoolean();
+  Change(info.Env(), c, "symmetric RTP");
   return info.Env().Undefined();
 }
 
@@ -304,20 +370,28 @@ Napi::Value RtpSessionWrap::SetLatch(const Napi::CallbackInfo& info) {
   std::string mode = StringArg(env, info[0], "the latch mode");
   if (mode != "strict" && mode != "once" && mode != "always")
     Throw(env, code::kInvalidArgument, "latch must be 'strict', 'once' or 'always', not '" + mode + "'");
-  TickerLock lock(this);
-  rtp_session_set_symmetric_rtp(session_, mode != "strict");
   latch_ = mode == "strict" ? LatchMode::kStrict : mode == "once" ? LatchMode::kOnce : LatchMode::kAlways;
-  if (remoteSet_)
-    rtp_session_set_remote_addr_full(session_, remoteAddr_.c_str(), remoteRtpPort_, remoteAddr_.c_str(),
-                                     remoteRtcpPort_);
-  ApplyLatch(session_, latch_);
+  SessionSettings c;
+  c.hasSymmetric = true;
+  c.symmetric = mode != "strict";
+  c.hasLatch = true;
+  c.latch = latch_;
+  if (remoteSet_) {
+    c.hasRemote = true;
+    c.address = remoteAddr_;
+    c.rtpPort = remoteRtpPort_;
+    c.rtcpPort = remoteRtcpPort_;
+  }
+  Change(env, c, "the latch");
   return env.Undefined();
 }
 
 Napi::Value RtpSessionWrap::EnableRtcp(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
-  TickerLock lock(this);
-  rtp_session_enable_rtcp(session_, info[0].ToBoolean());
+  SessionSettings c;
+  c.hasRtcp = true;
+  c.rtcp = info[0].ToBoolean();
+  Change(info.Env(), c, "RTCP");
   return info.Env().Undefined();
 }
 
@@ -325,8 +399,10 @@ Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   int ms = IntArg(env, info[0], "the RTCP interval (ms)", 100, 600000);
-  TickerLock lock(this);
-  rtp_session_set_rtcp_report_interval(session_, ms);
+  SessionSettings c;
+  c.hasRtcpInterval = true;
+  c.rtcpIntervalMs = ms;
+  Change(env, c, "the RTCP interval");
   return env.Undefined();
 }
 
@@ -336,6 +412,7 @@ Napi::Value RtpSessionWrap::SetRtcpInterval(const Napi::CallbackInfo& info) {
 Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
+  SettleIfIdle();
   const rtp_stats_t* s = rtp_session_get_stats(session_);
   const jitter_stats_t* j = rtp_session_get_jitter_stats(session_);
   Napi::Object o = Napi::Object::New(env);
@@ -354,16 +431,25 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   int recvPt = rtp_session_get_recv_payload_type(session_);
   PayloadType* pt = recvPt >= 0 ? rtp_profile_get_payload(profile_, recvPt) : nullptr;
   double clock = pt ? pt->clock_rate : 0;
-  o.Set("jitterMs", clock > 0 ? session_->rtp.jittctl.inter_jitter * 1000.0 / clock : 0);
+  o.Set("jitterMs", clock > 0 ? ortp::InterarrivalJitter(session_) * 1000.0 / clock : 0);
   o.Set("maxJitterMs", clock > 0 ? j->max_jitter * 1000.0 / clock : 0);
   o.Set("jitterBufferMs", j->jitter_buffer_size_ms);
   o.Set("roundTripMs", rtp_session_get_round_trip_propagation(session_) * 1000.0);
+  // RFC 4733 reports refused because JS had kMaxPendingTelephoneEvents still to take
+  o.Set("telephoneEventsDropped", static_cast<double>(dtmf_ ? dtmf_->channel->dropped() : 0));
+  // RTCP datagrams the receive gate refused as malformed (core/rtcp_check.h),
+  // and RTCP packets pushed out of pollRtcp()'s bounded store unread
+  GateRtcpCounts rtcp = GetGateRtcpCounts(session_);
+  o.Set("rtcpInvalid", static_cast<double>(rtcp.invalid));
+  if (rtcp.invalid > 0) o.Set("rtcpLastInvalid", RtcpCheckName(rtcp.lastInvalid));
+  o.Set("rtcpOverflow", static_cast<double>(rtcpStore_ ? rtcpStore_->overflow() : 0));
   return o;
 }
 
 Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
+  SettleIfIdle();
   Napi::Object o = Napi::Object::New(env);
   o.Set("rtpPort", rtp_session_get_local_port(session_));
   o.Set("rtcpPort", rtp_session_get_local_rtcp_port(session_));
@@ -376,26 +462,21 @@ Napi::Value RtpSessionWrap::Info(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r) {
-  auto* ev = new TelephoneEventReport(r);
-  if (sink->tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function cb, TelephoneEventReport* e) {
-        TelephoneEventReport v = *e;
-        delete e;
-        if (env == nullptr || cb.IsEmpty()) return;
-        // no C++ exception may leave a TSFN callback (see filter.cc)
-        try {
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
-          o.Set("event", v.event);
-          o.Set("volume", v.volume);
-          o.Set("duration", v.duration);
-          o.Set("timestamp", static_cast<double>(v.timestamp));
-          cb.Call({o});
-        } catch (const Napi::Error& err) {
-          err.ThrowAsJavaScriptException();
-        }
-      }) != napi_ok)
-    delete ev;
+// A peer's flood of telephone-event packets (each new timestamp is a start
+// and an inferred end) must not grow memory while JS is busy: past this many
+// reports waiting, new ones are dropped and counted.
+constexpr size_t kMaxPendingTelephoneEvents = 256;
+
+void QueueTelephoneEvent(TelephoneEventSink* sink, const TelephoneEventReport& r) { sink->channel->Push(r); }
+
+void DeliverTelephoneEvent(Napi::Env env, Napi::Function cb, const TelephoneEventReport& v, uint64_t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("phase", v.phase == 0 ? "start" : v.phase == 1 ? "end" : "endLost");
+  o.Set("event", v.event);
+  o.Set("volume", v.volume);
+  o.Set("duration", v.duration);
+  o.Set("timestamp", static_cast<double>(v.timestamp));
+  cb.Call({o});
 }
 }  // namespace
 
@@ -447,10 +528,8 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
   if (AnyUserAttached())
     Throw(env, code::kInvalidState, "Register for telephone events before the session's graph runs");
   dtmf_ = new TelephoneEventSink();
-  dtmf_->tsfn = Napi::ThreadSafeFunction::New(
-      env, info[0].As<Napi::Function>(), "rms-telephone-event", 0, 1,
-      [](Napi::Env, TelephoneEventSink* s) { delete s; }, dtmf_);
-  dtmf_->tsfn.Unref(env);
+  dtmf_->channel = TelephoneEventChannel::Open(env, info[0].As<Napi::Function>(), "rms-telephone-event",
+                                               kMaxPendingTelephoneEvents, &DeliverTelephoneEvent);
   rtp_session_signal_connect(session_, "telephone-event_packet", &RtpSessionWrap::TelephoneEventPacketFromTicker,
                              dtmf_);
   return env.Undefined();
@@ -472,8 +551,10 @@ void RtpSessionWrap::Close(Napi::Env env, bool force) {
   rtp_session_destroy(session_);
   session_ = nullptr;
   if (dtmf_ != nullptr) {
-    // no ticker reads the session any more: the TSFN drains, then frees the sink
-    dtmf_->tsfn.Release();
+    // no ticker reads the session any more: the channel delivers what is
+    // queued, then frees itself
+    dtmf_->channel->Close();
+    delete dtmf_;
     dtmf_ = nullptr;
   }
   rtp_profile_destroy(profile_);

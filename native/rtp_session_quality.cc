@@ -219,7 +219,8 @@ Napi::Value RtpSessionWrap::SetCname(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) Throw(env, code::kInvalidArgument, "Expected a CNAME string");
   std::string cname = info[0].As<Napi::String>().Utf8Value();
   if (cname.empty() || cname.size() > 255) Throw(env, code::kInvalidArgument, "Expected a CNAME of 1-255 bytes");
-  TickerLock lock(this);
+  // oRTP writes the SDES from the ticker thread: only while none runs the session
+  if (AnyUserAttached()) Throw(env, code::kInvalidState, "Set the CNAME before the session's graph runs");
   rtp_session_set_source_description(session_, cname.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
   return env.Undefined();
 }

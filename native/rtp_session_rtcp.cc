@@ -1,8 +1,9 @@
 // RTCP and RTCP XR (RFC 3611) of an RtpSession: what oRTP sends, and the
 // reports it receives and emits, collected for the quality layer.
-#include <chrono>
+#include <cstring>
 #include <string>
 
+#include "core/session_settings.h"
 #include "errors.h"
 #include "rtcp_report.h"
 #include "wrappers.h"
@@ -32,42 +33,53 @@ Napi::Value RtpSessionWrap::ConfigureXr(const Napi::CallbackInfo& info) {
   c.stat_summary_flags = static_cast<OrtpRtcpXrStatSummaryFlag>(OrtpRtcpXrStatSummaryLoss | OrtpRtcpXrStatSummaryDup |
                                                                 OrtpRtcpXrStatSummaryJitt | OrtpRtcpXrStatSummaryTTL);
   c.voip_metrics_enabled = o.Get("voipMetrics").ToBoolean();
-  TickerLock lock(this);
-  rtp_session_configure_rtcp_xr(session_, &c);
+  SessionSettings change;
+  change.hasXr = true;
+  change.xr = c;
+  Change(env, change, "the RTCP XR configuration");
   return env.Undefined();
 }
 
 // Registering an event queue edits a list the ticker thread walks, so it is
-// only allowed before the session's graph runs.
+// only allowed before the session's graph runs. oRTP's queue is emptied into
+// a bounded store (core/rtcp_store.h) by the ticker at each RTCP read and
+// send, so a flood of RTCP never piles up in it.
 Napi::Value RtpSessionWrap::EnableRtcpEvents(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   if (rtcpEvents_ != nullptr) return env.Undefined();
   if (AnyUserAttached()) Throw(env, code::kInvalidState, "Enable RTCP events before the session's graph runs");
   rtcpEvents_ = ortp_ev_queue_new();
+  rtcpStore_ = std::make_unique<RtcpStore>();
   rtp_session_register_event_queue(session_, rtcpEvents_);
+  SetGateRtcpHook(session_, &RtpSessionWrap::CollectRtcpFromTicker, this);
   return env.Undefined();
 }
 
-// pollRtcp() -> [{ direction, atMs, type: 'SR'|'RR'|'XR', ... }] since the last poll.
-// The queue is oRTP's own (mutex-protected): the ticker thread fills it, we drain it.
+void RtpSessionWrap::CollectRtcpFromTicker(void* self) {
+  auto* s = static_cast<RtpSessionWrap*>(self);
+  s->rtcpStore_->Collect(s->rtcpEvents_);
+}
+
+// pollRtcp() -> [{ direction, atMs, type: 'SR'|'RR'|'XR', ... }] since the
+// last poll, oldest first: at most RtcpStore::kPerKind of each kind (SR, RR,
+// each XR block type) per direction; what was pushed out unread is counted
+// in stats().rtcpOverflow.
 Napi::Value RtpSessionWrap::PollRtcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   if (rtcpEvents_ == nullptr) Throw(env, code::kInvalidState, "Call enableRtcpEvents() first");
+  // what no ticker collected yet (or all of it when no graph reads the session)
+  rtcpStore_->Collect(rtcpEvents_);
   Napi::Array out = Napi::Array::New(env);
-  const double now = static_cast<double>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  OrtpEvent* ev;
-  while ((ev = ortp_ev_queue_get(rtcpEvents_)) != nullptr) {
-    OrtpEventType t = ortp_event_get_type(ev);
-    if (t == ORTP_EVENT_RTCP_PACKET_RECEIVED || t == ORTP_EVENT_RTCP_PACKET_EMITTED)
-      AppendRtcpCompound(env, ortp_event_get_data(ev)->packet, t == ORTP_EVENT_RTCP_PACKET_RECEIVED, now, out);
+  for (const RtcpStore::Packet& p : rtcpStore_->Take()) {
+    mblk_t* m = allocb(p.bytes.size(), 0);
+    std::memcpy(m->b_wptr, p.bytes.data(), p.bytes.size());
+    m->b_wptr += p.bytes.size();
+    AppendRtcpCompound(env, m, p.received, p.atMs, out);
     // the peer's reports about our stream also feed ms2's quality indicator
-    if (t == ORTP_EVENT_RTCP_PACKET_RECEIVED && qi_ != nullptr && ortp_event_get_data(ev)->packet)
-      ms_quality_indicator_update_from_feedback(qi_, ortp_event_get_data(ev)->packet);
-    ortp_event_destroy(ev);
+    if (p.received && qi_ != nullptr) ms_quality_indicator_update_from_feedback(qi_, m);
+    freemsg(m);
   }
   return out;
 }
@@ -167,9 +179,12 @@ void RtpSessionWrap::CloseRtcpEvents() {
     qi_ = nullptr;
   }
   if (rtcpEvents_ == nullptr) return;
+  // no ticker runs the session any more (its filters are closed)
+  SetGateRtcpHook(session_, nullptr, nullptr);
   rtp_session_unregister_event_queue(session_, rtcpEvents_);
-  ortp_ev_queue_destroy(rtcpEvents_);  // frees queued events
+  ortp_ev_queue_destroy(rtcpEvents_);  // frees queued events (a tick's worth at most)
   rtcpEvents_ = nullptr;
+  rtcpStore_.reset();
 }
 
 }  // namespace rms

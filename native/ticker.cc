@@ -46,7 +46,9 @@ Ticker::Ticker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ticker>(info) 
   keepAlive_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                              "rms-ticker", 0, 1);
   keepAlive_.Unref(env);
-  Instance::Get(env)->tickers.insert(this);
+  Instance* inst = Instance::Get(env);
+  inst->tickers.insert(this);
+  inst->tickerByHandle[ticker_] = this;
 }
 
 Ticker::~Ticker() {
@@ -57,9 +59,10 @@ Ticker::~Ticker() {
 }
 
 Ticker* Ticker::Owning(Napi::Env env, MSTicker* t) {
-  for (Ticker* w : Instance::Get(env)->tickers)
-    if (w->ticker_ == t) return w;
-  return nullptr;
+  Instance* inst = Instance::Get(env);
+  if (inst == nullptr || t == nullptr) return nullptr;
+  auto it = inst->tickerByHandle.find(t);
+  return it == inst->tickerByHandle.end() ? nullptr : it->second;
 }
 
 void Ticker::CheckOpen(Napi::Env env) const {
@@ -166,6 +169,7 @@ Napi::Value Ticker::UnrefJs(const Napi::CallbackInfo& info) {
 void Ticker::Close() {
   if (ticker_ == nullptr) return;
   while (!roots_.empty()) DetachGraphOf(roots_.front());
+  if (Instance* inst = Instance::Get(Env())) inst->tickerByHandle.erase(ticker_);
   ms_ticker_destroy(ticker_);  // joins the thread
   ticker_ = nullptr;
   stats_.reset();

@@ -9,12 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "channel.h"
 #include "core/ms_includes.h"
+#include "core/rtcp_store.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
 #include "session_quality.h"
 
 namespace rms {
+
+struct SessionSettings;  // core/session_settings.h
 
 class Factory : public Napi::ObjectWrap<Factory> {
  public:
@@ -38,14 +42,15 @@ class Factory : public Napi::ObjectWrap<Factory> {
   MSFactory* factory_ = nullptr;
 };
 
-// Filter events are copied on the ticker thread and delivered here through a
-// ThreadSafeFunction. The sink outlives the JS wrapper's use of it: it is freed
-// only after the filter is destroyed (so no ticker can still call into it).
-struct NotifySink {
-  Napi::ThreadSafeFunction tsfn;
-  std::atomic<int> pending{0};
-  std::atomic<uint64_t> dropped{0};
+// A filter notification, copied on the ticker thread (channel.h carries it
+// to JS). The channel outlives the filter: it is closed only after the filter
+// is destroyed, so no ticker can still push into it.
+struct FilterEvent {
+  unsigned int id;
+  size_t size;
+  unsigned char data[256];
 };
+using FilterEventChannel = Channel<FilterEvent>;
 
 class Filter : public Napi::ObjectWrap<Filter> {
  public:
@@ -85,7 +90,7 @@ class Filter : public Napi::ObjectWrap<Filter> {
   Napi::ObjectReference factory_;
   Napi::ObjectReference rtpSessionRef_;
   class RtpSessionWrap* rtpSession_ = nullptr;
-  NotifySink* sink_ = nullptr;
+  FilterEventChannel* sink_ = nullptr;
   bool attachedRoot_ = false;
   bool ran_ = false;
   bool pinned_ = false;
@@ -100,7 +105,8 @@ class Ticker : public Napi::ObjectWrap<Ticker> {
   void DetachGraphOf(MSFilter* f);
   void Close();
   static Ticker* Owning(Napi::Env env, MSTicker* t);
-  // At process exit the ticker was destroyed behind our back.
+  // At process exit the ticker was destroyed behind our back (the instance's
+  // handle map keeps a stale key; nothing looks it up any more).
   void ForgetHandle() { ticker_ = nullptr; }
 
  private:
@@ -135,20 +141,6 @@ struct XrMediaValues {
   std::atomic<float> mosLq{-1.f};
 };
 
-// RFC 4733 events received by a session, from the ticker thread to JS.
-// RFC 4733 state of one session, touched only by the thread reading it (a
-// ticker): an event is identified by its RTP timestamp; its first packet
-// reports a start, its first end packet an end, retransmitted ends nothing.
-struct TelephoneEventSink {
-  Napi::ThreadSafeFunction tsfn;
-  bool active = false;  // an event seen and not yet ended
-  bool any = false;     // lastTs is valid
-  uint32_t lastTs = 0;
-  uint8_t event = 0;
-  uint16_t duration = 0;
-  uint8_t volume = 0;
-};
-
 // What crosses to JS: phase 0 start, 1 end, 2 end inferred (end packets lost,
 // a new event began).
 struct TelephoneEventReport {
@@ -157,6 +149,21 @@ struct TelephoneEventReport {
   uint8_t volume;
   uint16_t duration;  // in units of the telephone-event clock
   uint32_t timestamp;
+};
+using TelephoneEventChannel = Channel<TelephoneEventReport>;
+
+// RFC 4733 state of one session, touched only by the thread reading it (a
+// ticker): an event is identified by its RTP timestamp; its first packet
+// reports a start, its first end packet an end, retransmitted ends nothing.
+// Freed by the session's Close(), after the session (so no reader is left).
+struct TelephoneEventSink {
+  TelephoneEventChannel* channel = nullptr;
+  bool active = false;  // an event seen and not yet ended
+  bool any = false;     // lastTs is valid
+  uint32_t lastTs = 0;
+  uint8_t event = 0;
+  uint16_t duration = 0;
+  uint8_t volume = 0;
 };
 
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
@@ -198,12 +205,15 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value SetXrFill(const Napi::CallbackInfo& info);
   Napi::Value SetCname(const Napi::CallbackInfo& info);
   void InstallQuality();
-  // Holds the ticker lock of an attached user filter while live settings change.
-  struct TickerLock;
+  // Live settings: posted to the thread that reads the session while a graph
+  // runs it, applied at once otherwise (core/session_settings.h).
+  void Change(Napi::Env env, const SessionSettings& c, const char* what);
+  void SettleIfIdle();
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
   static void TelephoneEventPacketFromTicker(RtpSession* s, void* event, void* userData, void*);
+  static void CollectRtcpFromTicker(void* self);
 
   RtpSession* session_ = nullptr;
   RtpProfile* profile_ = nullptr;
@@ -215,31 +225,14 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   int remoteRtpPort_ = 0;
   int remoteRtcpPort_ = 0;
   LatchMode latch_ = LatchMode::kOpen;
+  int boundFamily_ = 0;
+  JBParameters jitter_{};  // as last set from JS (the ticker may be applying it)
   OrtpEvQueue* rtcpEvents_ = nullptr;
+  std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
   // watched by the session's gate until rtp_session_destroy(): freed after it
   std::unique_ptr<SessionQuality> quality_;
-};
-
-// A running ticker holds its lock for the whole of each tick, so holding it
-// here means no MSRtpRecv/MSRtpSend is inside oRTP while a setting changes.
-// (Our graphs put both filters of a session on one ticker.)
-struct RtpSessionWrap::TickerLock {
-  ms_mutex_t* m = nullptr;
-  explicit TickerLock(const RtpSessionWrap* s) {
-    for (Filter* f : s->users_)
-      if (f->handle() && f->handle()->ticker) {
-        m = &f->handle()->ticker->lock;
-        break;
-      }
-    if (m) ms_mutex_lock(m);
-  }
-  ~TickerLock() {
-    if (m) ms_mutex_unlock(m);
-  }
-  TickerLock(const TickerLock&) = delete;
-  TickerLock& operator=(const TickerLock&) = delete;
 };
 
 }  // namespace rms

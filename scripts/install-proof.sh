@@ -1,16 +1,42 @@
 #!/usr/bin/env bash
-# Install proof: the npm tarball, with a prebuilt addon, installs into a fresh
-# project and runs a transcoded call with no compiler on the PATH (so the
-# prebuild is what loads), from CommonJS and from ESM, and its types compile.
+# Install proof: the npm tarball (what `npm pack` makes, prebuild included by
+# the prepack step) installs into a fresh project both ways a user meets:
+#   A. with the prebuilt addon, with no compiler, make or pkg-config on the
+#      PATH (so the prebuild is what loads), from CommonJS and ESM, types too;
+#   B. built from source (a tarball without prebuilds/, as on a platform no
+#      prebuild fits), with the -dev packages, from an empty npm cache and
+#      with Node's headers from /usr/include/node (npm_config_nodedir), so
+#      nothing but npm packages is downloaded;
+# and on each path a missing system library is named with its apt-get line,
+# at install time (vendor/install.js) and at load time (NativeLibraryError).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
 
-npm run build:ts >/dev/null
-npm run prebuildify >/dev/null
 tarball=$repo/$(npm pack --silent | tail -1)
 work=$(mktemp -d /tmp/rms-install-XXXXXX)
 trap 'rm -rf "$work" "$tarball"' EXIT
+tar tzf "$tarball" >"$work/contents"
+grep -qx 'package/prebuilds/linux-x64/rtp-media-server.glibc.node' "$work/contents" ||
+  { echo "the tarball has no linux-x64 prebuild"; exit 1; }
+
+# missing_lib ADDON CMD...: CMD, run with ADDON needing a libcodec2 this system
+# lacks (the failure of a machine without the runtime package), must fail
+# naming the library and the apt-get command
+missing_lib() {
+  local addon=$1; shift
+  cp "$addon" "$work/addon.orig"
+  local needed
+  needed=$(patchelf --print-needed "$addon" | grep '^libcodec2\.so')
+  patchelf --replace-needed "$needed" libcodec2.so.0.0-missing "$addon"
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  cp "$work/addon.orig" "$addon"
+  if [[ $rc -eq 0 ]] || ! grep -q 'codec2 (libcodec2.so.0.0-missing) is missing' <<<"$out" ||
+    ! grep -q 'apt-get install -y --no-install-recommends .*libcodec2-1.0' <<<"$out"; then
+    echo "no clear missing-library message from: $*"; echo "$out"; exit 1
+  fi
+}
 
 # a PATH with node and npm but no compiler, make or pkg-config
 mkdir -p "$work/bin" "$work/app"
@@ -25,12 +51,14 @@ cat > package.json <<'JSON'
 JSON
 PATH="$work/bin" npm install --no-audit --no-fund --loglevel=error "$tarball" typescript@5 @types/node@20 >/dev/null
 PATH="$work/bin" npm ls rtp-media-server
-test -f node_modules/rtp-media-server/prebuilds/linux-x64/rtp-media-server.glibc.node
+prebuild=node_modules/rtp-media-server/prebuilds/linux-x64/rtp-media-server.glibc.node
+test -f "$prebuild"
 test ! -d node_modules/rtp-media-server/build || { echo "a source build happened"; exit 1; }
 
 # a transcoded call, PCMU <-> opus, from CommonJS
 cat > call.cjs <<'JS'
-const { AudioPeer, Gateway, Ticker, tone, writeWav } = require('rtp-media-server');
+const { Gateway, Ticker } = require('rtp-media-server');
+const { AudioPeer, tone, writeWav } = require('rtp-media-server/tools');
 const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rms-proof-'));
 writeWav(path.join(dir, 'a.wav'), tone(8000, 2, [1000]));
@@ -55,7 +83,8 @@ PATH="$work/bin" node call.cjs
 
 # the same package from ESM
 cat > esm.mjs <<'JS'
-import { MediaServer, parseSdp } from 'rtp-media-server';
+import { MediaServer } from 'rtp-media-server';
+import { parseSdp } from 'rtp-media-server/sdp';
 const ms = new MediaServer({ address: '127.0.0.1', ports: [45000, 45099], tickers: 1 });
 const s = ms.offer('esm-1', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n');
 console.log(`esm: offered ${parseSdp(s.offerSdp).audio.formats.map((f) => f.name).join(' ')}`);
@@ -65,20 +94,44 @@ PATH="$work/bin" node esm.mjs
 
 # the published types: good use compiles, misuse does not
 cat > types-ok.ts <<'TS'
-import { MediaServer, CallLeg, type PlayResult, type SessionSummary } from 'rtp-media-server';
+import { MediaServer, MediaLeg, type SessionSummary } from 'rtp-media-server';
+import { AudioPeer } from 'rtp-media-server/tools';
 const ms = new MediaServer({ address: '127.0.0.1', ports: [30000, 30099] });
 const summary: SessionSummary = ms.stop('x');
-const leg: CallLeg | undefined = ms.ivrLeg('x');
-const played: Promise<PlayResult> | undefined = leg?.play('a.wav', { bargeIn: true });
-void summary; void played;
+const leg = new MediaLeg({ name: 'x', codec: 'PCMU', local: { address: '127.0.0.1' } });
+const played: Promise<{ reason: string; durationMs: number }> = leg.play('a.wav', { bargeIn: true });
+const peer: AudioPeer | undefined = undefined;
+void summary; void played; void peer;
 TS
 cat > types-bad.ts <<'TS'
 import { MediaServer } from 'rtp-media-server';
 new MediaServer({ address: 127 });
 TS
-PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module commonjs --target es2022 --types node types-ok.ts
-if PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module commonjs --target es2022 --types node types-bad.ts >/dev/null 2>&1; then
+PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module node16 --moduleResolution node16 --target es2022 --types node types-ok.ts
+if PATH="$work/bin" node node_modules/typescript/bin/tsc --strict --noEmit --module node16 --moduleResolution node16 --target es2022 --types node types-bad.ts >/dev/null 2>&1; then
   echo "types: misuse compiled"; exit 1
 fi
 echo "types: the public API type-checks, misuse is refused"
-echo "install proof: OK (prebuilt addon, no compiler on PATH)"
+missing_lib "$prebuild" env PATH="$work/bin" node node_modules/rtp-media-server/vendor/install.js
+missing_lib "$prebuild" env PATH="$work/bin" node -e "require('rtp-media-server').Factory.shared()"
+echo "A: prebuilt addon, no compiler on PATH: OK (and a missing library is named)"
+
+# B. from source: the same tarball without prebuilds/
+mkdir -p "$work/repack" "$work/src" "$work/npm-cache" "$work/gyp-devdir"
+tar xzf "$tarball" -C "$work/repack"
+rm -rf "$work/repack/package/prebuilds"
+tar czf "$work/src.tgz" -C "$work/repack" package
+cd "$work/src"
+cat > package.json <<'JSON'
+{ "name": "rms-source-proof", "version": "1.0.0", "private": true }
+JSON
+npm_config_cache="$work/npm-cache" npm_config_nodedir=/usr npm_config_devdir="$work/gyp-devdir" \
+  npm install --no-audit --no-fund --loglevel=error --prefer-online "$work/src.tgz" </dev/null >/dev/null
+built=node_modules/rtp-media-server/build/Release/rtp_media_server.node
+test -f "$built" || { echo "B: no addon was built"; exit 1; }
+test ! -d node_modules/rtp-media-server/prebuilds
+test -z "$(ls -A "$work/gyp-devdir")" || { echo "B: node-gyp downloaded headers"; exit 1; }
+cp "$work/app/call.cjs" . && node call.cjs
+missing_lib "$built" node -e "require('rtp-media-server').Factory.shared()"
+echo "B: built from source (empty npm cache, headers from /usr/include/node): OK (and a missing library is named)"
+echo "install proof: OK"

@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { AdmissionError, CallLeg, MediaServer, Ticker, ng, parseSdp, tone, writeWav } from '../lib';
+import { AdmissionError, MediaLeg, MediaServer, Ticker } from '../lib';
+import * as ng from '../lib/control/ng';
+import { parseSdp } from '../lib/sdp/parse';
+import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pcmu = (port: number) => phoneSdp({ port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
 
 function refusedFor(reason: AdmissionError['reason']) {
@@ -19,7 +23,12 @@ function refusedFor(reason: AdmissionError['reason']) {
 
 describe('admission control', () => {
   it('maxCalls: the call past the limit is refused, admitted again once one ends', () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [47000, 47099], tickers: 1, admission: { maxCalls: 2 } });
+    const ms = new MediaServer({
+      address: '127.0.0.1',
+      ports: mediaPorts(100),
+      tickers: 1,
+      admission: { maxCalls: 2 },
+    });
     try {
       ms.offer('c1', pcmu(4000));
       ms.offer('c2', pcmu(4002));
@@ -40,7 +49,7 @@ describe('admission control', () => {
     // 3 port pairs; a call takes 2
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [47100, 47105],
+      ports: mediaPorts(6),
       tickers: 1,
       admission: { minFreePorts: 2 },
     });
@@ -64,18 +73,18 @@ describe('admission control', () => {
     const phones = new Ticker({ name: 'adm-phones' });
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [47200, 47299],
+      ports: mediaPorts(100),
       tickers: 1,
       quality: false,
     });
-    const a = new CallLeg({
+    const a = new MediaLeg({
       name: 'a',
       codec: 'PCMU',
       local: { address: '127.0.0.1' },
       ticker: phones,
       mediaRoots: [dir],
     });
-    const b = new CallLeg({
+    const b = new MediaLeg({
       name: 'b',
       codec: 'opus',
       local: { address: '127.0.0.1' },

@@ -41,7 +41,7 @@ const PRELUDE = `const sdp = 'v=0\\r\\no=- 1 1 IN IP4 127.0.0.1\\r\\ns=-\\r\\nc=
 /** Usages that must compile. */
 const good: Record<string, string> = {
   'media-server': `
-import { MediaServer, MediaSession, UnknownCallError, type MediaServerOptions, type SessionSummary, type SessionInfo, type IvrAnswer, type CallLeg } from '../lib';
+import { MediaServer, MediaSession, UnknownCallError, type MediaServerOptions, type SessionSummary, type SessionInfo, type IvrAnswer, type MediaLeg } from '../lib';
 ${PRELUDE}
 const opts: MediaServerOptions = {
   address: '127.0.0.1',
@@ -63,19 +63,46 @@ const list: SessionInfo[] = ms.sessions();
 const summary: SessionSummary = ms.stop('call-1');
 const durationMs: number = summary.durationMs;
 const answered: IvrAnswer = ms.ivr('call-2', sdp, { mediaRoots: ['/srv/prompts'], codecs: ['PCMA'] });
-const leg: CallLeg = answered.leg;
+const leg: MediaLeg = answered.leg;
 const answerSdp: string = answered.answerSdp;
-const again: CallLeg | undefined = ms.ivrLeg('call-2');
-const calls: string[] = ms.ivrCalls();
+const ivrSession: MediaSession = answered.session;
+const again: MediaLeg | undefined = ms.get('call-2').leg('a');
+const calls: string[] = ms.sessions().map((i) => i.callId);
 ms.on('session', (s) => void s.callId);
 ms.on('error', (err) => void err);
+ms.on('listenererror', (event, err) => void [event, err]);
 ms.close();
 void MediaServer.create({ address: '::1' });
-void [toCallee, toCaller, list, durationMs, leg, answerSdp, again, calls, UnknownCallError];
+void [toCallee, toCaller, list, durationMs, leg, answerSdp, ivrSession, again, calls, UnknownCallError];
+`,
+  'early media, forks, outbound': `
+import { MediaServer, type MediaSession, type MediaLeg, type LegInfo } from '../lib';
+${PRELUDE}
+async function run(ms: MediaServer): Promise<void> {
+  const s: MediaSession = ms.offer('call-1', sdp, { fromTag: 'a', dialog: { remote: '"Alice" <sip:alice@example.com>' } });
+  const early: string = s.answer(sdp, { toTag: 'b1', provisional: true });
+  const forked: string = s.answer(sdp, { toTag: 'b2', provisional: true });
+  const final: string = s.answer(sdp, { toTag: 'b2' });
+  const branches: LegInfo[] = s.info().branches;
+  const callee: MediaLeg | undefined = s.b;
+  s.on('legEnd', (leg, report) => void [leg.name, report?.callId]);
+  s.on('dtmf', (leg, d) => void [leg.name, d.digit]);
+  await s.a.play('hello.wav');
+  await callee?.record('b.wav', { bothDirections: true });
+  s.a.mute();
+  s.bridge?.blockDtmf(s.a);
+  const out: MediaSession = ms.outbound('call-2');
+  const offer: string = out.offerSdp;
+  out.answer(sdp, { toTag: 'x' });
+  const reInvite: string = out.reoffer(sdp, 'a');
+  s.close();
+  void [early, forked, final, branches, offer, reInvite];
+}
+void run;
 `,
   'call-leg': `
-import { CallLeg, Ticker, type PlayResult, type RecordResult, type CollectResult, type DtmfDigit } from '../lib';
-async function ivr(leg: CallLeg): Promise<void> {
+import { MediaLeg, Ticker, type PlayResult, type RecordResult, type CollectResult, type DtmfDigit } from '../lib';
+async function ivr(leg: MediaLeg): Promise<void> {
   const played: PlayResult = await leg.play('welcome.wav');
   const list: PlayResult = await leg.play(['a.wav', 'b.wav'], { loop: true, bargeIn: true, maxDurationMs: 30000 });
   if (played.reason === 'dtmf') void played.digit;
@@ -102,7 +129,7 @@ async function ivr(leg: CallLeg): Promise<void> {
   leg.close();
   void [list, path, digits];
 }
-const leg = new CallLeg({
+const leg = new MediaLeg({
   codec: 'PCMU',
   local: { address: '127.0.0.1' },
   remote: { address: '127.0.0.1', port: 4000 },
@@ -136,9 +163,9 @@ gw.close();
 void [plc, rate, pps];
 `,
   flow: `
-import { runFlow, validateFlow, type CallLeg, type Flow, type FlowResult } from '../lib';
+import { runFlow, validateFlow, type MediaLeg, type Flow, type FlowResult } from '../lib';
 const flow: Flow = validateFlow({ start: 'hello', nodes: { hello: { type: 'hangup' } } });
-async function run(leg: CallLeg): Promise<string[]> {
+async function run(leg: MediaLeg): Promise<string[]> {
   const r: FlowResult = await runFlow(leg, flow, {
     vars: { callId: 'x' },
     maxSteps: 50,
@@ -169,7 +196,9 @@ const back: VqReport = parseVqReport(body);
 if (back.kind === 'VQAlertReport') void back.alert;
 `,
   ng: `
-import { ng, bencode, ControlProtocolError } from '../lib';
+import * as ng from '../lib/control/ng';
+import * as bencode from '../lib/control/bencode';
+import { ControlProtocolError } from '../lib/errors';
 const msg = Buffer.from('5323_1 d7:command4:pinge');
 const req: ng.NgRequest = ng.parseRequest(msg, { maxMessageBytes: 65536 });
 if (req.command === 'offer') {
@@ -190,7 +219,8 @@ try {
 void value;
 `,
   errors: `
-import { RmsError, MediaFileError, FlowError, InvalidArgumentError } from '../lib';
+import { RmsError, MediaFileError, InvalidArgumentError } from '../lib';
+import { FlowError } from '../lib/errors';
 function explain(err: unknown): string {
   if (err instanceof MediaFileError) return err.reason + err.path;
   if (err instanceof FlowError) return err.pointer;
@@ -258,68 +288,86 @@ ms.ivr('call-1', 'v=0', { mediaRoots: '/srv/prompts' }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'play with a number': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.play(42); // error`,
     errors: BAD_ARGUMENT,
   },
   'play with a misspelled option': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.play('a.wav', { bargein: true }); // error`,
     errors: UNKNOWN_PROPERTY,
   },
   'play with loop as a string': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.play('a.wav', { loop: 'yes' }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'play result reason that does not exist': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.play('a.wav').then((r) => r.reason === 'finished'); // error`,
     errors: [2367], // This comparison appears to be unintentional (no overlap)
   },
   'record with maxDurationMs as a string': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.record('m.wav', { maxDurationMs: '60s' }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'record with an unknown option': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.record('m.wav', { format: 'wav' }); // error`,
     errors: UNKNOWN_PROPERTY,
   },
   'collect with timeout instead of timeoutMs': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.collect({ max: 4, timeout: 5000 }); // error`,
     errors: UNKNOWN_PROPERTY,
   },
   'collect with terminators as a list': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.collect({ terminators: ['#'] }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'collect result digits used as a number': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.collect().then((r) => { const n: number = r.digits; return n; }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'sendDtmf with an unknown mode': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void leg.sendDtmf('1', { mode: 'sip-info' }); // error`,
     errors: NOT_ASSIGNABLE,
   },
-  'CallLeg event that does not exist': {
-    code: `import type { CallLeg } from '../lib';
-declare const leg: CallLeg;
+  'MediaSession event that does not exist': {
+    code: `import type { MediaSession } from '../lib';
+declare const s: MediaSession;
+s.on('answered', () => undefined); // error`,
+    errors: BAD_ARGUMENT,
+  },
+  'answer with provisional as a string': {
+    code: `import type { MediaSession } from '../lib';
+declare const s: MediaSession;
+s.answer('v=0', { provisional: 'yes' }); // error`,
+    errors: NOT_ASSIGNABLE,
+  },
+  'an internal of MediaLeg': {
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
+leg.standby(); // error`,
+    errors: NO_SUCH_MEMBER,
+  },
+  'MediaLeg event that does not exist': {
+    code: `import type { MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 leg.on('digit', () => undefined); // error`,
     errors: BAD_ARGUMENT,
   },
@@ -375,14 +423,14 @@ void runFlow('main', { start: 'a', nodes: {} }); // error`,
     errors: BAD_ARGUMENT,
   },
   'runFlow maxSteps as a string': {
-    code: `import { runFlow, type CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import { runFlow, type MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void runFlow(leg, {}, { maxSteps: '10' }); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'runFlow result reason that does not exist': {
-    code: `import { runFlow, type CallLeg } from '../lib';
-declare const leg: CallLeg;
+    code: `import { runFlow, type MediaLeg } from '../lib';
+declare const leg: MediaLeg;
 void runFlow(leg, {}).then((r) => r.reason === 'timeout'); // error`,
     errors: [2367],
   },
@@ -408,18 +456,18 @@ const s: string = parseVqReport('...'); // error`,
     errors: NOT_ASSIGNABLE,
   },
   'ng.parseRequest with a number': {
-    code: `import { ng } from '../lib';
+    code: `import * as ng from '../lib/control/ng';
 ng.parseRequest(5323); // error`,
     errors: BAD_ARGUMENT,
   },
   'ng offer fields read without narrowing': {
-    code: `import { ng } from '../lib';
+    code: `import * as ng from '../lib/control/ng';
 const req = ng.parseRequest(Buffer.from('1 d7:command4:pinge'));
 void req.sdp; // error`,
     errors: NO_SUCH_MEMBER,
   },
   'ng.parseRequest with an unknown option': {
-    code: `import { ng } from '../lib';
+    code: `import * as ng from '../lib/control/ng';
 ng.parseRequest(Buffer.from('x'), { maxBytes: 10 }); // error`,
     errors: UNKNOWN_PROPERTY,
   },

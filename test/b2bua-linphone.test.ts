@@ -15,7 +15,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseVqReport, readWav, tone, writeWav, type VqReport } from '../lib';
+import { parseVqReport, type VqReport } from '../lib';
+import { readWav, tone, writeWav } from '../lib/tools';
 import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
@@ -129,7 +130,7 @@ describe('linphonec <-> example B2BUA <-> linphonec', { skip: !haveLinphone && '
     assert.equal(b2bua.ms.sessions().length, 0);
     assert.equal(b2bua.ms.ports.inUse, 0);
     assert.ok(
-      logs.some((l) => /answered, "PCMU" <-> "PCMA"/.test(l)),
+      logs.some((l) => /answered, "?PCMU"? <-> "?PCMA"?/.test(l)),
       logs.join('\n'),
     );
     // what each phone heard (its record file): the other one's tone

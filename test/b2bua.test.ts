@@ -6,22 +6,25 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AudioPeer, Ticker, parseSdp, parseVqReport, readWav, tone, writeWav } from '../lib';
+import { Ticker, parseVqReport } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { parseSdp } from '../lib/sdp/parse';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import { B2bua } from '../examples/b2bua';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
+import { mediaPorts, sipPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
 const sip = require('sip');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// Below the 20000-39999 window where findFreePortBlock() picks the peers'
-// ports for other files (and below the kernel's ephemeral range), so a peer
-// of another file can never hold one of these (CI once saw EADDRINUSE here).
-const B2BUA_PORT = 15070;
-const CALLEE_PORT = 15080;
-const CALLER_PORT = 15090;
-const COLLECTOR_PORT = 15100;
+// reserved against every other test process (CI once saw EADDRINUSE with fixed ports)
+const SIP_BASE = sipPorts(40);
+const B2BUA_PORT = SIP_BASE;
+const CALLEE_PORT = SIP_BASE + 10;
+const CALLER_PORT = SIP_BASE + 20;
+const COLLECTOR_PORT = SIP_BASE + 30;
 
 describe('B2BUA example with SIP caller and callee', () => {
   const dir = tmpDir('rms-b2bua-');
@@ -34,7 +37,7 @@ describe('B2BUA example with SIP caller and callee', () => {
     sipAddress: B2BUA_IP,
     sipPort: B2BUA_PORT,
     target: `sip:bob@127.0.0.1:${CALLEE_PORT}`,
-    media: { address: '127.0.0.1', ports: [36000, 36999], tickers: 1 },
+    media: { address: '127.0.0.1', ports: mediaPorts(1000), tickers: 1 },
     collector: `sip:collector@127.0.0.1:${COLLECTOR_PORT}`,
     log: (l) => logs.push(l),
   });
@@ -165,7 +168,7 @@ describe('B2BUA example with SIP caller and callee', () => {
     await sleep(1500);
     const [info] = b2bua.ms.sessions();
     assert.equal(info.legs.a.codec, 'PCMU');
-    assert.equal(info.legs.b.codec, 'opus');
+    assert.equal(info.legs.b!.codec, 'opus');
     assert.equal(info.relay, false);
 
     // hold: the caller sends sendonly; the callee is asked for recvonly-compatible media

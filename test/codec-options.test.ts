@@ -9,7 +9,8 @@ import {
   parseOpusFmtp,
   parseTelephoneEventFmtp,
 } from '../lib/codecs/fmtp';
-import { Factory, Gateway, InvalidArgumentError, Ticker, UnknownNameError } from '../lib';
+import { Factory, Gateway, InvalidArgumentError, Ticker } from '../lib';
+import { UnknownNameError } from '../lib/errors';
 import { runCall } from './helpers/call';
 import { streamSummary } from './helpers/relay';
 import { toneReport } from './helpers/signal';

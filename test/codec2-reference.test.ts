@@ -10,14 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CODEC2_MODES, type Codec2Mode } from '../lib/codecs/fmtp';
-import { Factory, Graph, Ticker, readWav, writeWav, type Pcm } from '../lib';
+import { Factory, Graph, Ticker } from '../lib';
+import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { pitchReport, voiced } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
 const hasTools = spawnSync('c2enc', []).error === undefined;
 const modeArg = (m: Codec2Mode) => (m === 700 ? '700C' : String(m));
 const bytesPerFrame: Record<Codec2Mode, number> = { 3200: 8, 2400: 6, 1600: 8, 1400: 7, 1300: 7, 1200: 6, 700: 4 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rawOf(pcm: Pcm): Buffer {
   return Buffer.from(pcm.samples.buffer, pcm.samples.byteOffset, pcm.samples.byteLength);

@@ -7,13 +7,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DAEMON_BIN, startDaemon, type DaemonProcess } from './helpers/daemonProcess';
 import { NgClient } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
 import { killAllPeers, udpBound } from './peers/proc';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PCMU = { pt: 0, name: 'PCMU', rate: 8000 };
 const run = (args: string[]) =>
   spawnSync(process.execPath, [DAEMON_BIN, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env } });
@@ -62,6 +64,29 @@ describe('rtp-media-server binary', () => {
     const dry = run(['serve', '--dry-run', '--tickers', '3']);
     assert.equal(dry.status, 0);
     assert.equal(JSON.parse(dry.stdout).tickers, 3);
+  });
+
+  it('-h, --version, and a mistyped command or flag answered with the closest one', { timeout: 30_000 }, () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const v = run([flag]);
+      assert.equal(v.status, 0);
+      assert.equal(v.stdout.trim(), pkg.version);
+    }
+    const h = run(['-h']);
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, /Usage: rtp-media-server serve/);
+    assert.match(h.stdout, /--version, -v/);
+    assert.equal(run(['serve', '-h']).stdout, h.stdout);
+    const cmd = run(['serv']);
+    assert.equal(cmd.status, 2);
+    assert.match(cmd.stderr, /unknown command "serv"; did you mean serve\?/);
+    const flag = run(['serve', '--tickerz', '2']);
+    assert.equal(flag.status, 2);
+    assert.match(flag.stderr, /unknown option "--tickerz"; did you mean --tickers\?/);
+    const missing = run(['serve', '--ports']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--ports needs a value/);
   });
 
   it('a control port already in use: exit 1 with the reason, nothing left bound', { timeout: 20_000 }, async () => {

@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { InvalidArgumentError, MediaServer, NoCommonCodecError, parseSdp, type CodecPolicy } from '../lib';
+import { InvalidArgumentError, MediaServer, NoCommonCodecError, type CodecPolicy } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 const PCMU = { pt: 0, name: 'PCMU', rate: 8000 };
 const PCMA = { pt: 8, name: 'PCMA', rate: 8000 };
@@ -15,8 +17,8 @@ const G722 = { pt: 9, name: 'G722', rate: 8000 };
 describe('codec policy of a call (MediaServer.offer codecs)', () => {
   // transcode: false is the daemon's default: the callee gets the caller's
   // codecs plus only what the proxy asks for
-  const ms = new MediaServer({ address: '127.0.0.1', ports: [33000, 33199], tickers: 1, transcode: false });
-  const wide = new MediaServer({ address: '127.0.0.1', ports: [33200, 33399], tickers: 1 });
+  const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(200), tickers: 1, transcode: false });
+  const wide = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(200), tickers: 1 });
   after(() => {
     ms.close();
     wide.close();
@@ -73,7 +75,7 @@ describe('codec policy of a call (MediaServer.offer codecs)', () => {
     assert.deepEqual(names, ['PCMA', 'telephone-event']);
     const forA = parseSdp(ms.answer(id, phoneSdp({ port: 5000, codecs: [PCMA] }), { toTag: 't' }));
     assert.equal(forA.audio!.formats[0].name, 'PCMU');
-    assert.equal(session.info().legs.b.codec, 'PCMA');
+    assert.equal(session.info().legs.b!.codec, 'PCMA');
     assert.equal(session.relay, false);
     ms.stop(id);
   });

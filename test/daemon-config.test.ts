@@ -8,12 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MediaServer } from '../lib';
-import { ConfigError, OPTIONS, CallControl, NgServer, helpText, loadConfig } from '../lib/daemon';
+import { ConfigError, OPTIONS, CallControl, NgServer, configJsonSchema, helpText, loadConfig } from '../lib/daemon';
 import type { NgOffer } from '../lib/control/ng';
 import { parseRequest } from '../lib/control/ng';
 import { tmpDir } from './helpers/call';
 import { NgClient, tcpRequest } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 describe('daemon configuration', () => {
   const dir = tmpDir('rms-config-');
@@ -26,7 +27,7 @@ describe('daemon configuration', () => {
   it('embedded defaults: loopback control on 22222, metrics on 9900, media on 127.0.0.1, a ticker per core', () => {
     const { config } = loadConfig();
     assert.deepEqual(config.control, { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] });
-    assert.deepEqual(config.media, { address: '127.0.0.1', ports: [30000, 40000] });
+    assert.deepEqual(config.media, { address: '127.0.0.1', ports: mediaPorts(10001) });
     assert.deepEqual(config.metrics, { host: '127.0.0.1', port: 9900 });
     assert.ok(config.tickers >= 1);
     assert.equal(config.drainTimeoutSec, 30);
@@ -36,7 +37,7 @@ describe('daemon configuration', () => {
   it('file < environment < flags', () => {
     const f = file({
       control: { udp: '127.0.0.1:2300', tcp: 'on' },
-      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: [31000, 31999] },
+      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: mediaPorts(1000) },
       tickers: 3,
       'quality.sampleMs': 500,
       transcodeCodecs: ['pcma', 'opus'],
@@ -80,6 +81,27 @@ describe('daemon configuration', () => {
     refused({ argv: ['--frobnicate'] }, /unknown option "--frobnicate"/);
     refused({ argv: ['--control-udp', 'off'] }, /no control/);
     refused({ argv: ['--collector', 'sip:qos@collector.example.net'] }, /set quality.collectorAddress/);
+    // the file is checked against its JSON Schema (ajv); the message is the option's own
+    refused({ argv: ['--config', file({ tickers: 3.5 })] }, /: tickers: expected an integer 1\.\.256, got 3\.5$/);
+    refused(
+      { argv: ['--config', file({ quality: { sampleMs: 'x' } })] },
+      /quality\.sampleMs: expected an integer 0\.\.60000/,
+    );
+    refused({ argv: ['--config', file({ 'media.ports': [31000] })] }, /media\.ports: expected MIN-MAX/);
+    refused({ argv: ['--config', file({ logLevel: 'loud' })] }, /logLevel: expected error, warn, info or debug/);
+    refused({ argv: ['--config', file({ quality: { colector: 'x' } })] }, /unknown option "quality\.colector"/);
+    refused({ argv: ['--config', file({ control: 'x' })] }, /control: expected an object of options/);
+    refused({ argv: ['--tickerz', '2'] }, /unknown option "--tickerz"; did you mean --tickers\?/);
+    refused({ argv: ['--tickers'] }, /--tickers needs a value/);
+  });
+
+  it('the config file JSON Schema covers every option, nested and dotted', () => {
+    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    for (const o of OPTIONS) {
+      assert.ok(schema.properties[o.key], o.key);
+      const [head, tail] = o.key.split('.');
+      if (tail) assert.ok(schema.properties[head].properties?.[tail], `${o.key} nested`);
+    }
   });
 
   it('a control address other machines can reach needs an allow-list', () => {
@@ -151,8 +173,14 @@ describe('control plane exposure and load limits', () => {
   });
 
   it('beyond maxSessions a new call gets load limit (or the error Kamailio reads the same way)', async () => {
-    const media = new MediaServer({ address: '127.0.0.1', ports: [34400, 34499], tickers: 1, transcode: false });
-    const calls = new CallControl({ media, maxSessions: 1 });
+    const media = new MediaServer({
+      address: '127.0.0.1',
+      ports: mediaPorts(100),
+      tickers: 1,
+      transcode: false,
+      admission: { maxCalls: 1 },
+    });
+    const calls = new CallControl({ media });
     try {
       const offer = (id: string, supports: string[]) =>
         parseRequest(
@@ -186,7 +214,7 @@ describe('control plane exposure and load limits', () => {
   });
 
   it('calls nobody deletes time out: answered without media after mediaTimeoutSec, unanswered after offerTimeoutSec', async () => {
-    const media = new MediaServer({ address: '127.0.0.1', ports: [34500, 34599], tickers: 1, transcode: false });
+    const media = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1, transcode: false });
     const calls = new CallControl({ media, mediaTimeoutSec: 60, offerTimeoutSec: 300 });
     const ended: string[] = [];
     calls.on('callEnd', (e) => ended.push(e.callId));

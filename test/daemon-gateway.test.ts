@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AudioPeer, Gateway, InvalidStateError, readWav, Ticker, tone, writeWav, type Pcm } from '../lib';
+import { Gateway, InvalidStateError, Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slice = (p: Pcm, from: number, to: number): Pcm => ({
   ...p,
   samples: p.samples.slice(Math.round(from * p.rate), Math.round(to * p.rate)),

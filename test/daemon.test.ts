@@ -9,18 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AudioPeer, parseSdp, readWav, Ticker, tone, writeWav } from '../lib';
+import { Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { parseSdp } from '../lib/sdp/parse';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import type { BDict } from '../lib/control/bencode';
 import { Daemon, defaultConfig, validate, type DaemonConfig } from '../lib/daemon';
 import { tmpDir } from './helpers/call';
 import { NgClient, str, tcpRequest, parseReply } from './helpers/ngClient';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PCMU = { pt: 0, name: 'PCMU', rate: 8000 };
 const PCMA = { pt: 8, name: 'PCMA', rate: 8000 };
 
@@ -49,6 +54,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
   let daemon: Daemon;
   let ng: NgClient;
   let target: { host: string; port: number };
+  const mediaRange = mediaPorts(200);
 
   before(async () => {
     writeWav(path.join(dir, 'a.wav'), tone(8000, 8, [1000]));
@@ -61,7 +67,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     const config: DaemonConfig = validate({
       ...base,
       control: { udp: { host: '127.0.0.1', port: 0 }, tcp: { host: '127.0.0.1', port: 0 }, allow: [] },
-      media: { address: '127.0.0.1', ports: [34000, 34199] },
+      media: { address: '127.0.0.1', ports: mediaRange },
       tickers: 2,
       quality: {
         sampleMs: 200,
@@ -152,7 +158,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
         ['PCMA', 'telephone-event'],
       );
       assert.equal(toB.audio!.address, '127.0.0.1');
-      assert.ok(toB.audio!.port >= 34000 && toB.audio!.port <= 34199);
+      assert.ok(toB.audio!.port >= mediaRange[0] && toB.audio!.port <= mediaRange[1]);
       assert.equal(toA.audio!.formats[0].name, 'PCMU');
       a.start(phones);
       b.start(phones);
@@ -184,7 +190,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       assert.equal(metric(m, 'rms_calls_active'), 1);
       assert.equal(metric(m, 'rms_calls_transcoding'), 1);
       assert.ok(metric(m, 'rms_rtp_packets_received_total') > 80);
-      assert.ok(metric(m, 'rms_ticker_load_percent{ticker="0"}') >= 0);
+      assert.ok(metric(m, 'rms_ticker_load_ratio{ticker="0"}') >= 0);
 
       const del = await ng.request({ command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
       assert.equal(del.result, 'ok');
@@ -286,7 +292,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.equal(ans.result, 'ok');
     let info = daemon.media.get(callId).info();
     assert.equal(info.legs.a.remote!.port, 5000, 'leg a faces the callee (the offerer)');
-    assert.equal(info.legs.b.remote!.port, 5002);
+    assert.equal(info.legs.b!.remote!.port, 5002);
     // the caller (leg b) puts the call on hold with a re-INVITE: from-tag is the caller's own
     const hold = await ng.request({
       command: 'offer',
@@ -307,8 +313,8 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.equal(holdAns.result, 'ok');
     assert.equal(parseSdp(str(holdAns.sdp)!).audio!.direction, 'recvonly');
     info = daemon.media.get(callId).info();
-    assert.equal(info.legs.b.remote!.port, 5012, 'the caller moved its media port');
-    assert.equal(info.legs.b.direction, 'sendonly');
+    assert.equal(info.legs.b!.remote!.port, 5012, 'the caller moved its media port');
+    assert.equal(info.legs.b!.direction, 'sendonly');
     // a tag nobody knows
     const stranger = await ng.request({
       command: 'offer',
@@ -369,6 +375,11 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       });
       assert.equal(outside.result, 'error');
       assert.match(str(outside['error-reason'])!, /outside the media roots/);
+      // a 5-channel file is refused (it played 2.5x too many packets), the call goes on
+      writeWav(path.join(dir, 'five.wav'), { rate: 8000, channels: 5, samples: new Int16Array(8000 * 5) });
+      const five = await ng.request({ command: 'play media', 'call-id': callId, 'from-tag': 'bob', file: 'five.wav' });
+      assert.equal(five.result, 'error');
+      assert.match(str(five['error-reason'])!, /5 channels/);
       const nobody = await ng.request({ command: 'play DTMF', 'call-id': callId, 'from-tag': 'eve', code: '1' });
       assert.match(str(nobody['error-reason'])!, /Unknown from-tag/);
       // block DTMF from alice: her digit does not reach bob; unblocked, the next one does
@@ -387,6 +398,18 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
       const recStop = await ng.request({ command: 'stop recording', 'call-id': callId });
       assert.equal(recStop.result, 'ok');
       const recorded = readWav(path.join(dir, 'recording-daemon-play@test.wav'));
+      // never over a file: a destination naming the prompt records beside it, the prompt is untouched
+      const promptBefore = fs.readFileSync(path.join(dir, 'prompt.wav'));
+      const over = await ng.request({
+        command: 'start recording',
+        'call-id': callId,
+        'output-destination': 'prompt.wav',
+      });
+      assert.equal(over.result, 'ok', JSON.stringify(over));
+      assert.match(str(over.warning)!, /prompt\.wav exists: recording to .*prompt-2\.wav/);
+      assert.equal((await ng.request({ command: 'stop recording', 'call-id': callId })).result, 'ok');
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'prompt.wav')), promptBefore, 'the prompt is untouched');
+      assert.ok(fs.existsSync(path.join(dir, 'prompt-2.wav')), 'recorded beside it');
       assert.ok(recorded.samples.length / recorded.rate > 0.5, 'the recording holds the call');
       assert.ok(toneReport(recorded, 1000).marginDb > 5, "A's tone is in the recording");
       await sleep(300);
@@ -420,7 +443,7 @@ describe('rtp-media-server daemon over UDP ng', { timeout: 60_000 }, () => {
     assert.match(await err('m3 d7:command5:offer7:call-idi5e8:from-tag1:x3:sdp1:xe', 'm3'), /call-id must be a string/);
     assert.match(await err('m4 {"command":"ping"}', 'm4'), /JSON is not supported/);
     assert.equal(await err('m5 de', 'm5'), 'Dictionary contains no key "command"');
-    assert.equal(await err('m6 d7:command11:block mediae', 'm6'), 'Unsupported command: block media');
+    assert.equal(await err('m6 d7:command15:pause recordinge', 'm6'), 'Unsupported command: pause recording');
     assert.equal(
       await err(
         NgClient.message('m7', { command: 'answer', 'call-id': 'nope', 'from-tag': 'a', 'to-tag': 'b', sdp: 'v=0' }),

@@ -6,22 +6,14 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  AudioPeer,
-  Factory,
-  Graph,
-  RtpEndpoint,
-  Ticker,
-  readWav,
-  setNativeLogLevel,
-  tone,
-  writeWav,
-  findCodec,
-  defaultPayloadType,
-} from '../lib';
+import { Factory, Graph, RtpEndpoint, Ticker, setNativeLogLevel } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { readWav, tone, writeWav } from '../lib/util/wav';
+import { findCodec, defaultPayloadType } from '../lib/codecs/table';
 import { tmpDir } from './helpers/call';
 import { parseRtp } from './helpers/relay';
 import { pitchReport, toneReport, voiced } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
 const CASES = [
   { label: 'PCMU', codec: 'PCMU' },
@@ -33,7 +25,6 @@ const CASES = [
   { label: 'CODEC2-1200', codec: 'CODEC2', fmtp: 'mode=1200' },
 ];
 const GARBAGE = 3000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Deterministic pseudo-random bytes, so a failure can be replayed. */
 function rng(seed: number) {

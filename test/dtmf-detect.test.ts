@@ -2,19 +2,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  Factory,
-  GraphError,
-  InvalidArgumentError,
-  Ticker,
-  type DtmfDetection,
-  type DtmfDetector,
-  type FilePlayer,
-} from '../lib';
+import { Factory, InvalidArgumentError, Ticker, type DtmfDetection, type DtmfDetector, type FilePlayer } from '../lib';
+import { GraphError } from '../lib/errors';
 import { readWav, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './helpers/wait';
 
 const ROW_HZ = [697, 770, 852, 941];
 const COL_HZ = [1209, 1336, 1477, 1633];

@@ -37,7 +37,7 @@ describe('events from the ticker thread', () => {
     }
   });
 
-  it('a listener that throws goes to the error event; delivery and the ticker go on', async () => {
+  it('a listener that throws goes to the listenererror event; delivery and the ticker go on', async () => {
     const f = new Factory();
     const t = new Ticker({ name: 'events2' });
     const dir = tmpDir();
@@ -50,7 +50,7 @@ describe('events from the ticker thread', () => {
       player.link(f.createFilter('MSVoidSink'));
       const errors: unknown[] = [];
       let eofs = 0;
-      player.on('error', (e) => errors.push(e));
+      player.on('listenererror', (_event, e) => errors.push(e));
       player.on('eof', () => {
         eofs++;
         throw new Error('listener bug');

@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallLeg, MediaServer, Ticker, tone, writeWav } from '../lib';
+import { MediaLeg, MediaServer, Ticker } from '../lib';
+import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 
@@ -23,7 +25,7 @@ after(() => ticker.close());
 
 function pair() {
   const mk = (name: string) =>
-    new CallLeg({
+    new MediaLeg({
       name,
       codec: 'PCMU',
       telephoneEvent: 101,
@@ -39,12 +41,12 @@ function pair() {
 }
 
 describe('fault survival', () => {
-  it('a dtmf listener that throws goes to the error event; later digits still arrive', async () => {
+  it('a dtmf listener that throws goes to the listenererror event; later digits still arrive', async () => {
     const { s, p } = pair();
     try {
       const errors: unknown[] = [];
       const digits: string[] = [];
-      s.on('error', (e) => errors.push(e));
+      s.on('listenererror', (_event, e) => errors.push(e));
       s.on('dtmf', (d) => {
         digits.push(d.digit);
         if (d.digit === '1') throw new Error('listener bug');
@@ -81,7 +83,7 @@ describe('fault survival', () => {
   });
 
   it('closing the MediaServer with live sessions and IVR legs frees every port', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [44000, 44099], tickers: 2 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 2 });
     const sessions = [];
     for (let i = 0; i < 3; i++) {
       sessions.push(
@@ -104,7 +106,7 @@ describe('fault survival', () => {
 
   it('an IVR leg whose bridge peer closes goes back to IVR and keeps working', async () => {
     const { s, p } = pair();
-    const other = new CallLeg({
+    const other = new MediaLeg({
       name: 'o',
       codec: 'PCMA',
       local: { address: '127.0.0.1' },
@@ -112,9 +114,9 @@ describe('fault survival', () => {
       mediaRoots: [root],
     });
     try {
-      s.bridge(other);
+      s.bridgeWith(other);
       other.close();
-      assert.equal(s.mode, 'ivr');
+      assert.equal(s.mode, 'alone');
       const rec = p.record('after-peer-closed.wav', { maxDurationMs: 600 });
       const r = await s.play('tone.wav', { maxDurationMs: 500 });
       assert.equal(r.reason, 'max-duration');

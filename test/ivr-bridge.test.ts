@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallLeg, Ticker, readWav, tone, writeWav } from '../lib';
+import { MediaLeg, Ticker } from '../lib';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { UdpRelay, type RtpHeader } from './helpers/relay';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 
@@ -23,14 +24,14 @@ before(() => {
 after(() => ticker.close());
 
 interface Side {
-  phone: CallLeg;
-  server: CallLeg;
+  phone: MediaLeg;
+  server: MediaLeg;
   relay: UdpRelay;
 }
 
 /** phone <-> relay (records what the server sends) <-> server leg */
 async function side(codec: string, te?: number, phoneTe = te): Promise<Side> {
-  const server = new CallLeg({
+  const server = new MediaLeg({
     name: `srv-${codec}`,
     codec,
     telephoneEvent: te,
@@ -38,7 +39,7 @@ async function side(codec: string, te?: number, phoneTe = te): Promise<Side> {
     ticker,
     mediaRoots: [root],
   });
-  const phone = new CallLeg({
+  const phone = new MediaLeg({
     name: `phone-${codec}`,
     codec,
     telephoneEvent: phoneTe,
@@ -89,20 +90,20 @@ describe('bridge and transfer', () => {
       void a.server.play('t500.wav');
       await sleep(500);
       const t1 = Date.now();
-      const gw = a.server.bridge(b.server);
+      const gw = a.server.bridgeWith(b.server);
       assert.equal(a.server.mode, 'bridged');
       assert.equal(a.server.peer, b.server);
       assert.equal(gw.directions[0].relay, false, 'PCMU <-> opus is transcoded');
       await sleep(700);
       const t2 = Date.now();
-      a.server.bridge(c.server); // transfer: B goes back to IVR
-      assert.equal(b.server.mode, 'ivr');
+      a.server.bridgeWith(c.server); // transfer: B goes back to IVR
+      assert.equal(b.server.mode, 'alone');
       assert.equal(a.server.peer, c.server);
       await sleep(700);
       const t3 = Date.now();
       a.server.unbridge();
-      assert.equal(a.server.mode, 'ivr');
-      assert.equal(c.server.mode, 'ivr');
+      assert.equal(a.server.mode, 'alone');
+      assert.equal(c.server.mode, 'alone');
       void a.server.play('t500.wav');
       await sleep(500);
       const pkts = a.relay.fromGateway;
@@ -128,7 +129,7 @@ describe('bridge and transfer', () => {
     const a = await side('PCMA', 101);
     const b = await side('G722', 101);
     try {
-      a.server.bridge(b.server);
+      a.server.bridgeWith(b.server);
       const ra = a.phone.record('a-hears.wav', { maxDurationMs: 1200 });
       const rb = b.phone.record('b-hears.wav', { maxDurationMs: 1200 });
       void a.phone.play('t500.wav');
@@ -147,7 +148,7 @@ describe('DTMF interworking across a bridge', () => {
     const a = await side('PCMU', 101); // phone and leg with telephone-event
     const b = await side('PCMU', undefined); // neither has it
     try {
-      const gw = a.server.bridge(b.server);
+      const gw = a.server.bridgeWith(b.server);
       assert.equal(gw.directions[0].relay, false, 'decoded: only one side has telephone-event');
       const atB: [string, string][] = [];
       const atA: [string, string][] = [];

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallLeg, Conference, Ticker, readWav, tone, writeWav, type Pcm } from '../lib';
+import { MediaLeg, Conference, Ticker } from '../lib';
+import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { goertzel, rms } from './helpers/signal';
 
@@ -14,14 +15,14 @@ let root: string;
 let ticker: Ticker;
 
 interface Party {
-  phone: CallLeg;
-  server: CallLeg;
+  phone: MediaLeg;
+  server: MediaLeg;
   freq: number;
 }
 
 function party(codec: string, freq: number): Party {
   const mk = (name: string) =>
-    new CallLeg({ name, codec, local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
+    new MediaLeg({ name, codec, local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
   const phone = mk(`phone-${freq}`);
   const server = mk(`conf-${freq}`);
   phone.setRemote({ address: '127.0.0.1', port: server.localPort });
@@ -81,7 +82,7 @@ describe('conference', () => {
     } finally {
       conf.close();
       for (const p of parties) {
-        assert.equal(p.server.mode, 'ivr', 'back to IVR when the conference closes');
+        assert.equal(p.server.mode, 'alone', 'back to IVR when the conference closes');
         p.phone.close();
         p.server.close();
       }
@@ -105,7 +106,7 @@ describe('conference', () => {
       conf.leave(parties[3].server);
       assert.equal(conf.size, 3);
       assert.equal(conf.mixerCount, 1, 'three legs fit one 3-pin mixer again');
-      assert.equal(parties[3].server.mode, 'ivr');
+      assert.equal(parties[3].server.mode, 'alone');
       // only the party that left talks now: the others must hear it no more
       for (const p of parties) p.phone.stopPlay();
       await new Promise((r) => setTimeout(r, 200));

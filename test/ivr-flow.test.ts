@@ -7,23 +7,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CallLeg,
-  FLOW_NODE_TYPES,
-  FlowError,
-  Ticker,
-  flowJsonSchema,
-  loadFlow,
-  readWav,
-  runFlow,
-  tone,
-  validateFlow,
-  writeWav,
-} from '../lib';
+import { MediaLeg, Ticker, loadFlow, runFlow, validateFlow } from '../lib';
+import { FLOW_NODE_TYPES, flowJsonSchema } from '../lib/ivr/flow';
+import { FlowError } from '../lib/errors';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const example = path.join(__dirname, '..', '..', 'examples', 'flows', 'voicemail.json');
 
 function flowError(doc: unknown, pointer: string, message?: RegExp) {
@@ -154,7 +145,7 @@ describe('a JSON flow drives a call', () => {
 
   it('prompt -> digit 1 -> record until # -> goodbye -> hangup', async () => {
     const mk = (name: string) =>
-      new CallLeg({
+      new MediaLeg({
         name,
         codec: 'PCMU',
         telephoneEvent: 101,
@@ -207,7 +198,7 @@ describe('a JSON flow drives a call', () => {
   });
 
   it('a missing prompt mid-flow ends the flow with a typed error and keeps the leg usable', async () => {
-    const leg = new CallLeg({ name: 'x', codec: 'PCMA', local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
+    const leg = new MediaLeg({ name: 'x', codec: 'PCMA', local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
     try {
       await assert.rejects(
         runFlow(leg, {

@@ -1,17 +1,17 @@
 /**
  * IVR media on real ms2 graphs over loopback: a server leg (the IVR) and a
- * "phone" leg (another CallLeg) talk RTP to each other; what the phone hears
+ * "phone" leg (another MediaLeg) talk RTP to each other; what the phone hears
  * is recorded and checked.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallLeg, MediaFileError, Ticker, readWav, tone, writeWav, type Pcm } from '../lib';
+import { MediaLeg, MediaFileError, Ticker } from '../lib';
+import { readWav, tone, writeWav, type Pcm } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { toneReport } from './helpers/signal';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './helpers/wait';
 
 function stereo(p: Pcm): Pcm {
   const s = new Int16Array(p.samples.length * 2);
@@ -31,8 +31,8 @@ function pair(
   te: number | null = 101,
   phoneCodec = codec,
   phoneTe: number | null = te,
-): { s: CallLeg; p: CallLeg; close: () => void } {
-  const s = new CallLeg({
+): { s: MediaLeg; p: MediaLeg; close: () => void } {
+  const s = new MediaLeg({
     name: 'ivr',
     codec,
     telephoneEvent: te ?? undefined,
@@ -40,7 +40,7 @@ function pair(
     ticker,
     mediaRoots: [root],
   });
-  const p = new CallLeg({
+  const p = new MediaLeg({
     name: 'phone',
     codec: phoneCodec,
     telephoneEvent: phoneTe ?? undefined,

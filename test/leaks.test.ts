@@ -7,16 +7,18 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { MediaServer, Ticker, tone, writeWav } from '../lib';
+import { MediaServer, Ticker } from '../lib';
+import { tone, writeWav } from '../lib/util/wav';
 import { churn, processCounts } from '../bench/leaks';
 import { tmpDir } from './helpers/call';
+import { mediaPorts } from './helpers/ports';
 
 describe('no leaks', () => {
   it('200 calls and 50 IVR exchanges leave fds, threads and ports where they were', async () => {
     const dir = tmpDir('rms-leaks-');
     writeWav(path.join(dir, 'p.wav'), tone(8000, 0.05, [500]));
     const ticker = new Ticker({ name: 'leaks' });
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [42000, 42999], tickers: 2, quality: false });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(1000), tickers: 2, quality: false });
     try {
       // warm-up: first use of tickers, codecs and the TSFN machinery
       await churn(ms, dir, ticker, 8);

@@ -2,20 +2,8 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  AddressInUseError,
-  Factory,
-  GraphError,
-  InUseError,
-  InvalidArgumentError,
-  InvalidStateError,
-  LinkError,
-  MethodError,
-  RmsError,
-  RtpEndpoint,
-  Ticker,
-  UnknownNameError,
-} from '../lib';
+import { Factory, InvalidArgumentError, InvalidStateError, RmsError, RtpEndpoint, Ticker } from '../lib';
+import { AddressInUseError, GraphError, InUseError, LinkError, MethodError, UnknownNameError } from '../lib/errors';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const threads = () => fs.readdirSync('/proc/self/task').length;

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { BencodeError, ControlProtocolError, InvalidArgumentError, PortsExhaustedError, bencode, ng } from '../lib';
+import { InvalidArgumentError, PortsExhaustedError } from '../lib';
+import { BencodeError, ControlProtocolError } from '../lib/errors';
+import * as bencode from '../lib/control/bencode';
+import * as ng from '../lib/control/ng';
 import type { BDict, BValue } from '../lib/control/bencode';
 
 const { decode, decodePrefix, encode, dict } = bencode;

@@ -12,14 +12,8 @@
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { describe, it } from 'node:test';
-import {
-  AlertTracker,
-  DEFAULT_THRESHOLDS,
-  Gateway,
-  QualityMonitor,
-  gatewayQualitySources,
-  type VqMetrics,
-} from '../lib';
+import { Gateway, type VqMetrics } from '../lib';
+import { AlertTracker, DEFAULT_THRESHOLDS, QualityMonitor } from '../lib/quality';
 import { ImpairRelay, rtpSender, seededRandom, truthOf } from './helpers/impair';
 import { simulatedLeg } from './helpers/simLeg';
 
@@ -44,7 +38,7 @@ describe('alerts and interval reports on real media', () => {
     });
     relay.setTarget({ address: '127.0.0.1', port: gw.a.localPort });
     const intervalMs = 4000;
-    const qm = new QualityMonitor(gatewayQualitySources(gw), { sampleMs: 500, intervalMs });
+    const qm = new QualityMonitor(gw.qualitySources(), { sampleMs: 500, intervalMs });
     const intervals: { leg: string; m: VqMetrics }[] = [];
     let whole = NaN;
     qm.on('interval', (leg, m) => intervals.push({ leg, m }));

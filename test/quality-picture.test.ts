@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { QualityMonitor, pictureData, timelineHtml } from '../lib';
+import { QualityMonitor, pictureData, timelineHtml } from '../lib/quality';
 import { tmpDir } from './helpers/call';
 import { seededRandom } from './helpers/impair';
 import { simulatedLeg } from './helpers/simLeg';

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { Gateway, QualityMonitor, gatewayQualitySources, type VqSessionReport } from '../lib';
+import { Gateway, type VqSessionReport } from '../lib';
+import { QualityMonitor } from '../lib/quality';
 import type { NativeRxQuality } from '../lib/native';
 import type { RtpStats } from '../lib/rtp/RtpEndpoint';
 import { ImpairRelay, rtpSender, truthOf, type Impairment } from './helpers/impair';
@@ -54,7 +55,7 @@ async function impairedCall(
   });
   gw.a.endpoint.setRtcpInterval(1000);
   relay?.setTarget({ address: '127.0.0.1', port: gw.a.localPort });
-  const qm = new QualityMonitor(gatewayQualitySources(gw), { sampleMs: 250, intervalMs: 2000 });
+  const qm = new QualityMonitor(gw.qualitySources(), { sampleMs: 250, intervalMs: 2000 });
   const alerts: string[] = [];
   qm.on('alert', (a) => alerts.push(`${a.leg}:${a.type}:${a.severity}`));
   try {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { describe, it } from 'node:test';
-import { Gateway, MediaServer, RtpEndpoint, Ticker, parseSdp } from '../lib';
+import { Gateway, MediaServer, RtpEndpoint, Ticker } from '../lib';
+import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nominal = (e: RtpEndpoint) => {
   const jb = e.jitterBuffer;
   return jb ? jb.nominalMs : undefined;
@@ -31,7 +33,7 @@ describe('relayed legs skip the jitter buffer', () => {
       assert.equal(nominal(b), 60);
       gw.reconfigure({ b: { codec: 'PCMU' } });
       assert.equal(nominal(a), undefined);
-      // a lent endpoint gets its own buffer back when the gateway closes (a CallLeg after a bridge)
+      // a lent endpoint gets its own buffer back when the gateway closes (a MediaLeg after a bridge)
       gw.close();
       assert.equal(nominal(a), 40);
       assert.equal(nominal(b), 60);
@@ -53,7 +55,7 @@ describe('relayed legs skip the jitter buffer', () => {
   });
 
   it('a relayed call forwards within a few ms, and its reports carry no jitter buffer', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33800, 33899], tickers: 1 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
     const pa = dgram.createSocket('udp4');
     const pb = dgram.createSocket('udp4');
     try {

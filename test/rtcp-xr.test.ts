@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { AudioPeer, Ticker, tone, writeWav, type NativeRtcpPacket } from '../lib';
+import { Ticker } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { tone, writeWav } from '../lib/util/wav';
+import { type NativeRtcpPacket } from '../lib/native';
 import { tmpDir } from './helpers/call';
 import { UdpRelay } from './helpers/relay';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './helpers/wait';
 
 describe('RTCP and RTCP XR (RFC 3611) on every endpoint', () => {
   it('each side receives the other SR/RR and XR blocks (rcvr-rtt, stat-summary, voip-metrics), consistent with the sender', async () => {

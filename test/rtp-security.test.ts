@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallLeg, Gateway, Ticker, tone, writeWav, type LatchMode } from '../lib';
+import { MediaLeg, Gateway, Ticker, type LatchMode } from '../lib';
+import { tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { UdpRelay } from './helpers/relay';
+import { sleep } from './helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let root: string;
 let ticker: Ticker;
 
@@ -44,7 +45,7 @@ async function udp(): Promise<dgram.Socket & { received: number }> {
 /** phone A <-> relay <-> [gateway leg a | leg b] <-> phone B, with the gateway's legs latching as asked. */
 async function call(latch: LatchMode) {
   const mk = (name: string, codec: string) =>
-    new CallLeg({ name, codec, local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
+    new MediaLeg({ name, codec, local: { address: '127.0.0.1' }, ticker, mediaRoots: [root] });
   const phoneA = mk('A', 'PCMU');
   const phoneB = mk('B', 'PCMA');
   const gw = new Gateway({
@@ -117,7 +118,7 @@ describe('no media hijack', () => {
   }
 
   it("latch 'once' follows the first source (NAT), then ignores others", async () => {
-    const leg = new CallLeg({
+    const leg = new MediaLeg({
       name: 'nat',
       codec: 'PCMU',
       local: { address: '127.0.0.1' },

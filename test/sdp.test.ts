@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MediaServer, NoCommonCodecError, RmsError, SdpError, answerDirection, parseSdp } from '../lib';
+import { MediaServer, NoCommonCodecError, RmsError, SdpError } from '../lib';
+import { answerDirection } from '../lib/sdp/build';
+import { parseSdp } from '../lib/sdp/parse';
 import { chosenByAnswer, codecForA, offerForB } from '../lib/session/negotiation';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 const corpusDir = path.join(__dirname, '..', '..', 'test', 'sdp-corpus');
 const corpus = (name: string) => fs.readFileSync(path.join(corpusDir, name), 'utf8');
@@ -116,7 +119,7 @@ describe('SDP corpus through the MediaServer', () => {
     address: '127.0.0.1',
     advertisedAddress: '203.0.113.5',
     address6: '::1',
-    ports: [34000, 34999],
+    ports: mediaPorts(1000),
     tickers: 1,
   });
   after(() => ms.close());
@@ -210,7 +213,7 @@ describe('SDP corpus through the MediaServer', () => {
   });
 
   it('an IPv6 caller on a server without an IPv6 address: typed error, nothing bound', () => {
-    const v4only = new MediaServer({ address: '127.0.0.1', ports: [35000, 35009], tickers: 1 });
+    const v4only = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(10), tickers: 1 });
     try {
       assert.throws(
         () => v4only.offer('v6', corpus('ipv6-recvonly.sdp')),
@@ -225,5 +228,49 @@ describe('SDP corpus through the MediaServer', () => {
   it('oversized SDP and non-string input', () => {
     assert.throws(() => ms.offer('big', 'v=0\r\n' + 'a=x\r\n'.repeat(20000)), SdpError);
     assert.throws(() => ms.offer('nul', undefined as unknown as string), SdpError);
+  });
+});
+
+describe('SDP edge cases: duplicate payload types, the last port', () => {
+  const head = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n';
+  const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
+  after(() => ms.close());
+
+  it('a payload type listed twice on the m= line is one format, and the offer goes through', () => {
+    const sdp = `${head}m=audio 5000 RTP/AVP 0 8 0\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n`;
+    assert.deepEqual(
+      parseSdp(sdp).audio!.formats.map((f) => f.pt),
+      [0, 8],
+    );
+    const s = ms.offer('dup-1', sdp);
+    assert.ok(parseSdp(s.offerSdp).audio!.formats.length > 0, 'offered on to B');
+    ms.stop('dup-1');
+  });
+
+  it('one payload type with two different rtpmaps is refused with SdpError', () => {
+    const sdp = `${head}m=audio 5000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:96 PCMU/8000\r\n`;
+    assert.throws(
+      () => parseSdp(sdp),
+      (e: unknown) => e instanceof SdpError && /payload type 96 has 2 different a=rtpmap/.test(e.message),
+    );
+    assert.throws(() => ms.offer('dup-2', sdp), SdpError);
+    assert.equal(ms.has('dup-2'), false);
+  });
+
+  it('m=audio 65535: refused naming RTCP port 65536; accepted with a=rtcp or a=rtcp-mux', () => {
+    const bare = `${head}m=audio 65535 RTP/AVP 0\r\n`;
+    assert.throws(
+      () => parseSdp(bare),
+      (e: unknown) =>
+        e instanceof SdpError && /port 65535 leaves no port for RTCP \(it would be 65536\)/.test(e.message),
+    );
+    assert.throws(() => ms.offer('last-1', bare), SdpError);
+    const withRtcp = parseSdp(`${head}m=audio 65535 RTP/AVP 0\r\na=rtcp:65534\r\n`).audio!;
+    assert.deepEqual([withRtcp.port, withRtcp.rtcpPort], [65535, 65534]);
+    const mux = parseSdp(`${head}m=audio 65535 RTP/AVP 0\r\na=rtcp-mux\r\n`).audio!;
+    assert.deepEqual([mux.port, mux.rtcpPort], [65535, 65535]);
+    const s = ms.offer('last-2', `${head}m=audio 65535 RTP/AVP 0\r\na=rtcp:65534\r\n`);
+    assert.equal(s.state, 'offered');
+    ms.stop('last-2');
   });
 });

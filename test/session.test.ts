@@ -3,7 +3,6 @@ import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  AudioPeer,
   DuplicateOfferError,
   MediaServer,
   NoCommonCodecError,
@@ -12,24 +11,23 @@ import {
   Ticker,
   UnknownCallError,
   formatVqReport,
-  parseSdp,
   parseVqReport,
-  readWav,
   type VqIntervalReport,
   type VqSessionReport,
-  tone,
-  writeWav,
 } from '../lib';
+import { AudioPeer } from '../lib/tools/AudioPeer';
+import { parseSdp } from '../lib/sdp/parse';
+import { readWav, tone, writeWav } from '../lib/util/wav';
 import { tmpDir } from './helpers/call';
 import { phoneSdp } from './helpers/sdp';
 import { toneReport } from './helpers/signal';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { mediaPorts } from './helpers/ports';
+import { sleep } from './helpers/wait';
 
 describe('MediaServer: offer, answer, stop', () => {
   const ms = new MediaServer({
     address: '127.0.0.1',
-    ports: [31000, 31999],
+    ports: mediaPorts(1000),
     tickers: 2,
     quality: { sampleMs: 200, intervalMs: 500 },
   });
@@ -110,7 +108,7 @@ describe('MediaServer: offer, answer, stop', () => {
     const r = await call('PCMU', 'PCMU', 0, 0);
     assert.equal(r.info.relay, true);
     assert.equal(r.info.legs.a.codec, 'PCMU');
-    assert.equal(r.info.legs.b.codec, 'PCMU');
+    assert.equal(r.info.legs.b!.codec, 'PCMU');
     assert.ok(toneReport(r.heardByB, 1000).marginDb > 15);
     assert.ok(toneReport(r.heardByA, 600).marginDb > 15);
     assert.equal(r.ansA.audio!.formats[0].name, 'PCMU');
@@ -121,7 +119,7 @@ describe('MediaServer: offer, answer, stop', () => {
     const r = await call('PCMA', 'opus', 8, 111);
     assert.equal(r.info.relay, false);
     assert.equal(r.info.legs.a.codec, 'PCMA');
-    assert.equal(r.info.legs.b.codec, 'opus');
+    assert.equal(r.info.legs.b!.codec, 'opus');
     assert.ok(toneReport(r.heardByB, 1000).marginDb > 15, 'A->B');
     assert.ok(toneReport(r.heardByA, 600).marginDb > 15, 'B->A');
     // B was offered A's codec first, then ours for transcoding, then telephone-event
@@ -141,11 +139,11 @@ describe('MediaServer: offer, answer, stop', () => {
     assert.equal(back.localMetrics.burstGapLoss!.gmin, 16);
     assert.ok(back.localMetrics.qualityEst!.moslq! >= 4.0, `MOS-LQ ${back.localMetrics.qualityEst!.moslq}`);
     assert.ok(back.localMetrics.signal!.signalLevel! > -20, 'signal level of the decoded tone');
-    assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.payloadDesc, 'opus');
+    assert.equal(r.summary.reports!.b!.localMetrics.sessionDesc!.payloadDesc, 'opus');
     // PCMA has no concealment of its own: mediastreamer2's generic PLC (enhanced, 2);
     // the Opus decoder conceals by itself (standard, 3)
     assert.match(text, /^SessionDesc:.* PLC=2 /m);
-    assert.equal(r.summary.reports!.b.localMetrics.sessionDesc!.plc, 3);
+    assert.equal(r.summary.reports!.b!.localMetrics.sessionDesc!.plc, 3);
     // interval reports while the call ran, valid RFC 6035 bodies
     const mine = intervals.filter((x) => x.callId === r.info.callId);
     assert.ok(mine.length >= 2, `${mine.length} interval reports`);
@@ -165,10 +163,11 @@ describe('MediaServer: offer, answer, stop', () => {
     assert.equal(mine.toTag, 'tt');
     assert.equal(mine.state, 'answered');
     assert.equal(mine.legs.a.codec, 'PCMU');
-    assert.equal(mine.legs.b.codec, 'PCMA');
+    assert.equal(mine.legs.b!.codec, 'PCMA');
     assert.equal(mine.legs.a.remote!.port, 4000);
-    assert.equal(mine.legs.b.remote!.port, 5000);
-    assert.ok(mine.legs.a.localPort % 2 === 0 && mine.legs.a.localPort >= 31000);
+    assert.equal(mine.legs.b!.remote!.port, 5000);
+    assert.ok(mine.legs.a.localPort % 2 === 0 && mine.legs.a.localPort >= ms.ports.min);
+    assert.ok(mine.legs.a.localPort <= ms.ports.max);
     assert.equal(ms.ports.inUse, before + 2);
     s.stop();
     s.stop(); // idempotent
@@ -280,7 +279,7 @@ describe('MediaServer: offer, answer, stop', () => {
   });
 
   it('a small port range runs out with PortsExhaustedError and recovers after stop', () => {
-    const small = new MediaServer({ address: '127.0.0.1', ports: [32000, 32003], tickers: 1 });
+    const small = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(4), tickers: 1 });
     try {
       const s = small.offer('p1', phoneSdp({ port: 4700, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
       assert.throws(
@@ -297,7 +296,7 @@ describe('MediaServer: offer, answer, stop', () => {
 
 describe('DTMF between legs', () => {
   it('RFC 4733 digits cross the bridge once each, with each leg its own payload type', async () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33000, 33099], tickers: 1 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 1 });
     const phones = new Ticker({ name: 'dtmf-phones' });
     const dir = tmpDir('rms-dtmf-');
     const wav = path.join(dir, 'tone.wav');
@@ -322,7 +321,7 @@ describe('DTMF between legs', () => {
         ),
       );
       const seenByGateway: string[] = [];
-      s.gateway!.on('dtmf', (leg, d) => seenByGateway.push(`${leg}:${d}`));
+      s.on('dtmf', (leg, d) => seenByGateway.push(`${leg.name}:${d.digit}`));
       a.endpoint.setRemote({ address: '127.0.0.1', port: answer.audio!.port });
       b.endpoint.setRemote({ address: '127.0.0.1', port: parseSdp(s.offerSdp).audio!.port });
       a.start(phones);
@@ -360,7 +359,7 @@ describe('MediaServer options', () => {
     // CBR at 8 kbit/s is 20 bytes per 20 ms packet, whatever the audio (the default, 16 kbit/s VBR, gives 35-40 here)
     const ms = new MediaServer({
       address: '127.0.0.1',
-      ports: [33600, 33699],
+      ports: mediaPorts(100),
       tickers: 1,
       opus: { bitrate: 8000, vbr: false },
     });

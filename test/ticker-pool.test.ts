@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MediaServer, TickerPool, parseSdp } from '../lib';
+import { MediaServer } from '../lib';
+import { TickerPool } from '../lib/session/TickerPool';
+import { parseSdp } from '../lib/sdp/parse';
 import { phoneSdp } from './helpers/sdp';
+import { mediaPorts } from './helpers/ports';
 
 describe('TickerPool: calls placed by expected cost', () => {
   it('MediaServer tickIntervalMs reaches every ticker of the pool', () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [41000, 41100], tickers: 2, tickIntervalMs: 20 });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(101), tickers: 2, tickIntervalMs: 20 });
     try {
       assert.deepEqual(
         ms.tickers.tickers.map((t) => t.stats().intervalMs),
@@ -73,7 +76,7 @@ describe('TickerPool: calls placed by expected cost', () => {
   });
 
   it('MediaServer puts relayed calls beside a transcoded one, and IVR legs give their share back', () => {
-    const ms = new MediaServer({ address: '127.0.0.1', ports: [33700, 33799], tickers: 2, quality: false });
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(100), tickers: 2, quality: false });
     try {
       const call = (id: string, codecB: 'PCMU' | 'opus') => {
         const s = ms.offer(id, phoneSdp({ port: 4000, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
@@ -94,9 +97,9 @@ describe('TickerPool: calls placed by expected cost', () => {
       const relays = [1, 2, 3].map((i) => call(`t-relay-${i}`, 'PCMU'));
       assert.ok(relays.every((s) => s.relay));
       // by count the third relay would go beside the Opus call; by cost all three fit on the other ticker
-      const withOpus = ms.tickers.tickers.indexOf(opus.gateway!.ticker);
+      const withOpus = ms.tickers.tickers.indexOf(opus.a.ticker);
       assert.deepEqual(ms.tickers.callsPerTicker()[withOpus], 1);
-      assert.ok(relays.every((s) => s.gateway!.ticker !== opus.gateway!.ticker));
+      assert.ok(relays.every((s) => s.a.ticker !== opus.a.ticker));
       const costs = ms.tickers.costPerTicker();
       assert.ok(costs[withOpus] > costs[1 - withOpus], `costs ${costs}`);
       for (const s of [opus, ...relays]) s.stop();

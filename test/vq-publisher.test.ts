@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { afterEach, describe, it, mock } from 'node:test';
-import { VqPublisher, formatVqReport, parseVqReport, type VqReport } from '../lib';
+import { VqPublisher, formatVqReport, parseVqReport, type VqReport } from '../lib/quality';
 import { checkAbnf } from './helpers/vqAbnf';
 
 const report: VqReport = {

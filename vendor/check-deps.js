@@ -2,6 +2,8 @@
 'use strict';
 // Build-time dependency check, used by binding.gyp and CMakeLists.txt:
 //   --cflags / --libs   print pkg-config flags for the native libraries
+//   --ortp-version      print oRTP's version as MAJOR*10000+MINOR*100+PATCH
+//                       (native/core/ortp_shim.h is checked against it)
 //   --build             check that every library is there (npm install hook)
 // When one is missing it says which, and the exact command that installs it.
 const { execFileSync } = require('node:child_process');
@@ -50,6 +52,9 @@ if (mode === '--cflags') {
   process.stdout.write(flags.map((f) => f.replace(/^-I/, '')).join(' ') + '\n');
 } else if (mode === '--libs') {
   process.stdout.write(pkgConfig(['--libs', ...modules]) + '\n');
+} else if (mode === '--ortp-version') {
+  const [major, minor, patch] = pkgConfig(['--modversion', 'ortp']).split('.').map((n) => parseInt(n, 10) || 0);
+  process.stdout.write(`${major * 10000 + minor * 100 + (patch ?? 0)}\n`);
 } else if (mode === '--build') {
   // nothing to print: being here means everything is installed
 } else {

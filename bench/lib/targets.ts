@@ -4,7 +4,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
-import { bencode } from '../../lib';
+import * as bencode from '../../lib/control/bencode';
 import { JsonProc, rssBytes, sleep, withCpus } from './proc';
 import { answerFor, audioPort, callerOffer, CALLEE_CODECS } from './sdp';
 import { ROOT } from './tools';

@@ -72,8 +72,8 @@ for (const [id, codec] of live) {
   const info = s.info();
   calls.push({
     a: info.legs.a.localPort,
-    b: info.legs.b.localPort,
-    ptB: info.legs.b.payloadType!,
+    b: info.legs.b!.localPort,
+    ptB: info.legs.b!.payloadType!,
     codec,
     relay: info.relay,
   });
@@ -94,7 +94,7 @@ function stats() {
 
 function chainsOf(): string[][] {
   const s = ms.get(live.keys().next().value as string);
-  return s.gateway ? s.gateway.directions.map((d) => d.chain) : [];
+  return s.bridge ? s.bridge.directions.map((d) => d.chain) : [];
 }
 
 send({ ready: true, pid: process.pid, calls, rssBefore, ...stats() });

@@ -10,11 +10,14 @@
  */
 import { codec2FrameMs, parseCodec2Fmtp, parseG729Fmtp, parseOpusFmtp, parseTelephoneEventFmtp } from './fmtp';
 
+/** The codecs (and RTP payload kinds) the package knows. */
 export type CodecName = 'PCMU' | 'PCMA' | 'G722' | 'G729' | 'opus' | 'CODEC2' | 'telephone-event' | 'CN';
 
+/** What the package knows of one codec: SDP names and rates, ms2 filter names, packet times, cost. */
 export interface CodecInfo {
   /** Encoding name as written in SDP a=rtpmap. */
   name: CodecName;
+  /** Audio codec, RFC 4733 events, or RFC 3389 comfort noise. */
   kind: 'audio' | 'event' | 'comfort-noise';
   /** RFC 3551 static payload type, when it has one. */
   staticPt?: number;
@@ -29,17 +32,28 @@ export interface CodecInfo {
   /** Channel count written in a=rtpmap (opus is always /2 per RFC 7587). */
   sdpChannels: number;
   /** Packet times in ms: the default, and those the codec can packetize. */
-  ptime: { default: number; allowed: number[] };
+  ptime: {
+    /** Used when the SDP asks for none. */
+    default: number;
+    /** Every packet time the encoder can make. */
+    allowed: number[];
+  };
   /** Format name of the ms2 encoder/decoder (MSFilterDesc enc_fmt). */
   mime?: string;
   /** Encoder filter to create by name instead of the factory's first for `mime`. */
   encoderFilter?: string;
   /** Encode and decode cost of one 20 ms frame, µs (relative CPU cost). */
-  costUs?: { encode: number; decode: number };
+  costUs?: {
+    /** Encoding one frame. */
+    encode: number;
+    /** Decoding one frame. */
+    decode: number;
+  };
 }
 
 const G711_PTIMES = [10, 20, 30, 40, 50, 60];
 
+/** Every codec, by name. */
 export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
   PCMU: {
     name: 'PCMU',

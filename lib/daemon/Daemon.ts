@@ -1,6 +1,9 @@
 /**
  * `rtp-media-server serve`: a MediaServer driven over the ng control
- * protocol, with a Prometheus endpoint and an optional RFC 6035 collector.
+ * protocol, with a Prometheus endpoint (and /health, /ready) and an optional
+ * RFC 6035 collector. Start fails when media.address cannot be bound (every
+ * offer would fail); media.address6 that cannot be bound only makes /health
+ * report unhealthy, as calls of the other family still work.
  * shutdown() is the SIGTERM path: new calls are refused with `load limit`
  * (Kamailio then uses its other nodes), calls in progress may end by
  * themselves for up to drainTimeoutSec, then whatever is left is closed
@@ -8,36 +11,53 @@
  */
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MediaRoots } from '../ivr/mediaRoots';
+import { MediaRoots } from '../media/mediaRoots';
 import type { VqReport } from '../quality/vqreport';
 import { MediaServer } from '../session/MediaServer';
 import { CallControl } from './calls';
 import { CollectorClient } from './collector';
 import type { DaemonConfig } from './config';
-import { silentLogger, type Logger } from './log';
-import { DaemonMetrics, serveMetrics } from './metrics';
+import { ConfigError } from './config';
+import { HealthCheck, probeBind } from './health';
+import { serveMetrics } from './http';
+import { childLogger, silentLogger, type Logger } from '../util/logger';
+import { DaemonMetrics } from './metrics';
 import { NgServer } from './NgServer';
 
+/** Where the daemon listens (after start, with the ports picked for port 0). */
 export interface DaemonAddresses {
+  /** ng over UDP. */
   udp?: AddressInfo;
+  /** ng over TCP. */
   tcp?: AddressInfo;
+  /** HTTP: /metrics, /health, /ready. */
   metrics?: AddressInfo;
 }
 
+/** What a graceful shutdown did. */
 export interface ShutdownResult {
   /** Calls that ended by themselves while draining. */
   ended: number;
   /** Calls still up at the deadline, closed by us. */
   closed: number;
+  /** How long the drain took. */
   waitedMs: number;
 }
 
+/** The daemon in-process: start() it, shutdown() or close() it. */
 export class Daemon {
+  /** The configuration it runs with. */
   readonly config: DaemonConfig;
+  /** The media server the calls run on. */
   readonly media: MediaServer;
+  /** The calls, by Call-ID, as the ng commands see them. */
   readonly calls: CallControl;
+  /** The ng control protocol server. */
   readonly ng: NgServer;
+  /** What /metrics renders. */
   readonly metrics: DaemonMetrics;
+  /** What /health and /ready answer. */
+  readonly health: HealthCheck;
   readonly #log: Logger;
   #http?: http.Server;
   #collector?: CollectorClient;
@@ -59,24 +79,26 @@ export class Daemon {
       ports: config.media.ports,
       tickers: config.tickers,
       tickIntervalMs: config.tickMs,
+      logger: childLogger(log, { component: 'media' }),
       codecs: config.transcodeCodecs.length ? config.transcodeCodecs : undefined,
       transcode: config.transcodeCodecs.length > 0,
       quality: q.sampleMs > 0 ? { sampleMs: q.sampleMs, intervalMs: q.intervalSec * 1000 } : false,
       admission: {
+        maxCalls: config.maxSessions || undefined,
         maxTickerLoad: config.maxTickerLoad || undefined,
         maxCpu: config.maxCpu || undefined,
       },
+      mediaRoots: roots,
     });
-    this.media.on('error', (err) => log.warn(`media: ${String((err as Error)?.message ?? err)}`));
+    this.media.on('error', (err) => log.warn({ err }, `media: ${String((err as Error)?.message ?? err)}`));
     this.calls = new CallControl({
       media: this.media,
       mediaRoots: roots,
-      maxSessions: config.maxSessions,
       mediaTimeoutSec: config.mediaTimeoutSec,
       offerTimeoutSec: config.offerTimeoutSec,
       log,
     });
-    this.calls.on('error', (err) => log.warn(`calls: ${String((err as Error)?.message ?? err)}`));
+    this.calls.on('error', (err) => log.warn({ err }, `calls: ${String((err as Error)?.message ?? err)}`));
     this.ng = new NgServer({
       udp: config.control.udp,
       tcp: config.control.tcp,
@@ -85,9 +107,10 @@ export class Daemon {
       log,
     });
     this.metrics = new DaemonMetrics(this.media, this.calls, this.ng);
+    this.health = new HealthCheck(config, this.media, this.calls);
     this.calls.on('callEnd', (end) => {
       this.metrics.callEnded(end);
-      if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) this.#publish(r);
+      if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) if (r) this.#publish(r);
     });
     this.media.on('session', (s) => {
       s.on('alert', (r) => this.#publish(r));
@@ -98,8 +121,20 @@ export class Daemon {
   /** Builds everything and binds every socket; on any failure, releases what was bound and throws. */
   static async start(config: DaemonConfig, opts: { log?: Logger } = {}): Promise<Daemon> {
     const log = opts.log ?? silentLogger;
+    // a media address that is not this machine's makes every offer fail "Cannot bind": refuse to start
+    const bindError = await probeBind(config.media.address);
+    if (bindError)
+      throw new ConfigError(
+        `media.address ${config.media.address} cannot be bound (${bindError}): it must be an address of this machine`,
+      );
     const d = new Daemon(config, log);
     try {
+      for (const m of await d.health.mediaState())
+        if (!m.bindable)
+          log.error(
+            { key: m.key, address: m.address, error: m.error },
+            `${m.key} ${m.address} cannot be bound (${m.error}): its calls will fail; /health reports unhealthy`,
+          );
       const q = config.quality;
       if (q.collector && q.collectorAddress)
         d.#collector = await CollectorClient.create({
@@ -109,7 +144,12 @@ export class Daemon {
           log,
         });
       await d.ng.listen();
-      if (config.metrics) d.#http = await serveMetrics(config.metrics, () => d.metrics.render(), log);
+      if (config.metrics)
+        d.#http = await serveMetrics(
+          config.metrics,
+          { metrics: () => d.metrics.render(), contentType: d.metrics.contentType, health: () => d.health.report() },
+          log,
+        );
     } catch (err) {
       await d.close();
       throw err;
@@ -117,6 +157,7 @@ export class Daemon {
     return d;
   }
 
+  /** The bound addresses of the control and HTTP sockets. */
   addresses(): DaemonAddresses {
     return {
       ...this.ng.addresses(),
@@ -140,7 +181,10 @@ export class Daemon {
       const start = Date.now();
       const before = this.calls.size;
       this.calls.drain();
-      this.#log.info(`shutting down: ${before} call(s) in progress, waiting up to ${Math.round(timeoutMs / 1000)} s`);
+      this.#log.info(
+        { calls: before, timeoutMs },
+        `shutting down: ${before} call(s) in progress, waiting up to ${Math.round(timeoutMs / 1000)} s`,
+      );
       while (this.calls.size > 0 && Date.now() - start < timeoutMs && !this.#closed)
         await new Promise((r) => setTimeout(r, Math.min(100, Math.max(1, timeoutMs - (Date.now() - start)))));
       const left = this.calls.size;
@@ -160,7 +204,7 @@ export class Daemon {
     try {
       this.calls.closeAll();
     } catch (err) {
-      this.#log.error(`closing calls: ${(err as Error).message}`);
+      this.#log.error({ err }, `closing calls: ${(err as Error).message}`);
     }
     await Promise.race([Promise.all(this.#pending), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.ng.close();

@@ -6,7 +6,11 @@
  * by peer address and cookie, so a retransmission (Kamailio resends the same
  * bytes with the same cookie after rtpengine_tout_ms) gets the first reply
  * again without running the command twice, also while the first is still
- * running. Nothing a peer sends can make this throw: a message without a
+ * running. The cache is bounded in entries and bytes and swept on a timer.
+ * TCP connections are bounded in number, per source address and in idle
+ * time, and the stream decoder is linear in the bytes received, so idle or
+ * slow connections can neither lock other clients out nor keep a core busy.
+ * Nothing a peer sends can make this throw: a message without a
  * cookie is dropped (as rtpengine does), anything else gets a reply, failures
  * included; peers outside the allow-list are dropped without a reply.
  */
@@ -15,33 +19,40 @@ import { BlockList, isIP, type AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { RmsError } from '../errors';
 import type { BDict } from '../control/bencode';
-import {
-  NgReplyCache,
-  NgStreamDecoder,
-  errorReplyFor,
-  formatReply,
-  parseRequest,
-  splitMessage,
-  type NgRequest,
-} from '../control/ng';
+import { errorReplyFor, formatReply, parseRequest, splitMessage, type NgRequest } from '../control/ng';
+import { NgReplyCache } from '../control/ngReplyCache';
+import { NgStreamDecoder } from '../control/ngStream';
 import type { HostPort } from './config';
 import { silentLogger, type Logger } from './log';
 
+/** Carries out one parsed request and returns its reply dictionary. */
 export type NgHandler = (req: NgRequest, peer: { address: string; port: number }) => BDict | Promise<BDict>;
 
+/** Where the ng server listens, whom it serves, and what runs the requests. */
 export interface NgServerOptions {
+  /** ng over UDP (what Kamailio speaks); null: off. */
   udp?: HostPort | null;
+  /** ng over TCP; null: off. */
   tcp?: HostPort | null;
   /** Peer addresses or CIDR blocks allowed; empty: everyone. */
   allow?: string[];
+  /** Runs each request. */
   handler: NgHandler;
+  /** Where refusals and failures are logged. */
   log?: Logger;
   /** How long replies are kept for retransmissions, ms. Default 60000. */
   replyTtlMs?: number;
+  /** Most reply bytes kept for retransmissions. Default 16 MiB. */
+  replyCacheBytes?: number;
   /** Most TCP connections at once. Default 64. */
   maxConnections?: number;
+  /** Most TCP connections at once from one address. Default 8. */
+  maxConnectionsPerSource?: number;
+  /** A TCP connection that sends nothing for this long is closed, ms. Default 30000. */
+  tcpIdleMs?: number;
 }
 
+/** Counters of the control plane. */
 export interface NgServerStats {
   /** Messages read (after the allow-list). */
   received: number;
@@ -55,6 +66,10 @@ export interface NgServerStats {
   dropped: number;
   /** Requests carried out, by command. */
   commands: Record<string, number>;
+  /** TCP connections refused: over the per-source limit. */
+  tcpRefused: number;
+  /** TCP connections closed for being idle. */
+  tcpIdleClosed: number;
 }
 
 function blockListOf(allow: string[]): BlockList | undefined {
@@ -69,6 +84,7 @@ function blockListOf(allow: string[]): BlockList | undefined {
   return bl;
 }
 
+/** The ng control protocol over UDP and TCP: cookies, the reply cache for retransmissions, the allow-list. */
 export class NgServer {
   readonly #opts: NgServerOptions;
   readonly #log: Logger;
@@ -77,14 +93,35 @@ export class NgServer {
   #udp?: dgram.Socket;
   #tcp?: net.Server;
   readonly #conns = new Set<net.Socket>();
+  readonly #perSource = new Map<string, number>();
+  #sweeper?: NodeJS.Timeout;
   #closed = false;
-  readonly stats: NgServerStats = { received: 0, replies: 0, retransmissions: 0, errors: 0, dropped: 0, commands: {} };
+  /** Counters for /metrics and the statistics command. */
+  readonly stats: NgServerStats = {
+    received: 0,
+    replies: 0,
+    retransmissions: 0,
+    errors: 0,
+    dropped: 0,
+    commands: {},
+    tcpRefused: 0,
+    tcpIdleClosed: 0,
+  };
 
   constructor(opts: NgServerOptions) {
     this.#opts = opts;
     this.#log = opts.log ?? silentLogger;
-    this.#cache = new NgReplyCache({ ttlMs: opts.replyTtlMs ?? 60_000 });
+    const ttlMs = opts.replyTtlMs ?? 60_000;
+    this.#cache = new NgReplyCache({ ttlMs, maxBytes: opts.replyCacheBytes });
     this.#allow = blockListOf(opts.allow ?? []);
+    // expired replies go even when no request comes to sweep them
+    this.#sweeper = setInterval(() => this.#cache.sweep(), Math.max(100, Math.min(ttlMs, 5000)));
+    this.#sweeper.unref();
+  }
+
+  /** The retransmission cache: replies kept, their bytes, and replies pushed out early. */
+  get cache(): { entries: number; bytes: number; evicted: number } {
+    return { entries: this.#cache.size, bytes: this.#cache.bytes, evicted: this.#cache.evicted };
   }
 
   /** Binds the configured sockets; rejects (and closes what was bound) when one cannot be bound. */
@@ -99,6 +136,7 @@ export class NgServer {
   }
 
   /** The bound addresses (with the real ports when 0 was asked for). */
+  /** The bound sockets' addresses. */
   addresses(): { udp?: AddressInfo; tcp?: AddressInfo } {
     return {
       udp: this.#udp ? (this.#udp.address() as AddressInfo) : undefined,
@@ -106,6 +144,7 @@ export class NgServer {
     };
   }
 
+  /** Closes both sockets and every TCP connection. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -117,6 +156,8 @@ export class NgServer {
     this.#tcp?.close();
     for (const c of this.#conns) c.destroy();
     this.#conns.clear();
+    this.#perSource.clear();
+    clearInterval(this.#sweeper);
     this.#cache.clear();
   }
 
@@ -169,9 +210,29 @@ export class NgServer {
       sock.destroy();
       return;
     }
+    // one address cannot take every connection (64 idle ones locked out
+    // every other TCP client)
+    const n = this.#perSource.get(peer.address) ?? 0;
+    if (n >= (this.#opts.maxConnectionsPerSource ?? 8)) {
+      this.stats.tcpRefused++;
+      this.#log.warn(`ng tcp: connection from ${peer.address} refused (${n} open from there already)`);
+      sock.destroy();
+      return;
+    }
+    this.#perSource.set(peer.address, n + 1);
     this.#conns.add(sock);
     const decoder = new NgStreamDecoder();
-    sock.on('close', () => this.#conns.delete(sock));
+    sock.setTimeout(this.#opts.tcpIdleMs ?? 30_000, () => {
+      this.stats.tcpIdleClosed++;
+      this.#log.info(`ng tcp ${peer.address}:${peer.port}: idle, closing`);
+      sock.destroy();
+    });
+    sock.on('close', () => {
+      this.#conns.delete(sock);
+      const left = (this.#perSource.get(peer.address) ?? 1) - 1;
+      if (left > 0) this.#perSource.set(peer.address, left);
+      else this.#perSource.delete(peer.address);
+    });
     sock.on('error', (err) => this.#log.debug(`ng tcp ${peer.address}:${peer.port}: ${err.message}`));
     sock.on('data', (chunk) => {
       let messages: Buffer[];
@@ -232,11 +293,12 @@ export class NgServer {
       reply = await this.#opts.handler(req, peer);
     } catch (err) {
       reply = errorReplyFor(err);
-      // typed errors are the peer's problem (info); anything else is ours (error, with the stack)
+      // typed errors are refusals a proxy or operator should see (warn); anything else is our bug (error, with the stack)
       const typed = err instanceof RmsError;
+      const fields = { cookie, command, peer: `${peer.address}:${peer.port}`, code: (err as RmsError)?.code };
       const what = `ng ${cookie} ${command} from ${peer.address}:${peer.port}: ${String((err as Error)?.message ?? err)}`;
-      if (typed) this.#log.info(what);
-      else this.#log.error(`${what} (internal) ${(err as Error)?.stack ?? ''}`);
+      if (typed) this.#log.warn(fields, what);
+      else this.#log.error({ ...fields, err }, `${what} (internal)`);
     }
     if (reply.result === 'error') this.stats.errors++;
     return formatReply(cookie, reply);

@@ -1,13 +1,13 @@
 /**
- * The ng commands carried out on a MediaServer: calls keyed by Call-ID, SIP
- * tags mapped to legs (leg a is the side that made the first offer, whatever
- * Kamailio calls it: for a late offer it swaps the tags, and a re-INVITE's
- * from-tag is whichever side sent it), codec options turned into the call's
- * codec policy, retransmitted offers and answers (an INVITE or 200 OK seen
- * again by the proxy, with a new cookie) answered with the same SDP.
- * Every failure is thrown as a typed error that the server turns into
- * `result: error`; over the session limit, or while draining, new calls get
- * `load limit` so that the proxy tries its next node.
+ * The ng commands carried out on a MediaServer through its public API:
+ * calls keyed by Call-ID, SIP tags mapped to legs (leg a is the side that
+ * made the first offer, whatever Kamailio calls it: for a late offer it
+ * swaps the tags; every answering to-tag is a callee leg of its own: early
+ * media and forks), codec options turned into the call's codec policy,
+ * retransmitted offers and answers answered with the same SDP. Every failure
+ * is thrown as a typed error that the server turns into `result: error`;
+ * every refusal for load (calls, CPU, ticker load, ports, descriptors,
+ * draining) answers what Kamailio fails over on.
  */
 import type { BDict } from '../control/bencode';
 import {
@@ -19,35 +19,38 @@ import {
   type NgAnswer,
   type NgDelete,
   type NgOffer,
-  type NgPlayDtmf,
-  type NgPlayMedia,
   type NgQuery,
   type NgRequest,
   type NgSdpOptions,
-  type NgStopMedia,
 } from '../control/ng';
-import type { MediaRoots } from '../ivr/mediaRoots';
+import { AdmissionError, DescriptorsExhaustedError, PortsExhaustedError } from '../errors';
+import type { MediaLeg } from '../leg/MediaLeg';
+import type { MediaRoots } from '../media/mediaRoots';
 import type { MediaServer } from '../session/MediaServer';
-import type { LegName, MediaSession, SessionSummary } from '../session/MediaSession';
+import type { MediaSession, SessionSummary } from '../session/MediaSession';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
-import { blockDtmf, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
+import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { refuse } from './refuse';
-import { callReport, type CallFacts } from './report';
+import { callReport, type CallFacts, type LegView } from './report';
 
-interface CallEntry extends CallFacts {
+export interface CallEntry extends CallFacts {
   callId: string;
   session: MediaSession;
-  /** The last answer from the answering side and what we replied, for a retransmitted 200 OK. */
-  lastAnswer?: { sdp: string; reply: string };
+  /** Tags of the offering side (leg a): its from-tag, and the callee's to-tag Kamailio swaps in for a late offer. */
+  offererTags: Set<string>;
+  /** The last answer and what we replied, for a retransmitted 18x/200. */
+  lastAnswer?: { sdp: string; toTag: string; reply: string };
   /** A re-offer waiting for its answer, for a retransmitted re-INVITE. */
-  reoffer?: { leg: LegName; sdp: string; reply: string };
+  reoffer?: { leg: MediaLeg; sdp: string; reply: string };
   deleteTimer?: NodeJS.Timeout;
   transcoded: boolean;
-  /** RTP and RTCP packets received on both legs at the last sweep, and when that count last grew. */
+  /** RTP and RTCP packets received on every leg at the last sweep, and when that count last grew. */
   packets: number;
   lastMediaMs: number;
+  /** Recordings started with start recording, and where. */
+  recording?: { file: string };
 }
 
 export interface CallEnd {
@@ -66,12 +69,10 @@ export interface CallControlEvents {
 export interface CallControlOptions {
   media: MediaServer;
   mediaRoots?: MediaRoots;
-  /** Calls at most (0: no limit). */
-  maxSessions?: number;
   /**
-   * An answered call with no RTP or RTCP from either side and no signalling
-   * for this long is ended (a lost delete, a crashed proxy, a node that took an offer
-   * after the proxy gave up on it). Default 60 s; 0: never.
+   * An answered call with no RTP or RTCP from any side and no signalling
+   * for this long is ended (a lost delete, a crashed proxy, a node that took
+   * an offer after the proxy gave up on it). Default 60 s; 0: never.
    */
   mediaTimeoutSec?: number;
   /** A call never answered is ended this long after its last signalling. Default 300 s; 0: never. */
@@ -79,12 +80,9 @@ export interface CallControlOptions {
   log?: Logger;
 }
 
-const other = (l: LegName): LegName => (l === 'a' ? 'b' : 'a');
-
 export class CallControl extends SafeEmitter<CallControlEvents> {
   readonly #media: MediaServer;
   readonly #roots?: MediaRoots;
-  readonly #max: number;
   readonly #log: Logger;
   readonly #calls = new Map<string, CallEntry>();
   readonly startedAt = Date.now();
@@ -98,7 +96,6 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     super();
     this.#media = opts.media;
     this.#roots = opts.mediaRoots;
-    this.#max = opts.maxSessions ?? 0;
     this.#log = opts.log ?? silentLogger;
     this.#mediaTimeoutMs = (opts.mediaTimeoutSec ?? 60) * 1000;
     this.#offerTimeoutMs = (opts.offerTimeoutSec ?? 300) * 1000;
@@ -124,16 +121,17 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       const s = e.session;
       let limit = 0;
       let since = e.lastSignalMs;
-      if (s.state === 'answered') {
-        const gw = s.gateway;
-        if (gw && !gw.closed) {
-          const st = gw.stats();
-          // RTCP counts: a call on hold (inactive) still sends reports
-          const n = st.a.packetsReceived + st.b.packetsReceived + st.a.rtcpReceived + st.b.rtcpReceived;
-          if (n !== e.packets) {
-            e.packets = n;
-            e.lastMediaMs = now;
+      if (s.state === 'answered' || s.state === 'early') {
+        // RTCP counts: a call on hold (inactive) still sends reports
+        let n = 0;
+        for (const leg of s.legs)
+          if (!leg.endpoint.closed) {
+            const st = leg.stats();
+            n += st.packetsReceived + st.rtcpReceived;
           }
+        if (n !== e.packets) {
+          e.packets = n;
+          e.lastMediaMs = now;
         }
         limit = this.#mediaTimeoutMs;
         since = Math.max(e.lastSignalMs, e.lastMediaMs);
@@ -195,14 +193,19 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       case 'statistics':
         return this.#statistics();
       case 'play media':
-        return this.#playMedia(req);
+        return playMedia(req, this.#entry(req.callId), this.#roots, this.#log, (err) => this.safeEmit('error', err));
       case 'stop media':
-        return this.#stopMedia(req);
+        return stopMedia(req, this.#entry(req.callId));
       case 'play DTMF':
-        return this.#playDtmf(req);
+        return playDtmf(req, this.#entry(req.callId));
       case 'block DTMF':
       case 'unblock DTMF':
         return blockDtmf(req, this.#entry(req.callId));
+      case 'block media':
+      case 'unblock media':
+      case 'silence media':
+      case 'unsilence media':
+        return mediaBlock(req, this.#entry(req.callId));
       case 'start recording':
         return startRecording(req, this.#entry(req.callId), this.#roots);
       case 'stop recording':
@@ -217,6 +220,13 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     return e;
   }
 
+  /** The leg a tag names: the offerer's tags are leg a, every other one an answering leg. */
+  #legOf(e: CallEntry, tag: string | undefined): MediaLeg | undefined {
+    if (tag === undefined) return undefined;
+    if (e.offererTags.has(tag)) return e.session.a;
+    return e.session.legByTag(tag);
+  }
+
   // ---------------------------------------------------------------- offer
 
   #offer(req: NgOffer): BDict {
@@ -226,45 +236,46 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     if (!e) return this.#newCall(req, sdp, warnings);
     e.lastSignalMs = Date.now();
     const s = e.session;
-    if (s.state === 'offered') {
-      // the same INVITE seen again: the same offer back; another offer before the answer is refused
-      if (e.tags.get(req.fromTag) !== 'a') refuse('The call has an offer waiting for its answer from the other side');
-      this.#media.offer(req.callId, sdp, { fromTag: req.fromTag });
-      return this.#ok({ sdp: s.offerSdp }, warnings);
+    if (s.state === 'offered' || (s.state === 'early' && e.offererTags.has(req.fromTag) && !req.toTag)) {
+      // the same INVITE seen again (or its fork on another branch): the same offer back
+      if (!e.offererTags.has(req.fromTag)) refuse('The call has an offer waiting for its answer from the other side');
+      this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, branch: req.viaBranch });
+      return this.#ok({ sdp: req.viaBranch !== undefined ? s.offerBranch(req.viaBranch) : s.offerSdp }, warnings);
     }
     // an answered call: a re-INVITE (or UPDATE) from the side named by from-tag
-    let leg = e.tags.get(req.fromTag);
-    if (!leg && req.toTag && e.tags.has(req.toTag)) leg = other(e.tags.get(req.toTag)!);
+    let leg = this.#legOf(e, req.fromTag);
+    if (!leg && req.toTag) {
+      const known = this.#legOf(e, req.toTag);
+      leg = known ? (known === s.a ? s.b : s.a) : undefined;
+      if (leg === s.a) e.offererTags.add(req.fromTag);
+    }
     if (!leg) refuse(`from-tag ${req.fromTag} is not a party of this call`);
-    if (!e.tags.has(req.fromTag)) e.tags.set(req.fromTag, leg);
     if (e.reoffer && e.reoffer.leg === leg && e.reoffer.sdp === sdp)
       return this.#ok({ sdp: e.reoffer.reply }, warnings);
-    const out = s.reoffer(sdp, leg);
+    const out = s.reoffer(sdp, leg.name);
     e.reoffer = { leg, sdp, reply: out };
-    this.#log.info(`call ${req.callId}: re-offer from leg ${leg}`);
+    this.#log.info(`call ${req.callId}: re-offer from leg ${leg.name}`);
     return this.#ok({ sdp: out }, warnings);
   }
 
   #newCall(req: NgOffer, sdp: string, warnings: string[]): BDict {
-    const limited = this.#draining
-      ? 'draining (shutting down)'
-      : this.#max > 0 && this.#calls.size >= this.#max
-        ? `${this.#calls.size} calls, the configured maximum`
-        : undefined;
-    if (limited) {
-      this.totals.limited++;
-      this.#log.info(`call ${req.callId}: refused, ${limited}`);
-      return req.options.supports.includes('load limit')
-        ? loadLimitReply(NG_REASONS.sessionLimit)
-        : errorReply(NG_REASONS.sessionLimit);
-    }
     const tp = req.options.transportProtocol;
     if (tp && /SAVP|TLS/.test(tp)) refuse(`transport-protocol ${tp}: SRTP and DTLS are not supported`);
     const codecs = this.#policy(req.options, warnings);
     let s: MediaSession;
     try {
-      s = this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, codecs });
+      if (this.#draining) throw new AdmissionError('draining (shutting down)', 'draining');
+      s = this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, codecs, branch: req.viaBranch });
     } catch (err) {
+      const limited = loadRefusal(err);
+      if (limited) {
+        this.totals.limited++;
+        this.#log.warn(
+          { callId: req.callId, reason: limited },
+          `call ${req.callId}: refused, ${(err as Error).message}`,
+        );
+        return req.options.supports.includes('load limit') ? loadLimitReply(limited) : errorReply(limited);
+      }
       this.totals.rejected++;
       throw err;
     }
@@ -272,7 +283,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     const e: CallEntry = {
       callId: req.callId,
       session: s,
-      tags: new Map([[req.fromTag, 'a']]),
+      offererTags: new Set([req.fromTag]),
       labels: new Map(req.options.label ? [[req.options.label, 'a']] : []),
       createdMs: now,
       lastSignalMs: now,
@@ -286,10 +297,9 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     s.on('state', (state) => {
       if (state === 'stopped' && this.#calls.get(req.callId) === e) this.#forget(e);
     });
-    this.#log.info(
-      `call ${req.callId}: offer from ${req.fromTag}, ${s.info().legs.a.localPort}/${s.info().legs.b.localPort}`,
-    );
-    return this.#ok({ sdp: s.offerSdp }, warnings);
+    const i = s.info();
+    this.#log.info(`call ${req.callId}: offer from ${req.fromTag}, ${i.legs.a.localPort}/${i.legs.b?.localPort}`);
+    return this.#ok({ sdp: req.viaBranch !== undefined ? s.offerBranch(req.viaBranch) : s.offerSdp }, warnings);
   }
 
   /** The call's codec policy from the ng codec options (offer only). */
@@ -336,34 +346,37 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
 
   // --------------------------------------------------------------- answer
 
+  /**
+   * An answer: Kamailio sends one for every 18x and 2xx with SDP, and ng
+   * cannot tell them apart, so every answer is final and the other branches
+   * are kept (a delete with their to-tag ends them). Media follows the
+   * latest answer; a second answer from the same to-tag updates its leg.
+   */
   #answer(req: NgAnswer): BDict {
     const e = this.#entry(req.callId);
     const s = e.session;
     const warnings = this.#optionWarnings(req.options);
     const sdp = this.#applyAddress(req.sdp, req.options, warnings);
-    if (s.state === 'offered') {
-      const reply = s.answer(sdp, { toTag: req.toTag });
-      // from-tag is the offerer (Kamailio swaps both tags for a late offer's answer)
-      if (!e.tags.has(req.fromTag)) e.tags.set(req.fromTag, 'a');
-      e.tags.set(req.toTag, 'b');
-      if (req.options.label && !e.labels.has(req.options.label)) e.labels.set(req.options.label, 'b');
-      e.lastAnswer = { sdp, reply };
-      e.transcoded = !s.relay;
-      const i = s.info();
-      this.#log.info(
-        `call ${req.callId}: answered, ${i.legs.a.codec} <-> ${i.legs.b.codec}${s.relay ? ' (relay)' : ''}`,
-      );
-      return this.#ok({ sdp: reply }, warnings);
-    }
     if (e.reoffer) {
       const reply = s.answer(sdp, { toTag: req.toTag });
       e.reoffer = undefined;
-      e.lastAnswer = { sdp, reply };
       e.transcoded ||= !s.relay;
       return this.#ok({ sdp: reply }, warnings);
     }
-    if (e.lastAnswer?.sdp === sdp) return this.#ok({ sdp: e.lastAnswer.reply }, warnings);
-    return refuse('The call is already answered and no re-offer is pending');
+    // the offerer's tag (Kamailio swaps both tags for a late offer's answer) is leg a
+    if (!this.#legOf(e, req.fromTag) && !e.session.legByTag(req.fromTag)) e.offererTags.add(req.fromTag);
+    const toTag = e.offererTags.has(req.toTag) ? req.fromTag : req.toTag;
+    if (e.lastAnswer?.sdp === sdp && e.lastAnswer.toTag === toTag)
+      return this.#ok({ sdp: e.lastAnswer.reply }, warnings);
+    const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true });
+    if (req.options.label && !e.labels.has(req.options.label)) e.labels.set(req.options.label, s.b?.name ?? 'b');
+    e.lastAnswer = { sdp, toTag, reply };
+    e.transcoded ||= !s.relay;
+    const i = s.info();
+    this.#log.info(
+      `call ${req.callId}: answered by ${toTag}, ${i.legs.a.codec} <-> ${i.legs.b?.codec}${s.relay ? ' (relay)' : ''}`,
+    );
+    return this.#ok({ sdp: reply }, warnings);
   }
 
   // --------------------------------------------------------------- delete
@@ -373,6 +386,12 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     if (!e) {
       if (req.fatal) refuse('Unknown call-id');
       return okReply({ warning: 'Unknown call-id' });
+    }
+    // a failed branch (its to-tag): only that leg ends while others remain
+    const branch = req.toTag !== undefined ? e.session.legByTag(req.toTag) : undefined;
+    if (branch && branch !== e.session.a && !req.deleteDelay && e.session.endLeg(branch)) {
+      this.#log.info(`call ${req.callId}: branch ${req.toTag} deleted`);
+      return okReply(this.#report(e));
     }
     const report = this.#report(e);
     if (req.deleteDelay) {
@@ -409,17 +428,29 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
 
   #report(e: CallEntry): BDict {
     const s = e.session;
-    const gw = s.gateway;
-    const live = gw && !gw.closed ? gw : undefined;
-    const stats = live ? live.stats() : undefined;
-    const ssrcs = live
-      ? { a: live.a.endpoint.info().recvSsrc || undefined, b: live.b.endpoint.info().recvSsrc || undefined }
-      : undefined;
-    const adv = (leg: LegName) => {
-      const sdp = leg === 'a' ? s.answerSdp : s.offerSdp;
+    const info = s.info();
+    const labelOf = (name: string) => [...e.labels].find(([, l]) => l === name)?.[0];
+    const adv = (leg: MediaLeg) => {
+      const sdp = leg === s.a ? s.answerSdp : s.offerSdp;
       return /^c=IN IP[46] (\S+)/m.exec(sdp ?? '')?.[1] ?? this.#media.advertisedAddress;
     };
-    return callReport(s.info(), e, stats, s.qualitySamples, adv, ssrcs);
+    const views: LegView[] = [];
+    const infos = [info.legs.a, ...(info.legs.b ? [info.legs.b] : []), ...info.branches];
+    for (const li of infos) {
+      const leg = s.leg(li.name);
+      const live = leg && !leg.endpoint.closed ? leg : undefined;
+      const peer = leg === s.a ? s.b : s.a;
+      views.push({
+        info: li.tag === undefined && leg === s.a ? { ...li, tag: [...e.offererTags][0] } : li,
+        peerTag: peer ? (peer === s.a ? [...e.offererTags][0] : s.tagOf(peer)) : undefined,
+        label: labelOf(li.name),
+        stats: live && li.state !== 'offered' ? live.stats() : undefined,
+        ssrc: live ? live.endpoint.info().recvSsrc || undefined : undefined,
+        advertised: leg ? adv(leg) : this.#media.advertisedAddress,
+        sampled: leg === s.a ? 'a' : leg && leg === s.b ? 'b' : undefined,
+      });
+    }
+    return callReport(info, e, views, s.qualitySamples);
   }
 
   // ----------------------------------------------------------- statistics
@@ -445,19 +476,13 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       },
     });
   }
+}
 
-  // ------------------------------------------------------ media injection
-
-  #playMedia(req: NgPlayMedia): BDict {
-    const e = this.#entry(req.callId);
-    return playMedia(req, e, this.#roots, this.#log, (err) => this.safeEmit('error', err));
-  }
-
-  #stopMedia(req: NgStopMedia): BDict {
-    return stopMedia(req, this.#entry(req.callId));
-  }
-
-  #playDtmf(req: NgPlayDtmf): BDict {
-    return playDtmf(req, this.#entry(req.callId));
-  }
+/** The ng reason for a refusal Kamailio should fail over on, or undefined for any other error. */
+function loadRefusal(err: unknown): string | undefined {
+  if (err instanceof PortsExhaustedError) return NG_REASONS.outOfPorts;
+  if (err instanceof AdmissionError)
+    return err.reason === 'ports' || err.reason === 'descriptors' ? NG_REASONS.outOfPorts : NG_REASONS.sessionLimit;
+  if (err instanceof DescriptorsExhaustedError) return NG_REASONS.outOfPorts;
+  return undefined;
 }

@@ -21,11 +21,15 @@ export interface CollectorOptions {
   log?: Logger;
 }
 
+/** One UDP socket sending RFC 6035 PUBLISH requests to one collector. */
 export class CollectorClient {
   readonly #pub: VqPublisher;
   readonly #log: Logger;
+  /** PUBLISH requests sent (each a transaction). */
   sent = 0;
+  /** Reports that could not be built, or whose transaction ended without a 2xx. */
   failed = 0;
+  /** Final SIP responses received. */
   responses = 0;
 
   private constructor(pub: VqPublisher, opts: CollectorOptions) {
@@ -59,6 +63,7 @@ export class CollectorClient {
     this.#log.warn(`collector: PUBLISH for ${report.callId}: ${o.status} ${o.reason ?? ''}`);
   }
 
+  /** Ends the transactions still running and closes the socket. */
   close(): void {
     this.#pub.close();
   }

@@ -1,432 +1,29 @@
 /**
- * The daemon's configuration: one table of options, each settable in the JSON
- * config file (by its dotted key), by an environment variable (RMS_*) and by
- * a command-line flag. Later sources win: embedded defaults < file < env <
- * flags. The same table makes `--help` and the reference in
- * docs/deployment.md, so they cannot drift apart.
+ * The daemon's configuration: embedded defaults < the JSON config file
+ * (configFile.ts, checked by ajv) < RMS_* environment variables < flags
+ * (flags.ts, parsed by commander); then the checks that span options. The
+ * option table itself is options.ts.
  */
 import * as fs from 'node:fs';
-import { BlockList, isIP } from 'node:net';
-import * as os from 'node:os';
-import { findCodec } from '../codecs/table';
-import { RmsError } from '../errors';
-import { TRANSCODABLE } from '../session/negotiation';
-import type { CodecName } from '../codecs/table';
+import { isIP } from 'node:net';
+import { applyFile } from './configFile';
+import { parseFlags } from './flags';
+import { ConfigError, defaultConfig, formatHostPort, isLoopback, OPTIONS, type DaemonConfig } from './options';
 
-/** A configuration that cannot be used; the message names the option and its source. */
-export class ConfigError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_CONFIG') {
-    super(message, code);
-  }
-}
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-
-export interface DaemonConfig {
-  control: {
-    /** ng over UDP (what Kamailio speaks); null: off. */
-    udp: HostPort | null;
-    /** ng over TCP; null: off. */
-    tcp: HostPort | null;
-    /** Peers (IP or CIDR) whose requests are served; others are dropped. Empty: everyone, loopback binds only. */
-    allow: string[];
-  };
-  media: {
-    address: string;
-    advertisedAddress?: string;
-    address6?: string;
-    advertisedAddress6?: string;
-    ports: [number, number];
-  };
-  tickers: number;
-  /** Tick interval of the tickers, 10 or 20 ms (20: fewer empty socket polls, more latency). */
-  tickMs: 10 | 20;
-  /** Calls at most (0: no limit); beyond it offers get `load limit`. */
-  maxSessions: number;
-  /** Refuse offers while the mean ticker load is above this % (0: no limit). */
-  maxTickerLoad: number;
-  /** Refuse offers while the process uses more than this % of the machine's CPU (0: no limit). */
-  maxCpu: number;
-  /** An answered call without RTP and signalling for this long is ended (0: never). */
-  mediaTimeoutSec: number;
-  /** A call never answered is ended this long after its last signalling (0: never). */
-  offerTimeoutSec: number;
-  /** Codecs offered to every callee besides the caller's (server-wide transcoding). */
-  transcodeCodecs: CodecName[];
-  quality: {
-    /** Quality sampling period of each call, ms (0: off). */
-    sampleMs: number;
-    /** VQIntervalReport every this many seconds (0: none). */
-    intervalSec: number;
-    /** RFC 6035 collector (SIP URI) that gets the CallTerm reports by PUBLISH over UDP. */
-    collector?: string;
-    /** Where the PUBLISH goes; default the collector URI's host and port (5060). */
-    collectorAddress?: HostPort;
-  };
-  /** Prometheus text on http://HOST:PORT/metrics; null: off. */
-  metrics: HostPort | null;
-  /** Folders `play media` files must be in. */
-  mediaRoots: string[];
-  /** On SIGTERM, how long calls may go on before everything is closed. */
-  drainTimeoutSec: number;
-  logLevel: LogLevel;
-}
-
-type Raw = unknown;
-
-interface OptionSpec {
-  key: string;
-  flag: string;
-  env: string;
-  arg: string;
-  /** The default as shown in --help and the docs. */
-  shown: string;
-  help: string;
-  set(c: DaemonConfig, v: Raw, where: string): void;
-  /** Repeatable flag: each use appends. */
-  repeat?: boolean;
-}
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** Whether an address only reaches this machine. */
-export function isLoopback(address: string): boolean {
-  const v = isIP(address);
-  return v !== 0 && LOOPBACK.check(address, v === 4 ? 'ipv4' : 'ipv6');
-}
-
-const bad = (where: string, what: string, v: Raw): never => {
-  throw new ConfigError(`${where}: expected ${what}, got ${JSON.stringify(v)}`);
-};
-
-function str(v: Raw, where: string): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v !== 'string') bad(where, 'a string', v);
-  return (v as string).trim();
-}
-
-function int(v: Raw, where: string, lo: number, hi: number): number {
-  const n = typeof v === 'number' ? v : /^-?\d+$/.test(str(v, where)) ? Number(str(v, where)) : NaN;
-  if (!Number.isSafeInteger(n) || n < lo || n > hi) bad(where, `an integer ${lo}..${hi}`, v);
-  return n;
-}
-
-function ip(v: Raw, where: string): string {
-  const s = str(v, where);
-  if (isIP(s) === 0) bad(where, 'an IP address', v);
-  return s;
-}
-
-const OFF = new Set(['off', 'false', 'no', 'none', '']);
-
-/** HOST:PORT, [IPv6]:PORT, or off/false/null. */
-export function parseHostPort(v: Raw, where: string): HostPort | null {
-  if (v === null || v === false) return null;
-  const s = str(v, where);
-  if (OFF.has(s.toLowerCase())) return null;
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  if (!m || isIP(m[1]) === 0) bad(where, 'IP:PORT (or [IPv6]:PORT, or off)', v);
-  return { host: m![1], port: int(m![2], where, 0, 65535) };
-}
-
-function list(v: Raw, where: string, sep: RegExp = /[\s,]+/): string[] {
-  if (Array.isArray(v)) return v.map((x, i) => str(x, `${where}[${i}]`)).filter(Boolean);
-  return str(v, where)
-    .split(sep)
-    .map((x) => x.trim())
-    .filter(Boolean);
-}
-
-/** Checks an allow-list entry: an address or a CIDR block. */
-function allowEntry(s: string, where: string): string {
-  const [addr, bits, extra] = s.split('/');
-  const v = isIP(addr);
-  const max = v === 4 ? 32 : 128;
-  if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
-    bad(where, 'IP addresses or CIDR blocks (10.0.0.0/24)', s);
-  return s;
-}
-
-export function formatHostPort(h: HostPort | null): string {
-  if (!h) return 'off';
-  return isIP(h.host) === 6 ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
-}
-
-/** Every option, in the order of --help. */
-export const OPTIONS: OptionSpec[] = [
-  {
-    key: 'control.udp',
-    flag: '--control-udp',
-    env: 'RMS_CONTROL_UDP',
-    arg: 'IP:PORT|off',
-    shown: '127.0.0.1:22222',
-    help: 'ng control protocol over UDP (Kamailio rtpengine_sock "udp:IP:PORT"); port 0 picks one',
-    set: (c, v, w) => (c.control.udp = parseHostPort(v, w)),
-  },
-  {
-    key: 'control.tcp',
-    flag: '--control-tcp',
-    env: 'RMS_CONTROL_TCP',
-    arg: 'IP:PORT|on|off',
-    shown: 'off',
-    help: 'ng over TCP too (other ng clients; Kamailio has no TCP); on = the UDP address and port',
-    set: (c, v, w) => {
-      const s = typeof v === 'boolean' ? String(v) : str(v, w).toLowerCase();
-      c.control.tcp = s === 'on' || s === 'true' ? { host: '', port: -1 } : parseHostPort(v, w);
-    },
-  },
-  {
-    key: 'control.allow',
-    flag: '--allow',
-    env: 'RMS_CONTROL_ALLOW',
-    arg: 'IP[/BITS],...',
-    shown: '(none)',
-    help: 'peers allowed to send commands (others are dropped); required for a non-loopback control address',
-    set: (c, v, w) => (c.control.allow = list(v, w).map((x) => allowEntry(x, w))),
-  },
-  {
-    key: 'media.address',
-    flag: '--media-address',
-    env: 'RMS_MEDIA_ADDRESS',
-    arg: 'IP',
-    shown: '127.0.0.1',
-    help: 'local address of the RTP/RTCP sockets',
-    set: (c, v, w) => (c.media.address = ip(v, w)),
-  },
-  {
-    key: 'media.advertisedAddress',
-    flag: '--advertised-address',
-    env: 'RMS_ADVERTISED_ADDRESS',
-    arg: 'IP',
-    shown: 'media.address',
-    help: 'address written into the SDP (e.g. a public address in front of 1:1 NAT)',
-    set: (c, v, w) => (c.media.advertisedAddress = ip(v, w)),
-  },
-  {
-    key: 'media.address6',
-    flag: '--media-address6',
-    env: 'RMS_MEDIA_ADDRESS6',
-    arg: 'IP',
-    shown: '(none)',
-    help: 'an address of the other IP version, for peers whose SDP is of that version',
-    set: (c, v, w) => (c.media.address6 = ip(v, w)),
-  },
-  {
-    key: 'media.advertisedAddress6',
-    flag: '--advertised-address6',
-    env: 'RMS_ADVERTISED_ADDRESS6',
-    arg: 'IP',
-    shown: 'media.address6',
-    help: 'SDP form of media.address6',
-    set: (c, v, w) => (c.media.advertisedAddress6 = ip(v, w)),
-  },
-  {
-    key: 'media.ports',
-    flag: '--ports',
-    env: 'RMS_PORTS',
-    arg: 'MIN-MAX',
-    shown: '30000-40000',
-    help: 'RTP port range (even RTP port, RTCP on the next); two pairs per call',
-    set: (c, v, w) => {
-      const parts = Array.isArray(v) ? v : str(v, w).split('-');
-      if (parts.length !== 2) bad(w, 'MIN-MAX (or [min, max])', v);
-      const lo = int(parts[0], w, 1024, 65535);
-      const hi = int(parts[1], w, 1024, 65535);
-      if (hi - lo < 3) bad(w, 'a range of at least 4 ports, MIN < MAX', v);
-      c.media.ports = [lo, hi];
-    },
-  },
-  {
-    key: 'tickers',
-    flag: '--tickers',
-    env: 'RMS_TICKERS',
-    arg: 'N',
-    shown: 'CPU cores',
-    help: 'media threads (mediastreamer2 tickers); each call runs on one',
-    set: (c, v, w) => (c.tickers = int(v, w, 1, 256)),
-  },
-  {
-    key: 'tickMs',
-    flag: '--tick-ms',
-    env: 'RMS_TICK_MS',
-    arg: 'MS',
-    shown: '10',
-    help: 'tick interval, 10 or 20; 20 polls each socket half as often (-8 % CPU per Opus call, -21 % per relayed one, docs/benchmarks.md) for ~10-25 ms more latency',
-    set: (c, v, w) => {
-      const n = int(v, w, 10, 20);
-      if (n !== 10 && n !== 20) bad(w, '10 or 20', v);
-      c.tickMs = n as 10 | 20;
-    },
-  },
-  {
-    key: 'maxSessions',
-    flag: '--max-sessions',
-    env: 'RMS_MAX_SESSIONS',
-    arg: 'N',
-    shown: '0 (no limit)',
-    help: 'calls at most; new offers beyond get "load limit" (Kamailio then tries its next node)',
-    set: (c, v, w) => (c.maxSessions = int(v, w, 0, 1_000_000)),
-  },
-  {
-    key: 'maxTickerLoad',
-    flag: '--max-ticker-load',
-    env: 'RMS_MAX_TICKER_LOAD',
-    arg: 'PERCENT',
-    shown: '0 (no limit)',
-    help: 'refuse new offers while the mean media-thread load is above this % (Kamailio then tries its next node)',
-    set: (c, v, w) => (c.maxTickerLoad = int(v, w, 0, 100)),
-  },
-  {
-    key: 'maxCpu',
-    flag: '--max-cpu',
-    env: 'RMS_MAX_CPU',
-    arg: 'PERCENT',
-    shown: '0 (no limit)',
-    help: "refuse new offers while this process uses more than this % of the machine's CPU",
-    set: (c, v, w) => (c.maxCpu = int(v, w, 0, 100)),
-  },
-  {
-    key: 'mediaTimeoutSec',
-    flag: '--media-timeout',
-    env: 'RMS_MEDIA_TIMEOUT',
-    arg: 'SEC',
-    shown: '60',
-    help: 'end an answered call after this long without RTP/RTCP from either side or signalling (a lost delete); 0: never',
-    set: (c, v, w) => (c.mediaTimeoutSec = int(v, w, 0, 86_400)),
-  },
-  {
-    key: 'offerTimeoutSec',
-    flag: '--offer-timeout',
-    env: 'RMS_OFFER_TIMEOUT',
-    arg: 'SEC',
-    shown: '300',
-    help: 'end a call that was never answered this long after its last signalling; 0: never',
-    set: (c, v, w) => (c.offerTimeoutSec = int(v, w, 0, 86_400)),
-  },
-  {
-    key: 'transcodeCodecs',
-    flag: '--transcode-codecs',
-    env: 'RMS_TRANSCODE_CODECS',
-    arg: 'CODEC,...',
-    shown: '(none)',
-    help: `codecs offered to every callee besides the caller's (${TRANSCODABLE.join(', ')}); per call: codec-transcode-X`,
-    set: (c, v, w) =>
-      (c.transcodeCodecs = list(v, w).map((n) => {
-        const codec = findCodec(n);
-        if (!codec || !TRANSCODABLE.includes(codec.name)) bad(w, `codecs among ${TRANSCODABLE.join(', ')}`, n);
-        return codec!.name;
-      })),
-  },
-  {
-    key: 'quality.sampleMs',
-    flag: '--quality-sample-ms',
-    env: 'RMS_QUALITY_SAMPLE_MS',
-    arg: 'MS',
-    shown: '1000',
-    help: 'quality (MOS, loss, jitter) sampling period of each call; 0 turns monitoring off',
-    set: (c, v, w) => (c.quality.sampleMs = int(v, w, 0, 60_000)),
-  },
-  {
-    key: 'quality.intervalSec',
-    flag: '--quality-interval',
-    env: 'RMS_QUALITY_INTERVAL',
-    arg: 'SEC',
-    shown: '0 (none)',
-    help: 'send a VQIntervalReport to the collector this often during calls',
-    set: (c, v, w) => (c.quality.intervalSec = int(v, w, 0, 86_400)),
-  },
-  {
-    key: 'quality.collector',
-    flag: '--collector',
-    env: 'RMS_COLLECTOR',
-    arg: 'SIP-URI',
-    shown: '(none)',
-    help: 'RFC 6035 collector: each finished call leg is reported there (PUBLISH vq-rtcpxr over UDP)',
-    set: (c, v, w) => {
-      const s = str(v, w);
-      if (OFF.has(s.toLowerCase())) c.quality.collector = undefined;
-      else if (!/^sips?:[^\s<>"]+$/i.test(s)) bad(w, 'a sip: URI', v);
-      else c.quality.collector = s;
-    },
-  },
-  {
-    key: 'quality.collectorAddress',
-    flag: '--collector-address',
-    env: 'RMS_COLLECTOR_ADDRESS',
-    arg: 'IP:PORT',
-    shown: "the URI's host:port",
-    help: 'where the PUBLISH datagrams go, when the URI host is a name or another address',
-    set: (c, v, w) => (c.quality.collectorAddress = parseHostPort(v, w) ?? undefined),
-  },
-  {
-    key: 'metrics',
-    flag: '--metrics',
-    env: 'RMS_METRICS',
-    arg: 'IP:PORT|off',
-    shown: '127.0.0.1:9900',
-    help: 'Prometheus text endpoint, http://IP:PORT/metrics',
-    set: (c, v, w) => (c.metrics = parseHostPort(v, w)),
-  },
-  {
-    key: 'mediaRoots',
-    flag: '--media-root',
-    env: 'RMS_MEDIA_ROOTS',
-    arg: 'DIR',
-    shown: '(none: play media refused)',
-    help: 'folder play media may read WAV files from (repeat the flag; env: colon-separated)',
-    repeat: true,
-    set: (c, v, w) => (c.mediaRoots = Array.isArray(v) ? list(v, w) : list(v, w, /:/)),
-  },
-  {
-    key: 'drainTimeoutSec',
-    flag: '--drain-timeout',
-    env: 'RMS_DRAIN_TIMEOUT',
-    arg: 'SEC',
-    shown: '30',
-    help: 'on SIGTERM: refuse new calls, let calls end for up to this long, then close all and exit 0',
-    set: (c, v, w) => (c.drainTimeoutSec = int(v, w, 0, 86_400)),
-  },
-  {
-    key: 'logLevel',
-    flag: '--log-level',
-    env: 'RMS_LOG_LEVEL',
-    arg: 'error|warn|info|debug',
-    shown: 'info',
-    help: 'what goes to stderr',
-    set: (c, v, w) => {
-      const s = str(v, w);
-      if (!['error', 'warn', 'info', 'debug'].includes(s)) bad(w, 'error, warn, info or debug', v);
-      c.logLevel = s as LogLevel;
-    },
-  },
-];
-
-export function defaultConfig(): DaemonConfig {
-  return {
-    control: { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] },
-    media: { address: '127.0.0.1', ports: [30000, 40000] },
-    tickers: os.availableParallelism?.() ?? os.cpus().length,
-    tickMs: 10,
-    maxSessions: 0,
-    maxTickerLoad: 0,
-    maxCpu: 0,
-    mediaTimeoutSec: 60,
-    offerTimeoutSec: 300,
-    transcodeCodecs: [],
-    quality: { sampleMs: 1000, intervalSec: 0 },
-    metrics: { host: '127.0.0.1', port: 9900 },
-    mediaRoots: [],
-    drainTimeoutSec: 30,
-    logLevel: 'info',
-  };
-}
+export {
+  ConfigError,
+  defaultConfig,
+  formatHostPort,
+  isLoopback,
+  OPTIONS,
+  parseHostPort,
+  type DaemonConfig,
+  type HostPort,
+  type LogLevel,
+  type OptionSpec,
+} from './options';
+export { configJsonSchema } from './configFile';
+export { SWITCHES } from './flags';
 
 export interface LoadOptions {
   /** Command-line arguments after the subcommand. */
@@ -442,58 +39,12 @@ export interface LoadedConfig {
   switches: Set<string>;
 }
 
-/** Flags that take no value. */
-export const SWITCHES = ['--help', '--dry-run'];
-
-/** Applies a JSON config object: keys as in OPTIONS (nested objects or dotted keys), unknown keys refused. */
-function applyFile(c: DaemonConfig, obj: Raw, file: string): void {
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new ConfigError(`${file}: expected a JSON object`);
-  const byKey = new Map(OPTIONS.map((o) => [o.key, o]));
-  const walk = (o: Record<string, Raw>, prefix: string) => {
-    for (const [k, v] of Object.entries(o)) {
-      const key = prefix ? `${prefix}.${k}` : k;
-      const spec = byKey.get(key);
-      if (spec) spec.set(c, v, `${file}: ${key}`);
-      else if (v && typeof v === 'object' && !Array.isArray(v) && OPTIONS.some((s) => s.key.startsWith(key + '.')))
-        walk(v as Record<string, Raw>, key);
-      else
-        throw new ConfigError(
-          `${file}: unknown option ${JSON.stringify(key)} (known: ${OPTIONS.map((s) => s.key).join(', ')})`,
-        );
-    }
-  };
-  walk(obj as Record<string, Raw>, '');
-}
-
 /** Reads defaults, then the config file (--config / RMS_CONFIG), then RMS_* variables, then flags. */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
-  const argv = opts.argv ?? [];
   const env = opts.env ?? {};
   const c = defaultConfig();
-  const switches = new Set<string>();
-  const flags: [OptionSpec, string][] = [];
-  let file = env.RMS_CONFIG || undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    if (SWITCHES.includes(name)) {
-      switches.add(name);
-      continue;
-    }
-    const takeValue = () => {
-      if (eq > 0 && a.startsWith('--')) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) throw new ConfigError(`${name} needs a value`);
-      return argv[++i];
-    };
-    if (name === '--config' || name === '-c') {
-      file = takeValue();
-      continue;
-    }
-    const spec = OPTIONS.find((o) => o.flag === name);
-    if (!spec) throw new ConfigError(`unknown option ${JSON.stringify(a)} (see --help)`);
-    flags.push([spec, takeValue()]);
-  }
+  const flags = parseFlags(opts.argv ?? []);
+  const file = flags.file ?? (env.RMS_CONFIG || undefined);
   if (file) {
     let text: string;
     try {
@@ -501,7 +52,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     } catch (err) {
       throw new ConfigError(`cannot read the config file ${file}: ${(err as Error).message}`);
     }
-    let obj: Raw;
+    let obj: unknown;
     try {
       obj = JSON.parse(text);
     } catch (err) {
@@ -513,13 +64,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     const v = env[spec.env];
     if (v !== undefined) spec.set(c, v, spec.env);
   }
-  const repeated = new Map<OptionSpec, string[]>();
-  for (const [spec, v] of flags) {
-    if (spec.repeat) repeated.set(spec, [...(repeated.get(spec) ?? []), v]);
-    else spec.set(c, v, spec.flag);
-  }
-  for (const [spec, vs] of repeated) spec.set(c, vs, spec.flag);
-  return { config: validate(c), file, switches };
+  for (const [spec, v] of flags.values) spec.set(c, v, spec.flag);
+  return { config: validate(c), file, switches: flags.switches };
 }
 
 /** Cross-option checks, after every source is applied. */
@@ -568,7 +114,8 @@ export function helpText(): string {
     '',
     '  --config FILE, -c FILE   JSON config file (env RMS_CONFIG)',
     '  --dry-run                print the effective configuration as JSON and exit',
-    '  --help                   this text',
+    '  --help, -h               this text',
+    '  --version, -v            the version (rtp-media-server --version)',
     '',
   ];
   for (const o of OPTIONS) {

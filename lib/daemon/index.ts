@@ -5,6 +5,7 @@ export { CallControl, type CallControlOptions, type CallEnd } from './calls';
 export {
   ConfigError,
   OPTIONS,
+  configJsonSchema,
   defaultConfig,
   helpText,
   isLoopback,
@@ -16,6 +17,8 @@ export {
   type LogLevel,
 } from './config';
 export { CollectorClient, type CollectorOptions } from './collector';
-export { DaemonMetrics, MOS_BUCKETS, serveMetrics } from './metrics';
-export { createLogger, silentLogger, type Logger } from './log';
+export { DaemonMetrics, MOS_BUCKETS } from './metrics';
+export { serveMetrics, type HttpEndpoints } from './http';
+export { HealthCheck, probeBind, type HealthReport, type MediaAddressState } from './health';
+export { createLogger, silentLogger, type Logger, type CreateLoggerOptions } from './log';
 export { runCli } from './cli';

@@ -1,29 +1,52 @@
-/** The daemon's log: one line per event on stderr, with a level filter. */
+/**
+ * The daemon's log: pino, one JSON object per line on stderr (what journald,
+ * Loki or an ELK pipeline ingest as is). On a terminal, when pino-pretty is
+ * installed (a devDependency, not a runtime one: a production daemon's
+ * stderr is not a terminal, and pino-pretty brings some twenty packages),
+ * lines are pretty-printed instead; `npx pino-pretty` does the same to a
+ * piped log.
+ */
+import pino from 'pino';
+import type { Logger } from '../util/logger';
 import type { LogLevel } from './config';
 
-const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+export type { Logger } from '../util/logger';
+export { silentLogger } from '../util/logger';
 
-export interface Logger {
-  error(msg: string): void;
-  warn(msg: string): void;
-  info(msg: string): void;
-  debug(msg: string): void;
-  enabled(level: LogLevel): boolean;
+/** How createLogger() writes. */
+export interface CreateLoggerOptions {
+  /** 'auto' (default): pretty on a terminal when pino-pretty can be loaded, else JSON. */
+  format?: 'auto' | 'json' | 'pretty';
+  /** Whether the destination is a terminal (default: stderr's). */
+  isTty?: boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const max = RANK[level];
-  const at = (l: LogLevel) => (msg: string) => {
-    if (RANK[l] <= max) write(`${new Date().toISOString()} ${l.toUpperCase()} ${msg.replace(/[\r\n]+/g, ' ')}\n`);
-  };
-  return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    enabled: (l) => RANK[l] <= max,
-  };
+function prettyStream(write?: (line: string) => void): NodeJS.WritableStream | undefined {
+  try {
+    // optional: absent from a production install
+    const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+    return pretty({ colorize: !write, destination: write ? { write } : 2, sync: true, translateTime: 'SYS:standard' });
+  } catch {
+    return undefined;
+  }
 }
 
-/** A logger that drops everything (library use, tests). */
-export const silentLogger: Logger = createLogger('error', () => {});
+/**
+ * A pino logger at `level` writing to `write` (one call per line) or, by
+ * default, synchronously to stderr (a line logged just before exit is not lost).
+ */
+export function createLogger(level: LogLevel, write?: (line: string) => void, opts: CreateLoggerOptions = {}): Logger {
+  const format = opts.format ?? 'auto';
+  const tty = opts.isTty ?? (!write && process.stderr.isTTY === true);
+  const stream =
+    (format === 'pretty' || (format === 'auto' && tty) ? prettyStream(write) : undefined) ??
+    (write ? { write } : pino.destination({ fd: 2, sync: true }));
+  return pino(
+    {
+      level,
+      base: { pid: process.pid, name: 'rtp-media-server' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    stream,
+  );
+}

@@ -5,17 +5,16 @@
  * rtpengine module's mos_* variables). Bencode has no fractions: MOS is
  * written times ten (as rtpengine does), jitter and times in integer ms or s.
  */
+import { isIP } from 'node:net';
 import { dict, type BDict, type BValue } from '../control/bencode';
 import type { QualitySample } from '../quality/QualityMonitor';
 import type { RtpStats } from '../rtp/RtpEndpoint';
-import type { LegInfo, LegName, SessionInfo, SessionSummary } from '../session/MediaSession';
-import { isIP } from 'node:net';
+import type { LegInfo, SessionInfo, SessionSummary } from '../session/MediaSession';
 
 /** What the daemon knows of a call beside the session. */
 export interface CallFacts {
-  /** SIP tag -> leg. */
-  tags: Map<string, LegName>;
-  labels: Map<string, LegName>;
+  /** label -> leg name. */
+  labels: Map<string, string>;
   createdMs: number;
   lastSignalMs: number;
 }
@@ -28,8 +27,23 @@ export interface MosSummary {
   last: number;
 }
 
+/** One leg as a query reply shows it. */
+export interface LegView {
+  info: LegInfo;
+  /** The tag of the leg it is in a dialogue with. */
+  peerTag?: string;
+  label?: string;
+  stats?: RtpStats;
+  /** SSRC of what the leg sends us. */
+  ssrc?: number;
+  /** The address our SDP to this leg carries. */
+  advertised: string;
+  /** 'a' or 'b' for the two legs the quality monitor samples. */
+  sampled?: 'a' | 'b';
+}
+
 /** MOS-CQ of one leg over the samples taken so far. */
-export function mosOf(samples: readonly QualitySample[], leg: LegName): MosSummary | undefined {
+export function mosOf(samples: readonly QualitySample[], leg: 'a' | 'b'): MosSummary | undefined {
   const values = samples.filter((s) => s.leg === leg && s.mosCq !== undefined).map((s) => s.mosCq!);
   if (!values.length) return undefined;
   return {
@@ -45,34 +59,17 @@ const int = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ?
 const mos10 = (m: number) => Math.round(m * 10);
 const family = (a: string) => (isIP(a) === 6 ? 'IPv6' : 'IPv4');
 
-function tagOf(facts: CallFacts, leg: LegName): string | undefined {
-  for (const [t, l] of facts.tags) if (l === leg) return t;
-  return undefined;
-}
-
-function labelOf(facts: CallFacts, leg: LegName): string | undefined {
-  for (const [t, l] of facts.labels) if (l === leg) return t;
-  return undefined;
-}
-
-function legEntry(
-  facts: CallFacts,
-  leg: LegName,
-  l: LegInfo,
-  stats: RtpStats | undefined,
-  mos: MosSummary | undefined,
-  advertised: string,
-  ssrc: number | undefined,
-): BDict {
-  const other = tagOf(facts, leg === 'a' ? 'b' : 'a');
+function legEntry(v: LegView, mos: MosSummary | undefined): BDict {
+  const l = v.info;
+  const stats = v.stats;
   const stream = dict({
     'local port': l.localPort,
     'local RTCP port': l.localRtcpPort,
-    'advertised endpoint': dict({ family: family(advertised), address: advertised, port: l.localPort }),
+    'advertised endpoint': dict({ family: family(v.advertised), address: v.advertised, port: l.localPort }),
     endpoint: l.remote
       ? dict({ family: family(l.remote.address), address: l.remote.address, port: l.remote.port })
       : undefined,
-    SSRC: ssrc,
+    SSRC: v.ssrc,
     stats: dict({
       packets: int(stats?.packetsReceived),
       bytes: int(stats?.bytesReceived),
@@ -80,20 +77,14 @@ function legEntry(
     }),
   });
   return dict({
-    tag: tagOf(facts, leg),
-    label: labelOf(facts, leg),
-    leg,
-    'in dialogue with': other,
+    tag: l.tag,
+    label: v.label,
+    leg: l.name,
+    state: l.state,
+    'in dialogue with': v.peerTag,
     codec: l.codec,
     'payload type': l.payloadType,
-    medias: [
-      dict({
-        index: 1,
-        type: 'audio',
-        protocol: 'RTP/AVP',
-        streams: [stream],
-      }),
-    ],
+    medias: [dict({ index: 1, type: 'audio', protocol: 'RTP/AVP', streams: [stream] })],
     // ours, per leg: what we received from this side and sent to it
     stats: stats
       ? dict({
@@ -112,34 +103,31 @@ function legEntry(
 
 /**
  * The query reply (also carried by the delete reply): `created`, `last
- * signal`, `tags`, `totals`, `SSRC`, and ours: `state`, `transcoded`.
+ * signal`, `tags` (every leg: the caller, each answering branch), `totals`,
+ * `SSRC`, and ours: `state`, `transcoded`.
  */
 export function callReport(
   info: SessionInfo,
   facts: CallFacts,
-  stats: { a: RtpStats; b: RtpStats } | undefined,
+  legs: LegView[],
   samples: readonly QualitySample[],
-  advertise: (leg: LegName) => string,
-  ssrcs?: { a?: number; b?: number },
 ): BDict {
   const tags = dict();
   const ssrc = dict();
   const totals = { packets: 0, bytes: 0, errors: 0, rtcp: 0 };
-  for (const leg of ['a', 'b'] as const) {
-    const s = stats?.[leg];
-    const mos = mosOf(samples, leg);
-    const key = tagOf(facts, leg) ?? `(leg ${leg})`;
-    tags[key] = legEntry(facts, leg, info.legs[leg], s, mos, advertise(leg), ssrcs?.[leg]);
+  for (const v of legs) {
+    const s = v.stats;
+    const mos = v.sampled ? mosOf(samples, v.sampled) : undefined;
+    tags[v.info.tag ?? `(leg ${v.info.name})`] = legEntry(v, mos);
     if (s) {
       totals.packets += s.packetsReceived;
       totals.bytes += s.bytesReceived;
       totals.errors += s.bad + s.discarded;
       totals.rtcp += s.rtcpReceived;
     }
-    const id = ssrcs?.[leg];
-    if (mos && id !== undefined) {
+    if (mos && v.ssrc) {
       const point = (m: number) => dict({ MOS: mos10(m), jitter: int(s?.jitterMs), 'packet loss': int(s?.lost) });
-      ssrc[String(id)] = dict({
+      ssrc[String(v.ssrc)] = dict({
         'average MOS': dict({ MOS: mos10(mos.average), samples: mos.samples }),
         'lowest MOS': point(mos.lowest),
         'highest MOS': point(mos.highest),

@@ -4,8 +4,27 @@
  * adds what only it knows: the SIP dialog of each leg, the addresses as
  * written in SDP, whether the peer sends (hold).
  */
-import type { LegDialog, QualityLegSource } from '../quality/source';
-import type { Gateway } from './Gateway';
+import type { CodecInfo } from '../codecs/table';
+import type { LegDialog, PlcKind, QualityEndpoint, QualityLegSource } from '../quality/source';
+import type { RtpAddress } from '../rtp/RtpEndpoint';
+
+/** What the adapter reads of a gateway (a structural type: no import of Gateway, no cycle). */
+export interface GatewayLike {
+  readonly closed: boolean;
+  readonly relayed: boolean;
+  readonly a: GatewayLegLike;
+  readonly b: GatewayLegLike;
+  plc(leg: 'a' | 'b'): PlcKind;
+  audioLevel(leg: 'a' | 'b'): number | undefined;
+  speechLevel(leg: 'a' | 'b'): number | undefined;
+}
+interface GatewayLegLike {
+  readonly codec: CodecInfo;
+  readonly payloadType: number;
+  readonly ptime: number;
+  readonly fmtp?: string;
+  readonly endpoint: QualityEndpoint & { address: string; port: number; readonly remote?: RtpAddress };
+}
 
 export interface GatewayQualityInfo {
   dialog?: (leg: 'a' | 'b') => LegDialog | undefined;
@@ -15,7 +34,7 @@ export interface GatewayQualityInfo {
 }
 
 export function gatewayQualitySources(
-  gw: Gateway,
+  gw: GatewayLike,
   info: GatewayQualityInfo = {},
 ): { a: QualityLegSource; b: QualityLegSource } {
   const source = (n: 'a' | 'b'): QualityLegSource => {
@@ -26,7 +45,7 @@ export function gatewayQualitySources(
         return { codec: l.codec, payloadType: l.payloadType, ptimeMs: l.ptime, fmtp: l.fmtp };
       },
       endpoint: leg().endpoint,
-      plc: () => (gw.directions.find((d) => d.from === n)?.relay ? 'relayed' : gw.plc(n)),
+      plc: () => (gw.relayed ? 'relayed' : gw.plc(n)),
       audioLevel: () => (gw.closed ? undefined : gw.audioLevel(n)),
       speechLevel: () => gw.speechLevel(n),
       addresses: () => {

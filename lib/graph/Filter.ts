@@ -15,6 +15,7 @@ export interface FilterNotification {
   droppedBefore: number;
 }
 
+/** Events of every filter. */
 export interface FilterEvents {
   /** Every notification the filter sends. */
   notification: (n: FilterNotification) => void;
@@ -24,6 +25,7 @@ export interface FilterEvents {
   error: (err: unknown) => void;
 }
 
+/** Which pins link() and unlink() join (default 0 and 0). */
 export interface LinkOptions {
   /** Output pin of this filter (default 0). */
   from?: number;
@@ -47,10 +49,13 @@ const owners = new WeakMap<NativeFilter, Filter<any>>();
 export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E> {
   #native: NativeFilter | null;
   #listening = false;
+  /** The descriptor's name, e.g. 'MSOpusEnc'. */
   readonly name: string;
   /** The MSFilterId of its descriptor. */
   readonly filterId: number;
+  /** Input pins. */
   readonly inputs: number;
+  /** Output pins. */
   readonly outputs: number;
   /** Codec format for encoders and decoders (e.g. 'opus'). */
   readonly encFmt?: string;
@@ -80,6 +85,7 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     return this.#native;
   }
 
+  /** True once close() freed the native filter. */
   get closed(): boolean {
     return this.#native === null;
   }
@@ -98,12 +104,22 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     return dst;
   }
 
+  /** Removes the link made by link() with the same pins; only while the graph is detached. */
   unlink(dst: Filter<any>, opts: LinkOptions = {}): void {
     this.native.unlink(opts.from ?? 0, dst.native, opts.to ?? 0);
   }
 
   /** Current links of this filter's pins. */
-  links(): { dir: 'in' | 'out'; pin: number; peer: Filter<any> | undefined; peerPin: number }[] {
+  links(): {
+    /** Whether the link enters (in) or leaves (out) this filter. */
+    dir: 'in' | 'out';
+    /** This filter's pin. */
+    pin: number;
+    /** The filter at the other end (undefined if it is not one of ours). */
+    peer: Filter<any> | undefined;
+    /** The other filter's pin. */
+    peerPin: number;
+  }[] {
     return this.native.links().map((l) => ({ ...l, peer: Filter.ownerOf(l.peer) }));
   }
 
@@ -121,38 +137,47 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     return this.native.call(m.id, arg);
   }
 
+  /** MS_FILTER_SET_SAMPLE_RATE: the rate the filter works at (input rate for resamplers). */
   setSampleRate(hz: number): void {
     this.call('MS_FILTER_SET_SAMPLE_RATE', hz);
   }
 
+  /** MS_FILTER_GET_SAMPLE_RATE. */
   getSampleRate(): number {
     return this.call('MS_FILTER_GET_SAMPLE_RATE') as number;
   }
 
+  /** MS_FILTER_SET_OUTPUT_SAMPLE_RATE (resamplers). */
   setOutputSampleRate(hz: number): void {
     this.call('MS_FILTER_SET_OUTPUT_SAMPLE_RATE', hz);
   }
 
+  /** MS_FILTER_SET_NCHANNELS: input channels. */
   setChannels(n: number): void {
     this.call('MS_FILTER_SET_NCHANNELS', n);
   }
 
+  /** MS_FILTER_GET_NCHANNELS. */
   getChannels(): number {
     return this.call('MS_FILTER_GET_NCHANNELS') as number;
   }
 
+  /** MS_FILTER_SET_OUTPUT_NCHANNELS (resamplers: 2 -> 1 mixes down). */
   setOutputChannels(n: number): void {
     this.call('MS_FILTER_SET_OUTPUT_NCHANNELS', n);
   }
 
+  /** MS_FILTER_SET_BITRATE, bits per second (encoders). */
   setBitrate(bps: number): void {
     this.call('MS_FILTER_SET_BITRATE', bps);
   }
 
+  /** MS_FILTER_GET_BITRATE. */
   getBitrate(): number {
     return this.call('MS_FILTER_GET_BITRATE') as number;
   }
 
+  /** MS_FILTER_ADD_FMTP: an SDP fmtp string ("useinbandfec=1"), for codecs. */
   addFmtp(fmtp: string): void {
     this.call('MS_FILTER_ADD_FMTP', fmtp);
   }
@@ -165,14 +190,21 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     if (!this.#native) return;
     this.#native.close();
     this.#native = null;
-    this.safeEmit('close');
+    this.#emitOwn('close');
+  }
+
+  // a subclass's event map extends FilterEvents: these events are always there
+  #emitOwn(event: 'close'): void;
+  #emitOwn(event: 'notification', n: FilterNotification): void;
+  #emitOwn(event: 'close' | 'notification', n?: FilterNotification): void {
+    (this.safeEmit as (e: string, ...a: unknown[]) => boolean)(event, ...(n ? [n] : []));
   }
 
   /** @internal Marks the filter closed after a cascading close freed it natively. */
   markClosed(): void {
     if (!this.#native) return;
     this.#native = null;
-    this.safeEmit('close');
+    this.#emitOwn('close');
   }
 
   protected override listenerAdded(event: string): void {
@@ -188,7 +220,7 @@ export class Filter<E extends FilterEvents = FilterEvents> extends SafeEmitter<E
     this.#native.onNotify((id, payload, droppedBefore) => {
       if (!this.#native) return;
       const n: FilterNotification = { id, name: eventName(id), payload, droppedBefore };
-      this.safeEmit('notification', n);
+      this.#emitOwn('notification', n);
       this.onNotification(n);
     });
   }

@@ -20,9 +20,13 @@ import { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import { Ticker } from '../graph/Ticker';
-import { OpusEncoder, type RtpReceiver } from '../graph/filters';
+import type { RtpReceiver, RtpSender } from '../graph/filters';
+import { addDecoder, addEncoder } from '../media/chain';
+import { lossFromStats, type LegLossMetrics } from '../media/meters';
+import { pcmRateOf } from '../media/resolve';
+import type { LegHost } from '../leg/host';
+import type { MediaLeg } from '../leg/MediaLeg';
 import { SafeEmitter } from '../util/SafeEmitter';
-import type { CallLeg } from './CallLeg';
 
 export interface ConferenceOptions {
   /** Mixing rate (default 16000: wideband legs keep their band). */
@@ -35,15 +39,18 @@ export interface ConferenceOptions {
 }
 
 export interface ConferenceEvents {
-  join: (leg: CallLeg) => void;
-  leave: (leg: CallLeg) => void;
+  join: (leg: MediaLeg) => void;
+  leave: (leg: MediaLeg) => void;
   close: () => void;
   error: (err: unknown) => void;
 }
 
 interface Member {
-  leg: CallLeg;
+  leg: MediaLeg;
   recv: RtpReceiver;
+  send: RtpSender;
+  /** The mixer pin the leg is on (its input can be made inactive: mute). */
+  pin?: { mixer: Filter<any>; pin: number };
   /** Last filter before the mixer input. */
   inTail: Filter<any>;
   /** First filter after the mixer output. */
@@ -82,7 +89,7 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     return this.#members.length;
   }
 
-  get legs(): CallLeg[] {
+  get legs(): MediaLeg[] {
     return this.#members.map((m) => m.leg);
   }
 
@@ -92,19 +99,24 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
   }
 
   /** Adds a leg (it leaves IVR, a bridge or another conference first). */
-  join(leg: CallLeg): void {
+  join(leg: MediaLeg): void {
     if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
     if (leg.closed) throw new InvalidStateError(`${leg.name} is closed`);
     if (this.#members.some((m) => m.leg === leg)) return;
-    leg.enterConference(this);
     const m = this.#buildMember(leg);
+    try {
+      leg.enterConference(this);
+    } catch (err) {
+      for (const x of m.filters) this.#graph.remove(x);
+      throw err;
+    }
     this.#members.push(m);
     this.#relayout();
     this.safeEmit('join', leg);
   }
 
   /** Removes a leg; it goes back to IVR. */
-  leave(leg: CallLeg): void {
+  leave(leg: MediaLeg): void {
     const i = this.#members.findIndex((m) => m.leg === leg);
     if (i < 0) return;
     const [m] = this.#members.splice(i, 1);
@@ -115,46 +127,53 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     this.safeEmit('leave', leg);
   }
 
-  #buildMember(leg: CallLeg): Member {
+  /** @internal The host of a member's operations (ConferenceSeat). */
+  host(leg: MediaLeg): LegHost {
+    return new ConferenceSide(this, leg, () => this.#members.find((m) => m.leg === leg));
+  }
+
+  /** @internal A member's input on or off in the mix (mute). */
+  setInputActive(leg: MediaLeg, active: boolean): void {
+    const m = this.#members.find((x) => x.leg === leg);
+    if (!m?.pin) return;
+    const b = Buffer.alloc(8); // MSAudioMixerCtl { int pin; union { float gain; int active; } }
+    b.writeInt32LE(m.pin.pin, 0);
+    b.writeInt32LE(active ? 1 : 0, 4);
+    m.pin.mixer.call('MS_AUDIO_MIXER_SET_ACTIVE', b);
+  }
+
+  #buildMember(leg: MediaLeg): Member {
     const f = this.#factory;
     const g = this.#graph;
     const media = leg.resolvedMedia;
+    if (!media) throw new InvalidStateError(`${leg.name} has no negotiated media yet`);
     const codec = media.codec;
     const filters: Filter<any>[] = [];
     const add = <T extends Filter<any>>(x: T): T => {
-      filters.push(g.add(x));
+      filters.push(x);
       return x;
     };
-    const legRate = codec.rates.includes(this.rate) ? this.rate : leg.pcmRate;
-    const recv = add(f.rtpReceiver());
+    const legRate = codec.rates.includes(this.rate) ? this.rate : pcmRateOf(media);
+    const recv = add(g.add(f.rtpReceiver()));
     recv.setEndpoint(leg.endpoint);
-    const dec = add(f.createDecoder(codec.mime!));
-    dec.addFmtpIfSupported(media.fmtp);
-    if (codec.rates.length > 1) dec.setSampleRate(legRate);
-    if (codec.name === 'opus') dec.setChannels(1);
-    let inTail: Filter<any> = recv.link(dec);
+    let inTail: Filter<any> = recv.link(add(addDecoder(g, f, media, legRate)));
     if (legRate !== this.rate) {
-      const rs = add(f.resampler());
+      const rs = add(g.add(f.resampler()));
       rs.setRates(legRate, this.rate);
       inTail = inTail.link(rs);
     }
-    const enc = add(f.encoderFor(codec));
-    if (media.fmtp) enc.addFmtp(media.fmtp);
-    if (media.opus && enc instanceof OpusEncoder) enc.configure(media.opus);
-    if (codec.rates.length > 1) enc.setSampleRate(legRate);
-    if (media.bitrate !== undefined) enc.setBitrate(media.bitrate);
-    enc.setPacketTime(media.ptime);
-    const send = add(f.rtpSender());
+    const enc = add(addEncoder(g, f, media, legRate));
+    const send = add(g.add(f.rtpSender()));
     send.setEndpoint(leg.endpoint);
     enc.link(send);
     let outHead: Filter<any> = enc;
     if (legRate !== this.rate) {
-      const rs = add(f.resampler());
+      const rs = add(g.add(f.resampler()));
       rs.setRates(this.rate, legRate);
       rs.link(enc);
       outHead = rs;
     }
-    return { leg, recv, inTail, outHead, filters };
+    return { leg, recv, send, inTail, outHead, filters };
   }
 
   /** Rebuilds the mixer cascade for the current members (graph detached), then re-attaches. */
@@ -195,6 +214,7 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
         const m = this.#members[k];
         m.inTail.link(mx, { to: pin });
         mx.link(m.outHead, { from: pin });
+        m.pin = { mixer: mx, pin };
       }
       if (mi > 0) {
         const prev = this.#mixers[mi - 1];
@@ -204,6 +224,7 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
       }
     }
     g.attach(this.ticker, this.#members.map((m) => m.recv).slice(0, 1));
+    for (const m of this.#members) if (m.leg.muted) this.setInputActive(m.leg, false);
   }
 
   /** Closes the conference; its legs go back to IVR. Idempotent. */
@@ -217,5 +238,71 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     for (const l of legs) l.leftConference();
     if (this.#ownsTicker) this.ticker.close();
     this.safeEmit('close');
+  }
+}
+
+/** A member's operations while in the conference: DTMF and mute; prompts and recordings need the leg alone or bridged. */
+class ConferenceSide implements LegHost {
+  readonly mode = 'conference' as const;
+  readonly #conf: Conference;
+  readonly #leg: MediaLeg;
+  readonly #member: () => Member | undefined;
+
+  constructor(conf: Conference, leg: MediaLeg, member: () => Member | undefined) {
+    this.#conf = conf;
+    this.#leg = leg;
+    this.#member = member;
+  }
+
+  #unsupported(what: string): never {
+    throw new InvalidStateError(`${this.#leg.name}: ${what} is not available in a conference; take the leg out first`);
+  }
+
+  startFile(): void {
+    this.#unsupported('playing a file');
+  }
+  stopFile(): undefined {
+    return undefined;
+  }
+  startRecording(): void {
+    this.#unsupported('recording');
+  }
+  stopRecording(): void {}
+  recordingRate(): number {
+    return 8000;
+  }
+  inputLevel(): undefined {
+    return undefined;
+  }
+  sendDigit(digit: string, durationMs: number, rfc4733: boolean): void {
+    const m = this.#member();
+    if (!m || !rfc4733) this.#unsupported('an in-band tone');
+    const media = this.#leg.resolvedMedia!;
+    m.send.setDtmfDuration((durationMs * media.codec.clockRate) / 1000);
+    m.send.sendDtmf(digit);
+  }
+  canSendInband(): boolean {
+    return false;
+  }
+  setMuted(on: boolean): void {
+    this.#conf.setInputActive(this.#leg, !on);
+  }
+  setSending(on: boolean): void {
+    const s = this.#member()?.send;
+    if (!s || s.closed) return;
+    if (on) s.unmute();
+    else s.mute();
+  }
+  lossMetrics(): LegLossMetrics {
+    return lossFromStats(this.#leg.endpoint.stats(), this.#leg.resolvedMedia?.ptime ?? 20);
+  }
+  plc(): 'none' {
+    return 'none';
+  }
+  speechLevel(): undefined {
+    return undefined;
+  }
+  release(): void {
+    this.#conf.leave(this.#leg);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Declarative IVR flows: a menu described as data (JSON), validated against
- * one schema (FLOW_NODE_TYPES below, also exported as JSON Schema), then run
- * on a CallLeg. Every validation error is a FlowError carrying the JSON
+ * Declarative IVR flows: a menu described as data (JSON), validated by ajv
+ * against one JSON Schema (made from FLOW_NODE_TYPES below, exported by
+ * flowJsonSchema), plus the node references no schema can check, then run
+ * on a MediaLeg. Every validation error is a FlowError carrying the JSON
  * pointer of the bad node, e.g. `/nodes/menu/branches/1: unknown node "recrod"`.
  *
  *   {
@@ -18,9 +19,12 @@
  *     }
  *   }
  */
+import Ajv from 'ajv/dist/2020';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import * as fs from 'node:fs';
 import { FlowError, InvalidArgumentError } from '../errors';
-import type { CallLeg, CollectResult, RecordResult } from './CallLeg';
+import type { MediaLeg } from '../leg/MediaLeg';
+import type { CollectResult, RecordResult } from '../leg/types';
 
 type FieldKind = 'string' | 'files' | 'digits' | 'dtmf-keys' | 'int' | 'bool' | 'node' | 'branches';
 
@@ -114,8 +118,8 @@ export interface Flow {
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const DIGITS = /^[0-9*#A-D]+$/;
-const BRANCH_KEY = /^[0-9*#A-D]{1,128}$/;
+const DIGITS = '^[0-9*#A-D]+$';
+const BRANCH_KEY = '^[0-9*#A-D]{1,128}$';
 
 /** A short, safe rendering of any value for an error message (no JSON.stringify: cycles, getters). */
 function describe(v: unknown): string {
@@ -126,101 +130,194 @@ function describe(v: unknown): string {
 
 const ptr = (...parts: string[]) => '/' + parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
-/** Checks a parsed document against the schema; returns it typed or throws FlowError. */
+/** `x-message`: what a FlowError says when a value fails the schema it annotates (ours, not a JSON Schema keyword). */
+const MSG = 'x-message';
+
+function fieldSchema(f: FieldSpec): Record<string, unknown> {
+  const base = { description: f.description };
+  switch (f.kind) {
+    case 'string':
+      return { ...base, type: 'string', minLength: 1, maxLength: 1024, [MSG]: 'must be a non-empty string' };
+    case 'files':
+      return {
+        ...base,
+        [MSG]: 'must be a file name or a list of 1-100 of them',
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: 100,
+            items: { type: 'string', minLength: 1, [MSG]: 'must be a file name' },
+          },
+        ],
+      };
+    case 'digits':
+    case 'dtmf-keys':
+      return {
+        ...base,
+        type: 'string',
+        pattern: DIGITS,
+        maxLength: f.kind === 'digits' ? 64 : 16,
+        [MSG]: 'must be DTMF digits (0-9 * # A-D)',
+      };
+    case 'int':
+      return { ...base, type: 'integer', minimum: f.min, maximum: f.max, [MSG]: 'must be an integer' };
+    case 'bool':
+      return { ...base, type: 'boolean', [MSG]: 'must be true or false' };
+    case 'node':
+      return { ...base, type: 'string', [MSG]: 'must name a node' };
+    case 'branches':
+      return {
+        ...base,
+        type: 'object',
+        [MSG]: 'must be an object of digits -> node',
+        propertyNames: { pattern: BRANCH_KEY, [MSG]: 'branch keys are DTMF digits (0-9 * # A-D)' },
+        additionalProperties: { type: 'string', [MSG]: 'must name a node' },
+      };
+  }
+}
+
+/** The schema as JSON Schema (draft 2020-12), for editors and other validators; validateFlow checks with it (ajv). */
+export function flowJsonSchema(): object {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'rtp-media-server IVR flow',
+    type: 'object',
+    required: ['start', 'nodes'],
+    additionalProperties: false,
+    properties: {
+      $schema: { type: 'string' },
+      description: { type: 'string', [MSG]: 'must be a string' },
+      start: { type: 'string', [MSG]: '"start" must name a node' },
+      nodes: {
+        type: 'object',
+        minProperties: 1,
+        [MSG]: '"nodes" must be an object of node id -> node',
+        propertyNames: { pattern: ID.source, [MSG]: 'node ids are 1-64 of A-Z a-z 0-9 _ . -' },
+        additionalProperties: {
+          type: 'object',
+          [MSG]: 'a node is an object',
+          required: ['type'],
+          discriminator: { propertyName: 'type' },
+          oneOf: Object.entries(FLOW_NODE_TYPES).map(([type, spec]) => ({
+            description: spec.description,
+            type: 'object',
+            additionalProperties: false,
+            required: [
+              'type',
+              ...Object.entries(spec.fields)
+                .filter(([, f]) => f.required)
+                .map(([k]) => k),
+            ],
+            properties: {
+              type: { const: type },
+              ...Object.fromEntries(Object.entries(spec.fields).map(([k, f]) => [k, fieldSchema(f)])),
+            },
+          })),
+        },
+      },
+    },
+  };
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The schema object at an ajv schemaPath ("#/properties/nodes/..."), with each ancestor on the way. */
+function schemasAlong(root: unknown, schemaPath: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let node = root as Record<string, unknown> | undefined;
+  for (const part of schemaPath.replace(/^#\/?/, '').split('/')) {
+    if (!node || typeof node !== 'object') break;
+    out.push(node);
+    node = node[part.replace(/~1/g, '/').replace(/~0/g, '~')] as Record<string, unknown> | undefined;
+  }
+  return out;
+}
+
+/** The first schema violation as a FlowError in the words of the schema's x-message (or a field's bounds). */
+function explain(e: ErrorObject, doc: Record<string, unknown>, schema: object): FlowError {
+  const at = e.instancePath;
+  const parts = at
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const node = parts[0] === 'nodes' && parts.length >= 2 ? (doc.nodes as Record<string, unknown>)[parts[1]] : undefined;
+  const type = (node as { type?: unknown } | undefined)?.type;
+  const spec = typeof type === 'string' && Object.hasOwn(FLOW_NODE_TYPES, type) ? FLOW_NODE_TYPES[type] : undefined;
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    if (at === '') return new FlowError(`unknown key "${key}"`, ptr(key));
+    if (spec && parts.length === 2)
+      return new FlowError(`"${key}" is not a field of a ${type as string} node`, `${at}${ptr(key)}`);
+  }
+  if (e.keyword === 'required') {
+    const key = (e.params as { missingProperty: string }).missingProperty;
+    if (at === '' && key === 'nodes')
+      return new FlowError('"nodes" must be an object of node id -> node', ptr('nodes'));
+    if (at === '' && key === 'start') return new FlowError('"start" must name a node', ptr('start'));
+    if (spec && parts.length === 2)
+      return new FlowError(`a ${type as string} node needs "${key}" (${spec.fields[key]?.description ?? key})`, at);
+  }
+  if (e.keyword === 'discriminator' || (e.keyword === 'required' && parts.length === 2 && parts[0] === 'nodes'))
+    return new FlowError(
+      `"type" must be one of ${Object.keys(FLOW_NODE_TYPES).join(', ')} (got ${describe(type)})`,
+      `${at}/type`,
+    );
+  if (e.keyword === 'minProperties' && at === '/nodes') return new FlowError('a flow needs at least one node', at);
+  if (spec && parts.length === 3 && (e.keyword === 'minimum' || e.keyword === 'maximum')) {
+    const f = spec.fields[parts[2]];
+    return new FlowError(e.keyword === 'minimum' ? `must be at least ${f.min}` : `must be at most ${f.max}`, at);
+  }
+  // a bad property name is reported at the name
+  const name = (e as ErrorObject & { propertyName?: string }).propertyName;
+  const where = name !== undefined ? `${at}${ptr(name)}` : at;
+  const annotated = schemasAlong(schema, e.schemaPath)
+    .reverse()
+    .find((s) => typeof s[MSG] === 'string');
+  return new FlowError((annotated?.[MSG] as string | undefined) ?? e.message ?? 'not valid', where);
+}
+
+/** Checks a parsed document against the schema (ajv), then node references; returns it typed or throws FlowError. */
 export function validateFlow(doc: unknown): Flow {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FlowError('a flow is a JSON object', '');
+  const schema = flowJsonSchema();
+  compiled ??= new Ajv({ strict: false, discriminator: true, allErrors: false }).compile(schema);
   const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d))
-    if (!['start', 'nodes', 'description', '$schema'].includes(k)) throw new FlowError(`unknown key "${k}"`, ptr(k));
-  if (!d.nodes || typeof d.nodes !== 'object' || Array.isArray(d.nodes))
-    throw new FlowError('"nodes" must be an object of node id -> node', ptr('nodes'));
-  const nodes = d.nodes as Record<string, unknown>;
-  const ids = Object.keys(nodes);
-  if (!ids.length) throw new FlowError('a flow needs at least one node', ptr('nodes'));
-  if (typeof d.start !== 'string') throw new FlowError('"start" must name a node', ptr('start'));
-  if (!(d.start in nodes)) throw new FlowError(`unknown node "${d.start}"`, ptr('start'));
-  if (d.description !== undefined && typeof d.description !== 'string')
-    throw new FlowError('must be a string', ptr('description'));
-  for (const id of ids) {
-    const at = ptr('nodes', id);
-    if (!ID.test(id)) throw new FlowError('node ids are 1-64 of A-Z a-z 0-9 _ . -', at);
-    const n = nodes[id];
-    if (!n || typeof n !== 'object' || Array.isArray(n)) throw new FlowError('a node is an object', at);
-    const node = n as Record<string, unknown>;
-    const spec = FLOW_NODE_TYPES[node.type as string];
-    if (typeof node.type !== 'string' || !spec || !Object.hasOwn(FLOW_NODE_TYPES, node.type))
-      throw new FlowError(
-        `"type" must be one of ${Object.keys(FLOW_NODE_TYPES).join(', ')} (got ${describe(node.type)})`,
-        ptr('nodes', id, 'type'),
-      );
-    for (const k of Object.keys(node)) {
-      if (k === 'type') continue;
-      const f = spec.fields[k];
-      if (!f || !Object.hasOwn(spec.fields, k))
-        throw new FlowError(`"${k}" is not a field of a ${node.type} node`, ptr('nodes', id, k));
-      checkField(node[k], f, ptr('nodes', id, k), nodes);
+  if (!compiled(d)) {
+    // of the errors of an anyOf's branches, the deepest says most (a list's bad item, not "not a string")
+    const depth = (e: ErrorObject) => e.instancePath.split('/').length;
+    const errors = compiled.errors!;
+    throw explain(
+      errors.reduce((best, e) => (depth(e) > depth(best) ? e : best), errors[0]),
+      d,
+      schema,
+    );
+  }
+  // what JSON Schema cannot say: references between nodes, and relations between fields
+  const nodes = d.nodes as Record<string, FlowNode>;
+  if (!Object.hasOwn(nodes, d.start as string))
+    throw new FlowError(`unknown node "${d.start as string}"`, ptr('start'));
+  for (const [id, node] of Object.entries(nodes)) {
+    const spec = FLOW_NODE_TYPES[node.type];
+    for (const [k, f] of Object.entries(spec.fields)) {
+      const v = node[k];
+      if (v === undefined) continue;
+      if (f.kind === 'node' && !Object.hasOwn(nodes, v as string))
+        throw new FlowError(`unknown node "${v as string}"`, ptr('nodes', id, k));
+      if (f.kind === 'branches')
+        for (const [key, target] of Object.entries(v as Record<string, string>))
+          if (!Object.hasOwn(nodes, target)) throw new FlowError(`unknown node "${target}"`, ptr('nodes', id, k, key));
     }
-    for (const [k, f] of Object.entries(spec.fields))
-      if (f.required && node[k] === undefined)
-        throw new FlowError(`a ${node.type} node needs "${k}" (${f.description})`, at);
     if (node.type === 'collect') {
       const min = (node.min as number | undefined) ?? 1;
       const max = (node.max as number | undefined) ?? 1;
       if (min > max) throw new FlowError(`min ${min} is more than max ${max}`, ptr('nodes', id, 'min'));
       if (!node.branches && !node.next && !node.noMatch)
-        throw new FlowError('a collect node needs branches, next or noMatch', at);
+        throw new FlowError('a collect node needs branches, next or noMatch', ptr('nodes', id));
     }
   }
   return d as unknown as Flow;
-}
-
-function checkField(v: unknown, f: FieldSpec, at: string, nodes: Record<string, unknown>): void {
-  const fail = (why: string) => {
-    throw new FlowError(why, at);
-  };
-  switch (f.kind) {
-    case 'string':
-      if (typeof v !== 'string' || v === '' || v.length > 1024) fail('must be a non-empty string');
-      break;
-    case 'files':
-      if (typeof v === 'string') {
-        if (v === '') fail('must be a file name or a list of them');
-      } else if (!Array.isArray(v) || !v.length || v.length > 100) {
-        fail('must be a file name or a list of 1-100 of them');
-      } else {
-        v.forEach((x, i) => {
-          if (typeof x !== 'string' || x === '') throw new FlowError('must be a file name', `${at}/${i}`);
-        });
-      }
-      break;
-    case 'digits':
-      if (typeof v !== 'string' || !DIGITS.test(v) || v.length > 64) fail('must be DTMF digits (0-9 * # A-D)');
-      break;
-    case 'dtmf-keys':
-      if (typeof v !== 'string' || !DIGITS.test(v) || v.length > 16) fail('must be DTMF digits (0-9 * # A-D)');
-      break;
-    case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v)) fail('must be an integer');
-      if (f.min !== undefined && (v as number) < f.min) fail(`must be at least ${f.min}`);
-      if (f.max !== undefined && (v as number) > f.max) fail(`must be at most ${f.max}`);
-      break;
-    case 'bool':
-      if (typeof v !== 'boolean') fail('must be true or false');
-      break;
-    case 'node':
-      if (typeof v !== 'string') fail('must name a node');
-      if (!Object.hasOwn(nodes, v as string)) fail(`unknown node "${v as string}"`);
-      break;
-    case 'branches':
-      if (!v || typeof v !== 'object' || Array.isArray(v)) fail('must be an object of digits -> node');
-      for (const [k, target] of Object.entries(v as object)) {
-        const bat = `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if (!BRANCH_KEY.test(k)) throw new FlowError('branch keys are DTMF digits (0-9 * # A-D)', bat);
-        if (typeof target !== 'string') throw new FlowError('must name a node', bat);
-        if (!Object.hasOwn(nodes, target)) throw new FlowError(`unknown node "${target}"`, bat);
-      }
-      break;
-  }
 }
 
 /** Reads, parses and validates a flow file; syntax errors are FlowErrors too. */
@@ -241,82 +338,14 @@ export function loadFlow(file: string): Flow {
   return validateFlow(doc);
 }
 
-/** The schema as JSON Schema (draft 2020-12), for editors and other validators. */
-export function flowJsonSchema(): object {
-  const field = (f: FieldSpec): object => {
-    const base = { description: f.description };
-    switch (f.kind) {
-      case 'string':
-        return { ...base, type: 'string', minLength: 1 };
-      case 'files':
-        return {
-          ...base,
-          oneOf: [
-            { type: 'string', minLength: 1 },
-            { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-          ],
-        };
-      case 'digits':
-      case 'dtmf-keys':
-        return { ...base, type: 'string', pattern: '^[0-9*#A-D]+$' };
-      case 'int':
-        return { ...base, type: 'integer', minimum: f.min, maximum: f.max };
-      case 'bool':
-        return { ...base, type: 'boolean' };
-      case 'node':
-        return { ...base, type: 'string' };
-      case 'branches':
-        return {
-          ...base,
-          type: 'object',
-          propertyNames: { pattern: '^[0-9*#A-D]{1,128}$' },
-          additionalProperties: { type: 'string' },
-        };
-    }
-  };
-  return {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
-    title: 'rtp-media-server IVR flow',
-    type: 'object',
-    required: ['start', 'nodes'],
-    additionalProperties: false,
-    properties: {
-      $schema: { type: 'string' },
-      description: { type: 'string' },
-      start: { type: 'string' },
-      nodes: {
-        type: 'object',
-        propertyNames: { pattern: ID.source },
-        additionalProperties: {
-          oneOf: Object.entries(FLOW_NODE_TYPES).map(([type, spec]) => ({
-            description: spec.description,
-            type: 'object',
-            additionalProperties: false,
-            required: [
-              'type',
-              ...Object.entries(spec.fields)
-                .filter(([, f]) => f.required)
-                .map(([k]) => k),
-            ],
-            properties: {
-              type: { const: type },
-              ...Object.fromEntries(Object.entries(spec.fields).map(([k, f]) => [k, field(f)])),
-            },
-          })),
-        },
-      },
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------
 // running
 
 export interface FlowHandlers {
   /** Called by transfer nodes; the flow goes on to `next` when it resolves. */
-  transfer?: (target: string, leg: CallLeg) => Promise<void> | void;
+  transfer?: (target: string, leg: MediaLeg) => Promise<void> | void;
   /** Called by hangup nodes (and at the end of the flow), e.g. to send BYE. */
-  hangup?: (leg: CallLeg) => Promise<void> | void;
+  hangup?: (leg: MediaLeg) => Promise<void> | void;
 }
 
 export interface FlowRunOptions extends FlowHandlers {
@@ -358,14 +387,14 @@ function matchBranch(branches: Record<string, string>, digits: string): string |
 }
 
 /** Runs a validated flow (or validates it first) on `leg` until hangup, the end, or the leg moving or closing. */
-export async function runFlow(leg: CallLeg, flowDoc: Flow | unknown, opts: FlowRunOptions = {}): Promise<FlowResult> {
+export async function runFlow(leg: MediaLeg, flowDoc: Flow | unknown, opts: FlowRunOptions = {}): Promise<FlowResult> {
   const flow = validateFlow(flowDoc);
   const maxSteps = opts.maxSteps ?? 1000;
   const vars: Record<string, string> = { ...opts.vars };
   const visits = new Map<string, number>();
   const result: FlowResult = { reason: 'end', path: [], vars: {}, recordings: [] };
   let id: string | undefined = flow.start;
-  const gone = () => leg.closed || leg.mode !== 'ivr';
+  const gone = () => leg.closed || leg.mode !== 'alone';
   while (id !== undefined) {
     if (leg.closed) {
       result.reason = 'closed';
@@ -442,7 +471,7 @@ export async function runFlow(leg: CallLeg, flowDoc: Flow | unknown, opts: FlowR
           throw new InvalidArgumentError(`flow node ${id} transfers, but no transfer handler was given`);
         await opts.transfer(node.target as string, leg);
         id = next;
-        if (id !== undefined && leg.mode !== 'ivr') leg.toIvr();
+        if (id !== undefined && leg.mode !== 'alone') leg.toAlone();
         break;
       case 'hangup':
         await opts.hangup?.(leg);

@@ -111,6 +111,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly sampleMs: number;
   readonly intervalMs: number;
   readonly #reportIntervals: boolean;
+  readonly #resolved: ResolvedLegOptions;
   readonly #timer?: NodeJS.Timeout;
   readonly #timelineLimit: number;
   readonly #recordLimit: number;
@@ -127,30 +128,45 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
     this.#timelineLimit = limit;
     this.#recordLimit = int('recordLimit', opts.recordLimit, 720, 0);
     this.sampleMs = int('sampleMs', opts.sampleMs, 1000, 0);
-    const reportMs = int('intervalMs', opts.intervalMs, 0, 0);
-    this.#reportIntervals = reportMs > 0;
-    this.intervalMs = reportMs > 0 ? reportMs : 5000;
-    const window = int('alertWindowMs', opts.alertWindowMs, this.intervalMs, 0);
-    const resolved: ResolvedLegOptions = {
-      thresholds: { ...DEFAULT_THRESHOLDS, ...opts.thresholds },
-      alertWindowMs: window,
-      clearAfterMs: int('clearAfterMs', opts.clearAfterMs, Math.max(0, window - (this.sampleMs || 1000)), 0),
-      hysteresis: int('hysteresis', opts.hysteresis, 2 / 3, 0),
-      delayHysteresis: int('delayHysteresis', opts.delayHysteresis, 0.25, 0),
-      mosHysteresis: int('mosHysteresis', opts.mosHysteresis, 0.2, 0),
-      intervalMs: this.intervalMs,
-      noMediaMs: int('noMediaMs', opts.noMediaMs, 3000, 0),
-      relayedPlc: opts.relayedPlc ?? true,
-      fallback: { callId: ctx.callId ?? 'unknown', localUri: ctx.localUri ?? 'sip:rtp-media-server@invalid' },
-    };
+    this.#reportIntervals = int('intervalMs', opts.intervalMs, 0, 0) > 0;
+    this.#resolved = QualityMonitor.resolveOptions(opts, ctx);
+    this.intervalMs = this.#resolved.intervalMs;
     this.start = ctx.start ?? new Date();
-    for (const [name, src] of Object.entries(sources))
-      this.legs[name] = new LegQualityMonitor(name, src, resolved, this.start);
+    for (const [name, src] of Object.entries(sources)) this.addLeg(name, src, this.start);
     this.#closed = ctx.closed ?? (() => false);
     if (this.sampleMs > 0) {
       this.#timer = setInterval(() => this.sample(), this.sampleMs);
       this.#timer.unref();
     }
+  }
+
+  /** The per-leg options of a monitor with these options (for a LegQualityMonitor of one's own). */
+  static resolveOptions(opts: QualityOptions, ctx: QualityMonitorContext = {}): ResolvedLegOptions {
+    const sampleMs = int('sampleMs', opts.sampleMs, 1000, 0);
+    const reportMs = int('intervalMs', opts.intervalMs, 0, 0);
+    const intervalMs = reportMs > 0 ? reportMs : 5000;
+    const window = int('alertWindowMs', opts.alertWindowMs, intervalMs, 0);
+    return {
+      thresholds: { ...DEFAULT_THRESHOLDS, ...opts.thresholds },
+      alertWindowMs: window,
+      clearAfterMs: int('clearAfterMs', opts.clearAfterMs, Math.max(0, window - (sampleMs || 1000)), 0),
+      hysteresis: int('hysteresis', opts.hysteresis, 2 / 3, 0),
+      delayHysteresis: int('delayHysteresis', opts.delayHysteresis, 0.25, 0),
+      mosHysteresis: int('mosHysteresis', opts.mosHysteresis, 0.2, 0),
+      intervalMs,
+      noMediaMs: int('noMediaMs', opts.noMediaMs, 3000, 0),
+      relayedPlc: opts.relayedPlc ?? true,
+      fallback: { callId: ctx.callId ?? 'unknown', localUri: ctx.localUri ?? 'sip:rtp-media-server@invalid' },
+    };
+  }
+
+  /** Starts monitoring one more leg (a callee that answered): its figures from now on. */
+  addLeg(name: string, source: QualityLegSource, start = new Date()): LegQualityMonitor {
+    if (this.legs[name])
+      throw new InvalidArgumentError(`QualityMonitor: leg ${JSON.stringify(name)} is monitored already`);
+    const leg = new LegQualityMonitor(name, source, this.#resolved, start);
+    this.legs[name] = leg;
+    return leg;
   }
 
   /** Marks a call event on the timeline (hold, resume, re-INVITE, DTMF, bridge change ...). */
@@ -172,6 +188,7 @@ export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
         const changed = leg.mediaChanged();
         if (changed) this.mark('codec', `${changed.codec.name}/${changed.payloadType}`, leg.name, nowMs);
         const r = leg.sample(nowMs);
+        if (!r) continue;
         this.#keep(this.timeline, r.sample, this.#timelineLimit);
         this.safeEmit('sample', r.sample);
         for (const a of r.alerts) {

@@ -118,8 +118,10 @@ export class LegQualityMonitor {
     if (xr) this.#peerXr = xr;
   }
 
-  #media(): LegMediaFormat {
-    const m = this.source.media();
+  /** The media now, else the last known (undefined before any). */
+  #media(): LegMediaFormat | undefined {
+    const m = this.source.media() ?? this.#lastMedia;
+    if (!m) return undefined;
     if (m.ptimeMs !== this.#packetMs) {
       this.#packetMs = m.ptimeMs;
       this.source.endpoint.configureRxQuality({ packetMs: m.ptimeMs });
@@ -130,6 +132,7 @@ export class LegQualityMonitor {
   /** Whether the codec or payload type changed since the last sample (for the timeline). */
   mediaChanged(): LegMediaFormat | undefined {
     const m = this.source.media();
+    if (!m) return undefined;
     const prev = this.#lastMedia;
     this.#lastMedia = m;
     return prev && (prev.codec.name !== m.codec.name || prev.payloadType !== m.payloadType) ? m : undefined;
@@ -156,8 +159,9 @@ export class LegQualityMonitor {
   }
 
   /** One sample: alerts on the window, XR values of the whole call, maybe a closed interval. */
-  sample(nowMs: number): { sample: QualitySample; alerts: LegAlert[]; interval?: QualityInterval } {
+  sample(nowMs: number): { sample: QualitySample; alerts: LegAlert[]; interval?: QualityInterval } | undefined {
     const media = this.#media();
+    if (!media) return undefined;
     this.pollRtcp();
     const rx = this.source.endpoint.rxQuality();
     const now = new Date(nowMs);
@@ -259,6 +263,7 @@ export class LegQualityMonitor {
   /** Metrics of the whole call so far (the CallTerm report's local block). */
   wholeCall(nowMs = Date.now()): VqMetrics {
     const media = this.#media();
+    if (!media) return { start: this.#start, stop: new Date(nowMs) };
     const rx = this.source.endpoint.rxQuality();
     const m = this.#measure(rx, undefined, this.#start, new Date(nowMs), media);
     m.signalLevel = this.source.speechLevel();

@@ -17,36 +17,17 @@ import type {
 } from '../native';
 import type { RtpStats } from '../rtp/RtpEndpoint';
 
+import type { PlcKind as DecodedPlc } from '../media/meters';
+
+export type { LegLossMetrics } from '../media/meters';
+
 /**
  * How the audio of what a leg sends us is concealed when packets are lost:
  * the decoder's own PLC, mediastreamer2's generic PLC, none, or 'relayed':
  * not decoded here at all (the listener's phone conceals; see
  * QualityOptions.relayedPlc).
  */
-export type PlcKind = 'decoder' | 'generic' | 'none' | 'relayed';
-
-/** What a leg received, as RFC 3611 4.7 defines the loss and burst/gap metrics (Gmin 16). */
-export interface LegLossMetrics {
-  /** Packets expected (received + lost). */
-  packets: number;
-  /** Lost or discarded (late) packets. */
-  lost: number;
-  /** Packets (received and lost) inside bursts, and the lost among them. */
-  burstPackets: number;
-  burstLost: number;
-  bursts: number;
-  gmin: number;
-  /** Lost (and discarded) over expected, 0..1. */
-  lossRate: number;
-  /** Share of lost packets within bursts, 0..1 (0 when there was no burst). */
-  burstDensity: number;
-  /** Share of lost packets within gaps, 0..1. */
-  gapDensity: number;
-  /** Mean burst length in ms (0 without bursts). */
-  burstDurationMs: number;
-  /** Mean gap length in ms. */
-  gapDurationMs: number;
-}
+export type PlcKind = DecodedPlc | 'relayed';
 
 /** The RTP endpoint calls the quality layer makes (RtpEndpoint has them all). */
 export interface QualityEndpoint {
@@ -91,8 +72,8 @@ export interface LegMediaFormat {
 
 /** One leg as the quality layer sees it. Methods are read at every sample: return what holds now. */
 export interface QualityLegSource {
-  /** Codec, payload type, packet time, fmtp the leg uses now (a re-INVITE may change them). */
-  media(): LegMediaFormat;
+  /** Codec, payload type, packet time, fmtp the leg uses now (a re-INVITE may change them); undefined: no media yet. */
+  media(): LegMediaFormat | undefined;
   endpoint: QualityEndpoint;
   plc(): PlcKind;
   /** dBm0 of the last 200 ms of decoded audio; undefined when relayed or silent. */

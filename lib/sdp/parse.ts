@@ -5,15 +5,8 @@
 import * as transform from 'sdp-transform';
 import { isIP } from 'node:net';
 import { findCodec, CODECS } from '../codecs/table';
-import { InvalidArgumentError } from '../errors';
+import { SdpError } from '../errors';
 import type { Direction, RtcpXrAttribute, SdpFormat, SdpMedia, SdpSession } from './model';
-
-/** A malformed or unusable SDP. */
-export class SdpError extends InvalidArgumentError {
-  constructor(message: string, code = 'ERR_RMS_SDP') {
-    super(message, code);
-  }
-}
 
 const MAX_SDP_BYTES = 64 * 1024;
 const STATIC_PT = new Map(
@@ -104,9 +97,20 @@ export function parseSdp(text: unknown): SdpSession {
     const ipVersion = port === 0 && !conn ? 4 : ipVersionOf(address, `m=${type} connection`);
     const formats: SdpFormat[] = [];
     if (type === 'audio' && /^RTP\//.test(protocol)) {
+      const seen = new Set<number>();
       for (const tok of payloads.split(/\s+/).filter(Boolean)) {
         const pt = int(tok, `m=audio payload type`, 0, 127);
-        const rtp = m.rtp?.find((r) => r.payload === pt);
+        // a payload type listed twice on the m= line is one format (every
+        // layer below keys formats by payload type)
+        if (seen.has(pt)) continue;
+        seen.add(pt);
+        const maps = m.rtp?.filter((r) => r.payload === pt) ?? [];
+        const spelled = new Set(maps.map((r) => `${r.codec}/${r.rate ?? ''}/${r.encoding ?? ''}`.toLowerCase()));
+        if (spelled.size > 1)
+          throw new SdpError(
+            `SDP: payload type ${pt} has ${maps.length} different a=rtpmap lines (${maps.map((r) => `${r.codec}/${r.rate}`).join(', ')})`,
+          );
+        const rtp = maps[0];
         const fmtp = m.fmtp?.find((f) => f.payload === pt)?.config;
         if (rtp) {
           const name = String(rtp.codec);
@@ -130,7 +134,17 @@ export function parseSdp(text: unknown): SdpSession {
     // RFC 3264 8.4 / RFC 2543 hold: "do not send to me"
     if (zeroAddressHold && direction === 'sendrecv') direction = 'sendonly';
     if (zeroAddressHold && direction === 'recvonly') direction = 'inactive';
-    const rtcpPort = m.rtcp?.port !== undefined ? int(m.rtcp.port, 'a=rtcp port', 0, 65535) : port + 1;
+    // RTCP on the next port (RFC 3550 11), on the RTP port with rtcp-mux
+    // (RFC 5761), or where a=rtcp says (RFC 3605)
+    let rtcpPort: number;
+    if (m.rtcp?.port !== undefined) rtcpPort = int(m.rtcp.port, 'a=rtcp port', 0, 65535);
+    else if (port < 65535) rtcpPort = port + 1;
+    else if (m.rtcpMux !== undefined) rtcpPort = port;
+    else if (type === 'audio' && /^RTP\//.test(protocol))
+      throw new SdpError(
+        `SDP: m=${type} port 65535 leaves no port for RTCP (it would be 65536); give a=rtcp or a=rtcp-mux, or another port`,
+      );
+    else rtcpPort = 0; // a line we do not use
     const rtcpAddress = m.rtcp?.address ? String(m.rtcp.address) : address;
     if (m.rtcp?.address) ipVersionOf(rtcpAddress, 'a=rtcp');
     return {

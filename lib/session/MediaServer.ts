@@ -1,16 +1,36 @@
 import { isIP } from 'node:net';
-import * as os from 'node:os';
 import type { CodecName } from '../codecs/table';
-import { InvalidArgumentError, InvalidStateError, RmsError } from '../errors';
+import {
+  DuplicateOfferError,
+  InvalidArgumentError,
+  InvalidStateError,
+  SdpError,
+  UnknownCallError,
+  type RmsError,
+} from '../errors';
 import { Factory } from '../graph/Factory';
 import type { TickerPriority } from '../graph/Ticker';
 import type { OpusSettings } from '../graph/filters';
 import type { JitterBufferOptions, LatchMode } from '../rtp/RtpEndpoint';
 import { SafeEmitter } from '../util/SafeEmitter';
-import { SdpError } from '../sdp/parse';
+
+import type { MediaLeg } from '../leg/MediaLeg';
+import { MediaRoots } from '../media/mediaRoots';
+import type { QualityOptions } from '../quality/QualityMonitor';
 import {
-  DuplicateOfferError,
+  admissionCheck,
+  checkLimits,
+  currentLoad,
+  LoadSampler,
+  type AdmissionLimits,
+  type AdmissionState,
+  type ServerLoad,
+} from './admission';
+import type { SessionContext } from './context';
+import type { LegDialog } from './info';
+import {
   MediaSession,
+  type AnswerOptions,
   type SessionInfo,
   type SessionState,
   type SessionSummary,
@@ -18,58 +38,10 @@ import {
 import { TRANSCODABLE, unknownTranscodeCodecs, type CodecPolicy } from './negotiation';
 import { PortPool } from './PortPool';
 import { TickerPool } from './TickerPool';
-import type { QualityOptions } from '../quality/QualityMonitor';
-import type { CallLeg } from '../ivr/CallLeg';
-import type { MediaRoots } from '../ivr/mediaRoots';
-import { answerWithIvr, type IvrAnswer } from '../ivr/answer';
+import { routeNativeLog, type NativeLogRoute } from '../util/log';
+import { silentLogger, type Logger } from '../util/logger';
 
-/** An operation named a Call-ID the server does not know. */
-export class UnknownCallError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_UNKNOWN_CALL') {
-    super(message, code);
-  }
-}
-
-/** A new call refused because the server is at a configured limit; calls already admitted go on. */
-export class AdmissionError extends RmsError {
-  readonly reason: 'calls' | 'ticker-load' | 'cpu' | 'ports';
-  constructor(message: string, reason: AdmissionError['reason']) {
-    super(message, 'ERR_RMS_ADMISSION');
-    this.reason = reason;
-  }
-}
-
-/** Limits past which offer() and ivr() refuse new calls with AdmissionError. */
-export interface AdmissionLimits {
-  /** Most concurrent calls (sessions and IVR legs). Default: no limit. */
-  maxCalls?: number;
-  /** Refuse while the mean load of the tickers (ms2's, % of each 10 ms tick) is above this. Default: no limit. */
-  maxTickerLoad?: number;
-  /** Refuse while this process used more than this % of the machine's CPU (all cores) over the last second. Default: no limit. */
-  maxCpu?: number;
-  /**
-   * Refuse while fewer port pairs than this are free (a call takes two).
-   * Default: none; an empty pool refuses with PortsExhaustedError anyway.
-   */
-  minFreePorts?: number;
-}
-
-/** What admission control looks at, now. */
-export interface ServerLoad {
-  calls: number;
-  /** Mean ticker load, %. */
-  tickerLoad: number;
-  /** CPU this process used over the last second, % of all cores. */
-  cpu: number;
-  freePorts: number;
-}
-
-function checkLimits(l: AdmissionLimits): AdmissionLimits {
-  for (const [k, v] of Object.entries(l))
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
-      throw new InvalidArgumentError(`admission.${k} must be a non-negative number`);
-  return l;
-}
+export type { AdmissionLimits, ServerLoad } from './admission';
 
 export interface MediaServerOptions {
   /** Local address to bind RTP sockets on. */
@@ -147,7 +119,23 @@ export interface MediaServerOptions {
    * override it. Default: the encoder's defaults (complexity 5).
    */
   opus?: OpusSettings;
+  /** Folders legs may play prompts from and record into (each call may give its own for ivr()). */
+  mediaRoots?: MediaRoots | string[];
   factory?: Factory;
+  /**
+   * Where refusals and the native libraries' log lines go (a pino logger or
+   * anything with its error/warn/info/debug methods). Given, it takes the
+   * process' native log (routeNativeLog) until close(). Default: silent.
+   */
+  logger?: Logger;
+}
+
+/** A call answered by an IVR leg of ours. */
+export interface IvrAnswer {
+  session: MediaSession;
+  leg: MediaLeg;
+  /** The SDP answer for the caller. */
+  answerSdp: string;
 }
 
 export interface MediaServerEvents {
@@ -165,17 +153,16 @@ const DEFAULT_CODECS: CodecName[] = ['PCMU', 'PCMA', 'G722', 'opus', 'G729', 'CO
  */
 export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly address: string;
+  readonly logger: Logger;
+  #nativeLog?: NativeLogRoute;
   readonly advertisedAddress: string;
   readonly ports: PortPool;
   readonly tickers: TickerPool;
   readonly #factory: Factory;
   readonly #ownFactory: boolean;
   readonly #sessions = new Map<string, MediaSession>();
-  readonly #ivrLegs = new Map<string, CallLeg>();
-  #admission: AdmissionLimits;
-  #recentAdmits: number[] = [];
-  #cpuSample = { at: process.hrtime.bigint(), usage: process.cpuUsage(), percent: 0 };
-  readonly #ctx: ConstructorParameters<typeof MediaSession>[0];
+  readonly #admission: AdmissionState;
+  readonly #ctx: SessionContext;
   #closed = false;
 
   constructor(opts: MediaServerOptions) {
@@ -191,18 +178,31 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const c of codecs)
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
-    this.#admission = checkLimits({ ...opts.admission });
+    const limits = checkLimits({ ...opts.admission });
+    this.logger = opts.logger ?? silentLogger;
+    const alt = opts.address6;
+    if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
+      throw new InvalidArgumentError(
+        `Expected address6 to be an address of the other IP version than ${opts.address}, got ${alt}`,
+      );
+    const roots =
+      opts.mediaRoots === undefined || opts.mediaRoots instanceof MediaRoots
+        ? opts.mediaRoots
+        : new MediaRoots(opts.mediaRoots);
     this.address = opts.address;
     this.advertisedAddress = adv;
     this.ports = new PortPool(opts.ports ?? [30000, 40000]);
     this.#factory = opts.factory ?? new Factory();
     this.#ownFactory = !opts.factory;
     this.tickers = new TickerPool(opts.tickers, opts.tickerPriority ?? 'high', opts.tickIntervalMs ?? 10);
-    const alt = opts.address6;
-    if (alt !== undefined && (isIP(alt) === 0 || isIP(alt) === isIP(opts.address)))
-      throw new InvalidArgumentError(
-        `Expected address6 to be an address of the other IP version than ${opts.address}, got ${alt}`,
-      );
+    this.#admission = {
+      limits,
+      sampler: new LoadSampler(),
+      ports: this.ports,
+      tickers: this.tickers,
+      calls: 0,
+      recent: [],
+    };
     const advAlt = opts.advertisedAddress6 ?? alt;
     this.#ctx = {
       factory: this.#factory,
@@ -225,7 +225,9 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer, latch: opts.latch },
       opus: opts.opus,
       plc: opts.plc,
+      mediaRoots: roots,
     };
+    if (opts.logger) this.#nativeLog = routeNativeLog(opts.logger);
   }
 
   /** Same as the constructor; async for symmetry with servers that must bind first. */
@@ -233,77 +235,43 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return new MediaServer(opts);
   }
 
-  /**
-   * An offer (INVITE) for `callId`. A new call: binds two port pairs and
-   * returns the session, whose `offerSdp` goes to the callee. A re-INVITE on
-   * an answered call is refused (use session.reoffer()). The same offer
-   * again (an INVITE retransmission) returns the same session untouched.
-   * `codecs` shapes what this call offers to the callee (strip, mask,
-   * transcode...; see CodecPolicy); a transcode codec we cannot handle is an
-   * InvalidArgumentError.
-   */
-  /** What admission control looks at. CPU is measured over the time since the last call of load() or offer() (at least 250 ms). */
+  /** What admission control looks at. CPU is measured over the time since it was last measured (at least 250 ms). */
   load(): ServerLoad {
-    const now = process.hrtime.bigint();
-    const elapsedUs = Number(now - this.#cpuSample.at) / 1000;
-    if (elapsedUs >= 250_000) {
-      const u = process.cpuUsage(this.#cpuSample.usage);
-      const cores = os.availableParallelism?.() ?? os.cpus().length;
-      this.#cpuSample = {
-        at: now,
-        usage: process.cpuUsage(),
-        percent: (100 * (u.user + u.system)) / elapsedUs / cores,
-      };
-    }
-    const t = this.tickers.tickers;
-    return {
-      calls: this.#sessions.size + this.#ivrLegs.size,
-      tickerLoad: t.length ? t.reduce((n, x) => n + x.stats().load, 0) / t.length : 0,
-      cpu: this.#cpuSample.percent,
-      freePorts: this.ports.free,
-    };
+    return currentLoad({ ...this.#admission, calls: this.#sessions.size });
   }
 
   /** Changes the admission limits live (e.g. tighten them before maintenance); admitted calls are not touched. */
   setAdmission(limits: AdmissionLimits): void {
-    this.#admission = checkLimits({ ...limits });
+    this.#admission.limits = checkLimits({ ...limits });
   }
 
-  #admit(callId: string): void {
-    const a = this.#admission;
-    const l = this.load();
-    const refuse = (why: string, reason: AdmissionError['reason']) => {
-      throw new AdmissionError(`Call ${callId} refused: ${why}`, reason);
-    };
-    if (a.maxCalls !== undefined && l.calls >= a.maxCalls) refuse(`${l.calls} calls, the maximum`, 'calls');
-    if (a.maxTickerLoad !== undefined) {
-      // ms2's load is smoothed and a new call's cost shows up only after it
-      // runs a while: count the calls admitted in the last 2 s at the mean
-      // per-call load, or a burst of offers overshoots the limit
-      const now = Date.now();
-      this.#recentAdmits = this.#recentAdmits.filter((t) => now - t < 2000);
-      const perCall = l.calls ? l.tickerLoad / l.calls : 0;
-      const projected = l.tickerLoad + this.#recentAdmits.length * perCall;
-      if (projected > a.maxTickerLoad)
-        refuse(
-          `ticker load ${projected.toFixed(0)} % (with the calls just admitted) is above ${a.maxTickerLoad} %`,
-          'ticker-load',
-        );
-    }
-    if (a.maxCpu !== undefined && l.cpu > a.maxCpu) refuse(`CPU ${l.cpu.toFixed(0)} % is above ${a.maxCpu} %`, 'cpu');
-    if (a.minFreePorts !== undefined && l.freePorts < a.minFreePorts)
-      refuse(`${l.freePorts} free port pairs, fewer than ${a.minFreePorts}`, 'ports');
-    this.#recentAdmits.push(Date.now());
-  }
-
-  offer(callId: string, sdp: string, opts: { fromTag?: string; codecs?: CodecPolicy } = {}): MediaSession {
+  /**
+   * An offer (INVITE) for `callId`, the seed's rms_media_offer(). A new call
+   * binds a port pair towards each side and returns the session, whose
+   * `offerSdp` goes to the callee. The same offer again (an INVITE
+   * retransmission) returns the same session untouched; the same offer with a
+   * new `branch` (a forking proxy offering per branch) gets a port pair of its
+   * own (session.offerBranch()). A different offer while the first waits for
+   * its answer is a DuplicateOfferError; a re-INVITE on an answered call is
+   * refused (use session.reoffer()). `codecs` shapes what this call offers to
+   * the callee (strip, mask, transcode...; see CodecPolicy).
+   */
+  offer(
+    callId: string,
+    sdp: string,
+    opts: { fromTag?: string; codecs?: CodecPolicy; branch?: string; dialog?: LegDialog } = {},
+  ): MediaSession {
     this.#checkOpen();
-    if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
-      throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
+    checkCallId(callId);
     const existing = this.#sessions.get(callId);
     if (existing) {
-      if (existing.state === 'offered') {
-        if (existing.initialOffer === sdp) return existing;
+      if (existing.kind !== 'bridged')
+        throw new DuplicateOfferError(`Call ${callId} is an ${existing.kind} call: it takes no offer`);
+      if (existing.state === 'offered' || existing.state === 'early') {
+        if (existing.initialOffer === sdp) {
+          if (opts.branch !== undefined) existing.offerBranch(opts.branch);
+          return existing;
+        }
         throw new DuplicateOfferError(`Call ${callId} already has a pending offer; answer or stop it first`);
       }
       throw new InvalidStateError(`Call ${callId} is ${existing.state}: use session.reoffer() for a re-INVITE`);
@@ -314,10 +282,74 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
         `Cannot transcode to ${unknown.join(', ')}; supported: ${TRANSCODABLE.join(', ')}`,
       );
     this.#admit(callId);
-    const s = new MediaSession(this.#ctx, callId, sdp, opts.fromTag, opts.codecs);
-    this.#sessions.set(callId, s);
+    const s = new MediaSession(this.#ctx, callId, 'bridged', sdp, {
+      fromTag: opts.fromTag,
+      policy: opts.codecs,
+      dialog: opts.dialog,
+      branch: opts.branch,
+    });
+    return this.#register(s);
+  }
+
+  /** The callee's answer for `callId` (18x with `provisional`, or 200 OK); returns the SDP for the caller. */
+  answer(callId: string, sdp: string, opts: AnswerOptions = {}): string {
+    return this.get(callId).answer(sdp, opts);
+  }
+
+  /**
+   * Answers an offer with an IVR leg of ours (no callee): the caller's first
+   * codec we run, telephone-event if offered. The call is a session like any
+   * other (sessions(), stop()); its one leg plays, records, collects,
+   * bridges and joins conferences.
+   */
+  ivr(
+    callId: string,
+    sdp: string,
+    opts: { mediaRoots?: MediaRoots | string[]; codecs?: CodecName[]; fromTag?: string; dialog?: LegDialog } = {},
+  ): IvrAnswer {
+    this.#checkOpen();
+    checkCallId(callId);
+    if (this.#sessions.has(callId)) throw new DuplicateOfferError(`Call ${callId} already exists`);
+    const roots =
+      opts.mediaRoots === undefined || opts.mediaRoots instanceof MediaRoots
+        ? opts.mediaRoots
+        : new MediaRoots(opts.mediaRoots);
+    this.#admit(callId);
+    const s = new MediaSession(this.#ctx, callId, 'ivr', sdp, {
+      fromTag: opts.fromTag,
+      dialog: opts.dialog,
+      mediaRoots: roots,
+    });
+    let answerSdp: string;
+    try {
+      answerSdp = s.answerAsIvr(opts.codecs ?? this.#ctx.codecs);
+    } catch (err) {
+      s.stop();
+      throw err;
+    }
+    this.#register(s);
+    return { session: s, leg: s.a, answerSdp };
+  }
+
+  /**
+   * A call we start (an IVR calling out, a B2BUA answering an INVITE without
+   * SDP): leg `a` makes the offer, `session.offerSdp`; the peer's answer goes
+   * to session.answer(). Further outbound legs: session.offerLeg().
+   */
+  outbound(callId: string, opts: { codecs?: CodecPolicy; dialog?: LegDialog } = {}): MediaSession {
+    this.#checkOpen();
+    checkCallId(callId);
+    if (this.#sessions.has(callId)) throw new DuplicateOfferError(`Call ${callId} already exists`);
+    this.#admit(callId);
+    return this.#register(
+      new MediaSession(this.#ctx, callId, 'outbound', '', { policy: opts.codecs, dialog: opts.dialog }),
+    );
+  }
+
+  #register(s: MediaSession): MediaSession {
+    this.#sessions.set(s.callId, s);
     s.on('state', (state) => {
-      if (state === 'stopped') this.#sessions.delete(callId);
+      if (state === 'stopped' && this.#sessions.get(s.callId) === s) this.#sessions.delete(s.callId);
       this.safeEmit('state', s, state);
     });
     s.on('error', (e) => this.safeEmit('error', e));
@@ -325,12 +357,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return s;
   }
 
-  /** The callee's answer (200 OK) for `callId`; returns the SDP for the caller. */
-  answer(callId: string, sdp: string, opts: { toTag?: string } = {}): string {
-    return this.get(callId).answer(sdp, opts);
-  }
-
-  /** BYE: stops the call and frees everything it held. */
+  /** BYE (the seed's rms_media_stop): stops the call and frees everything it held; its final summary. */
   stop(callId: string): SessionSummary {
     return this.get(callId).stop();
   }
@@ -346,38 +373,19 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return this.#sessions.has(callId);
   }
 
-  /** Every call: Call-ID, tags, state, legs with ports, remotes and codecs. */
+  /** Every call (the seed's rms_sessions_dump): Call-ID, kind, tags, state, legs with ports, remotes and codecs. */
   sessions(): SessionInfo[] {
     return [...this.#sessions.values()].map((s) => s.info());
   }
 
-  /**
-   * Answers an offer with an IVR leg of our own (no callee): the caller's
-   * first codec we run, telephone-event if offered. Returns the leg (play,
-   * record, collect, bridge, conference) and the SDP answer. Close the leg on
-   * BYE; its port pair and its share of a ticker go back to the pools.
-   */
-  ivr(callId: string, sdp: string, opts: { mediaRoots?: MediaRoots | string[]; codecs?: CodecName[] } = {}): IvrAnswer {
-    this.#checkOpen();
-    if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
-      throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
-    if (this.#ivrLegs.has(callId) || this.#sessions.has(callId))
-      throw new InvalidStateError(`Call ${callId} already exists`);
-    this.#admit(callId);
-    const r = answerWithIvr(this.#ctx, sdp, opts);
-    this.#ivrLegs.set(callId, r.leg);
-    r.leg.on('close', () => this.#ivrLegs.delete(callId));
-    return r;
-  }
-
-  /** The IVR leg of a call answered by ivr(). */
-  ivrLeg(callId: string): CallLeg | undefined {
-    return this.#ivrLegs.get(callId);
-  }
-
-  /** Call-IDs of the calls answered by ivr() and not closed. */
-  ivrCalls(): string[] {
-    return [...this.#ivrLegs.keys()];
+  #admit(callId: string): void {
+    this.#admission.calls = this.#sessions.size;
+    try {
+      admissionCheck(callId, this.#admission);
+    } catch (err) {
+      this.logger.warn({ callId, code: (err as RmsError).code }, (err as Error).message);
+      throw err;
+    }
   }
 
   /** Stops every call, then the tickers and the factory. Idempotent. */
@@ -385,12 +393,17 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.stop();
-    for (const l of [...this.#ivrLegs.values()]) l.close();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
+    this.#nativeLog?.close();
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new InvalidStateError('MediaServer is closed');
   }
+}
+
+function checkCallId(callId: unknown): asserts callId is string {
+  if (typeof callId !== 'string' || callId.length === 0 || callId.length > 256)
+    throw new InvalidArgumentError('Expected a Call-ID (1..256 characters)');
 }

@@ -1,185 +1,126 @@
-import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
-import { ptimeOptions } from '../codecs/table';
-import { InvalidStateError, RmsError } from '../errors';
-import { Gateway, type LegMedia } from '../gateway/Gateway';
-import type { Factory } from '../graph/Factory';
-import type { OpusSettings } from '../graph/filters';
-import type { Ticker } from '../graph/Ticker';
-import type { RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
-import { gatewayQualitySources } from '../gateway/qualitySources';
-import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
-import type { LegDialog } from '../quality/source';
-import type { VqAlertReport, VqIntervalReport, VqSessionReport } from '../quality/vqreport';
-import { answerDirection, buildSdp, wantsToReceive, type SdpFormatSpec } from '../sdp/build';
-import type { Direction, SdpFormat, SdpMedia } from '../sdp/model';
-import { parseSdp, SdpError } from '../sdp/parse';
-import { SafeEmitter } from '../util/SafeEmitter';
-import {
-  callCost,
-  chosenByAnswer,
-  codecForA,
-  type CodecPolicy,
-  isTelephoneEvent,
-  offerForB,
-  sameFormat,
-  toSpec,
-  usableFormats,
-} from './negotiation';
-import type { PortPool } from './PortPool';
-import type { TickerPool } from './TickerPool';
-
-export type SessionState = 'offered' | 'answered' | 'stopped';
-export type LegName = 'a' | 'b';
-
-/** A second, different offer for a call that is still waiting for its answer. */
-export class DuplicateOfferError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_DUPLICATE_OFFER') {
-    super(message, code);
-  }
-}
-
-export interface LegInfo {
-  localPort: number;
-  localRtcpPort: number;
-  remote?: { address: string; port: number; rtcpPort: number };
-  codec?: string;
-  payloadType?: number;
-  telephoneEvent?: number;
-  /** Direction the peer asked for, from its own point of view. */
-  direction?: Direction;
-}
-
-export interface SessionInfo {
-  callId: string;
-  fromTag?: string;
-  toTag?: string;
-  state: SessionState;
-  createdAt: Date;
-  /** Both legs use one codec and packets are relayed without decoding. */
-  relay: boolean;
-  legs: { a: LegInfo; b: LegInfo };
-}
-
-export interface SessionSummary extends SessionInfo {
-  durationMs: number;
-  stats?: { a: RtpStats; b: RtpStats };
-  /**
-   * RFC 6035 VQSessionReport: CallTerm per leg (what we measured on what the
-   * leg sent us, and what its peer reported in RTCP XR), once media ran.
-   */
-  reports?: { a: VqSessionReport; b: VqSessionReport };
-}
-
-export interface SessionEvents {
-  state: (state: SessionState) => void;
-  /** A VQIntervalReport for a leg (MediaServerOptions.quality.intervalMs). */
-  interval: (report: VqIntervalReport) => void;
-  /** A VQAlertReport when a leg's MOS, loss, jitter or delay crosses a threshold, or clears. */
-  alert: (report: VqAlertReport) => void;
-  error: (err: unknown) => void;
-}
-
-/** @internal What MediaServer lends a session. */
-export interface SessionContext {
-  factory: Factory;
-  ports: PortPool;
-  tickers: TickerPool;
-  bindAddress: string;
-  advertisedAddress: string;
-  /** The local address of that IP version (throws SdpError when the server has none). */
-  bindAddressFor(ipVersion: 4 | 6): string;
-  /** The address to write into SDP for a local address. */
-  advertise(local: string): string;
-  codecs: import('../codecs/table').CodecName[];
-  transcode: boolean;
-  prefer: 'offerer' | 'cost';
-  /** Quality monitoring of answered calls; undefined: off. */
-  quality?: QualityOptions;
-  endpointOptions: {
-    rtcp?: boolean;
-    jitterBuffer?: Partial<import('../rtp/RtpEndpoint').JitterBufferOptions> | false;
-    latch?: import('../rtp/RtpEndpoint').LatchMode;
-  };
-  /** Opus encoder settings for legs that send Opus. */
-  opus?: OpusSettings;
-  /** Packet loss concealment on transcoded directions (GatewayOptions.plc); default true. */
-  plc?: boolean;
-}
-
-interface LegState {
-  endpoint: RtpEndpoint;
-  /** The peer's current SDP m-line. */
-  media?: SdpMedia;
-  /** What we put in our last SDP to this leg. */
-  ourFormats: SdpFormatSpec[];
-  format?: SdpFormat;
-  telephoneEvent?: SdpFormat;
-  version: number;
-  /** Every m-line of the peer's last offer (an answer mirrors them all). */
-  offeredMedia?: SdpMedia[];
-}
-
-const other = (l: LegName): LegName => (l === 'a' ? 'b' : 'a');
-
 /**
- * One call through the media server: leg a faces the caller (who sent the
- * first offer), leg b the callee. Created by MediaServer.offer().
+ * One call through the media server, by Call-ID: its legs, and at most one
+ * bridge between two of them.
+ *
+ * - A bridged call (MediaServer.offer): leg `a` faces the side that sent the
+ *   first offer; our offer goes to the other side, and every answer to it is
+ *   a callee leg (`b`, then `b2`, `b3` ... for further to-tags): an answer
+ *   marked provisional (183 with SDP) starts early media, the final one picks
+ *   the winner and frees the other branches. Media follows the latest answer,
+ *   on the same port pair towards the caller.
+ * - An IVR call (MediaServer.ivr): leg `a` only, answered by us.
+ * - An outbound call (MediaServer.outbound): leg `a` is ours to offer, the
+ *   peer's answer completes it; offerLeg() adds further outbound legs (a
+ *   B2BUA that received an INVITE without SDP), bridged to `a` once
+ *   answered.
  */
+import type { CodecName } from '../codecs/table';
+import { InvalidArgumentError, InvalidStateError, SdpError } from '../errors';
+import type { Bridge } from '../leg/Bridge';
+import type { MediaLeg } from '../leg/MediaLeg';
+import type { MediaRoots } from '../media/mediaRoots';
+import type { QualityMonitor, QualitySample } from '../quality/QualityMonitor';
+import type { VqAlertReport } from '../quality/vqreport';
+import { parseSdp } from '../sdp/parse';
+import { SafeEmitter } from '../util/SafeEmitter';
+import type { SessionContext } from './context';
+import {
+  legsInfo,
+  type AnswerOptions,
+  type LegDialog,
+  type SessionEvents,
+  type SessionInfo,
+  type SessionKind,
+  type SessionState,
+  type SessionSummary,
+} from './info';
+import type { LegSdp } from './legSdp';
+import { LegSet, type Entry } from './legSet';
+import { chosenByAnswer, codecForA, isTelephoneEvent, ourOffer, sameFormat, type CodecPolicy } from './negotiation';
+import { Placement } from './placement';
+import { SessionQuality } from './quality';
+import { answerTo, applyOutboundAnswer, applyReanswer, applyReoffer, chooseOwnCodec } from './answers';
+
+export type {
+  AnswerOptions,
+  LegDialog,
+  LegInfo,
+  SessionEvents,
+  SessionInfo,
+  SessionKind,
+  SessionState,
+  SessionSummary,
+} from './info';
+
+const CALLEE = 'b';
+
 export class MediaSession extends SafeEmitter<SessionEvents> {
   readonly callId: string;
+  readonly kind: SessionKind;
   readonly fromTag?: string;
-  toTag?: string;
   readonly createdAt = new Date();
-  /** The SDP we sent to B (our offer), updated by re-offers. */
+  /** The SDP we sent to the callee (our offer), updated by re-offers. */
   offerSdp: string;
-  /** The SDP we sent to A (our answer). */
+  /** The SDP we sent to the caller (our answer). */
   answerSdp?: string;
   #state: SessionState = 'offered';
   readonly #ctx: SessionContext;
-  readonly #legs: Record<LegName, LegState>;
-  readonly #sessionId = String(randomInt(1, 2 ** 47));
-  readonly #rawOffer: string;
-  #gateway?: Gateway;
-  #ticker?: Ticker;
-  #pendingReoffer?: LegName;
-  /** The expected cost the call counts for on its ticker (TickerPool). */
-  #placedCost = 0;
-  #answeredAt?: Date;
-  #monitor?: QualityMonitor;
-  readonly #dialogs: Partial<Record<LegName, LegDialog>> = {};
   readonly #policy?: CodecPolicy;
+  readonly #rawOffer: string;
+  readonly #legs: LegSet;
+  /** The callee leg media follows (the latest answer); the winner once answered. */
+  #active?: Entry;
+  #pendingReoffer?: { from: Entry; to: Entry };
+  readonly #placement: Placement;
+  #answeredAt?: Date;
+  #lastAnswerRaw?: string;
+  readonly #quality: SessionQuality;
+  #summary?: SessionSummary;
 
-  /** @internal */
-  constructor(ctx: SessionContext, callId: string, sdp: string, fromTag?: string, policy?: CodecPolicy) {
+  /** @internal Use MediaServer.offer(), ivr() or outbound(). */
+  constructor(
+    ctx: SessionContext,
+    callId: string,
+    kind: SessionKind,
+    sdp: string,
+    opts: { fromTag?: string; policy?: CodecPolicy; dialog?: LegDialog; mediaRoots?: MediaRoots; branch?: string } = {},
+  ) {
     super();
     this.#ctx = ctx;
     this.callId = callId;
-    this.fromTag = fromTag;
+    this.kind = kind;
+    this.fromTag = opts.fromTag;
     this.#rawOffer = sdp;
-    this.#policy = policy;
-    const offer = parseSdp(sdp);
-    if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
-    const formatsForB = offerForB(offer.audio, ctx.codecs, ctx.transcode, policy);
-    const bindA = ctx.bindAddressFor(offer.audio.ipVersion);
-    const bound: RtpEndpoint[] = [];
+    this.#policy = opts.policy;
+    this.#placement = new Placement(ctx.tickers);
+    this.#quality = new SessionQuality(ctx, this, (e, r) => this.safeEmit(e as 'alert', r as VqAlertReport));
+    this.#legs = new LegSet(ctx, this.#placement.ticker, {
+      onDtmf: (leg, d) => this.safeEmit('dtmf', leg, d),
+      onError: (err) => this.safeEmit('error', err),
+      onCallerGone: () => this.stop(),
+    });
     try {
-      const a = ctx.ports.bind({ address: bindA, ...ctx.endpointOptions });
-      bound.push(a);
-      const b = ctx.ports.bind({ address: ctx.bindAddress, ...ctx.endpointOptions });
-      bound.push(b);
-      this.#legs = {
-        a: { endpoint: a, media: offer.audio, ourFormats: [], version: 0, offeredMedia: offer.media },
-        b: { endpoint: b, ourFormats: formatsForB, version: 0 },
-      };
-      // RTCP (SR/RR/XR) of both legs is kept for the quality reports; the
-      // queues must exist before the graphs run
-      a.collectRtcp();
-      b.collectRtcp();
-      this.#setRemote('a', offer.audio);
-      this.offerSdp = this.#sdpFor('b', { direction: offer.audio.direction, ptime: offer.audio.ptime });
+      if (kind === 'outbound') {
+        const e = this.#legs.add('a', { dialog: opts.dialog });
+        e.sdp.ourFormats = ourOffer(ctx.codecs, opts.policy);
+        this.offerSdp = e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv' });
+        return;
+      }
+      const offer = parseSdp(sdp);
+      if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
+      const a = this.#legs.add('a', {
+        bindAddress: ctx.bindAddressFor(offer.audio.ipVersion),
+        tag: opts.fromTag,
+        dialog: opts.dialog,
+        mediaRoots: opts.mediaRoots,
+      });
+      a.sdp.media = offer.audio;
+      a.sdp.offeredMedia = offer.media;
+      this.#legs.setRemote(a, offer.audio);
+      this.offerSdp = kind === 'ivr' ? '' : this.#legs.offerSlot(opts.branch ?? '', offer.audio, this.#policy).offerSdp;
     } catch (err) {
-      for (const ep of bound) ctx.ports.release(ep);
+      this.#legs.free();
+      this.#placement.release();
       throw err;
     }
   }
@@ -193,306 +134,365 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return this.#rawOffer;
   }
 
+  /** Leg `a`: the caller (bridged and IVR calls) or our outbound leg. */
+  get a(): MediaLeg {
+    return this.#legs.a.leg;
+  }
+
+  /** The callee leg media follows: the latest answer, the winner once answered. */
+  get b(): MediaLeg | undefined {
+    return this.#active?.leg ?? (this.kind === 'outbound' ? this.#legs.get(CALLEE)?.leg : undefined);
+  }
+
+  /** Every leg, `a` first. */
+  get legs(): MediaLeg[] {
+    return this.#legs.values().map((e) => e.leg);
+  }
+
+  leg(name: string): MediaLeg | undefined {
+    return this.#legs.get(name)?.leg;
+  }
+
+  /** The leg that answered with this to-tag (or offered with this from-tag). */
+  legByTag(tag: string): MediaLeg | undefined {
+    return this.#legs.byTag(tag)?.leg;
+  }
+
+  /** The tag a leg was given (from-tag of the offerer, to-tag of an answerer). */
+  tagOf(leg: MediaLeg): string | undefined {
+    return this.#legs.of(leg)?.tag;
+  }
+
+  /** To-tag of the callee leg media follows. */
+  get toTag(): string | undefined {
+    return this.#active?.tag;
+  }
+
+  get bridge(): Bridge | undefined {
+    return this.a.bridge;
+  }
+
+  /** Both legs of the bridge use one codec and packets are relayed without decoding. */
   get relay(): boolean {
-    return this.#gateway?.directions.every((d) => d.relay) ?? false;
+    return this.a.bridge?.relayed ?? false;
   }
 
-  /**
-   * The quality monitor's samples so far, both legs interleaved, oldest
-   * first (one per leg per sampling period): empty before the answer or with
-   * quality monitoring off.
-   */
-  get qualitySamples(): readonly QualitySample[] {
-    return this.#monitor?.timeline ?? [];
-  }
-
-  /**
-   * The SIP dialog of a leg (Call-ID, tags, identities), for its RFC 6035
-   * reports: leg a's dialog is the caller's with us, leg b's ours with the
-   * callee. Without it the reports carry this session's Call-ID and tags.
-   */
-  setDialog(leg: LegName, dialog: LegDialog): void {
-    this.#dialogs[leg] = { ...dialog };
-  }
-
-  /** The call's quality monitor once answered (samples, intervals, alerts, events; mark() adds events). */
+  /** The quality monitor once media ran (intervals, alerts, events: mark() adds one); qualitySamples its samples. */
   get quality(): QualityMonitor | undefined {
-    return this.#monitor;
+    return this.#quality.monitor;
+  }
+  get qualitySamples(): readonly QualitySample[] {
+    return this.#quality.samples;
+  }
+  /** A re-offer waits for its answer. */
+  get reofferPending(): boolean {
+    return this.#pendingReoffer !== undefined;
   }
 
-  /** @internal The gateway, once answered. */
-  get gateway(): Gateway | undefined {
-    return this.#gateway;
+  // ------------------------------------------------------------- offers
+
+  /**
+   * Another offer to the callee side, on a port pair of its own (a forking
+   * proxy that offers per branch, ng `via-branch`): same formats as the
+   * first. The same branch again returns the same SDP.
+   */
+  offerBranch(branch: string): string {
+    this.#checkKind('bridged', 'offerBranch()');
+    if (this.#state !== 'offered' && this.#state !== 'early')
+      throw new InvalidStateError(`Call ${this.callId} is ${this.#state}: no new branch`);
+    return (this.#legs.slots.get(branch) ?? this.#legs.offerSlot(branch, this.#legs.a.sdp.media!, this.#policy))
+      .offerSdp;
   }
 
   /**
-   * B's answer (200 OK): picks each leg's codec, builds the graphs and starts
-   * media. Returns the SDP answer for A.
+   * An outbound leg of ours (a B2BUA calling the other side after an INVITE
+   * without SDP): returns our offer for it; its answer goes to
+   * answer(sdp, { leg: name }), which bridges it with `a`.
    */
-  answer(sdp: string, opts: { toTag?: string } = {}): string {
+  offerLeg(name = CALLEE, opts: { dialog?: LegDialog } = {}): string {
+    this.#checkKind('outbound', 'offerLeg()');
+    if (this.#legs.has(name)) throw new InvalidStateError(`Call ${this.callId} already has a leg ${name}`);
+    const e = this.#legs.add(name, { dialog: opts.dialog });
+    const a = this.#legs.a;
+    // a's codec first, so that a callee that takes it is relayed undecoded
+    e.sdp.ourFormats = ourOffer(this.#ctx.codecs, this.#policy, a.sdp.format ? [a.sdp.format] : []);
+    this.safeEmit('leg', e.leg);
+    return e.sdp.build(this.#ctx, e.leg.endpoint, { direction: 'sendrecv' });
+  }
+
+  // ------------------------------------------------------------ answers
+
+  /**
+   * An answer to our offer. For a bridged call: the callee's 18x (with
+   * `provisional`) or 200; media flows from the first one on; returns the
+   * SDP for the caller. For an outbound leg: its peer's answer (returns '').
+   * With a re-offer pending: the other side's answer to it.
+   */
+  answer(sdp: string, opts: AnswerOptions = {}): string {
     if (this.#state === 'stopped') throw new InvalidStateError(`Call ${this.callId} is stopped`);
     if (this.#pendingReoffer) return this.#reanswer(sdp);
-    if (this.#state === 'answered') throw new InvalidStateError(`Call ${this.callId} is already answered`);
+    if (this.kind === 'ivr') throw new InvalidStateError(`Call ${this.callId} is answered by us: no answer expected`);
+    if (this.kind === 'outbound') return this.#answerOutbound(sdp, opts);
+    // the same answer seen again (a retransmitted 18x/200 through the proxy): the same SDP back
+    if (sdp === this.#lastAnswerRaw && (opts.toTag ?? this.toTag) === this.toTag && this.answerSdp) {
+      if (!opts.provisional && this.#state !== 'answered') this.#settle(this.#active!, opts.keepBranches);
+      return this.answerSdp;
+    }
     const ans = parseSdp(sdp);
     if (!ans.audio) throw new SdpError('SDP answer: the callee rejected audio (no m=audio with a non-zero port)');
-    const b = this.#legs.b;
-    const a = this.#legs.a;
-    if (isIP(b.endpoint.address) !== ans.audio.ipVersion)
+    const slot = this.#legs.slotFor(opts.branch, opts.toTag, this.#active?.slot);
+    if (ans.audio.ipVersion !== (slot.endpoint.address.includes(':') ? 6 : 4))
       throw new SdpError(
-        `SDP answer: the callee is at an IPv${ans.audio.ipVersion} address, but leg b is bound to ${b.endpoint.address}`,
+        `SDP answer: the callee is at an IPv${ans.audio.ipVersion} address, but our offer was on ${slot.endpoint.address}`,
       );
-    b.media = ans.audio;
-    b.format = chosenByAnswer(ans.audio, b.ourFormats);
-    b.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
-    const forA = codecForA(a.media!, b.format, this.#ctx.prefer, this.#policy);
-    a.format = forA.format;
-    a.telephoneEvent = a.media!.formats.find(isTelephoneEvent);
-    this.#setRemote('b', ans.audio);
-    this.#placedCost = this.#expectedCost();
-    this.#ticker = this.#ctx.tickers.acquire(this.#placedCost);
-    this.#gateway = new Gateway({
-      factory: this.#ctx.factory,
-      ticker: this.#ticker,
-      start: false,
-      plc: this.#ctx.plc,
-      // no quality monitoring: no loss/level meters either (two filters fewer per direction)
-      meters: this.#ctx.quality !== undefined,
-      a: { endpoint: a.endpoint, ...this.#legMedia('a') },
-      b: { endpoint: b.endpoint, ...this.#legMedia('b') },
-    });
-    this.#applyDirections();
+    const format = chosenByAnswer(ans.audio, slot.sdp.ourFormats);
+    let e = this.#legs.callees().find((x) => x.slot === slot && x.tag === opts.toTag);
+    if (!e) {
+      const n = this.#legs.callees().length;
+      e = this.#legs.add(n ? `${CALLEE}${n + 1}` : CALLEE, { slot, tag: opts.toTag, dialog: opts.dialog });
+      e.sdp.ourFormats = slot.sdp.ourFormats;
+      this.safeEmit('leg', e.leg);
+    }
+    if (opts.dialog) e.dialog = opts.dialog;
+    e.sdp.media = ans.audio;
+    e.sdp.format = format;
+    e.sdp.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);
+    e.state = opts.provisional ? 'early' : 'answered';
+    const a = this.#legs.a;
+    if (e.state === 'answered' || a.state === 'offered') a.state = e.state;
+    this.#follow(e);
+    this.#lastAnswerRaw = sdp;
+    if (!opts.provisional) this.#settle(e, opts.keepBranches);
+    else if (this.#state !== 'answered') this.#setState('early');
+    return this.answerSdp!;
+  }
+
+  /** Media follows `e` (bridged with a), the caller's answer is rebuilt for its codec. */
+  #follow(e: Entry): void {
+    const a = this.#legs.a;
+    const prev = this.#active;
+    const forA = codecForA(a.sdp.media!, e.sdp.format!, this.#ctx.prefer, this.#policy);
+    const aChanged = !a.sdp.format || !sameFormat(a.sdp.format, forA.format) || a.sdp.format.pt !== forA.format.pt;
+    a.sdp.format = forA.format;
+    a.sdp.telephoneEvent = a.sdp.media!.formats.find(isTelephoneEvent);
+    if (prev && prev !== e) prev.leg.standby();
+    this.#active = e;
+    this.#legs.setRemote(e, e.sdp.media!);
+    e.leg.setMedia(e.sdp.legMedia(this.#ctx), { attach: false });
+    if (aChanged || !a.leg.resolvedMedia) a.leg.setMedia(a.sdp.legMedia(this.#ctx), { attach: false });
+    if (a.leg.bridge?.peerOf(a.leg) !== e.leg) this.#bridge(a.leg, e.leg);
+    this.#mediaChanged();
+    a.sdp.settle();
+    this.answerSdp = answerTo(this.#ctx, a, e.sdp.media!.direction);
+  }
+
+  /**
+   * The final answer: its branch wins; unless asked to keep them, the other
+   * branches end (with their reports) and their ports are freed.
+   */
+  #settle(winner: Entry, keepBranches = false): void {
+    if (!keepBranches) {
+      for (const e of this.#legs.callees()) if (e !== winner) this.#endBranch(e);
+      for (const s of [...this.#legs.slots.values()]) if (s !== winner.slot) this.#legs.releaseSlot(s);
+    }
+    this.#setState('answered');
+  }
+
+  #endBranch(e: Entry): void {
+    const report = this.#quality.report(e, this.#answeredAt ?? this.createdAt);
+    this.#legs.remove(e);
+    this.safeEmit('legEnd', e.leg, report);
+  }
+
+  /**
+   * Ends one callee branch (a fork that failed, ng delete with its to-tag),
+   * with its report. Media follows the latest other branch if it was the one
+   * followed. Returns false when it is the only callee leg left (end the
+   * call instead).
+   */
+  endLeg(leg: MediaLeg): boolean {
+    const e = this.#legs.of(leg);
+    if (!e || !e.slot) return false;
+    const others = this.#legs.callees().filter((x) => x !== e);
+    if (!others.length) return false;
+    this.#endBranch(e);
+    if (this.#active === e) {
+      this.#active = undefined;
+      this.#follow(others[others.length - 1]);
+    }
+    return true;
+  }
+
+  #answerOutbound(sdp: string, opts: AnswerOptions): string {
+    const e = this.#legs.get(opts.leg ?? (this.#legs.a.state === 'offered' ? 'a' : CALLEE));
+    if (!e || e.state === 'answered')
+      throw new InvalidStateError(`Call ${this.callId} has no offer waiting for that answer`);
+    applyOutboundAnswer(this.#legs, e, sdp, opts);
+    const a = this.#legs.a;
+    const bridged = e !== a && a.leg.resolvedMedia !== undefined;
+    e.leg.setMedia(e.sdp.legMedia(this.#ctx), { attach: !bridged });
+    if (bridged) {
+      this.#active = e;
+      this.#bridge(a.leg, e.leg);
+    }
+    this.#mediaChanged();
+    if (this.#legs.values().every((x) => x.state === 'answered')) this.#setState('answered');
+    else if (this.#state === 'offered') this.#setState('early');
+    return '';
+  }
+
+  // --------------------------------------------------------- re-offers
+
+  /**
+   * A re-INVITE from one side (hold, resume, new address, new codec list),
+   * applied to that leg at once. Returns the SDP to send next: for a bridged
+   * leg the re-offer to forward to the other side (its answer goes to
+   * answer()); for a leg on its own (IVR, outbound) our answer.
+   */
+  reoffer(sdp: string, from: string): string {
+    if (this.#state !== 'answered' && this.#state !== 'early')
+      throw new InvalidStateError(`Call ${this.callId} is ${this.#state}, not answered`);
+    const e = from === CALLEE ? this.#active : this.#legs.get(from);
+    if (!e || !e.sdp.format) throw new InvalidArgumentError(`Call ${this.callId} has no answered leg ${from}`);
+    const offer = applyReoffer(this.#ctx, this.#legs, e, sdp);
+    this.#quality.reoffered(e.leg, from, offer.direction);
+    const peer = e.leg.peer ? this.#legs.of(e.leg.peer) : undefined;
+    if (!peer) {
+      // nobody to ask: we answer ourselves
+      e.sdp.settle();
+      this.#mediaChanged();
+      const ours = answerTo(this.#ctx, e, 'sendrecv');
+      if (e === this.#legs.a) this.answerSdp = ours;
+      return ours;
+    }
     this.#reweigh();
-    this.#gateway.start();
-    this.#answeredAt = new Date();
-    this.#startQuality();
-    if (opts.toTag) this.toTag = opts.toTag;
-    // what A gets: its own codec (and telephone-event if it offered it)
-    a.ourFormats = [toSpec(a.format), ...(a.telephoneEvent ? [toSpec(a.telephoneEvent)] : [])];
-    this.answerSdp = this.#sdpFor('a', {
-      direction: answerDirection(a.media!.direction, ans.audio.direction),
-      ptime: a.media!.ptime,
-      answering: a.media,
+    this.#pendingReoffer = { from: e, to: peer };
+    const out = peer.sdp.build(this.#ctx, peer.leg.endpoint, {
+      direction: offer.direction,
+      ptime: peer.sdp.media?.ptime,
     });
+    if (peer === this.#active) this.offerSdp = out;
+    return out;
+  }
+
+  #reanswer(sdp: string): string {
+    const { from, to } = this.#pendingReoffer!;
+    const direction = applyReanswer(this.#ctx, this.#legs, to, sdp);
+    this.#pendingReoffer = undefined;
+    this.#mediaChanged();
+    from.sdp.settle();
+    const out = answerTo(this.#ctx, from, direction);
+    if (from === this.#legs.a) this.answerSdp = out;
+    return out;
+  }
+
+  /** @internal For IVR calls: leg a answers the offer with our codec choice (MediaServer.ivr()). */
+  answerAsIvr(codecs: CodecName[]): string {
+    const a = this.#legs.a;
+    chooseOwnCodec(a, codecs);
+    a.leg.setMedia(a.sdp.legMedia(this.#ctx));
+    this.#mediaChanged();
+    a.sdp.settle();
+    this.answerSdp = answerTo(this.#ctx, a, 'sendrecv');
     this.#setState('answered');
     return this.answerSdp;
   }
 
-  /**
-   * A re-INVITE from one side (hold, resume, new address, new codec list):
-   * applied to that leg at once, and returns the SDP to forward to the other
-   * side, whose answer goes to answer().
-   */
-  reoffer(sdp: string, from: LegName): string {
-    if (this.#state !== 'answered') throw new InvalidStateError(`Call ${this.callId} is ${this.#state}, not answered`);
-    const offer = parseSdp(sdp);
-    if (!offer.audio) throw new SdpError('SDP re-offer: no usable audio m-line');
-    const leg = this.#legs[from];
-    const usable = usableFormats(offer.audio);
-    if (usable.length === 0) throw new SdpError('SDP re-offer: no codec we support');
-    leg.media = offer.audio;
-    leg.offeredMedia = offer.media;
-    this.#setRemote(from, offer.audio);
-    // keep the current codec when still offered, else the first usable one
-    const keep = usable.find((f) => sameFormat(f, leg.format!));
-    const next = keep ?? usable[0];
-    if (!keep || next.pt !== leg.format!.pt) {
-      leg.format = next;
-      leg.telephoneEvent = offer.audio.formats.find(isTelephoneEvent);
-      this.#gateway!.reconfigure({ [from]: this.#legMedia(from) });
-      this.#reweigh();
-    }
-    this.#pendingReoffer = from;
-    const to = other(from);
-    const hold = !wantsToReceive(offer.audio.direction) || offer.audio.zeroAddressHold;
-    this.#monitor?.mark(hold ? 'hold' : 're-INVITE', `re-INVITE from ${from}: ${offer.audio.direction}`, from);
-    return this.#sdpFor(to, { direction: offer.audio.direction, ptime: this.#legs[to].media?.ptime });
-  }
-
-  #reanswer(sdp: string): string {
-    const from = this.#pendingReoffer!;
-    const to = other(from);
-    const ans = parseSdp(sdp);
-    if (!ans.audio) throw new SdpError('SDP answer to a re-offer: audio rejected');
-    const leg = this.#legs[to];
-    leg.media = ans.audio;
-    this.#setRemote(to, ans.audio);
-    const chosen = chosenByAnswer(ans.audio, leg.ourFormats);
-    if (!sameFormat(chosen, leg.format!) || chosen.pt !== leg.format!.pt) {
-      leg.format = chosen;
-      this.#gateway!.reconfigure({ [to]: this.#legMedia(to) });
-      this.#reweigh();
-    }
-    this.#pendingReoffer = undefined;
-    this.#applyDirections();
-    const offerer = this.#legs[from];
-    offerer.ourFormats = [toSpec(offerer.format!), ...(offerer.telephoneEvent ? [toSpec(offerer.telephoneEvent)] : [])];
-    const answerSdp = this.#sdpFor(from, {
-      direction: answerDirection(offerer.media!.direction, ans.audio.direction),
-      ptime: offerer.media!.ptime,
-      answering: offerer.media,
-    });
-    if (from === 'a') this.answerSdp = answerSdp;
-    return answerSdp;
-  }
+  // ------------------------------------------------------- information
 
   info(): SessionInfo {
-    const leg = (n: LegName): LegInfo => {
-      const l = this.#legs[n];
-      return {
-        localPort: l.endpoint.port,
-        localRtcpPort: l.endpoint.rtcpPort,
-        remote: l.media ? { address: l.media.address, port: l.media.port, rtcpPort: l.media.rtcpPort } : undefined,
-        codec: l.format?.name,
-        payloadType: l.format?.pt,
-        telephoneEvent: l.telephoneEvent?.pt,
-        direction: l.media?.direction,
-      };
-    };
+    if (this.#summary) {
+      const { durationMs: _d, stats: _s, reports: _r, ...info } = this.#summary;
+      return info;
+    }
+    const a = this.#legs.a;
+    const b = this.#active ?? this.#legs.values().find((e) => e !== a);
     return {
       callId: this.callId,
+      kind: this.kind,
       fromTag: this.fromTag,
       toTag: this.toTag,
       state: this.#state,
       createdAt: this.createdAt,
       relay: this.relay,
-      legs: { a: leg('a'), b: leg('b') },
+      ...legsInfo(a, b, this.#legs.callees(), this.#legs.slots.values().next().value),
     };
   }
 
-  /** BYE: stops media and frees ports and graphs. Idempotent; returns the final figures. */
+  /** @internal The leg's dialog and SDP, for the quality reports. */
+  entryFacts(leg: MediaLeg): { dialog?: LegDialog; sdp: LegSdp; tag?: string } | undefined {
+    const e = this.#legs.of(leg);
+    return e && { dialog: e.dialog, sdp: e.sdp, tag: e.tag };
+  }
+
+  /** BYE (the seed's rms_media_stop): stops media, frees ports and graphs; the final figures. Idempotent. */
   stop(): SessionSummary {
+    if (this.#summary) return this.#summary;
     const info = this.info();
-    let stats: SessionSummary['stats'];
+    const a = this.#legs.a;
+    const b = this.#active;
+    const media = a.leg.resolvedMedia !== undefined;
     let reports: SessionSummary['reports'];
-    if (this.#state !== 'stopped') {
-      if (this.#gateway && !this.#gateway.closed) {
-        const s = this.#gateway.stats();
-        stats = { a: s.a, b: s.b };
-        this.#monitor?.stop();
-        try {
-          if (this.#monitor) reports = { a: this.#monitor.report('a'), b: this.#monitor.report('b') };
-        } catch (err) {
-          this.safeEmit('error', err); // a report must never keep a call from ending
-        }
-        this.#gateway.close();
+    if (media) {
+      this.#quality.stop();
+      try {
+        const start = this.#answeredAt ?? this.createdAt;
+        reports = { a: this.#quality.report(a, start)!, b: b ? this.#quality.report(b, start) : undefined };
+      } catch (err) {
+        this.safeEmit('error', err); // a report must never keep a call from ending
       }
-      if (this.#ticker) this.#ctx.tickers.release(this.#ticker, this.#placedCost);
-      this.#ctx.ports.release(this.#legs.a.endpoint);
-      this.#ctx.ports.release(this.#legs.b.endpoint);
-      this.#setState('stopped');
     }
-    return { ...info, state: 'stopped', durationMs: Date.now() - this.createdAt.getTime(), stats, reports };
-  }
-
-  #startQuality(): void {
-    if (this.#monitor) return;
-    const gw = this.#gateway!;
-    const q = this.#ctx.quality;
-    // without quality monitoring: no sampling, but the CallTerm reports still
-    const m = new QualityMonitor(
-      gatewayQualitySources(gw, {
-        dialog: (n) => this.#dialogs[n] ?? this.#defaultDialog(n),
-        addresses: (n) => {
-          const l = this.#legs[n];
-          return {
-            local: { ip: this.#ctx.advertise(l.endpoint.address), port: l.endpoint.port },
-            remote: l.media ? { ip: l.media.address, port: l.media.port } : undefined,
-          };
-        },
-        // the peer sends unless its SDP says sendonly-from-us or inactive
-        receiving: (n) => {
-          const d = this.#legs[n].media?.direction;
-          return d === undefined || d === 'sendrecv' || d === 'sendonly';
-        },
-      }),
-      q ?? { sampleMs: 0 },
-      { closed: () => gw.closed, callId: this.callId, start: this.#answeredAt },
-    );
-    m.on('interval', (leg, _metrics, iv) => this.safeEmit('interval', m.legs[leg].intervalReport(iv)));
-    m.on('alert', (a) => this.safeEmit('alert', m.legs[a.leg].alertReport(a)));
-    m.on('error', (e) => this.safeEmit('error', e));
-    gw.on('dtmf', (leg, digit, i) => m.mark('dtmf', `DTMF ${digit} (${i.source}) from ${leg}`, leg));
-    this.#monitor = m;
-  }
-
-  /**
-   * Without a dialog from the application: the one dialog a proxy in the
-   * middle sees (the daemon's case), one Call-ID and its tags on both legs;
-   * towards leg a we stand for the callee, towards leg b for the caller.
-   */
-  #defaultDialog(n: LegName): LegDialog {
-    const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
-    const l = this.#legs[n];
-    return {
-      callId: this.callId,
-      localTag: n === 'a' ? this.toTag : this.fromTag,
-      remoteTag: n === 'a' ? this.fromTag : this.toTag,
-      local: { uri: `sip:${host(this.#ctx.advertise(l.endpoint.address))}` },
-      remote: { uri: `sip:${host(l.media?.address ?? '0.0.0.0')}` },
-      initiator: n === 'a' ? 'remote' : 'local',
+    this.#summary = {
+      ...info,
+      state: 'stopped',
+      durationMs: Date.now() - this.createdAt.getTime(),
+      stats: media && !a.leg.endpoint.closed ? { a: a.leg.stats(), b: b?.leg.stats() } : undefined,
+      reports,
     };
+    this.#quality.stop();
+    this.#legs.free();
+    this.#placement.release();
+    this.#setState('stopped');
+    return this.#summary;
   }
 
-  #legMedia(n: LegName): LegMedia {
-    const l = this.#legs[n];
-    const f = l.format!;
-    const allowed = ptimeOptions(f.codec!, f.fmtp).allowed;
-    const ptime = l.media?.ptime && allowed.includes(l.media.ptime) ? l.media.ptime : undefined;
-    const opus = f.codec!.name === 'opus' ? this.#ctx.opus : undefined;
-    return { codec: f.codec!.name, payloadType: f.pt, fmtp: f.fmtp, ptime, telephoneEvent: l.telephoneEvent?.pt, opus };
+  /** Same as stop(): ends the call and returns its final summary. */
+  close(): SessionSummary {
+    return this.stop();
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  #checkKind(kind: SessionKind, what: string): void {
+    if (this.kind !== kind)
+      throw new InvalidStateError(`${what} is for ${kind} calls; call ${this.callId} is ${this.kind}`);
+  }
+
+  #bridge(x: MediaLeg, y: MediaLeg): void {
+    x.bridgeWith(y, { plc: this.#ctx.plc, meters: this.#ctx.quality !== undefined });
+  }
+
+  /** After any change of media: directions, ticker weight, quality sampling. */
+  #mediaChanged(): void {
+    this.#legs.applyDirections();
+    this.#reweigh();
+    this.#answeredAt ??= new Date();
+    this.#quality.start();
   }
 
   /** What the call weighs on its ticker: relayed or transcoded, and between which codecs. */
-  #expectedCost(): number {
-    const a = this.#legs.a;
-    const b = this.#legs.b;
-    const relay = this.#gateway
-      ? this.relay
-      : sameFormat(a.format!, b.format!) && (a.telephoneEvent === undefined) === (b.telephoneEvent === undefined);
-    return callCost(a.format!.codec!, b.format!.codec!, relay);
-  }
-
   #reweigh(): void {
-    const cost = this.#expectedCost();
-    if (this.#ticker && cost !== this.#placedCost) {
-      this.#ctx.tickers.reweigh(this.#ticker, this.#placedCost, cost);
-      this.#placedCost = cost;
-    }
-  }
-
-  #setRemote(n: LegName, m: SdpMedia): void {
-    if (m.zeroAddressHold) return; // keep the old address; nothing is sent there anyway
-    this.#legs[n].endpoint.setRemote({ address: m.address, port: m.port, rtcpPort: m.rtcpPort });
-  }
-
-  #applyDirections(): void {
-    for (const n of ['a', 'b'] as const) {
-      const m = this.#legs[n].media;
-      if (m) this.#gateway!.setSending(n, wantsToReceive(m.direction));
-    }
-  }
-
-  #sdpFor(n: LegName, o: { direction: Direction; ptime?: number; answering?: SdpMedia }): string {
-    const l = this.#legs[n];
-    l.version++;
-    return buildSdp({
-      sessionId: this.#sessionId + (n === 'a' ? '1' : '2'),
-      version: l.version,
-      address: this.#ctx.advertise(l.endpoint.address),
-      audio: {
-        address: this.#ctx.advertise(l.endpoint.address),
-        port: l.endpoint.port,
-        rtcpPort: l.endpoint.rtcpPort,
-        formats: l.ourFormats,
-        direction: o.direction,
-        ptime: o.ptime,
-      },
-      offerMedia: o.answering ? l.offeredMedia : undefined,
-      audioIndex: o.answering?.index,
-    });
+    const b = this.#active ?? this.#legs.get(CALLEE);
+    this.#placement.weigh(
+      this.#legs.a.sdp.format?.codec ?? null,
+      b?.sdp.format?.codec ?? null,
+      !!this.a.bridge,
+      this.relay,
+    );
   }
 
   #setState(s: SessionState): void {
+    if (this.#state === s) return;
     this.#state = s;
     this.safeEmit('state', s);
   }

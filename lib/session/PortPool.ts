@@ -1,12 +1,5 @@
-import { AddressInUseError, RmsError } from '../errors';
+import { AddressInUseError, PortsExhaustedError } from '../errors';
 import { RtpEndpoint, type RtpEndpointOptions } from '../rtp/RtpEndpoint';
-
-/** No free RTP/RTCP port pair is left in the configured range. */
-export class PortsExhaustedError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_PORTS_EXHAUSTED') {
-    super(message, code);
-  }
-}
 
 /**
  * Even RTP ports with RTCP on the next odd one, from a configured range.

@@ -5,16 +5,9 @@
  */
 import { CODECS, findCodec, type CodecInfo, type CodecName } from '../codecs/table';
 import { parseCodec2Fmtp } from '../codecs/fmtp';
-import { RmsError } from '../errors';
+import { NoCommonCodecError } from '../errors';
 import type { SdpFormatSpec } from '../sdp/build';
 import type { SdpFormat, SdpMedia } from '../sdp/model';
-
-/** The offer and the codecs we support share nothing: the SIP 488 case. */
-export class NoCommonCodecError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_NO_COMMON_CODEC') {
-    super(message, code);
-  }
-}
 
 /** Codecs we can decode and encode, from the codec table. */
 export const TRANSCODABLE: CodecName[] = Object.values(CODECS)
@@ -171,6 +164,33 @@ export function offerForB(
   return out;
 }
 
+/**
+ * Our own offer (an outbound leg): `first` (e.g. the codec the other leg
+ * already uses, so that a peer taking it is relayed), then our codecs in
+ * preference order minus what the policy strips, then telephone-event.
+ */
+export function ourOffer(preference: CodecName[], policy: CodecPolicy = {}, first: SdpFormat[] = []): SdpFormatSpec[] {
+  const out: SdpFormatSpec[] = first.map(toSpec);
+  const used = new Set(out.map((f) => f.pt));
+  const dynamic = () => {
+    for (let pt = 96; pt <= 127; pt++) if (!used.has(pt)) return pt;
+    return undefined;
+  };
+  for (const name of [...(policy.transcode ?? []).map(entryName), ...preference]) {
+    const c = findCodec(name);
+    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) continue;
+    if (listMatches(policy.strip, { name: c.name }) || listMatches(policy.mask, { name: c.name })) continue;
+    const pt = c.staticPt ?? (c.dynamicPt !== undefined && !used.has(c.dynamicPt) ? c.dynamicPt : dynamic());
+    if (pt === undefined || used.has(pt)) continue;
+    used.add(pt);
+    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+  }
+  if (out.length === 0) throw new NoCommonCodecError('The codec options leave nothing to offer');
+  const te = used.has(101) ? dynamic() : 101;
+  if (te !== undefined) out.push({ pt: te, name: 'telephone-event', clockRate: 8000, fmtp: '0-16' });
+  return out;
+}
+
 /** B's choice: the first format of its answer that we offered. */
 export function chosenByAnswer(answer: SdpMedia, offered: SdpFormatSpec[]): SdpFormat {
   for (const f of usableFormats(answer)) if (offered.some((o) => sameFormat(o, f))) return f;
@@ -187,11 +207,11 @@ export function chosenByAnswer(answer: SdpMedia, offered: SdpFormatSpec[]): SdpF
  * peers, not the table's 48 kHz figure. Measured on the project machine
  * (docs/benchmarks.md); only the ratios between calls matter.
  */
-export function callCost(a: CodecInfo, b: CodecInfo, relay: boolean): number {
+export function callCost(a: CodecInfo | null, b: CodecInfo | null, relay: boolean): number {
   const IO = 20;
   if (relay) return IO;
-  const work = (c: CodecInfo) =>
-    c.name === 'opus' ? OPUS_NB_COST : c.costUs ? c.costUs.encode + c.costUs.decode : OPUS_NB_COST;
+  const work = (c: CodecInfo | null) =>
+    !c ? 0 : c.name === 'opus' ? OPUS_NB_COST : c.costUs ? c.costUs.encode + c.costUs.decode : OPUS_NB_COST;
   return IO + 5 + work(a) + work(b);
 }
 

@@ -11,18 +11,25 @@ import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
 import type { FilePlayer, FileRecorder, RtpSender } from '../graph/filters';
 import { RtpEndpoint } from '../rtp/RtpEndpoint';
+import { addDecoder, addEncoder } from '../media/chain';
 
+/** What an AudioPeer sends, receives and records. */
 export interface AudioPeerOptions {
   /** Default: Factory.shared(). */
   factory?: Factory;
   /** Local address (default 127.0.0.1). */
   address?: string;
+  /** Codec name, as in CODECS (case-insensitive). */
   codec: string;
+  /** RTP payload type (default: the codec's static or usual dynamic one). */
   payloadType?: number;
+  /** Packet time, ms (default: the codec's). */
   ptime?: number;
+  /** fmtp for the codec (e.g. Opus "useinbandfec=1"). */
   fmtp?: string;
   /** WAV to send (its rate must be the codec's audio rate, or one the encoder accepts). */
   sendFile?: string;
+  /** sendFile's sample rate when the codec has several (Opus: 48000 or 16000). */
   sendRate?: number;
   /** Payload type of RFC 4733 telephone-event, to send and receive DTMF. */
   telephoneEvent?: number;
@@ -32,11 +39,17 @@ export interface AudioPeerOptions {
   recordRate?: number;
 }
 
+/** A stand-in phone: one RTP endpoint, a file player feeding its encoder, a recorder behind its decoder. */
 export class AudioPeer {
+  /** The RTP session (point it at the far end with setRemote()). */
   readonly endpoint: RtpEndpoint;
+  /** The graph of its filters. */
   readonly graph = new Graph();
+  /** The player of sendFile, when given. */
   player?: FilePlayer;
+  /** The recorder of recordFile, when given. */
   recorder?: FileRecorder;
+  /** The RTP sender, when sending. */
   sender?: RtpSender;
   private readonly roots: Filter<any>[] = [];
 
@@ -62,17 +75,14 @@ export class AudioPeer {
       const player = g.add(f.filePlayer());
       player.open(opts.sendFile);
       const rate = opts.sendRate ?? codec.audioRate;
-      const enc = g.add(f.encoderFor(codec));
-      if (opts.fmtp) enc.addFmtp(opts.fmtp);
+      const media = { codec, fmtp: opts.fmtp, ptime: opts.ptime ?? ptimeOptions(codec, opts.fmtp).default };
       let head: Filter<any> = player;
-      if (codec.rates.includes(rate)) {
-        if (codec.rates.length > 1) enc.setSampleRate(rate);
-      } else {
+      if (!codec.rates.includes(rate)) {
         const rs = g.add(f.resampler());
         rs.setRates(rate, codec.audioRate);
         head = head.link(rs);
       }
-      enc.setPacketTime(opts.ptime ?? ptimeOptions(codec, opts.fmtp).default);
+      const enc = addEncoder(g, f, media, codec.rates.includes(rate) ? rate : codec.audioRate);
       const send = g.add(f.rtpSender());
       send.setEndpoint(this.endpoint);
       head.link(enc).link(send);
@@ -83,14 +93,10 @@ export class AudioPeer {
     if (opts.recordFile) {
       const recv = g.add(f.rtpReceiver());
       recv.setEndpoint(this.endpoint);
-      const dec = g.add(f.createDecoder(codec.mime));
-      dec.addFmtpIfSupported(opts.fmtp);
       const rate = opts.recordRate ?? codec.audioRate;
+      const dec = addDecoder(g, f, { codec, fmtp: opts.fmtp }, rate);
       let head: Filter<any> = recv.link(dec);
-      if (codec.rates.includes(rate)) {
-        if (codec.rates.length > 1) dec.setSampleRate(rate);
-        if (codec.name === 'opus') dec.setChannels(1);
-      } else {
+      if (!codec.rates.includes(rate)) {
         const rs = g.add(f.resampler());
         rs.setRates(codec.audioRate, rate);
         head = head.link(rs);
@@ -110,10 +116,12 @@ export class AudioPeer {
     this.sender.sendDtmf(digit);
   }
 
+  /** The local RTP port. */
   get port(): number {
     return this.endpoint.port;
   }
 
+  /** Attaches the graph to `ticker`: sending and recording begin. */
   start(ticker: Ticker): void {
     this.recorder?.start();
     this.player?.start();
@@ -129,6 +137,7 @@ export class AudioPeer {
     }
   }
 
+  /** Stops and frees everything (the recording is closed and readable). */
   close(): void {
     this.stop();
     this.graph.close();

@@ -8,12 +8,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
-// Exported by oRTP 5.1 (its header no longer declares it: oRTP wants
-// modifiers on its meta transport, which cannot skip a read).
-extern "C" void rtp_session_set_transports(RtpSession* session, RtpTransport* rtptr, RtpTransport* rtcptr);
+#include "ortp_shim.h"
+#include "rtcp_check.h"
+#include "session_settings.h"
 
 namespace rms {
 
@@ -73,11 +74,35 @@ struct Gate {
   // it on a socket whose port the kernel chose also unbinds the port.
   bool mayConnect = false;
   std::atomic<bool> connected{false};
+  // RTCP: datagrams CheckRtcpCompound() refused (written by the reading thread)
+  std::atomic<uint64_t> rtcpInvalid{0};
+  std::atomic<int> lastInvalid{0};  // RtcpCheck of the last one
+  // RTCP: called at each read and send (SetGateRtcpHook)
+  GateRtcpHook hook = nullptr;
+  void* hookUser = nullptr;
+  // RTP gate: settings posted for the reading thread (session_settings.h)
+  std::mutex settingsMutex;
+  std::unique_ptr<SessionSettings> pending;
+  std::atomic<bool> hasPending{false};
+  // quality: what crosses the gate (SetGateObserver)
   GateObserver* observer = nullptr;
   int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
 };
 
-OrtpStream& StreamOf(const Gate* g, RtpSession* s) { return g->rtp ? s->rtp.gs : s->rtcp.gs; }
+// Applies what was posted; on the reading thread (or when none reads).
+bool ApplyPending(Gate* g, RtpSession* s) {
+  std::unique_ptr<SessionSettings> change;
+  {
+    std::lock_guard<std::mutex> lock(g->settingsMutex);
+    change = std::move(g->pending);
+    g->hasPending.store(false, std::memory_order_relaxed);
+  }
+  if (!change) return false;
+  ApplySettings(s, *change);
+  return true;
+}
+
+int SocketOf(const Gate* g, RtpSession* s) { return ortp::Socket(s, g->rtp); }
 
 bool SameEndpoint(const sockaddr* a, socklen_t alen, const sockaddr_storage& b, socklen_t blen) {
   if (alen == 0 || blen == 0 || a->sa_family != b.ss_family) return false;
@@ -166,6 +191,8 @@ int64_t ArrivalOfNext(Gate* g, int fd) {
   return RealtimeNs();
 }
 
+// An RTP datagram the gate lets through, to the observer (never RTCP on a
+// multiplexed socket: RxQuality skips those payload types).
 int Observed(GateObserver* obs, mblk_t* m, int n, int64_t arrival) {
   if (obs != nullptr && n > 0) obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
   return n;
@@ -174,7 +201,11 @@ int Observed(GateObserver* obs, mblk_t* m, int n, int64_t arrival) {
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
-  int fd = StreamOf(g, s).socket;
+  // first read of the tick (oRTP reads RTP first): not inside any oRTP state
+  // a change could pull from under it
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, s);
+  int fd = SocketOf(g, s);
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
   if (fd < 0) return 0;
   TickerPoller* p = t_current;
   if (p != nullptr) {
@@ -197,6 +228,16 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
       if (errno == EAGAIN || errno == EWOULDBLOCK) g->slot->ready.store(false, std::memory_order_relaxed);
       return n;
     }
+    // RTCP (or RTCP on a multiplexed RTP socket) is checked against the
+    // datagram's real length before oRTP parses any of it (rtcp_check.h)
+    if (n > 0 && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
+      RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
+      if (c != RtcpCheck::kOk) {
+        g->rtcpInvalid.store(g->rtcpInvalid.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        g->lastInvalid.store(static_cast<int>(c), std::memory_order_relaxed);
+        continue;  // dropped before the latch could learn from it
+      }
+    }
     if (from == nullptr || fromlen == nullptr) return Observed(obs, m, n, arrival);
     if (g->latchPending) {
       g->latchPending = false;
@@ -217,11 +258,17 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
+  // our XR blocks are completed before the compound leaves
   if (!g->rtp && g->observer != nullptr) g->observer->OnRtcpSend(t->session, m);
-  return rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
+  // a session that is only sent on: after the send, which used the old remote
+  if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
+  // oRTP posted the compound to the event queues before sending it
+  if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
+  return n;
 }
 
-ortp_socket_t GateSocket(RtpTransport* t) { return StreamOf(static_cast<Gate*>(t->data), t->session).socket; }
+ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
 
 void GateDestroy(RtpTransport* t) {
   auto* g = static_cast<Gate*>(t->data);
@@ -305,14 +352,16 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
   for (RtpTransport* t : trs) {
     Gate* g = GateOf(t);
     if (g == nullptr) continue;
-    const OrtpStream& os = StreamOf(g, session);
-    Disconnect(g, os.socket);
+    const int fd = SocketOf(g, session);
+    socklen_t remLen = 0;
+    const sockaddr* rem = ortp::RemoteAddr(session, g->rtp, &remLen);
+    Disconnect(g, fd);
     g->filter = false;
     g->latchPending = false;
     g->peerLen = 0;
     g->pollerId = 0;  // the socket may be new: register again on the next read
-    if (mode == LatchMode::kStrict && os.rem_addrlen > 0) {
-      LatchTo(g, os.socket, reinterpret_cast<const sockaddr*>(&os.rem_addr), os.rem_addrlen);
+    if (mode == LatchMode::kStrict && remLen > 0) {
+      LatchTo(g, fd, rem, remLen);
     } else if (mode == LatchMode::kOnce) {
       g->latchPending = true;
     }
@@ -324,6 +373,55 @@ void SetGateObserver(RtpSession* session, GateObserver* observer) {
   rtp_session_get_transports(session, &trs[0], &trs[1]);
   for (RtpTransport* t : trs)
     if (Gate* g = GateOf(t)) g->observer = observer;
+}
+
+void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  if (Gate* g = GateOf(trs[1])) {
+    g->hook = hook;
+    g->hookUser = user;
+  }
+}
+
+GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  GateRtcpCounts c;
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) {
+      c.invalid += g->rtcpInvalid.load(std::memory_order_relaxed);
+      int last = g->lastInvalid.load(std::memory_order_relaxed);
+      if (last != 0) c.lastInvalid = static_cast<RtcpCheck>(last);
+    }
+  return c;
+}
+
+void PostSettings(RtpSession* session, const SessionSettings& change) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  if (g == nullptr) return;
+  std::lock_guard<std::mutex> lock(g->settingsMutex);
+  if (g->pending)
+    g->pending->Merge(change);
+  else
+    g->pending = std::make_unique<SessionSettings>(change);
+  g->hasPending.store(true, std::memory_order_release);
+}
+
+bool ApplyPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire) && ApplyPending(g, session);
+}
+
+bool HasPendingSettings(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr && g->hasPending.load(std::memory_order_acquire);
 }
 
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {

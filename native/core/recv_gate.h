@@ -27,8 +27,15 @@
 // unbinds such a socket and the session would go deaf.
 //
 // Threads: Poll() and the transport run on the ticker thread that runs the
-// session (our graphs put a session's recv and send on one ticker); the latch
-// is set from the main thread while that ticker is locked or not running it.
+// session (our graphs put a session's recv and send on one ticker). Settings
+// (latch, remote, jitter buffer, RTCP) change on that thread too: the JS
+// thread posts them (PostSettings) and the gate applies them at the session's
+// next RTP read or send; with no ticker running the session, the JS thread
+// applies them itself (ApplyPendingSettings, then ApplySettings).
+// RTCP: every datagram read as RTCP (on the RTCP socket, or one that looks
+// like RTCP on an RTP socket with RTCP mux) is checked by CheckRtcpCompound()
+// (rtcp_check.h) before oRTP sees it; what fails is dropped and counted.
+//
 // Lifetimes: epoll events point at readiness slots that are never freed, only
 // recycled, so an event for a socket closed meanwhile sets at worst a recycled
 // slot's flag (one extra read, which finds nothing).
@@ -39,6 +46,7 @@
 #include <cstdint>
 
 #include "ms_includes.h"
+#include "rtcp_check.h"
 
 namespace rms {
 
@@ -115,5 +123,29 @@ void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp);
 // call after bind, after each change of remote address and to change mode.
 // Does not touch oRTP's own symmetric-RTP setting; never lets oRTP connect.
 void ApplyLatch(RtpSession* session, LatchMode mode);
+
+struct SessionSettings;  // session_settings.h
+
+// Any thread: queues a change for the thread that reads the session (merged
+// with what is already pending, later fields win).
+void PostSettings(RtpSession* session, const SessionSettings& change);
+// Applies what is pending: on the reading thread, or when no thread reads
+// the session. Returns whether there was something.
+bool ApplyPendingSettings(RtpSession* session);
+bool HasPendingSettings(RtpSession* session);
+
+// Called on the reading thread at each read of the session's RTCP socket and
+// after each RTCP send: where a consumer of the session's oRTP event queue
+// drains it as fast as oRTP fills it (rtcp_store.h). Set (or cleared) only
+// while no ticker runs the session.
+using GateRtcpHook = void (*)(void* user);
+void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user);
+
+struct GateRtcpCounts {
+  uint64_t invalid = 0;  // RTCP datagrams refused by CheckRtcpCompound()
+  RtcpCheck lastInvalid = RtcpCheck::kOk;
+};
+// Any thread (relaxed counters: a snapshot may be a few datagrams stale).
+GateRtcpCounts GetGateRtcpCounts(RtpSession* session);
 
 }  // namespace rms

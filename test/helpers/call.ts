@@ -10,7 +10,6 @@ import { findCodec } from '../../lib/codecs/table';
 import { Factory } from '../../lib/graph/Factory';
 import { Ticker } from '../../lib/graph/Ticker';
 import { Gateway, type GatewayLegOptions } from '../../lib/gateway/Gateway';
-import { gatewayQualitySources } from '../../lib/gateway/qualitySources';
 import { AudioPeer } from '../../lib/tools/AudioPeer';
 import { UdpRelay } from './relay';
 import { voiced } from './signal';
@@ -22,6 +21,7 @@ import {
 } from '../../lib/quality/QualityMonitor';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
 import type { NativeRxQuality } from '../../lib/native';
+import { sleep } from './wait';
 
 export interface CallSide {
   codec: string;
@@ -62,8 +62,6 @@ export interface CallResult {
 export function tmpDir(prefix = 'rms-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a call for `seconds` and returns what each side received. Closes everything but the gateway's stats. */
 export async function runCall(
@@ -143,7 +141,7 @@ export async function runCall(
   try {
     gateway.start();
     if (monitor) {
-      qm = new QualityMonitor(gatewayQualitySources(gateway), monitor);
+      qm = new QualityMonitor(gateway.qualitySources(), monitor);
       qm.on('alert', (al) => alerts.push(al));
     }
     peerA.start(peerTicker);

@@ -28,12 +28,12 @@ export interface DaemonProcess {
 
 export async function startDaemon(
   args: string[],
-  opts: { maxMs?: number; env?: NodeJS.ProcessEnv; name?: string } = {},
+  opts: { maxMs?: number; env?: NodeJS.ProcessEnv; name?: string; bin?: string } = {},
 ): Promise<DaemonProcess> {
   const events: DaemonEvent[] = [];
   let buf = '';
   let onReady: ((e: DaemonEvent) => void) | undefined;
-  const proc = spawnBounded(opts.name ?? 'rms-daemon', process.execPath, [DAEMON_BIN, 'serve', ...args], {
+  const proc = spawnBounded(opts.name ?? 'rms-daemon', process.execPath, [opts.bin ?? DAEMON_BIN, 'serve', ...args], {
     maxMs: opts.maxMs ?? 60_000,
     env: { ...process.env, ...opts.env },
     onStdout: (chunk) => {

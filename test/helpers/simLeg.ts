@@ -3,7 +3,8 @@
  * test decides (lost or not, packet by packet), for the quality layer in
  * simulated time: no sockets, no native code.
  */
-import { findCodec, type QualityLegSource } from '../../lib';
+import { findCodec } from '../../lib/codecs';
+import type { QualityLegSource } from '../../lib/quality';
 import type { NativeRxQuality } from '../../lib/native';
 
 /** A leg whose receive counters follow a seeded packet sequence, sampled in simulated time. */

@@ -38,30 +38,16 @@
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
+#include "harness.h"
 
 // ---------------------------------------------------------------------------
 // A tiny harness
 // ---------------------------------------------------------------------------
 namespace {
 
-int g_checks = 0;
-int g_failed = 0;  // failed checks in the current case
-
-#define CHECK(cond) CHECK_MSG(cond, "%s", "")
-#define CHECK_MSG(cond, ...)                                                   \
-  do {                                                                         \
-    ++g_checks;                                                                \
-    if (!(cond)) {                                                             \
-      ++g_failed;                                                              \
-      std::fprintf(stdout, "    FAIL %s:%d: %s  ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stdout, __VA_ARGS__);                                       \
-      std::fprintf(stdout, "\n");                                              \
-    }                                                                          \
-  } while (0)
-#define CHECK_CONTAINS(str, needle) \
-  CHECK_MSG(std::string(str).find(needle) != std::string::npos, "got \"%s\"", std::string(str).c_str())
-
-MSFactory* g_factory = nullptr;
+using rms_test::g_checks;
+using rms_test::g_factory;
+using rms_test::g_failed;
 constexpr double kPi = 3.14159265358979323846;
 
 bool Contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
@@ -1327,6 +1313,10 @@ const Case kCases[] = {
     {"recv_gate", TestRecvGate},
     {"rx_quality", TestRxQuality},
     {"xr_fill", TestXrFill},
+    {"rtcp_check", rms_test::TestRtcpCheck},
+    {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
+    {"rtcp_flood", rms_test::TestRtcpFlood},
+    {"settings_posted", rms_test::TestSettingsPosted},
 };
 
 }  // namespace

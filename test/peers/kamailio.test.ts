@@ -11,7 +11,7 @@ import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tone } from '../../lib';
+import { tone } from '../../lib/util/wav';
 import { tmpDir } from '../helpers/call';
 import { startDaemon, type DaemonProcess } from '../helpers/daemonProcess';
 import { NgClient } from '../helpers/ngClient';
@@ -185,7 +185,7 @@ describe('Kamailio (rtpengine module) with the rtp-media-server daemon', { skip 
         assert.deepEqual((await client.request({ command: 'list' })).calls, []);
         const m = await scrape(daemon.ready.metrics!);
         assert.equal(metricValue(m, 'rms_calls_active'), 0);
-        assert.equal(metricValue(m, 'rms_ports_in_use'), 0);
+        assert.equal(metricValue(m, 'rms_port_pairs_in_use'), 0);
         assert.equal(metricValue(m, 'rms_calls_finished_total'), 1);
         assert.ok(metricValue(m, 'rms_ng_requests_total{command="ping"}') >= 1, 'Kamailio pinged the node');
         assert.equal(metricValue(m, 'rms_ng_requests_total{command="delete"}'), 1);

@@ -11,6 +11,8 @@
  * Only the process we started is signalled, by its pid: never a process group
  * or a name.
  */
+import { reservePorts } from '../helpers/ports';
+import { waitFor } from '../helpers/wait';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as dgram from 'node:dgram';
@@ -194,7 +196,7 @@ export function spawnBounded(name: string, cmd: string, args: string[], opts: Sp
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '../helpers/wait';
 
 /**
  * Whether a UDP socket is bound on ip:port, from /proc/net/udp (no packet is
@@ -229,17 +231,17 @@ export async function waitUntil(
   what: string,
   proc?: BoundedProcess,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (proc && !proc.running()) {
-      throw new Error(
-        `${proc.name} exited while waiting for ${what}\nstderr:\n${proc.stderr()}\nstdout:\n${tailOf(proc.stdout(), 4000)}`,
-      );
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
+  await waitFor(
+    async () => {
+      if (await check()) return true;
+      if (proc && !proc.running())
+        throw new Error(
+          `${proc.name} exited while waiting for ${what}\nstderr:\n${proc.stderr()}\nstdout:\n${tailOf(proc.stdout(), 4000)}`,
+        );
+      return false;
+    },
+    { timeoutMs, intervalMs: 50, what },
+  );
 }
 
 export function tailOf(s: string, n: number): string {
@@ -309,8 +311,9 @@ function canBind(port: number, ip: string, kind: 'udp' | 'tcp'): Promise<boolean
  */
 export async function findFreePortBlock(count: number, ip = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + 2 * Math.floor(Math.random() * (10000 - count));
-    let ok = base > 1024;
+    // reserved against the other test processes, probed against everything else
+    const base = reservePorts(count, [20000, 40000]);
+    let ok = true;
     for (let p = base; ok && p < base + count; p++) {
       ok = (await canBind(p, ip, 'udp')) && (await canBind(p, ip, 'tcp'));
     }

@@ -146,6 +146,8 @@ export interface SippUacOptions extends SippCommonOptions {
   expectStatus?: number;
   /** pcap played right after the ACK (when `steps` is not given). */
   pcap?: string;
+  /** pcap played as soon as a 183 arrives (early media towards the callee). */
+  earlyPcap?: string;
   /** rtp_stream started right after the ACK instead of a pcap (when `steps` is not given). */
   stream?: RtpStream;
   /** Call length after the ACK, before BYE (when `steps` is not given). Default 2000. */
@@ -163,6 +165,13 @@ export interface SippUasOptions extends SippCommonOptions {
   stream?: RtpStream;
   /** Send 180 Ringing and wait this long before the 200. */
   ringMs?: number;
+  /**
+   * Early media: a 183 with SDP (the same answer as the 200's), the pcap
+   * played from then on, `ms` before the 200. The 183 carries to-tag
+   * `tag` and the 200 `finalTag` (default: the same tag: one early dialog
+   * that becomes the call; another one: the 200 comes from another dialog).
+   */
+  early?: { ms: number; pcap?: string; tag?: string; finalTag?: string };
   /** Answer the INVITE with this final status (e.g. 486, 488) instead of 200 + SDP. */
   rejectWith?: number;
   /** re-INVITEs accepted during the call (default 4). Each is answered 200 + SDP with the mirrored direction. */
@@ -295,7 +304,9 @@ export function uacScenario(o: SippUacOptions): string {
     )}</send>`,
     `  <recv response="100" optional="true"/>`,
     `  <recv response="180" optional="true"/>`,
-    `  <recv response="183" optional="true"/>`,
+    o.earlyPcap
+      ? `  <recv response="183" optional="true">\n    <action><exec play_pcap_audio="${xmlAttr(path.resolve(o.earlyPcap))}"/></action>\n  </recv>`
+      : `  <recv response="183" optional="true"/>`,
   );
   const expect = o.expectStatus ?? 200;
   if (expect !== 200) {
@@ -465,8 +476,29 @@ export function uasScenario(o: SippUasOptions): string {
         body !== undefined ? `` : undefined,
       ),
     );
-  const toTagged = `[last_To:];tag=[pid]SIPpTag01[call_number]`;
+  const early = o.early;
+  const toTagged = early?.finalTag
+    ? `[last_To:];tag=${early.finalTag}`
+    : early?.tag
+      ? `[last_To:];tag=${early.tag}`
+      : `[last_To:];tag=[pid]SIPpTag01[call_number]`;
   out.push(`  <send>${resp('100 Trying', '[last_To:]')}</send>`);
+  if (early) {
+    const tag = early.tag ? `[last_To:];tag=${early.tag}` : `[last_To:];tag=[pid]SIPpTag01[call_number]`;
+    // the same SDP (o= version 1) as the 200 that follows
+    const sdp = buildSdp({
+      ip: '[media_ip]',
+      port: mediaPortOf(o),
+      codecs: o.codecs,
+      ptime: o.ptime,
+      direction: 'sendrecv',
+      version: 1,
+      extraLines: o.extraSdpLines,
+    }).trimEnd();
+    out.push(`  <send>${resp('183 Session Progress', tag, sdp)}</send>`);
+    if (early.pcap) out.push(pcapAction(early.pcap));
+    out.push(`  <pause milliseconds="${Math.round(early.ms)}"/>`);
+  }
   if (o.ringMs !== undefined) {
     out.push(`  <send>${resp('180 Ringing', toTagged)}</send>`);
     if (o.ringMs > 0) out.push(`  <pause milliseconds="${Math.round(o.ringMs)}"/>`);

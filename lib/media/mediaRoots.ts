@@ -8,14 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, MediaFileError } from '../errors';
+import { readWavInfo, type WavInfo } from '../util/wav';
 
-/** What a WAV prompt holds, from its header. */
-export interface WavInfo {
-  rate: number;
-  channels: number;
-  /** Duration in ms, from the data chunk size. */
-  durationMs: number;
-}
+export { readWavInfo, type WavInfo } from '../util/wav';
 
 export class MediaRoots {
   readonly roots: readonly string[];
@@ -103,49 +98,5 @@ export class MediaRoots {
   wav(p: string): { path: string; info: WavInfo } {
     const real = this.resolveForRead(p);
     return { path: real, info: readWavInfo(real, p) };
-  }
-}
-
-/** Reads and checks a WAV header: PCM, 16 bits, 1–8 channels, 8–48 kHz. */
-export function readWavInfo(file: string, shownAs = file): WavInfo {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    throw new MediaFileError(`Media file ${shownAs} cannot be opened`, shownAs, 'unreadable');
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(Math.min(size, 4096));
-    fs.readSync(fd, head, 0, head.length, 0);
-    const bad = (why: string) => new MediaFileError(`${shownAs} is not a playable WAV: ${why}`, shownAs, 'not-wav');
-    if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
-      throw bad('no RIFF/WAVE header');
-    let off = 12;
-    let rate = 0;
-    let channels = 0;
-    while (off + 8 <= head.length) {
-      const id = head.toString('ascii', off, off + 4);
-      const len = head.readUInt32LE(off + 4);
-      if (id === 'fmt ') {
-        if (off + 24 > head.length) throw bad('short fmt chunk');
-        const format = head.readUInt16LE(off + 8);
-        channels = head.readUInt16LE(off + 10);
-        rate = head.readUInt32LE(off + 12);
-        const bits = head.readUInt16LE(off + 22);
-        if (format !== 1 && format !== 0xfffe) throw bad(`format ${format}, expected PCM`);
-        if (bits !== 16) throw bad(`${bits}-bit samples, expected 16`);
-        if (channels < 1 || channels > 8) throw bad(`${channels} channels`);
-        if (rate < 8000 || rate > 48000) throw bad(`sample rate ${rate}`);
-      } else if (id === 'data') {
-        if (!rate) throw bad('data before fmt');
-        const bytes = Math.min(len || size - off - 8, size - off - 8);
-        return { rate, channels, durationMs: (bytes / (2 * channels) / rate) * 1000 };
-      }
-      off += 8 + len + (len % 2);
-    }
-    throw bad('no data chunk');
-  } finally {
-    fs.closeSync(fd);
   }
 }

@@ -1,0 +1,482 @@
+/**
+ * The daemon's options: one table, each option settable in the JSON config
+ * file (by its dotted key), by an environment variable (RMS_*) and by a
+ * command-line flag. The same table makes the flags (commander, flags.ts),
+ * the config file's JSON Schema (ajv, configFile.ts), `--help` and the
+ * reference in docs/deployment.md, so they cannot drift apart. Each option's
+ * set() turns a value from any source into the config, or throws a
+ * ConfigError naming the option and where the value came from.
+ */
+import { BlockList, isIP } from 'node:net';
+import * as os from 'node:os';
+import { findCodec } from '../codecs/table';
+import { RmsError } from '../errors';
+import { TRANSCODABLE } from '../session/negotiation';
+import type { CodecName } from '../codecs/table';
+
+/** A configuration that cannot be used; the message names the option and its source. */
+export class ConfigError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_CONFIG') {
+    super(message, code);
+  }
+}
+
+/** An IP address and a port. */
+export interface HostPort {
+  /** IPv4 or IPv6 address. */
+  host: string;
+  /** 0 picks a free one when binding. */
+  port: number;
+}
+
+/** The daemon's log threshold. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The daemon's whole configuration, as loadConfig() makes it (and `--dry-run` prints it). */
+export interface DaemonConfig {
+  /** The ng control protocol. */
+  control: {
+    /** ng over UDP (what Kamailio speaks); null: off. */
+    udp: HostPort | null;
+    /** ng over TCP; null: off. */
+    tcp: HostPort | null;
+    /** Peers (IP or CIDR) whose requests are served; others are dropped. Empty: everyone, loopback binds only. */
+    allow: string[];
+  };
+  /** The RTP side. */
+  media: {
+    /** Local address of the RTP/RTCP sockets (must be this machine's: start fails otherwise). */
+    address: string;
+    /** Address written into the SDP (default: address). */
+    advertisedAddress?: string;
+    /** An address of the other IP version. */
+    address6?: string;
+    /** SDP form of address6. */
+    advertisedAddress6?: string;
+    /** RTP port range, [min, max]. */
+    ports: [number, number];
+  };
+  /** Media threads (mediastreamer2 tickers). */
+  tickers: number;
+  /** Tick interval of the tickers, 10 or 20 ms (20: fewer empty socket polls, more latency). */
+  tickMs: 10 | 20;
+  /** Calls at most (0: no limit); beyond it offers get `load limit`. */
+  maxSessions: number;
+  /** Refuse offers while the mean ticker load is above this % (0: no limit). */
+  maxTickerLoad: number;
+  /** Refuse offers while the process uses more than this % of the machine's CPU (0: no limit). */
+  maxCpu: number;
+  /** An answered call without RTP and signalling for this long is ended (0: never). */
+  mediaTimeoutSec: number;
+  /** A call never answered is ended this long after its last signalling (0: never). */
+  offerTimeoutSec: number;
+  /** Codecs offered to every callee besides the caller's (server-wide transcoding). */
+  transcodeCodecs: CodecName[];
+  /** Call quality monitoring and RFC 6035 reports. */
+  quality: {
+    /** Quality sampling period of each call, ms (0: off). */
+    sampleMs: number;
+    /** VQIntervalReport every this many seconds (0: none). */
+    intervalSec: number;
+    /** RFC 6035 collector (SIP URI) that gets the CallTerm reports by PUBLISH over UDP. */
+    collector?: string;
+    /** Where the PUBLISH goes; default the collector URI's host and port (5060). */
+    collectorAddress?: HostPort;
+  };
+  /** Prometheus text on http://HOST:PORT/metrics; null: off. */
+  metrics: HostPort | null;
+  /** Folders `play media` files must be in. */
+  mediaRoots: string[];
+  /** On SIGTERM, how long calls may go on before everything is closed. */
+  drainTimeoutSec: number;
+  /** What goes to stderr. */
+  logLevel: LogLevel;
+}
+
+type Raw = unknown;
+
+export interface OptionSpec {
+  key: string;
+  flag: string;
+  env: string;
+  arg: string;
+  /** The default as shown in --help and the docs. */
+  shown: string;
+  help: string;
+  set(c: DaemonConfig, v: Raw, where: string): void;
+  /** JSON Schema of the value in the config file (set() checks the finer points: addresses, codecs, ranges of ranges). */
+  schema: object;
+  /** Repeatable flag: each use appends. */
+  repeat?: boolean;
+}
+
+const sInt = (minimum: number, maximum: number) => ({
+  anyOf: [
+    { type: 'integer', minimum, maximum },
+    { type: 'string', pattern: '^\\s*-?\\d+\\s*$' },
+  ],
+});
+const sString = { type: ['string', 'number'] };
+const sHostPort = { anyOf: [{ type: 'string' }, { type: 'null' }, { const: false }] };
+const sList = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }] };
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether an address only reaches this machine. */
+export function isLoopback(address: string): boolean {
+  const v = isIP(address);
+  return v !== 0 && LOOPBACK.check(address, v === 4 ? 'ipv4' : 'ipv6');
+}
+
+const bad = (where: string, what: string, v: Raw): never => {
+  throw new ConfigError(`${where}: expected ${what}, got ${JSON.stringify(v)}`);
+};
+
+function str(v: Raw, where: string): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v !== 'string') bad(where, 'a string', v);
+  return (v as string).trim();
+}
+
+function int(v: Raw, where: string, lo: number, hi: number): number {
+  const n = typeof v === 'number' ? v : /^-?\d+$/.test(str(v, where)) ? Number(str(v, where)) : NaN;
+  if (!Number.isSafeInteger(n) || n < lo || n > hi) bad(where, `an integer ${lo}..${hi}`, v);
+  return n;
+}
+
+function ip(v: Raw, where: string): string {
+  const s = str(v, where);
+  if (isIP(s) === 0) bad(where, 'an IP address', v);
+  return s;
+}
+
+const OFF = new Set(['off', 'false', 'no', 'none', '']);
+
+/** HOST:PORT, [IPv6]:PORT, or off/false/null. */
+export function parseHostPort(v: Raw, where: string): HostPort | null {
+  if (v === null || v === false) return null;
+  const s = str(v, where);
+  if (OFF.has(s.toLowerCase())) return null;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (!m || isIP(m[1]) === 0) bad(where, 'IP:PORT (or [IPv6]:PORT, or off)', v);
+  return { host: m![1], port: int(m![2], where, 0, 65535) };
+}
+
+function list(v: Raw, where: string, sep: RegExp = /[\s,]+/): string[] {
+  if (Array.isArray(v)) return v.map((x, i) => str(x, `${where}[${i}]`)).filter(Boolean);
+  return str(v, where)
+    .split(sep)
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/** Checks an allow-list entry: an address or a CIDR block. */
+function allowEntry(s: string, where: string): string {
+  const [addr, bits, extra] = s.split('/');
+  const v = isIP(addr);
+  const max = v === 4 ? 32 : 128;
+  if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
+    bad(where, 'IP addresses or CIDR blocks (10.0.0.0/24)', s);
+  return s;
+}
+
+export function formatHostPort(h: HostPort | null): string {
+  if (!h) return 'off';
+  return isIP(h.host) === 6 ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
+}
+
+/** Every option, in the order of --help. */
+export const OPTIONS: OptionSpec[] = [
+  {
+    key: 'control.udp',
+    schema: sHostPort,
+    flag: '--control-udp',
+    env: 'RMS_CONTROL_UDP',
+    arg: 'IP:PORT|off',
+    shown: '127.0.0.1:22222',
+    help: 'ng control protocol over UDP (Kamailio rtpengine_sock "udp:IP:PORT"); port 0 picks one',
+    set: (c, v, w) => (c.control.udp = parseHostPort(v, w)),
+  },
+  {
+    key: 'control.tcp',
+    schema: { anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'boolean' }] },
+    flag: '--control-tcp',
+    env: 'RMS_CONTROL_TCP',
+    arg: 'IP:PORT|on|off',
+    shown: 'off',
+    help: 'ng over TCP too (other ng clients; Kamailio has no TCP); on = the UDP address and port',
+    set: (c, v, w) => {
+      const s = typeof v === 'boolean' ? String(v) : str(v, w).toLowerCase();
+      c.control.tcp = s === 'on' || s === 'true' ? { host: '', port: -1 } : parseHostPort(v, w);
+    },
+  },
+  {
+    key: 'control.allow',
+    schema: sList,
+    flag: '--allow',
+    env: 'RMS_CONTROL_ALLOW',
+    arg: 'IP[/BITS],...',
+    shown: '(none)',
+    help: 'peers allowed to send commands (others are dropped); required for a non-loopback control address',
+    set: (c, v, w) => (c.control.allow = list(v, w).map((x) => allowEntry(x, w))),
+  },
+  {
+    key: 'media.address',
+    schema: sString,
+    flag: '--media-address',
+    env: 'RMS_MEDIA_ADDRESS',
+    arg: 'IP',
+    shown: '127.0.0.1',
+    help: 'local address of the RTP/RTCP sockets',
+    set: (c, v, w) => (c.media.address = ip(v, w)),
+  },
+  {
+    key: 'media.advertisedAddress',
+    schema: sString,
+    flag: '--advertised-address',
+    env: 'RMS_ADVERTISED_ADDRESS',
+    arg: 'IP',
+    shown: 'media.address',
+    help: 'address written into the SDP (e.g. a public address in front of 1:1 NAT)',
+    set: (c, v, w) => (c.media.advertisedAddress = ip(v, w)),
+  },
+  {
+    key: 'media.address6',
+    schema: sString,
+    flag: '--media-address6',
+    env: 'RMS_MEDIA_ADDRESS6',
+    arg: 'IP',
+    shown: '(none)',
+    help: 'an address of the other IP version, for peers whose SDP is of that version',
+    set: (c, v, w) => (c.media.address6 = ip(v, w)),
+  },
+  {
+    key: 'media.advertisedAddress6',
+    schema: sString,
+    flag: '--advertised-address6',
+    env: 'RMS_ADVERTISED_ADDRESS6',
+    arg: 'IP',
+    shown: 'media.address6',
+    help: 'SDP form of media.address6',
+    set: (c, v, w) => (c.media.advertisedAddress6 = ip(v, w)),
+  },
+  {
+    key: 'media.ports',
+    schema: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 2, maxItems: 2, items: sInt(1024, 65535) }] },
+    flag: '--ports',
+    env: 'RMS_PORTS',
+    arg: 'MIN-MAX',
+    shown: '30000-40000',
+    help: 'RTP port range (even RTP port, RTCP on the next); two pairs per call',
+    set: (c, v, w) => {
+      const parts = Array.isArray(v) ? v : str(v, w).split('-');
+      if (parts.length !== 2) bad(w, 'MIN-MAX (or [min, max])', v);
+      const lo = int(parts[0], w, 1024, 65535);
+      const hi = int(parts[1], w, 1024, 65535);
+      if (hi - lo < 3) bad(w, 'a range of at least 4 ports, MIN < MAX', v);
+      c.media.ports = [lo, hi];
+    },
+  },
+  {
+    key: 'tickers',
+    schema: sInt(1, 256),
+    flag: '--tickers',
+    env: 'RMS_TICKERS',
+    arg: 'N',
+    shown: 'CPU cores',
+    help: 'media threads (mediastreamer2 tickers); each call runs on one',
+    set: (c, v, w) => (c.tickers = int(v, w, 1, 256)),
+  },
+  {
+    key: 'tickMs',
+    schema: sInt(10, 20),
+    flag: '--tick-ms',
+    env: 'RMS_TICK_MS',
+    arg: 'MS',
+    shown: '10',
+    help: 'tick interval, 10 or 20; 20 polls each socket half as often (-8 % CPU per Opus call, -21 % per relayed one, docs/benchmarks.md) for ~10-25 ms more latency',
+    set: (c, v, w) => {
+      const n = int(v, w, 10, 20);
+      if (n !== 10 && n !== 20) bad(w, '10 or 20', v);
+      c.tickMs = n as 10 | 20;
+    },
+  },
+  {
+    key: 'maxSessions',
+    schema: sInt(0, 1_000_000),
+    flag: '--max-sessions',
+    env: 'RMS_MAX_SESSIONS',
+    arg: 'N',
+    shown: '0 (no limit)',
+    help: 'calls at most; new offers beyond get "load limit" (Kamailio then tries its next node)',
+    set: (c, v, w) => (c.maxSessions = int(v, w, 0, 1_000_000)),
+  },
+  {
+    key: 'maxTickerLoad',
+    schema: sInt(0, 100),
+    flag: '--max-ticker-load',
+    env: 'RMS_MAX_TICKER_LOAD',
+    arg: 'PERCENT',
+    shown: '0 (no limit)',
+    help: 'refuse new offers while the mean media-thread load is above this % (Kamailio then tries its next node)',
+    set: (c, v, w) => (c.maxTickerLoad = int(v, w, 0, 100)),
+  },
+  {
+    key: 'maxCpu',
+    schema: sInt(0, 100),
+    flag: '--max-cpu',
+    env: 'RMS_MAX_CPU',
+    arg: 'PERCENT',
+    shown: '0 (no limit)',
+    help: "refuse new offers while this process uses more than this % of the machine's CPU",
+    set: (c, v, w) => (c.maxCpu = int(v, w, 0, 100)),
+  },
+  {
+    key: 'mediaTimeoutSec',
+    schema: sInt(0, 86_400),
+    flag: '--media-timeout',
+    env: 'RMS_MEDIA_TIMEOUT',
+    arg: 'SEC',
+    shown: '60',
+    help: 'end an answered call after this long without RTP/RTCP from either side or signalling (a lost delete); 0: never',
+    set: (c, v, w) => (c.mediaTimeoutSec = int(v, w, 0, 86_400)),
+  },
+  {
+    key: 'offerTimeoutSec',
+    schema: sInt(0, 86_400),
+    flag: '--offer-timeout',
+    env: 'RMS_OFFER_TIMEOUT',
+    arg: 'SEC',
+    shown: '300',
+    help: 'end a call that was never answered this long after its last signalling; 0: never',
+    set: (c, v, w) => (c.offerTimeoutSec = int(v, w, 0, 86_400)),
+  },
+  {
+    key: 'transcodeCodecs',
+    schema: sList,
+    flag: '--transcode-codecs',
+    env: 'RMS_TRANSCODE_CODECS',
+    arg: 'CODEC,...',
+    shown: '(none)',
+    help: `codecs offered to every callee besides the caller's (${TRANSCODABLE.join(', ')}); per call: codec-transcode-X`,
+    set: (c, v, w) =>
+      (c.transcodeCodecs = list(v, w).map((n) => {
+        const codec = findCodec(n);
+        if (!codec || !TRANSCODABLE.includes(codec.name)) bad(w, `codecs among ${TRANSCODABLE.join(', ')}`, n);
+        return codec!.name;
+      })),
+  },
+  {
+    key: 'quality.sampleMs',
+    schema: sInt(0, 60_000),
+    flag: '--quality-sample-ms',
+    env: 'RMS_QUALITY_SAMPLE_MS',
+    arg: 'MS',
+    shown: '1000',
+    help: 'quality (MOS, loss, jitter) sampling period of each call; 0 turns monitoring off',
+    set: (c, v, w) => (c.quality.sampleMs = int(v, w, 0, 60_000)),
+  },
+  {
+    key: 'quality.intervalSec',
+    schema: sInt(0, 86_400),
+    flag: '--quality-interval',
+    env: 'RMS_QUALITY_INTERVAL',
+    arg: 'SEC',
+    shown: '0 (none)',
+    help: 'send a VQIntervalReport to the collector this often during calls',
+    set: (c, v, w) => (c.quality.intervalSec = int(v, w, 0, 86_400)),
+  },
+  {
+    key: 'quality.collector',
+    schema: { type: 'string' },
+    flag: '--collector',
+    env: 'RMS_COLLECTOR',
+    arg: 'SIP-URI',
+    shown: '(none)',
+    help: 'RFC 6035 collector: each finished call leg is reported there (PUBLISH vq-rtcpxr over UDP)',
+    set: (c, v, w) => {
+      const s = str(v, w);
+      if (OFF.has(s.toLowerCase())) c.quality.collector = undefined;
+      else if (!/^sips?:[^\s<>"]+$/i.test(s)) bad(w, 'a sip: URI', v);
+      else c.quality.collector = s;
+    },
+  },
+  {
+    key: 'quality.collectorAddress',
+    schema: sHostPort,
+    flag: '--collector-address',
+    env: 'RMS_COLLECTOR_ADDRESS',
+    arg: 'IP:PORT',
+    shown: "the URI's host:port",
+    help: 'where the PUBLISH datagrams go, when the URI host is a name or another address',
+    set: (c, v, w) => (c.quality.collectorAddress = parseHostPort(v, w) ?? undefined),
+  },
+  {
+    key: 'metrics',
+    schema: sHostPort,
+    flag: '--metrics',
+    env: 'RMS_METRICS',
+    arg: 'IP:PORT|off',
+    shown: '127.0.0.1:9900',
+    help: 'Prometheus text endpoint, http://IP:PORT/metrics',
+    set: (c, v, w) => (c.metrics = parseHostPort(v, w)),
+  },
+  {
+    key: 'mediaRoots',
+    schema: sList,
+    flag: '--media-root',
+    env: 'RMS_MEDIA_ROOTS',
+    arg: 'DIR',
+    shown: '(none: play media refused)',
+    help: 'folder play media may read WAV files from (repeat the flag; env: colon-separated)',
+    repeat: true,
+    set: (c, v, w) => (c.mediaRoots = Array.isArray(v) ? list(v, w) : list(v, w, /:/)),
+  },
+  {
+    key: 'drainTimeoutSec',
+    schema: sInt(0, 86_400),
+    flag: '--drain-timeout',
+    env: 'RMS_DRAIN_TIMEOUT',
+    arg: 'SEC',
+    shown: '30',
+    help: 'on SIGTERM: refuse new calls, let calls end for up to this long, then close all and exit 0',
+    set: (c, v, w) => (c.drainTimeoutSec = int(v, w, 0, 86_400)),
+  },
+  {
+    key: 'logLevel',
+    schema: { enum: ['error', 'warn', 'info', 'debug'] },
+    flag: '--log-level',
+    env: 'RMS_LOG_LEVEL',
+    arg: 'error|warn|info|debug',
+    shown: 'info',
+    help: 'what goes to stderr',
+    set: (c, v, w) => {
+      const s = str(v, w);
+      if (!['error', 'warn', 'info', 'debug'].includes(s)) bad(w, 'error, warn, info or debug', v);
+      c.logLevel = s as LogLevel;
+    },
+  },
+];
+
+/** The embedded defaults (the `shown` column of OPTIONS). */
+export function defaultConfig(): DaemonConfig {
+  return {
+    control: { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] },
+    media: { address: '127.0.0.1', ports: [30000, 40000] },
+    tickers: os.availableParallelism?.() ?? os.cpus().length,
+    tickMs: 10,
+    maxSessions: 0,
+    maxTickerLoad: 0,
+    maxCpu: 0,
+    mediaTimeoutSec: 60,
+    offerTimeoutSec: 300,
+    transcodeCodecs: [],
+    quality: { sampleMs: 1000, intervalSec: 0 },
+    metrics: { host: '127.0.0.1', port: 9900 },
+    mediaRoots: [],
+    drainTimeoutSec: 30,
+    logLevel: 'info',
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * One direction of a bridge between two legs, as a chain of filters:
+ *
+ *   relay:      rtprecv -> [loss meter] -> [tee] -> rtpsend
+ *   transcode:  rtprecv -> [loss meter] -> decoder -> [PLC] -> [tee] -> [level]
+ *               -> [silence] -> [DTMF detector] -> [resampler] -> [DTMF generator]
+ *               -> encoder -> rtpsend
+ *
+ * The tee, when asked for, is where recordings tap the direction (packets
+ * when relayed, decoded and concealed PCM when transcoded); its output 0
+ * carries on down the chain, the others are left for the recordings.
+ */
+import { constants } from '../native';
+import type { Factory } from '../graph/Factory';
+import type { Filter } from '../graph/Filter';
+import type { Graph } from '../graph/Graph';
+import type { DtmfGenerator, LevelMeter, LossMeter, RtpReceiver, RtpSender } from '../graph/filters';
+import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+import { addDecoder, addEncoder } from './chain';
+import type { PlcKind } from './meters';
+import { commonRate, type ResolvedMedia } from './resolve';
+
+/** One direction's filter chain, for inspection (and tests). */
+export interface DirectionInfo {
+  from: string;
+  to: string;
+  /** Filter names in order, e.g. ['MSRtpRecv', 'MSUlawDec', 'RmsOpusEnc', 'MSRtpSend']. */
+  chain: string[];
+  /** True when packets are relayed without decoding. */
+  relay: boolean;
+  /** PCM rate out of the decoder and into the encoder (0 when relaying). */
+  decodeRate: number;
+  encodeRate: number;
+}
+
+export interface DirectionEnd {
+  name: string;
+  endpoint: RtpEndpoint;
+  media: ResolvedMedia;
+}
+
+export interface DirectionOptions {
+  graph: Graph;
+  factory: Factory;
+  from: DirectionEnd;
+  to: DirectionEnd;
+  relay: boolean;
+  /** Loss meter after the receiver, level meter after the decoder. */
+  meters: boolean;
+  plc: boolean;
+  /** Detect in-band DTMF in what `from` sends (transcoded directions at 8 or 16 kHz). */
+  inband: boolean;
+  /** Replace what `from` sends by silence (transcoded directions). */
+  silenced: boolean;
+  /** Insert a tee for recordings. */
+  tap: boolean;
+  /** Packets go out to `to` (false: its sender is muted). */
+  sending: boolean;
+  onInbandDigit: (digit: string, durationMs: number) => void;
+}
+
+export interface BuiltDirection {
+  info: DirectionInfo;
+  recv: RtpReceiver;
+  send: RtpSender;
+  /** The filter feeding `send` (what a playback unlinks). */
+  feed: Filter<any>;
+  meter?: LossMeter;
+  level?: LevelMeter;
+  /** The in-band tone generator before the encoder (transcoded towards a leg without telephone-event). */
+  generator?: DtmfGenerator;
+  plc: PlcKind;
+  /** Where recordings attach: outputs 1.. of `tee`; `rate` 0 means RTP packets (relayed). */
+  tap?: { tee: Filter<any>; rate: number };
+}
+
+export function buildDirection(o: DirectionOptions): BuiltDirection {
+  const { graph: g, factory: f, from, to } = o;
+  const recv = g.add(f.rtpReceiver());
+  recv.setEndpoint(from.endpoint);
+  const chain: Filter<any>[] = [recv];
+  const meter = o.meters ? g.add(f.lossMeter()) : undefined;
+  if (meter) chain.push(meter);
+  let decodeRate = 0;
+  let encodeRate = 0;
+  let level: LevelMeter | undefined;
+  let generator: DtmfGenerator | undefined;
+  let plc: PlcKind = 'none';
+  let tap: BuiltDirection['tap'];
+  const addTee = (rate: number) => {
+    const tee = g.add(f.createFilter('MSTee'));
+    chain.push(tee);
+    tap = { tee, rate };
+  };
+  if (o.relay) {
+    if (o.tap) addTee(0);
+  } else {
+    const shared = commonRate(from.media.codec, to.media.codec);
+    decodeRate = shared ?? from.media.codec.audioRate;
+    encodeRate = shared ?? to.media.codec.audioRate;
+    chain.push(addDecoder(g, f, from.media, decodeRate));
+    const dec = chain[chain.length - 1] as ReturnType<typeof addDecoder>;
+    if (o.plc) {
+      if (dec.hasPlc()) {
+        if (dec.hasMethod('MS_DECODER_ENABLE_PLC')) dec.call('MS_DECODER_ENABLE_PLC', 1);
+        plc = 'decoder';
+      } else {
+        const p = g.add(f.createFilter(constants().filterIds.MS_GENERIC_PLC_ID));
+        p.setSampleRate(decodeRate);
+        if (p.hasMethod('MS_FILTER_SET_NCHANNELS')) p.call('MS_FILTER_SET_NCHANNELS', 1);
+        chain.push(p);
+        plc = 'generic';
+      }
+    }
+    if (o.tap) addTee(decodeRate);
+    if (o.meters) {
+      level = g.add(f.levelMeter(decodeRate));
+      chain.push(level);
+    }
+    if (o.silenced) {
+      const vol = g.add(f.createFilter('MSVolume'));
+      vol.call('MS_VOLUME_SET_GAIN', 0);
+      chain.push(vol);
+    }
+    if (o.inband && (decodeRate === 8000 || decodeRate === 16000)) {
+      const det = g.add(f.dtmfDetector(decodeRate));
+      det.on('digit', (d) => o.onInbandDigit(d.digit, d.durationMs));
+      chain.push(det);
+    }
+    if (decodeRate !== encodeRate) {
+      const rs = g.add(f.resampler());
+      rs.setRates(decodeRate, encodeRate);
+      chain.push(rs);
+    }
+    if (to.media.telephoneEvent === undefined) {
+      generator = g.add(f.dtmfGenerator());
+      generator.setSampleRate(encodeRate);
+      chain.push(generator);
+    }
+    chain.push(addEncoder(g, f, to.media, encodeRate));
+  }
+  const send = g.add(f.rtpSender());
+  send.setEndpoint(to.endpoint);
+  if (!o.sending) send.mute();
+  chain.push(send);
+  for (let i = 0; i + 1 < chain.length; i++) chain[i].link(chain[i + 1]);
+  return {
+    info: { from: from.name, to: to.name, chain: chain.map((x) => x.name), relay: o.relay, decodeRate, encodeRate },
+    recv,
+    send,
+    feed: chain[chain.length - 2],
+    meter,
+    level,
+    generator,
+    plc,
+    tap,
+  };
+}

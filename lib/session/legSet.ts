@@ -1,0 +1,185 @@
+/**
+ * The legs of a session and our offers towards the callee side, with the
+ * ports they hold: leg `a` and outbound legs bind a port pair of their own;
+ * callee legs (answers, fork branches) share the port pair of the offer they
+ * answered (a slot: what the callee side was sent).
+ */
+import { InvalidArgumentError } from '../errors';
+import type { Ticker } from '../graph/Ticker';
+import { MediaLeg } from '../leg/MediaLeg';
+import type { DtmfDigit } from '../leg/types';
+import type { MediaRoots } from '../media/mediaRoots';
+import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+import { wantsToReceive } from '../sdp/build';
+import type { SdpMedia } from '../sdp/model';
+import type { SessionContext } from './context';
+import type { LegDialog } from './info';
+import { LegSdp } from './legSdp';
+import { offerForB, type CodecPolicy } from './negotiation';
+
+/** One of our offers towards the callee side: a port pair and what we offered on it. */
+export interface Slot {
+  branch: string;
+  endpoint: RtpEndpoint;
+  sdp: LegSdp;
+  offerSdp: string;
+}
+
+/** A leg and its SDP state. */
+export interface Entry {
+  leg: MediaLeg;
+  sdp: LegSdp;
+  /** The callee-side offer it answered (callee legs). */
+  slot?: Slot;
+  tag?: string;
+  state: 'offered' | 'early' | 'answered';
+  dialog?: LegDialog;
+}
+
+export interface LegSetHooks {
+  onDtmf(leg: MediaLeg, d: DtmfDigit): void;
+  onError(err: unknown): void;
+  /** Leg `a` closed by someone: the call is over. */
+  onCallerGone(): void;
+}
+
+export class LegSet {
+  readonly #ctx: SessionContext;
+  readonly #ticker: Ticker;
+  readonly #hooks: LegSetHooks;
+  readonly #entries = new Map<string, Entry>();
+  readonly slots = new Map<string, Slot>();
+
+  constructor(ctx: SessionContext, ticker: Ticker, hooks: LegSetHooks) {
+    this.#ctx = ctx;
+    this.#ticker = ticker;
+    this.#hooks = hooks;
+  }
+
+  get a(): Entry {
+    return this.#entries.get('a')!;
+  }
+
+  get(name: string): Entry | undefined {
+    return this.#entries.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  values(): Entry[] {
+    return [...this.#entries.values()];
+  }
+
+  /** Callee legs: the answers to our offers, in the order they came. */
+  callees(): Entry[] {
+    return this.values().filter((e) => e.slot);
+  }
+
+  of(leg: MediaLeg): Entry | undefined {
+    for (const e of this.#entries.values()) if (e.leg === leg) return e;
+    return undefined;
+  }
+
+  byTag(tag: string): Entry | undefined {
+    for (const e of this.#entries.values()) if (e.tag === tag) return e;
+    return undefined;
+  }
+
+  /** Binds a port pair whose RTCP (SR/RR/XR) is kept for the reports: the queue must exist before graphs run. */
+  bind(address: string): RtpEndpoint {
+    const ep = this.#ctx.ports.bind({ address, ...this.#ctx.endpointOptions });
+    ep.collectRtcp();
+    return ep;
+  }
+
+  /** A new leg: on the slot's port pair (a callee), or on a pair of its own bound at `bindAddress`. */
+  add(
+    name: string,
+    o: { bindAddress?: string; slot?: Slot; tag?: string; dialog?: LegDialog; mediaRoots?: MediaRoots },
+  ): Entry {
+    const endpoint = o.slot ? o.slot.endpoint : this.bind(o.bindAddress ?? this.#ctx.bindAddress);
+    let leg: MediaLeg;
+    try {
+      leg = new MediaLeg({
+        name,
+        endpoint,
+        factory: this.#ctx.factory,
+        ticker: this.#ticker,
+        mediaRoots: o.mediaRoots ?? this.#ctx.mediaRoots,
+      });
+    } catch (err) {
+      if (!o.slot) this.#ctx.ports.release(endpoint);
+      throw err;
+    }
+    leg.on('dtmf', (d) => this.#hooks.onDtmf(leg, d));
+    leg.on('error', (err) => this.#hooks.onError(err));
+    // the caller (or our own leg) gone is the call gone
+    if (name === 'a') leg.on('close', () => this.#hooks.onCallerGone());
+    const e: Entry = { leg, sdp: new LegSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
+    this.#entries.set(name, e);
+    return e;
+  }
+
+  /** Our offer to the callee side on a new port pair, for the caller's offer `offer`. */
+  offerSlot(branch: string, offer: SdpMedia, policy: CodecPolicy | undefined): Slot {
+    const ctx = this.#ctx;
+    const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy);
+    const endpoint = this.bind(ctx.bindAddress);
+    const sdp = new LegSdp();
+    try {
+      sdp.ourFormats = formats;
+      const offerSdp = sdp.build(ctx, endpoint, { direction: offer.direction, ptime: offer.ptime });
+      const slot: Slot = { branch, endpoint, sdp, offerSdp };
+      this.slots.set(branch, slot);
+      return slot;
+    } catch (err) {
+      ctx.ports.release(endpoint);
+      throw err;
+    }
+  }
+
+  /** The offer an answer is for: the branch named, else the one its to-tag answered before, else the followed one, else the first. */
+  slotFor(branch: string | undefined, toTag: string | undefined, followed: Slot | undefined): Slot {
+    if (branch !== undefined) {
+      const s = this.slots.get(branch);
+      if (!s) throw new InvalidArgumentError(`There is no offer for branch ${branch}`);
+      return s;
+    }
+    const tagged = toTag !== undefined ? this.byTag(toTag) : undefined;
+    return tagged?.slot ?? followed ?? this.slots.values().next().value!;
+  }
+
+  /** Closes a callee leg; its slot's ports go back to the pool when no other leg answered on it. */
+  remove(e: Entry): void {
+    this.#entries.delete(e.leg.name);
+    e.leg.close();
+    if (e.slot && !this.callees().some((x) => x.slot === e.slot)) this.releaseSlot(e.slot);
+  }
+
+  releaseSlot(s: Slot): void {
+    if (this.slots.get(s.branch) !== s) return;
+    this.slots.delete(s.branch);
+    this.#ctx.ports.release(s.endpoint);
+  }
+
+  setRemote(e: Entry, m: SdpMedia): void {
+    if (m.zeroAddressHold) return; // keep the old address; nothing is sent there anyway
+    e.leg.setRemote({ address: m.address, port: m.port, rtcpPort: m.rtcpPort });
+  }
+
+  /** Whether we send to each leg follows the direction in its peer's SDP (hold, recvonly, inactive). */
+  applyDirections(): void {
+    for (const e of this.#entries.values()) if (e.sdp.media) e.leg.setSending(wantsToReceive(e.sdp.media.direction));
+  }
+
+  /** Closes every leg and frees every port pair; the closed legs stay readable. */
+  free(): void {
+    for (const e of this.#entries.values()) {
+      e.leg.close();
+      if (!e.slot) this.#ctx.ports.release(e.leg.endpoint);
+    }
+    for (const s of [...this.slots.values()]) this.releaseSlot(s);
+  }
+}
