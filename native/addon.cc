@@ -12,6 +12,7 @@
 #include "core/ms_init.h"
 #include "errors.h"
 #include "filters/dtmf_detect.h"
+#include "forward/plane_wrap.h"
 #include "instance.h"
 #include "log_sink.h"
 #include "wrappers.h"
@@ -167,6 +168,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Filter", filter);
   exports.Set("Ticker", ticker);
   exports.Set("RtpSession", rtp);
+  DefineForward(env, exports);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));

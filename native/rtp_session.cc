@@ -96,6 +96,12 @@ void RtpSessionWrap::CheckOpen(Napi::Env env) const {
 void RtpSessionWrap::AddUser(Filter* f) { users_.push_back(f); }
 void RtpSessionWrap::RemoveUser(Filter* f) { users_.erase(std::remove(users_.begin(), users_.end(), f), users_.end()); }
 
+ms_mutex_t* RtpSessionWrap::AttachedTickerMutex() const {
+  for (Filter* f : users_)
+    if (f->handle() && f->handle()->ticker) return &f->handle()->ticker->lock;
+  return nullptr;
+}
+
 bool RtpSessionWrap::AnyUserAttached() const {
   for (Filter* f : users_)
     if (f->handle() && f->handle()->ticker) return true;
@@ -248,6 +254,8 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
   remoteRtcpPort_ = rtcpPort;
+  // while relayed the forwarder sends there from now on (the gate gets it back with the sockets)
+  if (forwarder_ != nullptr) forwarder_->OnRemoteChanged(this, addr, rtpPort, rtcpPort);
   return env.Undefined();
 }
 
@@ -537,6 +545,10 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
 
 void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (session_ == nullptr) return;
+  if (forwarder_ != nullptr) {
+    if (!force) Throw(env, code::kInUse, "RtpSession is relayed by a ForwardPlane; close the relay first");
+    forwarder_->OnSessionClosing(this);  // clears forwarder_
+  }
   if (!users_.empty()) {
     if (!force)
       Throw(env, code::kInUse,

@@ -166,6 +166,18 @@ struct TelephoneEventSink {
   uint8_t volume = 0;
 };
 
+class RtpSessionWrap;
+
+// A forwarding-plane relay (native/forward/) that owns a session's sockets
+// while it runs; the session tells it what must not happen behind its back.
+struct SessionForwarder {
+  virtual ~SessionForwarder() = default;
+  // The session is being closed (forced): stop relaying it now.
+  virtual void OnSessionClosing(RtpSessionWrap* s) = 0;
+  // setRemote() gave the session a new remote (numeric, checked).
+  virtual void OnRemoteChanged(RtpSessionWrap* s, const std::string& addr, int rtpPort, int rtcpPort) = 0;
+};
+
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -177,6 +189,12 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void AddUser(Filter* f);
   void RemoveUser(Filter* f);
   static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+  LatchMode latch() const { return latch_; }
+  bool GraphAttached() const { return AnyUserAttached(); }
+  SessionForwarder* forwarder() const { return forwarder_; }
+  // The lock of the ticker running a graph on this session, nullptr if none.
+  ms_mutex_t* AttachedTickerMutex() const;
+  void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -233,6 +251,7 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   MSQualityIndicator* qi_ = nullptr;
   // watched by the session's gate until rtp_session_destroy(): freed after it
   std::unique_ptr<SessionQuality> quality_;
+  SessionForwarder* forwarder_ = nullptr;
 };
 
 }  // namespace rms

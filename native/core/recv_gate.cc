@@ -87,7 +87,21 @@ struct Gate {
   // quality: what crosses the gate (SetGateObserver)
   GateObserver* observer = nullptr;
   int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
+  // the forwarder owns the socket: read nothing, leave the latch alone
+  std::atomic<bool> suspended{false};
+  // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
+  std::atomic<uint64_t> keepFlushUntilNs{0};
 };
+
+// How long after a handback from the forwarder the packets waiting are
+// live media rather than stale.
+constexpr uint64_t kKeepFlushNs = 200000000;
+
+uint64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 // Applies what was posted; on the reading thread (or when none reads).
 bool ApplyPending(Gate* g, RtpSession* s) {
@@ -206,7 +220,15 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
   if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, s);
   int fd = SocketOf(g, s);
   if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
-  if (fd < 0) return 0;
+  if (fd < 0 || g->suspended.load(std::memory_order_acquire)) return 0;
+  if (uint64_t keep = g->keepFlushUntilNs.load(std::memory_order_relaxed)) {
+    // MSRtpRecv flushes its socket when its graph starts: right after the
+    // forwarder handed the socket back, what waits there is the stream the
+    // relay was forwarding a moment ago, so the flush reads nothing
+    const bool flushing = ortp::Flushing(s);
+    if (flushing && MonoNs() < keep) return 0;
+    if (!flushing) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
+  }
   TickerPoller* p = t_current;
   if (p != nullptr) {
     if (g->pollerId != p->id() || g->fd != fd) {
@@ -346,12 +368,24 @@ void InstallRecvGate(RtpSession* session) {
   }
 }
 
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode);
+}  // namespace
+
 void ApplyLatch(RtpSession* session, LatchMode mode) {
   RtpTransport* trs[2];
   rtp_session_get_transports(session, &trs[0], &trs[1]);
   for (RtpTransport* t : trs) {
     Gate* g = GateOf(t);
-    if (g == nullptr) continue;
+    // a suspended gate gets its mode when the forwarder hands it back
+    if (g == nullptr || g->suspended.load(std::memory_order_acquire)) continue;
+    LatchGate(g, session, mode);
+  }
+}
+
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode) {
+  {
     const int fd = SocketOf(g, session);
     socklen_t remLen = 0;
     const sockaddr* rem = ortp::RemoteAddr(session, g->rtp, &remLen);
@@ -365,6 +399,44 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
     } else if (mode == LatchMode::kOnce) {
       g->latchPending = true;
     }
+  }
+}
+}  // namespace
+
+void SuspendGate(RtpSession* session, GateHandoff* out) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    g->suspended.store(true, std::memory_order_release);
+    out->mayConnect[i] = g->mayConnect;
+    out->latched[i] = g->filter && !g->latchPending && g->peerLen > 0;
+    if (out->latched[i]) {
+      std::memcpy(&out->peer[i], &g->peer, g->peerLen);
+      out->peerLen[i] = g->peerLen;
+    }
+    Disconnect(g, SocketOf(g, session));
+  }
+}
+
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    const bool have = learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage);
+    const auto* peer = reinterpret_cast<const sockaddr*>(&learned.peer[i]);
+    if (have && (mode == LatchMode::kOnce || mode == LatchMode::kAlways))
+      ortp::SetRemoteAddr(session, g->rtp, peer, learned.peerLen[i]);
+    LatchGate(g, session, mode);
+    if (have && mode == LatchMode::kOnce) {
+      g->latchPending = false;
+      LatchTo(g, SocketOf(g, session), peer, learned.peerLen[i]);
+    }
+    if (g->rtp) g->keepFlushUntilNs.store(MonoNs() + kKeepFlushNs, std::memory_order_relaxed);
+    g->suspended.store(false, std::memory_order_release);
   }
 }
 

@@ -134,6 +134,28 @@ void PostSettings(RtpSession* session, const SessionSettings& change);
 bool ApplyPendingSettings(RtpSession* session);
 bool HasPendingSettings(RtpSession* session);
 
+// Handing the sockets to the forwarder (native/forward/) and back. [0] is
+// RTP, [1] RTCP. Both only while no ticker runs the session (or with its
+// lock held), like ApplyLatch.
+struct GateHandoff {
+  bool latched[2] = {false, false};  // the gate accepted only `peer`
+  sockaddr_storage peer[2]{};
+  socklen_t peerLen[2] = {0, 0};
+  bool mayConnect[2] = {false, false};  // the port was bound explicitly (see SetGateMayConnect)
+};
+// The gate stops reading (a read answers "nothing" without touching the
+// socket; ApplyLatch leaves it alone) and undoes its connect(), so that the
+// new owner hears every source and applies the latch itself; `out` says
+// whom the gate had latched to.
+void SuspendGate(RtpSession* session, GateHandoff* out);
+// The gate reads again, with `mode` applied as by ApplyLatch. A socket with
+// a source in `learned` (peerLen > 0: whom the forwarder latched to or
+// followed) continues from there: a 'once' gate is latched to it, and in
+// 'once' and 'always' oRTP's remote moves to it, as symmetric RTP would
+// have moved it. For a moment (0.2 s) a socket flush (MSRtpRecv's when a
+// graph starts) keeps what waits: that is live media, not stale packets.
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned);
+
 // Called on the reading thread at each read of the session's RTCP socket and
 // after each RTCP send: where a consumer of the session's oRTP event queue
 // drains it as fast as oRTP fills it (rtcp_store.h). Set (or cleared) only

@@ -1317,6 +1317,13 @@ const Case kCases[] = {
     {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
     {"rtcp_flood", rms_test::TestRtcpFlood},
     {"settings_posted", rms_test::TestSettingsPosted},
+    {"forward_stream_stats", rms_test::TestForwardStreamStats},
+    {"forward_latch", rms_test::TestForwardLatch},
+    {"forward_telephone_events", rms_test::TestForwardTelephoneEvents},
+    {"forward_pt_rules", rms_test::TestForwardPtRules},
+    {"forward_plane", rms_test::TestForwardPlane},
+    {"forward_stop_under_load", rms_test::TestForwardStopUnderLoad},
+    {"forward_handback", rms_test::TestForwardHandback},
 };
 
 }  // namespace
