@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorClassesByCode, NativeLibraryError } from './errors';
+import type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
 
 export type ArgKind =
   | 'none'
@@ -189,6 +190,8 @@ export interface NativeTelephoneEventReport {
  * Argument errors (a non-numeric address, an address of the other IP
  * version than the bound one) are thrown at once either way.
  */
+export type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
+
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
@@ -213,54 +216,6 @@ export interface NativeRtpSession {
   setXrFill(v: NativeXrFill): void;
   setCname(cname: string): void;
   close(): void;
-}
-
-/** How the receive side counts (native/core/rx_quality.h). */
-export interface NativeRxQualityConfig {
-  /** RTP clock of the audio payload type (jitter); 0: no jitter. */
-  clockRate: number;
-  /** Only this payload type enters the jitter (telephone-event does not); -1: any. */
-  audioPt: number;
-  /** RFC 3611 Gmin, default 16. */
-  gmin?: number;
-  /** Frame duration x frames per packet, ms: the unit of A.2's burst and gap durations. */
-  packetMs?: number;
-  /** Kernel arrival times for the jitter (one MSG_PEEK per packet); default true. */
-  arrivalTimes?: boolean;
-  /** Complete our outgoing XR blocks with these figures (default true). */
-  fillXr?: boolean;
-}
-
-/** What arrived on a session, counted before any jitter buffer. */
-export interface NativeRxQuality {
-  received: number;
-  expected: number;
-  lost: number;
-  duplicates: number;
-  reordered: number;
-  tooLate: number;
-  /** RFC 3611 Appendix A.2 transition counters. */
-  a2: { c11: number; c13: number; c14: number; c22: number; c23: number; c33: number };
-  /** Transitions of the received (r) / lost (l) sequence. */
-  transitions: { rr: number; rl: number; lr: number; ll: number };
-  gmin: number;
-  /** RFC 3550 interarrival jitter from kernel arrival times, ms. */
-  jitterMs: number;
-  jitterPackets: number;
-  lastArrivalMs: number;
-  ssrc?: number;
-  /** Dropped by the jitter buffer (late or overflow). */
-  discarded: number;
-  jitterBuffer: { enabled: boolean; adaptive: boolean; nominalMs: number; maxMs: number; absMaxMs: number };
-}
-
-/** Figures of our XR VoIP metrics that the quality layer computes. */
-export interface NativeXrFill {
-  /** G.107 R (conversational), 0..120; absent: unavailable. */
-  rFactor?: number;
-  endSystemDelayMs?: number;
-  /** RFC 3611 4.7.6 PLC code: 0 unspecified, 1 disabled, 2 enhanced, 3 standard. */
-  plc?: number;
 }
 
 /** mediastreamer2's quality indicator (0..5) for what a session receives. */
