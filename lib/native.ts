@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorClassesByCode, NativeLibraryError } from './errors';
+import type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
 
 export type ArgKind =
   | 'none'
@@ -189,6 +190,8 @@ export interface NativeTelephoneEventReport {
  * Argument errors (a non-numeric address, an address of the other IP
  * version than the bound one) are thrown at once either way.
  */
+export type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
+
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
@@ -212,6 +215,10 @@ export interface NativeRtpSession {
   streamState(): NativeStreamState;
   /** Sets them (before any graph runs the session): a restored call's stream goes on. */
   setStreamState(s: Partial<NativeStreamState>): void;
+  configureRxQuality(o: NativeRxQualityConfig): void;
+  rxQuality(): NativeRxQuality;
+  setXrFill(v: NativeXrFill): void;
+  setCname(cname: string): void;
   close(): void;
 }
 

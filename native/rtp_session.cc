@@ -41,6 +41,10 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::QualityIndicator>("qualityIndicator"),
                          InstanceMethod<&RtpSessionWrap::StreamState>("streamState"),
                          InstanceMethod<&RtpSessionWrap::SetStreamState>("setStreamState"),
+                         InstanceMethod<&RtpSessionWrap::ConfigureRxQuality>("configureRxQuality"),
+                         InstanceMethod<&RtpSessionWrap::RxQualityJs>("rxQuality"),
+                         InstanceMethod<&RtpSessionWrap::SetXrFill>("setXrFill"),
+                         InstanceMethod<&RtpSessionWrap::SetCname>("setCname"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }
@@ -66,6 +70,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   // Read the sockets only when they have data (core/recv_gate.h).
   InstallRecvGate(session_);
   InstallXrCallbacks();
+  InstallQuality();
   Instance::Get(info.Env())->rtpSessions.insert(this);
 }
 

@@ -14,6 +14,7 @@
 #include "core/rtcp_store.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
+#include "session_quality.h"
 
 namespace rms {
 
@@ -220,6 +221,12 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   void InstallXrCallbacks();
+  // rtp_session_quality.cc
+  Napi::Value ConfigureRxQuality(const Napi::CallbackInfo& info);
+  Napi::Value RxQualityJs(const Napi::CallbackInfo& info);
+  Napi::Value SetXrFill(const Napi::CallbackInfo& info);
+  Napi::Value SetCname(const Napi::CallbackInfo& info);
+  void InstallQuality();
   // Live settings: posted to the thread that reads the session while a graph
   // runs it, applied at once otherwise (core/session_settings.h).
   void Change(Napi::Env env, const SessionSettings& c, const char* what);
@@ -248,6 +255,8 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+  // watched by the session's gate until rtp_session_destroy(): freed after it
+  std::unique_ptr<SessionQuality> quality_;
   SessionForwarder* forwarder_ = nullptr;
 };
 

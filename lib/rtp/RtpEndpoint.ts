@@ -6,6 +6,9 @@ import {
   type NativePayloadType,
   type NativeQualityIndicator,
   type NativeRtcpPacket,
+  type NativeRxQuality,
+  type NativeRxQualityConfig,
+  type NativeXrFill,
   type NativeXrMedia,
   type NativeXrConfig,
   type NativeRtpInfo,
@@ -193,6 +196,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   #remote?: RtpAddress;
   #secure: SecureTransport | null = null;
   #latch: LatchMode = 'strict';
+  #rxConfig: NativeRxQualityConfig = { clockRate: 0, audioPt: -1 };
+  #collecting = false;
 
   constructor(opts: RtpEndpointOptions) {
     super();
@@ -226,6 +231,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
         if (pt !== undefined) {
           native.setSendPayloadType(pt);
           native.setRecvPayloadType(pt);
+        }
+        const main = opts.payloadTypes.find((p) => p.pt === pt) ?? opts.payloadTypes[0];
+        if (main) {
+          this.#rxConfig = { clockRate: main.clockRate, audioPt: main.pt };
+          native.configureRxQuality(this.#rxConfig);
         }
       }
       if (opts.remote)
@@ -359,6 +369,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.native.setSendPayloadType(payloadType);
       this.native.setRecvPayloadType(payloadType);
     }
+    this.#rxFollowProfile(list, payloadType);
   }
 
   /** Mean interval between RTCP reports, ms. */
@@ -378,8 +389,21 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     return this.#jitterBuffer;
   }
 
+  /**
+   * Counters of the session. `lost`, `duplicatesReceived` and `jitterMs` are
+   * what rxQuality() measured on arrival (reordered packets are not lost,
+   * jitter from kernel arrival times) once packets came; oRTP's own figures
+   * before that.
+   */
   stats(): RtpStats {
-    return this.native.stats();
+    const s = this.native.stats();
+    const rx = this.native.rxQuality();
+    if (rx.expected > 0) {
+      s.lost = rx.lost;
+      s.duplicatesReceived = rx.duplicates;
+    }
+    if (rx.jitterPackets > 0) s.jitterMs = rx.jitterMs;
+    return s;
   }
 
   info(): RtpInfo {
@@ -411,6 +435,12 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
    */
   collectRtcp(): void {
     this.native.enableRtcpEvents();
+    this.#collecting = true;
+  }
+
+  /** Whether collectRtcp() was called (pollRtcp() works). */
+  get collectingRtcp(): boolean {
+    return this.#collecting;
   }
 
   /**
@@ -435,6 +465,41 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   /** mediastreamer2's own 0..5 quality rating of what this endpoint receives, updated now. */
   qualityIndicator(): NativeQualityIndicator {
     return this.native.qualityIndicator();
+  }
+
+  /**
+   * What arrived, counted as it arrived (before the jitter buffer): loss that
+   * never counts a reordered or duplicated packet, RFC 3611 A.2 burst/gap
+   * counters, RFC 3550 jitter from kernel arrival times, and the jitter
+   * buffer as our XR describes it.
+   */
+  rxQuality(): NativeRxQuality {
+    return this.native.rxQuality();
+  }
+
+  /**
+   * Changes how rxQuality() counts (merged with the current settings). Clock
+   * and payload type follow setPayloadTypes() by themselves; the packet time
+   * of A.2's durations is the quality layer's to give.
+   */
+  configureRxQuality(c: Partial<NativeRxQualityConfig>): void {
+    this.#rxConfig = { ...this.#rxConfig, ...c };
+    this.native.configureRxQuality(this.#rxConfig);
+  }
+
+  #rxFollowProfile(list: PayloadTypeSpec[], payloadType: number | undefined): void {
+    const main = list.find((p) => p.pt === payloadType) ?? list[0];
+    if (main) this.configureRxQuality({ clockRate: main.clockRate, audioPt: main.pt });
+  }
+
+  /** R factor, end system delay and PLC code our next XR VoIP metrics carry. */
+  setXrFill(v: NativeXrFill): void {
+    this.native.setXrFill(v);
+  }
+
+  /** The SDES CNAME of our RTCP (default: a random one per endpoint, RFC 7022). */
+  setCname(cname: string): void {
+    this.native.setCname(cname);
   }
 
   /** The RTCP packets received and emitted since the last poll (see collectRtcp()). */

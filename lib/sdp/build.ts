@@ -22,7 +22,23 @@ export interface AudioSpec {
   protocol?: string;
   /** More media-level lines ("a=..."), e.g. SecureSdp.mediaAttributes. */
   attributes?: string[];
+  /**
+   * RFC 3611 5.1 a=rtcp-xr: the XR blocks we send and want to receive.
+   * Default RTCP_XR_ATTRIBUTE (what our endpoints send); false: none.
+   */
+  rtcpXr?: string | false;
 }
+
+/**
+ * The XR blocks every RtpEndpoint sends by default, as RFC 3611 5.1 writes
+ * them: VoIP metrics, statistics summary with loss, duplicates, jitter and
+ * TTL, receiver reference time (all, up to 10000 entries). Peers such as
+ * liblinphone send XR only to a peer whose SDP asks for it. voip-metrics
+ * comes first: liblinphone 5.1 reads only the first format of the line
+ * (measured: with its own order it sends nothing but the receiver reference
+ * time block, to us and to another liblinphone alike).
+ */
+export const RTCP_XR_ATTRIBUTE = 'voip-metrics stat-summary=loss,dup,jitt,TTL rcvr-rtt=all:10000';
 
 export interface BuildOptions {
   sessionId: string;
@@ -62,6 +78,7 @@ export function buildSdp(o: BuildOptions): string {
     if (a.ptime) out.push(`a=ptime:${a.ptime}`);
     if (a.maxptime) out.push(`a=maxptime:${a.maxptime}`);
     if (a.rtcpPort !== a.port + 1 && !a.attributes?.includes('a=rtcp-mux')) out.push(`a=rtcp:${a.rtcpPort}`);
+    if (a.rtcpXr !== false) out.push(`a=rtcp-xr:${a.rtcpXr ?? RTCP_XR_ATTRIBUTE}`);
     out.push(...(a.attributes ?? []));
     out.push(`a=${a.direction}`);
     return out;

@@ -97,6 +97,20 @@ export interface SdpMedia {
   rtcpAddress: string;
   rtcpMux: boolean;
   security: SdpSecurity;
+  /** RFC 3611 5.1 a=rtcp-xr (media level, else session level): the XR blocks the peer wants. */
+  rtcpXr?: RtcpXrAttribute;
+}
+
+/** A parsed a=rtcp-xr. Unknown formats are kept in `other`. */
+export interface RtcpXrAttribute {
+  rcvrRtt?: { mode: 'all' | 'sender'; maxSize?: number };
+  /** stat-summary flags (loss, dup, jitt, TTL, HL); [] for a bare stat-summary. */
+  statSummary?: string[];
+  voipMetrics: boolean;
+  lossRle?: number | true;
+  dupRle?: number | true;
+  rcptTimes?: number | true;
+  other: string[];
 }
 
 export interface SdpSession {

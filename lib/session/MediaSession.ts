@@ -18,7 +18,7 @@ import { InvalidArgumentError, InvalidStateError, SdpError } from '../errors';
 import type { Bridge } from '../leg/Bridge';
 import type { MediaLeg } from '../leg/MediaLeg';
 import type { MediaRoots } from '../media/mediaRoots';
-import type { QualitySample } from '../quality/QualityMonitor';
+import type { QualityMonitor, QualitySample } from '../quality/QualityMonitor';
 import type { VqAlertReport } from '../quality/vqreport';
 import { parseSdp } from '../sdp/parse';
 import { SafeEmitter } from '../util/SafeEmitter';
@@ -176,11 +176,13 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return this.a.bridge?.relayed ?? false;
   }
 
-  /** The quality monitor's samples so far, the legs interleaved, oldest first (empty before media). */
+  /** The quality monitor once media ran (intervals, alerts, events: mark() adds one); qualitySamples its samples. */
+  get quality(): QualityMonitor | undefined {
+    return this.#quality.monitor;
+  }
   get qualitySamples(): readonly QualitySample[] {
     return this.#quality.samples;
   }
-
   /** A re-offer waits for its answer. */
   get reofferPending(): boolean {
     return this.#pendingReoffer !== undefined;
@@ -352,6 +354,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const e = from === CALLEE ? this.#active : this.#legs.get(from);
     if (!e || !e.sdp.format) throw new InvalidArgumentError(`Call ${this.callId} has no answered leg ${from}`);
     const offer = applyReoffer(this.#ctx, this.#legs, e, sdp);
+    this.#quality.reoffered(e.leg, from, offer.direction);
     const peer = e.leg.peer ? this.#legs.of(e.leg.peer) : undefined;
     if (!peer) {
       // nobody to ask: we answer ourselves

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +84,9 @@ struct Gate {
   std::mutex settingsMutex;
   std::unique_ptr<SessionSettings> pending;
   std::atomic<bool> hasPending{false};
+  // quality: what crosses the gate (SetGateObserver)
+  GateObserver* observer = nullptr;
+  int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
   // the forwarder owns the socket: read nothing, leave the latch alone
   std::atomic<bool> suspended{false};
   // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
@@ -181,6 +185,44 @@ bool LayerAbove(const Gate* g, RtpSession* s) {
   return meta != nullptr && IsMeta(meta) && meta_rtp_transport_get_endpoint(meta) != &g->tr;
 }
 
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+}
+
+// The kernel's arrival time of the datagram the next read returns (oRTP
+// reads it with a control buffer of its own that drops the timestamp): a
+// zero-length MSG_PEEK. Falls back to now.
+int64_t ArrivalOfNext(Gate* g, int fd) {
+  if (!g->observer->WantsArrivalTime()) return RealtimeNs();
+  if (g->stampFd != fd) {
+    int on = 1;
+    g->stampFd = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? fd : -1;
+  }
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(timespec))];
+  msghdr mh{};
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof(ctl);
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+      }
+    }
+  }
+  return RealtimeNs();
+}
+
+// An RTP datagram the gate lets through, to the observer (never RTCP on a
+// multiplexed socket: RxQuality skips those payload types).
+int Observed(GateObserver* obs, mblk_t* m, int n, int64_t arrival) {
+  if (obs != nullptr && n > 0) obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
+  return n;
+}
+
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
@@ -209,8 +251,10 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     }
   }
   const socklen_t cap = fromlen != nullptr ? *fromlen : 0;
+  GateObserver* obs = g->rtp ? g->observer : nullptr;
   for (int dropped = 0; dropped < kMaxDropsPerRead; ++dropped) {
     if (fromlen != nullptr) *fromlen = cap;
+    const int64_t arrival = obs != nullptr ? ArrivalOfNext(g, fd) : 0;
     int n = rtp_session_recvfrom(s, g->rtp ? TRUE : FALSE, m, flags, from, fromlen);
     if (p != nullptr) p->CountRead();
     if (n < 0) {
@@ -232,13 +276,13 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
         continue;  // dropped before the latch could learn from it
       }
     }
-    if (from == nullptr || fromlen == nullptr) return n;
+    if (from == nullptr || fromlen == nullptr) return Observed(obs, m, n, arrival);
     if (g->latchPending) {
       g->latchPending = false;
       LatchTo(g, fd, from, *fromlen);
-      return n;
+      return Observed(obs, m, n, arrival);
     }
-    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return n;
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return Observed(obs, m, n, arrival);
     // from a source the latch refuses (on an unconnected socket, or queued
     // before connect()): drop it and read on
   }
@@ -252,6 +296,8 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
+  // our XR blocks are completed before the compound leaves
+  if (!g->rtp && g->observer != nullptr) g->observer->OnRtcpSend(t->session, m);
   int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
   // a session that is only sent on: after the send, which used the old remote
   if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
@@ -456,6 +502,13 @@ void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned)
     if (g->rtp) g->keepFlushUntilNs.store(MonoNs() + kKeepFlushNs, std::memory_order_relaxed);
     g->suspended.store(false, std::memory_order_release);
   }
+}
+
+void SetGateObserver(RtpSession* session, GateObserver* observer) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) g->observer = observer;
 }
 
 void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {

@@ -98,6 +98,22 @@ enum class LatchMode {
   kAlways,  // any source; oRTP's symmetric RTP follows the last one
 };
 
+// Sees what crosses the gate, on the ticker thread that reads the session:
+// every RTP packet accepted (with its kernel arrival time when asked for)
+// and every RTCP compound before it is sent. Must outlive the session.
+class GateObserver {
+ public:
+  virtual ~GateObserver() = default;
+  // Whether OnRtp wants the kernel's arrival time (one MSG_PEEK per packet).
+  virtual bool WantsArrivalTime() const = 0;
+  // arrivalNs: CLOCK_REALTIME of the datagram's arrival, else of the read.
+  virtual void OnRtp(const uint8_t* data, size_t len, int64_t arrivalNs) = 0;
+  virtual void OnRtcpSend(RtpSession* session, mblk_t* m) = 0;
+};
+
+// Installs the observer (nullptr: none). Call before the session is used.
+void SetGateObserver(RtpSession* session, GateObserver* observer);
+
 // Gives the session its gated RTP and RTCP transports: the endpoints of the
 // session's meta transports (oRTP destroys them with the session). Call
 // before the session is bound or used.
