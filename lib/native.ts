@@ -214,7 +214,7 @@ export interface NativeRtpSession {
   /** SSRC, next sequence number and timestamp offset of what the session sends. */
   streamState(): NativeStreamState;
   /** Sets them (before any graph runs the session): a restored call's stream goes on. */
-  setStreamState(s: Partial<NativeStreamState>): void;
+  setStreamState(s: NativeStreamResume): void;
   configureRxQuality(o: NativeRxQualityConfig): void;
   rxQuality(): NativeRxQuality;
   setXrFill(v: NativeXrFill): void;
@@ -225,8 +225,17 @@ export interface NativeRtpSession {
 /** What identifies the stream a session sends. */
 export interface NativeStreamState {
   ssrc: number;
+  /** The next sequence number. */
   seq: number;
-  tsOffset: number;
+  /** The last RTP timestamp sent, null before the first packet. */
+  lastTs: number | null;
+}
+
+/** What setStreamState() sets: the stream goes on with this SSRC, next sequence number, next timestamp. */
+export interface NativeStreamResume {
+  ssrc?: number;
+  seq?: number;
+  nextTs?: number;
 }
 
 /** mediastreamer2's quality indicator (0..5) for what a session receives. */
@@ -259,144 +268,20 @@ export interface NativeXrConfig {
   voipMetrics?: boolean;
 }
 
-/** An RR/SR report block (RFC 3550 6.4.1); jitter in RTP clock units, dlsr in 1/65536 s. */
-export interface NativeReportBlock {
-  ssrc: number;
-  fractionLost: number;
-  cumulativeLost: number;
-  highestSeq: number;
-  jitter: number;
-  lsr: number;
-  dlsr: number;
-}
+export type { NativeReportBlock, NativeRtcpPacket } from './nativeRtcp';
+import type { NativeRtcpPacket } from './nativeRtcp';
 
-/** One RTCP packet of a compound oRTP received or emitted. XR fields are RFC 3611's raw encodings. */
-export type NativeRtcpPacket = { direction: 'received' | 'emitted'; atMs: number } & (
-  | { type: 'SR' | 'RR'; ssrc: number; sender?: { packets: number; octets: number }; reports: NativeReportBlock[] }
-  | { type: 'XR'; xr: { ssrc: number; block: string | number; [field: string]: number | bigint | string } }
-);
-
-/** One direction of a relay (native/forward/): what came from one side and what went to the other. */
-export interface NativeRelayDirectionStats {
-  /** RTP packets accepted from the source (duplicates included) and their bytes, headers included. */
-  packets: number;
-  bytes: number;
-  /** Sent on to the other side. */
-  forwarded: number;
-  /** Forwarded with their G.711 payload replaced by silence. */
-  silencedPackets: number;
-  /** The stream's SSRC (null before the first packet). */
-  ssrc: number | null;
-  ssrcChanges: number;
-  /** RFC 3550: highest - first extended sequence number + 1, summed over SSRC changes. */
-  expected: number;
-  /** expected - unique packets received; duplicates and reordered packets are not loss. */
-  lost: number;
-  duplicates: number;
-  reordered: number;
-  /** Reordered beyond the reorder window (16 packets): the burst meter counted them lost. */
-  late: number;
-  highestSeq: number;
-  /** RFC 3550 interarrival jitter in RTP clock units of the packets' payload type, and in ms. */
-  jitter: number;
-  jitterMs: number;
-  clockRate: number;
-  /** Date.now() time of the last packet, null if none. */
-  lastArrivalMs: number | null;
-  /** The source the RTP / RTCP socket latched to or follows ("ip:port"), null if none. */
-  source: string | null;
-  rtcpSource: string | null;
-  sourceMoves: number;
-  /**
-   * The RTP socket is connect()ed to its locked source (strict, or once
-   * latched, without handover, on an explicitly bound port): the kernel then
-   * drops other sources before we see them, so dropped.refused no longer
-   * counts them.
-   */
-  sourceConnected: boolean;
-  /** The flags. */
-  blocked: boolean;
-  silenced: boolean;
-  dropped: {
-    blocked: number;
-    /** From a source the latch refuses (in userspace; see sourceConnected). */
-    refused: number;
-    malformed: number;
-    /** The other side has no remote yet. */
-    noDestination: number;
-    sendErrors: number;
-    /** Silenced, but the payload type has no silence we can write. */
-    silenceUnsupported: number;
-  };
-  /** RFC 3611 4.7.2 burst/gap counters (Gmin 16) over the packets that left the reorder window. */
-  burst: { packets: number; lost: number; burstPackets: number; burstLost: number; bursts: number; gmin: number };
-  rtcp: {
-    packets: number;
-    bytes: number;
-    forwarded: number;
-    refused: number;
-    /** Compounds holding an SR, RR, XR; other packets (SDES, BYE, APP). */
-    sr: number;
-    rr: number;
-    xr: number;
-    other: number;
-  };
-}
-
-export interface NativeRelayStats {
-  aToB: NativeRelayDirectionStats;
-  bToA: NativeRelayDirectionStats;
-  /** RFC 4733 events queued for JS, and refused because the relay's bounded channel (32) was full. */
-  events: { queued: number; dropped: number };
-}
-
-/** The latest RTCP compound a side sent that held an SR, an RR, an XR (null: none yet). */
-export interface NativeRelayRtcpSide {
-  sr: NativeRtcpPacket[] | null;
-  rr: NativeRtcpPacket[] | null;
-  xr: NativeRtcpPacket[] | null;
-}
-
-export interface NativeRelayEvent {
-  direction: 'aToB' | 'bToA';
-  phase: 'start' | 'end' | 'endLost';
-  event: number;
-  volume: number;
-  /** In units of clockRate. */
-  duration: number;
-  clockRate: number;
-  timestamp: number;
-}
-
-export interface NativeRelayOptions {
-  /** Side A's payload type -> side B's. */
-  ptMap?: [number, number][];
-  latchA?: 'strict' | 'once' | 'always';
-  latchB?: 'strict' | 'once' | 'always';
-  handover?: boolean;
-}
-
-export interface NativeRelay {
-  stats(): NativeRelayStats;
-  rtcp(): { a: NativeRelayRtcpSide; b: NativeRelayRtcpSide };
-  setBlocked(dir: 'aToB' | 'bToA', on: boolean): void;
-  setSilenced(dir: 'aToB' | 'bToA', on: boolean): void;
-  /** Each event as the bounded channel delivers it; droppedBefore: refused (channel full) since the previous one. */
-  onEvents(cb: (event: NativeRelayEvent, droppedBefore: number) => void): void;
-  isClosed(): boolean;
-  close(): void;
-}
-
-export interface NativeForwardPlaneStats {
-  relays: number;
-  /** busy: share of a core the thread used over its last second. */
-  threads: { relays: number; received: number; sent: number; wakeups: number; busy: number }[];
-}
-
-export interface NativeForwardPlane {
-  stats(): NativeForwardPlaneStats;
-  close(): void;
-}
+export type {
+  NativeRelayDirectionStats,
+  NativeRelayStats,
+  NativeRelayRtcpSide,
+  NativeRelayEvent,
+  NativeRelayOptions,
+  NativeRelay,
+  NativeForwardPlaneStats,
+  NativeForwardPlane,
+} from './nativeForward';
+import type { NativeRelayOptions, NativeRelay, NativeForwardPlane } from './nativeForward';
 
 export interface NativeConstants {
   methods: Record<string, NativeMethodInfo>;
