@@ -14,6 +14,7 @@
 
 #include "ortp_shim.h"
 #include "rtcp_check.h"
+#include "send_clock.h"
 #include "session_settings.h"
 
 namespace rms {
@@ -87,10 +88,16 @@ struct Gate {
   // quality: what crosses the gate (SetGateObserver)
   GateObserver* observer = nullptr;
   int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
+  // under a security layer: the arrival time of the packet passed up, for the
+  // layer to report once the packet proved authentic (ObserveUnprotected)
+  int64_t deferredArrival = 0;
+  bool deferred = false;
   // the forwarder owns the socket: read nothing, leave the latch alone
   std::atomic<bool> suspended{false};
   // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
   std::atomic<uint64_t> keepFlushUntilNs{0};
+  // RTP gate: the timestamps sent (send_clock.h)
+  SendClock clock;
 };
 
 // How long after a handback from the forwarder the packets waiting are
@@ -217,9 +224,17 @@ int64_t ArrivalOfNext(Gate* g, int fd) {
 }
 
 // An RTP datagram the gate lets through, to the observer (never RTCP on a
-// multiplexed socket: RxQuality skips those payload types).
-int Observed(GateObserver* obs, mblk_t* m, int n, int64_t arrival) {
-  if (obs != nullptr && n > 0) obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
+// multiplexed socket: RxQuality skips those payload types). Under a security
+// layer it is not seen yet: a replayed or forged packet must count nowhere,
+// so the layer reports it once authenticated.
+int Observed(Gate* g, GateObserver* obs, bool layered, mblk_t* m, int n, int64_t arrival) {
+  if (obs == nullptr || n <= 0) return n;
+  if (layered) {
+    g->deferredArrival = arrival;
+    g->deferred = true;
+  } else {
+    obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
+  }
   return n;
 }
 
@@ -276,13 +291,14 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
         continue;  // dropped before the latch could learn from it
       }
     }
-    if (from == nullptr || fromlen == nullptr) return Observed(obs, m, n, arrival);
+    if (from == nullptr || fromlen == nullptr) return Observed(g, obs, layered, m, n, arrival);
     if (g->latchPending) {
       g->latchPending = false;
       LatchTo(g, fd, from, *fromlen);
-      return Observed(obs, m, n, arrival);
+      return Observed(g, obs, layered, m, n, arrival);
     }
-    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return Observed(obs, m, n, arrival);
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen))
+      return Observed(g, obs, layered, m, n, arrival);
     // from a source the latch refuses (on an unconnected socket, or queued
     // before connect()): drop it and read on
   }
@@ -298,6 +314,10 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
   }
   // our XR blocks are completed before the compound leaves
   if (!g->rtp && g->observer != nullptr) g->observer->OnRtcpSend(t->session, m);
+  // our RTP in the clear (not under a security layer, not RTCP on a mux)
+  if (g->rtp && m->b_wptr - m->b_rptr >= 12 && !LayerAbove(g, t->session) &&
+      !LooksLikeRtcp(m->b_rptr, static_cast<size_t>(m->b_wptr - m->b_rptr)))
+    g->clock.OnSend(m->b_rptr, static_cast<size_t>(m->b_wptr - m->b_rptr));
   int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
   // a session that is only sent on: after the send, which used the old remote
   if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
@@ -518,6 +538,22 @@ void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
     g->hook = hook;
     g->hookUser = user;
   }
+}
+
+void ObserveUnprotected(RtpSession* session, const uint8_t* data, size_t len) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  if (g == nullptr || !g->deferred || g->observer == nullptr) return;
+  g->deferred = false;
+  g->observer->OnRtp(data, len, g->deferredArrival);
+}
+
+SendClock* GetGateSendClock(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr ? &g->clock : nullptr;
 }
 
 GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {

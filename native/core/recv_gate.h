@@ -113,6 +113,10 @@ class GateObserver {
 
 // Installs the observer (nullptr: none). Call before the session is used.
 void SetGateObserver(RtpSession* session, GateObserver* observer);
+// A security layer above the gate passes an RTP packet up in the clear (it
+// authenticated it): now the observer sees it, with the arrival time the
+// gate read. On the reading thread, right after the gate's read.
+void ObserveUnprotected(RtpSession* session, const uint8_t* data, size_t len);
 
 // Gives the session its gated RTP and RTCP transports: the endpoints of the
 // session's meta transports (oRTP destroys them with the session). Call
@@ -181,5 +185,9 @@ struct GateRtcpCounts {
 };
 // Any thread (relaxed counters: a snapshot may be a few datagrams stale).
 GateRtcpCounts GetGateRtcpCounts(RtpSession* session);
+
+class SendClock;  // send_clock.h
+// The RTP timestamps the session sends (nullptr without a gate); lives as long as the session.
+SendClock* GetGateSendClock(RtpSession* session);
 
 }  // namespace rms

@@ -513,6 +513,8 @@ int SecureLayer::Recv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, soc
                                  : rtp_session_recvfrom(t->session, c == 0, m, flags, from, fromlen);
     if (n <= 0) return n;
     int r = L.IncomingLocked(c, m->b_wptr, n, from, fromlen != nullptr ? *fromlen : 0, now);
+    // what passed is counted for the quality figures (RTP only: not on the RTCP component or mux)
+    if (r > 0 && c == 0 && !IsRtcp(m->b_wptr, r)) ObserveUnprotected(t->session, m->b_wptr, static_cast<size_t>(r));
     if (r > 0) return r;
   }
   return 0;
