@@ -150,6 +150,12 @@ export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
     this.applyFlags();
   }
 
+  /** What the bridge holds back of what `from` sends: its media (blockMedia), its DTMF (blockDtmf). */
+  heldBack(from: BridgedLeg): { media: boolean; dtmf: boolean } {
+    const s = this.#side(from);
+    return { media: this.flags.blocked[s], dtmf: this.flags.dtmfBlocked[s] };
+  }
+
   /** Starts recording both legs, mixed, into a new WAV; returns an id for stopRecording(). */
   startRecording(file: string): number {
     this.need('record:call', true);

@@ -28,21 +28,24 @@ import {
   type ServerLoad,
 } from './admission';
 import type { SessionContext } from './context';
-import type { LegDialog } from './info';
-import {
-  MediaSession,
-  type AnswerOptions,
-  type SessionInfo,
-  type SessionState,
-  type SessionSummary,
-} from './MediaSession';
+import type { AnswerOptions, LegDialog, SessionInfo, SessionState, SessionSummary } from './info';
+import { MediaSession } from './MediaSession';
 import { TRANSCODABLE, unknownTranscodeCodecs, type CodecPolicy } from './negotiation';
 import { PortPool } from './PortPool';
+import { restoreSession } from './restore';
+import { checkSnapshot, type SessionSnapshot } from './snapshot';
 import { TickerPool } from './TickerPool';
 import { routeNativeLog, type NativeLogRoute } from '../util/log';
 import { silentLogger, type Logger } from '../util/logger';
 
 export type { AdmissionLimits, ServerLoad } from './admission';
+export type { SessionSnapshot } from './snapshot';
+
+/** What MediaServer.restore() brought back, and what it could not (with why). */
+export interface RestoreResult {
+  restored: MediaSession[];
+  failed: { callId?: string; error: Error }[];
+}
 
 export interface MediaServerOptions {
   /** Local address to bind RTP sockets on. */
@@ -360,6 +363,38 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return this.#register(
       new MediaSession(this.#ctx, callId, 'outbound', '', { policy: opts.codecs, dialog: opts.dialog }),
     );
+  }
+
+  /**
+   * Brings calls back from their snapshots (session.snapshot(); the daemon
+   * keeps them in Redis): each binds the port pairs it had, its streams go on
+   * (same SSRC, sequence and timestamps moved on by the time elapsed) and it
+   * is a session like any other. Not subject to admission: they were
+   * admitted once. One that cannot come back (malformed, a port someone else
+   * holds, a Call-ID already here) is in `failed`; the others are restored.
+   */
+  restore(snapshots: readonly unknown[]): RestoreResult {
+    this.#checkOpen();
+    const out: RestoreResult = { restored: [], failed: [] };
+    const valid: SessionSnapshot[] = [];
+    for (const x of snapshots) {
+      try {
+        valid.push(checkSnapshot(x));
+      } catch (error) {
+        out.failed.push({ callId: (x as { callId?: unknown })?.callId as string | undefined, error: error as Error });
+      }
+    }
+    const reserved = new Set(valid.flatMap((v) => v.binds.filter((b) => !b.released).map((b) => b.port)));
+    for (const snap of valid) {
+      try {
+        if (this.#sessions.has(snap.callId)) throw new DuplicateOfferError(`Call ${snap.callId} already exists`);
+        out.restored.push(this.#register(restoreSession(this.#ctx, snap, reserved)));
+      } catch (error) {
+        this.logger.warn({ callId: snap.callId, err: error }, 'call not restored');
+        out.failed.push({ callId: snap.callId, error: error as Error });
+      }
+    }
+    return out;
   }
 
   #register(s: MediaSession): MediaSession {

@@ -36,11 +36,15 @@ export class PortPool {
     return this.#used.size;
   }
 
-  /** Binds an endpoint on the next free pair (least recently used first). */
-  bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>): RtpEndpoint {
+  /** Binds an endpoint on the next free pair (least recently used first), none of `skip`. */
+  bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>, skip?: ReadonlySet<number>): RtpEndpoint {
     const tries = this.#free.length;
     for (let i = 0; i < tries; i++) {
       const port = this.#free.shift()!;
+      if (skip?.has(port)) {
+        this.#free.push(port);
+        continue;
+      }
       try {
         const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
         this.#used.add(port);

@@ -33,6 +33,16 @@ export class LegSdp {
     this.sessionId = sessionId;
   }
 
+  get version(): number {
+    return this.#version;
+  }
+
+  /** A restored call: the version and body our peer saw last (a replay made its own). */
+  restore(version: number, last: string | undefined): void {
+    this.#version = version;
+    this.last = last;
+  }
+
   /** Our formats become the agreed codec (and telephone-event when the peer has it): what an answer carries. */
   settle(): void {
     this.ourFormats = [toSpec(this.format!), ...(this.telephoneEvent ? [toSpec(this.telephoneEvent)] : [])];

@@ -168,6 +168,17 @@ export class SessionQuality {
     return once.sessionReport(true);
   }
 
+  /** The final reports of leg a and the followed callee; a report that fails is an 'error', never a call kept from ending. */
+  finalReports(a: { leg: MediaLeg; sdp: LegSdp }, b: { leg: MediaLeg; sdp: LegSdp } | undefined, start: Date) {
+    this.stop();
+    try {
+      return { a: this.report(a, start)!, b: b ? this.report(b, start) : undefined };
+    } catch (err) {
+      this.#emit('error', err);
+      return undefined;
+    }
+  }
+
   #monitorOptions() {
     return QualityMonitor.resolveOptions(this.#ctx.quality ?? { sampleMs: 0 }, {
       callId: this.#s.callId,
