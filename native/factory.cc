@@ -1,5 +1,6 @@
 #include <string>
 
+#include "core/audio_factory.h"
 #include "errors.h"
 #include "instance.h"
 #include "own_filters.h"
@@ -20,11 +21,12 @@ Napi::Function Factory::Define(Napi::Env env) {
 }
 
 Factory::Factory(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Factory>(info) {
-  // The voip filters without ms2's plugin directory: the only plugin Debian
-  // ships there is an OpenGL video renderer, which a media server never needs.
+  // The audio filters, without ms2's plugin directory (the only plugin Debian
+  // ships there is an OpenGL video renderer) and without probing sound cards
+  // and cameras (core/audio_factory.h)
   factory_ = ms_factory_new();
   if (factory_ == nullptr) Throw(info.Env(), code::kInvalidState, "ms_factory_new() failed");
-  ms_factory_init_voip(factory_);
+  RegisterAudioFilters(factory_);
   Instance::Get(info.Env())->factories.insert(this);
 }
 

@@ -15,19 +15,19 @@ import { MediaRoots } from '../media/mediaRoots';
 import type { VqReport } from '../quality/vqreport';
 import { MediaServer } from '../session/MediaServer';
 import { CallControl } from './calls';
-import { CollectorClient } from './collector';
+import type { CollectorClient } from './collector';
 import type { BDict } from '../control/bencode';
 import type { NgRequest } from '../control/ng';
 import type { DaemonConfig } from './config';
 import type { RedisTarget } from './redisTarget';
 import { ConfigError } from './config';
 import { HealthCheck, probeBind } from './health';
-import { serveMetrics } from './http';
+
 import { childLogger, silentLogger, type Logger } from '../util/logger';
-import { DaemonMetrics } from './metrics';
+import type { DaemonMetrics } from './metrics';
 import { NgServer } from './NgServer';
 import { restoreCalls, storedCall } from './persist';
-import { RedisCallStore } from './store';
+import type { RedisCallStore } from './store';
 
 /** The commands that change a call (what Redis keeps of it follows them). */
 const CHANGES = new Set<string>([
@@ -40,6 +40,8 @@ const CHANGES = new Set<string>([
   'unblock media',
   'silence media',
   'unsilence media',
+  'start recording',
+  'stop recording',
 ]);
 
 /** Where the daemon listens (after start, with the ports picked for port 0). */
@@ -72,8 +74,7 @@ export class Daemon {
   readonly calls: CallControl;
   /** The ng control protocol server. */
   readonly ng: NgServer;
-  /** What /metrics renders. */
-  readonly metrics: DaemonMetrics;
+  #metrics?: DaemonMetrics;
   /** What /health and /ready answer. */
   readonly health: HealthCheck;
   readonly #log: Logger;
@@ -83,6 +84,7 @@ export class Daemon {
   #closed = false;
   #shutdown?: Promise<ShutdownResult>;
   #store?: RedisCallStore;
+  readonly #roots?: MediaRoots;
   /** Calls brought back from Redis at start. */
   restored = 0;
 
@@ -92,6 +94,7 @@ export class Daemon {
     const q = config.quality;
     // checked before anything holds threads or sockets
     const roots = config.mediaRoots.length ? new MediaRoots(config.mediaRoots) : undefined;
+    this.#roots = roots;
     this.media = new MediaServer({
       address: config.media.address,
       advertisedAddress: config.media.advertisedAddress,
@@ -127,11 +130,10 @@ export class Daemon {
       handler: (req) => this.#handle(req),
       log,
     });
-    this.metrics = new DaemonMetrics(this.media, this.calls, this.ng);
     this.health = new HealthCheck(config, this.media, this.calls);
     this.calls.on('callEnd', (end) => {
       this.#store?.changed(end.callId);
-      this.metrics.callEnded(end);
+      this.#metrics?.callEnded(end);
       if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) if (r) this.#publish(r);
     });
     this.media.on('session', (s) => {
@@ -140,7 +142,17 @@ export class Daemon {
     });
   }
 
-  /** Builds everything and binds every socket; on any failure, releases what was bound and throws. */
+  /** What /metrics renders. */
+  get metrics(): DaemonMetrics {
+    return this.#metrics!;
+  }
+
+  /**
+   * Builds everything and binds every socket; on any failure, releases what
+   * was bound and throws. Calls kept in Redis come back first: their media
+   * runs again before the modules only the control side needs (metrics,
+   * HTTP, the collector) are even loaded.
+   */
   static async start(config: DaemonConfig, opts: { log?: Logger } = {}): Promise<Daemon> {
     const log = opts.log ?? silentLogger;
     // a media address that is not this machine's makes every offer fail "Cannot bind": refuse to start
@@ -151,6 +163,7 @@ export class Daemon {
       );
     const d = new Daemon(config, log);
     try {
+      if (config.redis) await d.#restore(config.redis, config.redisPrefix);
       for (const m of await d.health.mediaState())
         if (!m.bindable)
           log.error(
@@ -159,16 +172,17 @@ export class Daemon {
           );
       const q = config.quality;
       if (q.collector && q.collectorAddress)
-        d.#collector = await CollectorClient.create({
+        d.#collector = await (require('./collector') as typeof import('./collector')).CollectorClient.create({
           uri: q.collector,
           address: q.collectorAddress,
           localAddress: config.media.address,
           log,
         });
-      if (config.redis) await d.#restore(config.redis, config.redisPrefix);
+      const { DaemonMetrics } = require('./metrics') as typeof import('./metrics');
+      d.#metrics = new DaemonMetrics(d.media, d.calls, d.ng);
       await d.ng.listen();
       if (config.metrics)
-        d.#http = await serveMetrics(
+        d.#http = await (require('./http') as typeof import('./http')).serveMetrics(
           config.metrics,
           { metrics: () => d.metrics.render(), contentType: d.metrics.contentType, health: () => d.health.report() },
           log,
@@ -182,22 +196,30 @@ export class Daemon {
 
   /** Connects to Redis and brings back the calls it keeps, before the control socket takes commands. */
   async #restore(target: RedisTarget, prefix: string): Promise<void> {
+    const { RedisCallStore } = require('./store') as typeof import('./store');
     const store = new RedisCallStore(target, { prefix, log: childLogger(this.#log, { component: 'redis' }) });
     this.#store = store;
     store.setSource((callId) => {
       const e = this.calls.entry(callId);
       return e ? JSON.stringify(storedCall(e)) : undefined;
     });
+    const t0 = performance.now();
     if (!(await store.connect())) return;
+    const t1 = performance.now();
     const records = await store.loadAll();
-    const { entries, failed } = restoreCalls(this.media, records);
+    const t2 = performance.now();
+    const { entries, failed } = restoreCalls(this.media, records, this.#roots, this.#log);
     for (const e of entries) this.calls.adopt(e);
     for (const f of failed) {
       this.#log.warn({ callId: f.callId, err: f.error }, `call ${f.callId ?? '?'} not restored: ${f.error.message}`);
       if (f.callId !== undefined) store.changed(f.callId); // not ours any more: its key goes
     }
     this.restored = entries.length;
-    if (records.length) this.#log.info(`redis: ${entries.length} call(s) restored, ${failed.length} not`);
+    if (records.length)
+      this.#log.info(
+        { connectMs: t1 - t0, loadMs: t2 - t1, restoreMs: performance.now() - t2, uptimeMs: performance.now() },
+        `redis: ${entries.length} call(s) restored, ${failed.length} not (process up ${Math.round(performance.now())} ms)`,
+      );
   }
 
   /** An ng command; what it changed goes to Redis once it is done. */

@@ -6,7 +6,8 @@
  * the option's own set() is asked for the message, so a bad value reads the
  * same from the file, the environment and the command line.
  */
-import Ajv, { type ErrorObject } from 'ajv';
+import type * as AjvModule from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ConfigError, OPTIONS, type DaemonConfig, type OptionSpec } from './options';
 
 type Schema = Record<string, unknown>;
@@ -35,7 +36,7 @@ export function configJsonSchema(): Schema {
   return root;
 }
 
-let check: ReturnType<Ajv['compile']> | undefined;
+let check: ReturnType<AjvModule.default['compile']> | undefined;
 
 const byKey = () => new Map(OPTIONS.map((o) => [o.key, o]));
 
@@ -92,6 +93,8 @@ function explain(errors: ErrorObject[], obj: unknown, file: string): ConfigError
 /** Checks a parsed config file and applies it to `c` (nested or dotted keys; unknown keys refused). */
 export function applyFile(c: DaemonConfig, obj: unknown, file: string): void {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new ConfigError(`${file}: expected a JSON object`);
+  // loaded only when there is a config file (a restarted daemon's first media waits for every module loaded before)
+  const Ajv = (require('ajv') as typeof AjvModule).default;
   check ??= new Ajv({ allErrors: true, strict: false }).compile(configJsonSchema());
   if (!check(obj)) throw explain(check.errors ?? [], obj, file);
   const specs = byKey();

@@ -26,6 +26,7 @@ import type { MediaSession } from '../session/MediaSession';
 import { refuse } from './refuse';
 import type { Logger } from './log';
 import type { CallFacts } from './report';
+import { repairWavSizes } from '../util/wav';
 
 export interface CallView extends CallFacts {
   session: MediaSession;
@@ -176,6 +177,31 @@ export function startRecording(req: NgStartRecording, e: CallView, roots: MediaR
   }
   e.recording = { file };
   return okReply({ warning: file !== first ? `${first} exists: recording to ${file}` : undefined });
+}
+
+/**
+ * A restored call that was being recorded when the process died (persist.ts):
+ * the file it wrote gets its header sizes, and the recording goes on in the
+ * next free name beside it (`-2`, `-3`...). Returns the new file.
+ */
+export function resumeRecording(e: CallView, roots: MediaRoots | undefined, was: string): string | undefined {
+  if (fs.existsSync(was)) repairWavSizes(was);
+  const bridge = e.session.bridge;
+  if (!bridge || !roots) return undefined;
+  const dir = path.dirname(was);
+  const file = path.join(
+    dir,
+    freeName(
+      dir,
+      path
+        .basename(was)
+        .replace(/\.wav$/i, '')
+        .replace(/-\d+$/, ''),
+    ),
+  );
+  bridge.startRecording(roots.resolveForWrite(file));
+  e.recording = { file };
+  return file;
 }
 
 export function stopRecording(e: CallView): BDict {

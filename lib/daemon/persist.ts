@@ -11,7 +11,10 @@ import { InvalidArgumentError } from '../errors';
 import type { MediaServer } from '../session/MediaServer';
 import type { MediaSession } from '../session/MediaSession';
 import type { SessionSnapshot } from '../session/snapshot';
+import type { MediaRoots } from '../media/mediaRoots';
 import type { CallEntry } from './calls';
+import { resumeRecording } from './inject';
+import type { Logger } from './log';
 
 /** What is held back on one leg (by its name). */
 export interface LegFlags {
@@ -30,6 +33,8 @@ export interface StoredCall {
   lastAnswer?: { sdp: string; toTag: string; reply: string };
   reoffer?: { leg: string; sdp: string; reply: string };
   flags: Record<string, LegFlags>;
+  /** The file being recorded (a restored call goes on recording beside it). */
+  recording?: string;
   session: SessionSnapshot;
 }
 
@@ -56,6 +61,7 @@ export function storedCall(e: CallEntry): StoredCall {
     lastAnswer: e.lastAnswer,
     reoffer: e.reoffer && { leg: e.reoffer.leg.name, sdp: e.reoffer.sdp, reply: e.reoffer.reply },
     flags,
+    recording: e.recording?.file,
     session: s.snapshot(),
   };
 }
@@ -79,6 +85,8 @@ function checkStored(x: unknown): StoredCall {
 export function restoreCalls(
   media: MediaServer,
   records: readonly unknown[],
+  roots: MediaRoots | undefined,
+  log: Logger,
 ): { entries: CallEntry[]; failed: { callId?: string; error: Error }[] } {
   const failed: { callId?: string; error: Error }[] = [];
   const valid: StoredCall[] = [];
@@ -97,7 +105,7 @@ export function restoreCalls(
     const r = byId.get(s.callId)!;
     reapplyFlags(s, r.flags);
     const reofferLeg = r.reoffer && s.leg(r.reoffer.leg);
-    return {
+    const e: CallEntry = {
       callId: r.callId,
       session: s,
       offererTags: new Set(r.offererTags),
@@ -109,7 +117,15 @@ export function restoreCalls(
       reoffer: reofferLeg ? { leg: reofferLeg, sdp: r.reoffer!.sdp, reply: r.reoffer!.reply } : undefined,
       packets: 0,
       lastMediaMs: now,
-    } satisfies CallEntry;
+    };
+    if (r.recording)
+      try {
+        const file = resumeRecording(e, roots, r.recording);
+        log.info(`call ${r.callId}: recording ${r.recording} goes on in ${file}`);
+      } catch (err) {
+        log.warn({ err }, `call ${r.callId}: recording ${r.recording} does not go on: ${(err as Error).message}`);
+      }
+    return e;
   });
   return { entries, failed };
 }

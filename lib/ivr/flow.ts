@@ -19,8 +19,8 @@
  *     }
  *   }
  */
-import Ajv from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import type * as Ajv2020 from 'ajv/dist/2020';
 import * as fs from 'node:fs';
 import { FlowError, InvalidArgumentError } from '../errors';
 import type { MediaLeg } from '../leg/MediaLeg';
@@ -282,6 +282,8 @@ function explain(e: ErrorObject, doc: Record<string, unknown>, schema: object): 
 export function validateFlow(doc: unknown): Flow {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FlowError('a flow is a JSON object', '');
   const schema = flowJsonSchema();
+  // ajv is loaded on the first flow checked (50 ms a process not using flows need not pay)
+  const Ajv = (require('ajv/dist/2020') as typeof Ajv2020).default;
   compiled ??= new Ajv({ strict: false, discriminator: true, allErrors: false }).compile(schema);
   const d = doc as Record<string, unknown>;
   if (!compiled(d)) {

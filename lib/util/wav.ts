@@ -108,6 +108,35 @@ export function readWavInfo(file: string, shownAs = file): WavInfo {
   }
 }
 
+/**
+ * Rewrites a WAV's RIFF and data sizes from the file's real length, cut to
+ * whole frames: a recording whose writer died before it could close the file
+ * (the process was killed). Returns the bytes of samples kept.
+ */
+export function repairWavSizes(file: string): number {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 4096));
+    fs.readSync(fd, head, 0, head.length, 0);
+    const l = parseLayout(head, size, file);
+    const frame = Math.max(1, (l.bits / 8) * l.channels);
+    const data = Math.max(0, size - l.dataOffset);
+    const whole = data - (data % frame);
+    const word = (v: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      return b;
+    };
+    fs.writeSync(fd, word(l.dataOffset - 8 + whole), 0, 4, 4);
+    fs.writeSync(fd, word(whole), 0, 4, l.dataOffset - 4);
+    if (whole < data) fs.ftruncateSync(fd, l.dataOffset + whole);
+    return whole;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The 44-byte header of a 16-bit PCM WAV file holding `dataBytes` of samples. */
 export function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
   const buf = Buffer.alloc(44);
