@@ -17,6 +17,7 @@ import { MediaServer } from '../session/MediaServer';
 import { CallControl } from './calls';
 import type { CollectorClient } from './collector';
 import type { BDict } from '../control/bencode';
+import { InvalidArgumentError } from '../errors';
 import type { NgRequest } from '../control/ng';
 import type { DaemonConfig } from './config';
 import type { RedisTarget } from './redisTarget';
@@ -212,7 +213,8 @@ export class Daemon {
     for (const e of entries) this.calls.adopt(e);
     for (const f of failed) {
       this.#log.warn({ callId: f.callId, err: f.error }, `call ${f.callId ?? '?'} not restored: ${f.error.message}`);
-      if (f.callId !== undefined) store.changed(f.callId); // not ours any more: its key goes
+      // a record this version cannot read goes; one that could not bind (a port held by someone else) stays
+      if (f.callId !== undefined && f.error instanceof InvalidArgumentError) store.changed(f.callId);
     }
     this.restored = entries.length;
     if (records.length)
