@@ -192,8 +192,8 @@ describe('daemon calls in Redis survive SIGKILL', () => {
     if (line) {
       const j = JSON.parse(line) as Record<string, number>;
       console.log(
-        `# restore: connect ${j.connectMs?.toFixed(1)} ms, load ${j.loadMs?.toFixed(1)} ms, ` +
-          `replay ${j.restoreMs?.toFixed(1)} ms, done ${j.uptimeMs?.toFixed(0)} ms after the process started`,
+        `# restore: read ${j.readMs?.toFixed(1)} ms, replay ${j.restoreMs?.toFixed(1)} ms, ` +
+          `done ${j.uptimeMs?.toFixed(0)} ms after the process started`,
       );
     }
     console.log(

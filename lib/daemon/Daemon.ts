@@ -29,6 +29,7 @@ import type { DaemonMetrics } from './metrics';
 import { NgServer } from './NgServer';
 import { restoreCalls, storedCall } from './persist';
 import type { RedisCallStore } from './store';
+import { readStoredCalls } from './storeRead';
 
 /** The commands that change a call (what Redis keeps of it follows them). */
 const CHANGES = new Set<string>([
@@ -195,32 +196,49 @@ export class Daemon {
     return d;
   }
 
-  /** Connects to Redis and brings back the calls it keeps, before the control socket takes commands. */
+  /**
+   * Brings back the calls Redis keeps, before the control socket takes
+   * commands; then connects the client that writes (its writes wait for it
+   * without holding any command).
+   */
   async #restore(target: RedisTarget, prefix: string): Promise<void> {
+    const log = childLogger(this.#log, { component: 'redis' });
+    const t0 = performance.now();
+    let texts: string[] = [];
+    try {
+      texts = await readStoredCalls(target, prefix);
+    } catch (err) {
+      log.error({ err }, `redis: cannot read the calls (${(err as Error).message}); none restored`);
+    }
+    const t1 = performance.now();
+    const records: unknown[] = [];
+    for (const t of texts)
+      try {
+        records.push(JSON.parse(t));
+      } catch {
+        log.warn('redis: a stored call is not JSON; left out');
+      }
+    const { entries, failed } = restoreCalls(this.media, records, this.#roots, log);
+    for (const e of entries) this.calls.adopt(e);
+    const t2 = performance.now();
     const { RedisCallStore } = require('./store') as typeof import('./store');
-    const store = new RedisCallStore(target, { prefix, log: childLogger(this.#log, { component: 'redis' }) });
+    const store = new RedisCallStore(target, { prefix, log });
     this.#store = store;
     store.setSource((callId) => {
       const e = this.calls.entry(callId);
       return e ? JSON.stringify(storedCall(e)) : undefined;
     });
-    const t0 = performance.now();
-    if (!(await store.connect())) return;
-    const t1 = performance.now();
-    const records = await store.loadAll();
-    const t2 = performance.now();
-    const { entries, failed } = restoreCalls(this.media, records, this.#roots, this.#log);
-    for (const e of entries) this.calls.adopt(e);
+    void store.connect();
     for (const f of failed) {
-      this.#log.warn({ callId: f.callId, err: f.error }, `call ${f.callId ?? '?'} not restored: ${f.error.message}`);
+      log.warn({ callId: f.callId, err: f.error }, `call ${f.callId ?? '?'} not restored: ${f.error.message}`);
       // a record this version cannot read goes; one that could not bind (a port held by someone else) stays
       if (f.callId !== undefined && f.error instanceof InvalidArgumentError) store.changed(f.callId);
     }
     this.restored = entries.length;
     if (records.length)
-      this.#log.info(
-        { connectMs: t1 - t0, loadMs: t2 - t1, restoreMs: performance.now() - t2, uptimeMs: performance.now() },
-        `redis: ${entries.length} call(s) restored, ${failed.length} not (process up ${Math.round(performance.now())} ms)`,
+      log.info(
+        { readMs: t1 - t0, restoreMs: t2 - t1, uptimeMs: t2 },
+        `redis: ${entries.length} call(s) restored, ${failed.length} not (process up ${Math.round(t2)} ms)`,
       );
   }
 

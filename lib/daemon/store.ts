@@ -46,7 +46,7 @@ export class RedisCallStore {
     this.#redis.on('error', (err) => this.#log.debug({ err }, `redis: ${err.message}`));
   }
 
-  /** Connects; false (logged) when Redis does not answer within timeoutMs - the daemon then starts with no calls, and writes once it is back. */
+  /** Connects; false (logged) when Redis does not answer within timeoutMs - writes wait for it (see changed()). */
   async connect(timeoutMs = 2000): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -58,38 +58,11 @@ export class RedisCallStore {
       ]);
       return true;
     } catch (err) {
-      this.#log.error(
-        { err },
-        `redis: cannot connect (${(err as Error).message}); calls are not restored, kept once it is back`,
-      );
+      this.#log.error({ err }, `redis: cannot connect (${(err as Error).message}); calls are written once it is back`);
       return false;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Every stored call, parsed; a value that is not JSON is logged and left out. */
-  async loadAll(): Promise<unknown[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}*`, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    const out: unknown[] = [];
-    for (let i = 0; i < keys.length; i += 500) {
-      const values = await this.#redis.mget(...keys.slice(i, i + 500));
-      values.forEach((v, j) => {
-        if (v === null) return;
-        try {
-          out.push(JSON.parse(v));
-        } catch {
-          this.#log.warn({ key: keys[i + j] }, 'redis: a stored call is not JSON; left out');
-        }
-      });
-    }
-    return out;
   }
 
   /** Where changed() reads a call's record from. */
