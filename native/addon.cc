@@ -11,7 +11,10 @@
 #include "core/method_table.h"
 #include "core/ms_init.h"
 #include "errors.h"
+#include "filters/audio_fork.h"
+#include "filters/audio_inject.h"
 #include "filters/dtmf_detect.h"
+#include "filters/voice_detect.h"
 #include "instance.h"
 #include "log_sink.h"
 #include "wrappers.h"
@@ -102,6 +105,9 @@ Napi::Object Constants(Napi::Env env) {
   EV(MS_RTP_RECV_GENERIC_CN_RECEIVED);
   EV(RMS_DTMF_DETECT_EVENT);
   EV(RMS_DTMF_DETECT_START);
+  EV(RMS_AUDIO_FORK_READY);
+  EV(RMS_AUDIO_INJECT_MARK_EVENT);
+  EV(RMS_VOICE_DETECT_EVENT);
 #undef EV
   c.Set("events", events);
   Napi::Object ids = Napi::Object::New(env);
@@ -134,6 +140,13 @@ Napi::Object Constants(Napi::Env env) {
   sizes.Set("MSAudioMixerCtl", static_cast<double>(sizeof(MSAudioMixerCtl)));
   sizes.Set("RmsDtmfEvent", static_cast<double>(sizeof(DtmfEvent)));
   sizes.Set("RmsDtmfParams", static_cast<double>(sizeof(DtmfParams)));
+  sizes.Set("RmsAudioForkConfig", static_cast<double>(sizeof(AudioForkConfig)));
+  sizes.Set("RmsFrameRingStats", static_cast<double>(sizeof(FrameRingStats)));
+  sizes.Set("RmsAudioInjectConfig", static_cast<double>(sizeof(AudioInjectConfig)));
+  sizes.Set("RmsInjectStats", static_cast<double>(sizeof(InjectStats)));
+  sizes.Set("RmsInjectMark", static_cast<double>(sizeof(InjectMark)));
+  sizes.Set("RmsVoiceParams", static_cast<double>(sizeof(VoiceParams)));
+  sizes.Set("RmsVoiceEvent", static_cast<double>(sizeof(VoiceEvent)));
   c.Set("sizes", sizes);
   return c;
 }

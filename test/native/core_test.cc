@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/buffer_arg.h"
 #include "core/graph_check.h"
 #include "core/method_table.h"
 #include "core/ms_includes.h"
@@ -216,6 +217,10 @@ void TestMethodTable() {
       case ArgKind::RtpSession:
         ok = got == sizeof(RtpSession*);
         want = "sizeof(RtpSession*)";
+        break;
+      case ArgKind::Buffer:
+        ok = got == sizeof(rms::BufferArg);
+        want = "sizeof(rms::BufferArg)";
         break;
     }
     CHECK_MSG(ok, "%s: kind %s, id size byte %zu, expected %s (bytes=%zu)", e.name, rms::ArgKindName(e.kind), got, want,
@@ -1174,6 +1179,11 @@ const Case kCases[] = {
     {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
     {"rtcp_flood", rms_test::TestRtcpFlood},
     {"settings_posted", rms_test::TestSettingsPosted},
+    {"frame_ring", rms_test::TestFrameRing},
+    {"inject_queue", rms_test::TestInjectQueue},
+    {"audio_join", rms_test::TestAudioJoin},
+    {"voice_detect", rms_test::TestVoiceDetect},
+    {"stream_filters", rms_test::TestStreamFilters},
 };
 
 }  // namespace

@@ -17,6 +17,11 @@ void TestRtcpCheck();
 void TestRtcpGarbageThroughOrtp();
 void TestRtcpFlood();
 void TestSettingsPosted();
+void TestFrameRing();
+void TestInjectQueue();
+void TestAudioJoin();
+void TestVoiceDetect();
+void TestStreamFilters();
 
 }  // namespace rms_test
 
