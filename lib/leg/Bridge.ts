@@ -13,6 +13,7 @@ import { Gateway, type GatewayDirection } from '../gateway/Gateway';
 import type { LegLossMetrics, PlcKind } from '../media/meters';
 import { legMediaOf, type ResolvedMedia } from '../media/resolve';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+import type { LegStreams } from '../streams/LegStreams';
 import { SafeEmitter } from '../util/SafeEmitter';
 import type { LegHost, WavFormat } from './host';
 
@@ -168,6 +169,7 @@ class BridgeSide implements LegHost {
   readonly #side: Side;
   #recording?: number;
   #play?: Promise<unknown>;
+  #streams?: LegStreams;
 
   constructor(bridge: Bridge, gw: Gateway, side: Side) {
     this.#bridge = bridge;
@@ -241,7 +243,18 @@ class BridgeSide implements LegHost {
     return this.#gw.speechLevel(this.#side);
   }
 
+  readonly #relink = () => {
+    if (!this.#gw.closed && this.#streams) this.#gw.setStreams(this.#side, this.#streams);
+  };
+
+  setStreams(s: LegStreams): void {
+    this.#streams = s;
+    s.bind(this.#relink);
+    this.#relink();
+  }
+
   release(): void {
+    this.#streams?.unbind(this.#relink);
     this.#bridge.close();
   }
 }

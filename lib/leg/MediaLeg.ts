@@ -20,35 +20,18 @@ import { Ticker } from '../graph/Ticker';
 import { MediaRoots } from '../media/mediaRoots';
 import { lossFromStats, type LegLossMetrics, type PlcKind } from '../media/meters';
 import { legMediaOf, profileOf, resolveMedia, sameMedia, type LegMedia, type ResolvedMedia } from '../media/resolve';
-import { RtpEndpoint, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
+import type { RtpAddress, RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
+import type { AudioFork, AudioInject, ForkOptions, InjectOptions, VoiceOptions } from '../streams';
+import { LegStreamApi } from '../streams/legApi';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { Bridge, type BridgeOptions } from './Bridge';
 import type { ConferenceSeat, LegHost } from './host';
+import { legEndpoint } from './endpoint';
 import { LegGraph } from './LegGraph';
-import {
-  DigitBuffer,
-  sendDigits,
-  startCollect,
-  startPlay,
-  startRecord,
-  type ActiveCollect,
-  type ActivePlay,
-  type ActiveRecord,
-  type OperationContext,
-} from './operations';
-import {
-  type CollectOptions,
-  type CollectResult,
-  type DtmfDigit,
-  type LegMode,
-  type MediaLegEvents,
-  type MediaLegOptions,
-  type PlayOptions,
-  type PlayResult,
-  type RecordOptions,
-  type RecordResult,
-  type SendDtmfOptions,
-} from './types';
+import { DigitBuffer, sendDigits, startCollect, startPlay, startRecord } from './operations';
+import type { ActiveCollect, ActivePlay, ActiveRecord, OperationContext } from './operations';
+import type { CollectOptions, CollectResult, DtmfDigit, LegMode, MediaLegEvents, MediaLegOptions } from './types';
+import type { PlayOptions, PlayResult, RecordOptions, RecordResult, SendDtmfOptions } from './types';
 
 export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   readonly name: string;
@@ -63,6 +46,11 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   #host?: LegHost;
   #bridge?: { bridge: Bridge; peer: MediaLeg };
   #conference?: ConferenceSeat;
+  readonly #streams = new LegStreamApi(this, {
+    requireHost: () => this.#requireHost(),
+    attach: (s) => this.#host?.setStreams(s),
+    onVoice: (v) => this.safeEmit('voice', v),
+  });
   readonly #digits: DigitBuffer;
   #play?: ActivePlay;
   #record?: ActiveRecord;
@@ -82,25 +70,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.mediaRoots = opts.mediaRoots instanceof MediaRoots ? opts.mediaRoots : new MediaRoots(opts.mediaRoots ?? []);
     this.#inband = opts.inbandDtmf ?? 'auto';
     this.#digits = new DigitBuffer(opts.digitBuffer ?? 32);
-    if (opts.endpoint) {
-      this.endpoint = opts.endpoint;
-      this.#ownsEndpoint = false;
-      if (this.#media) this.endpoint.setPayloadTypes(profileOf(this.#media), this.#media.payloadType);
-      if (opts.remote) this.endpoint.setRemote(opts.remote);
-    } else {
-      if (!opts.local) throw new InvalidArgumentError(`${this.name}: give local { address } or an endpoint`);
-      this.endpoint = new RtpEndpoint({
-        address: opts.local.address,
-        port: opts.local.port,
-        rtcpPort: opts.local.rtcpPort,
-        remote: opts.remote,
-        payloadTypes: this.#media ? profileOf(this.#media) : undefined,
-        payloadType: this.#media?.payloadType,
-        jitterBuffer: opts.jitterBuffer,
-        rtcp: opts.rtcp,
-      });
-      this.#ownsEndpoint = true;
-    }
+    this.#ownsEndpoint = !opts.endpoint;
+    this.endpoint = legEndpoint(this.name, opts, this.#media);
     this.ticker = opts.ticker ?? new Ticker({ name: `rms-${this.name}` });
     this.#ownsTicker = !opts.ticker;
     this.#ops = {
@@ -303,6 +274,22 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#host?.setMuted(false);
   }
 
+  /**
+   * Forks the leg's decoded audio ('in': what it sends, 'out': what it hears, 'both') as it flows, to a
+   * WebSocket (`url`; with `inject`, what the peer sends back plays into the leg) or to `fork.readable`.
+   */
+  fork(opts: ForkOptions): AudioFork {
+    return this.#streams.fork(opts);
+  }
+  /** Plays audio written to the returned AudioInject into the leg at real time (one injection per leg). */
+  inject(opts: InjectOptions = {}): AudioInject {
+    return this.#streams.inject(opts);
+  }
+  /** Voice activity detection on what the leg sends ('voice' events); false turns it off. */
+  detectVoice(settings: VoiceOptions | boolean = true): void {
+    this.#streams.detectVoice(settings);
+  }
+
   /** @internal Whether we send to the leg (SDP direction: hold, recvonly, inactive). */
   setSending(on: boolean): void {
     this.#sending = on;
@@ -313,6 +300,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     // a leg with no graph (a branch media does not follow) shares its socket: not its digits
     if (this.#closed || !this.#host) return;
     this.safeEmit('dtmf', d);
+    this.#streams.event('dtmf', { digit: d.digit, durationMs: d.durationMs, source: d.source });
     if (this.#record && this.#record.stopDigits.includes(d.digit)) {
       this.#record.finish('dtmf', d.digit);
       return;
@@ -410,6 +398,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   /** @internal Conference calls these. */
   enterConference(seat: ConferenceSeat): void {
     this.#requireMedia();
+    if (this.#streams.streams?.active) throw new InvalidStateError(`${this.name}: stop its forks and injection first`);
     this.#leaveCurrent();
     this.#conference = seat;
     this.#setHost(seat.host(this));
@@ -467,9 +456,11 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#host = h;
     if (!this.#sending) h.setSending(false);
     if (this.#muted) h.setMuted(true);
+    if (this.#streams.streams) h.setStreams(this.#streams.streams);
     if (h.mode !== this.#lastMode) {
       this.#lastMode = h.mode;
       this.safeEmit('mode', h.mode);
+      this.#streams.event('mode', h.mode);
     }
   }
 
@@ -483,6 +474,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   close(): void {
     if (this.#closed) return;
     this.#endOperations('closed');
+    // forks send what they hold and their stop message; injections end
+    this.#streams.event('close');
     this.#closed = true;
     this.#leaveCurrent();
     this.#release();

@@ -5,6 +5,7 @@
  * do one thing at a time in its graph.
  */
 import type { LegLossMetrics, PlcKind } from '../media/meters';
+import type { LegStreams } from '../streams/LegStreams';
 import type { LegMode } from './types';
 
 /** The format of a WAV to play. */
@@ -39,6 +40,13 @@ export interface LegHost {
   plc(): PlcKind | 'relayed';
   /** RFC 3611 signal level of the leg's audio so far, dBm0. */
   speechLevel(): number | undefined;
+  /**
+   * The leg's audio streams (forks, injection, voice detection): linked into
+   * the host's graph now and whenever they change (the host binds itself to
+   * them), taken off it (kept alive) on release. A host that cannot run them
+   * throws InvalidStateError.
+   */
+  setStreams(streams: LegStreams): void;
   /** The leg leaves this host: anything it runs for the leg stops (graph edits detached). */
   release(): void;
 }
