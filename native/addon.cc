@@ -3,6 +3,10 @@
 // their C names without hard-coding numbers.
 #include <napi.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -81,6 +85,26 @@ Napi::Value FdUsageJs(const Napi::CallbackInfo& info) {
   o.Set("limit", static_cast<double>(u.limit));
   o.Set("hardLimit", static_cast<double>(u.hardLimit));
   return o;
+}
+
+// setSocketSendBuffer(fd, bytes) -> the size the kernel took. Caps a TCP
+// socket's send buffer (and turns off its autotuning, which on loopback grows
+// it to megabytes): an audio fork's WebSocket then feels a peer that stops
+// reading within a second, and the fork's own bounded queue drops frames
+// instead of the kernel holding minutes of audio per stalled peer.
+Napi::Value SetSocketSendBufferJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) Throw(env, code::kInvalidArgument, "Expected (fd, bytes)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int bytes = info[1].As<Napi::Number>().Int32Value();
+  if (fd < 0 || bytes < 4096 || bytes > 64 * 1024 * 1024)
+    Throw(env, code::kInvalidArgument, "Expected a descriptor and 4 KiB .. 64 MiB");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0)
+    Throw(env, code::kInvalidArgument, std::string("setsockopt(SO_SNDBUF) failed: ") + std::strerror(errno));
+  int got = 0;
+  socklen_t len = sizeof(got);
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len);
+  return Napi::Number::New(env, got);
 }
 
 Napi::Object Constants(Napi::Env env) {
@@ -184,6 +208,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));
   exports.Set("setLogSink", Napi::Function::New(env, SetLogSinkJs));
+  exports.Set("setSocketSendBuffer", Napi::Function::New(env, SetSocketSendBufferJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -136,6 +136,9 @@ export class AudioFork extends SafeEmitter<AudioForkEvents> {
       url: o.url!,
       headers: o.headers,
       reconnect: o.reconnect,
+      // half a second of audio in the kernel at most (16 KiB at least)
+      sendBuffer: Math.max(16 * 1024, Math.round(o.rate * o.channels)),
+      highWater: Math.max(8 * 1024, this.#frameBytes * 4),
       start: () => this.#startMessage(),
       onOpen: (resumed) => this.safeEmit('open', resumed),
       onDown: (code, reason, retryMs) => {

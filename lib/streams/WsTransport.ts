@@ -9,6 +9,7 @@
  * message (maxPayload) and counted when it is not JSON.
  */
 import WebSocket from 'ws';
+import { addon } from '../native';
 
 export interface WsTransportOptions {
   url: string;
@@ -18,6 +19,12 @@ export interface WsTransportOptions {
   start: () => Record<string, unknown>;
   /** Bytes buffered by the socket past which canSend() is false (default 64 KiB). */
   highWater?: number;
+  /**
+   * The kernel's send buffer for the connection (SO_SNDBUF, default 64 KiB):
+   * without a cap Linux grows it to megabytes, minutes of audio held for a
+   * peer that stopped reading before the fork's own queue notices.
+   */
+  sendBuffer?: number;
   onOpen(resumed: boolean): void;
   /** Disconnected; `retryMs` until the next attempt, undefined when it gave up (or was closed). */
   onDown(code: number, reason: string, retryMs: number | undefined): void;
@@ -101,6 +108,7 @@ export class WsTransport {
     this.#ws = ws;
     ws.on('open', () => {
       if (this.#closing) return;
+      this.#capSendBuffer(ws);
       this.#open = true;
       const resumed = this.#opened++ > 0;
       if (resumed) this.reconnects++;
@@ -139,6 +147,17 @@ export class WsTransport {
       }
       this.#o.onDown(code, reason.toString('utf8'), retry);
     });
+  }
+
+  #capSendBuffer(ws: WebSocket): void {
+    // a plain TCP socket has its descriptor on the handle (a TLS one does not: left as it is)
+    const fd = (ws as unknown as { _socket?: { _handle?: { fd?: number } } })._socket?._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return;
+    try {
+      addon().setSocketSendBuffer(fd, this.#o.sendBuffer ?? 64 * 1024);
+    } catch {
+      /* not a socket we can tune: the queue still bounds what we hold */
+    }
   }
 
   #watchDrain(): void {

@@ -1,11 +1,11 @@
 /**
- * A phone in the test process: one UDP socket that sends G.711 mu-law RTP of
+ * A phone in the test process: one UDP socket that sends G.711 (mu-law or A-law) RTP of
  * a known signal at 20 ms intervals (each packet's send time logged) and
  * keeps what comes back, decoded, with arrival times. For checking what a
  * fork received against what was sent, and what the far end heard.
  */
 import * as dgram from 'node:dgram';
-import { linearToUlaw, ulawToLinear } from '../peers/pcap';
+import { alawToLinear, linearToAlaw, linearToUlaw, ulawToLinear } from '../peers/pcap';
 import { parseRtp } from './relay';
 
 export interface SentPacket {
@@ -25,7 +25,10 @@ export interface RtpPhone {
   close(): void;
 }
 
-export async function rtpPhone(address = '127.0.0.1'): Promise<RtpPhone> {
+export async function rtpPhone(codec: 'PCMU' | 'PCMA' = 'PCMU', address = '127.0.0.1'): Promise<RtpPhone> {
+  const pt = codec === 'PCMU' ? 0 : 8;
+  const enc = codec === 'PCMU' ? linearToUlaw : linearToAlaw;
+  const dec = codec === 'PCMU' ? ulawToLinear : alawToLinear;
   const s = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
@@ -34,9 +37,9 @@ export async function rtpPhone(address = '127.0.0.1'): Promise<RtpPhone> {
   const chunks: { pcm: Int16Array; at: number }[] = [];
   s.on('message', (m) => {
     const h = parseRtp(m);
-    if (!h || h.pt !== 0) return;
+    if (!h || h.pt !== pt) return;
     const payload = m.subarray(m.length - h.payloadBytes);
-    chunks.push({ pcm: Int16Array.from(payload, ulawToLinear), at: Date.now() });
+    chunks.push({ pcm: Int16Array.from(payload, dec), at: Date.now() });
   });
   const sent: SentPacket[] = [];
   let seq = 1000;
@@ -68,11 +71,11 @@ export async function rtpPhone(address = '127.0.0.1'): Promise<RtpPhone> {
           while (k * 160 < pcm.length && Date.now() >= start + k * 20) {
             const pkt = Buffer.alloc(12 + 160);
             pkt[0] = 0x80;
-            pkt[1] = k === 0 ? 0x80 : 0;
+            pkt[1] = (k === 0 ? 0x80 : 0) | pt;
             pkt.writeUInt16BE(seq++ & 0xffff, 2);
             pkt.writeUInt32BE(ts >>> 0, 4);
             pkt.writeUInt32BE(ssrc, 8);
-            for (let j = 0; j < 160; j++) pkt[12 + j] = linearToUlaw(pcm[k * 160 + j] ?? 0);
+            for (let j = 0; j < 160; j++) pkt[12 + j] = enc(pcm[k * 160 + j] ?? 0);
             s.send(pkt, to.port, to.address);
             sent.push({ seq: seq - 1, sample: k * 160, at: Date.now() });
             ts += 160;
