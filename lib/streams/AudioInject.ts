@@ -51,6 +51,8 @@ export class AudioInject extends SafeEmitter<AudioInjectEvents> {
   readonly #tap: InjectTap;
   readonly #marks = new Map<number, string>();
   readonly #voice: boolean;
+  /** Samples the native queue holds at most. */
+  readonly #capacity: number;
   #nextMark = 1;
   #carry?: Buffer; // an odd byte of L16 between writes
   #writable?: Writable;
@@ -76,6 +78,7 @@ export class AudioInject extends SafeEmitter<AudioInjectEvents> {
       throw err;
     }
     this.#source = src;
+    this.#capacity = Math.floor((o.rate * o.bufferMs) / 1000);
     this.#tap = { rate: o.rate, mode: o.mode, source: src };
     src.on('mark', (m) => {
       const name = this.#marks.get(m.id);
@@ -112,20 +115,26 @@ export class AudioInject extends SafeEmitter<AudioInjectEvents> {
     return this.#write(audio, false);
   }
 
+  /**
+   * Queues what fits; returns the bytes of `audio` taken. A plain write
+   * takes them all (what did not fit is counted as overflow natively); a
+   * partial one (the Writable, which wrote only what fits) leaves the rest
+   * to the caller.
+   */
   #write(audio: Buffer, partial: boolean): number {
     if (this.format === 'PCMU') return this.#source.write(decodeUlaw(audio)) / 2;
-    let pcm = audio;
-    if (this.#carry) {
-      pcm = Buffer.concat([this.#carry, audio]);
-      this.#carry = undefined;
-    }
-    if (pcm.length % 2) {
-      this.#carry = pcm.subarray(pcm.length - 1);
-      pcm = pcm.subarray(0, pcm.length - 1);
-    }
+    const pre = this.#carry?.length ?? 0;
+    let pcm = pre ? Buffer.concat([this.#carry!, audio]) : audio;
+    this.#carry = undefined;
+    const tail = pcm.length % 2 ? pcm.subarray(pcm.length - 1) : undefined;
+    if (tail) pcm = pcm.subarray(0, pcm.length - 1);
     const took = this.#source.write(pcm);
-    // a partial write (the writable stream) keeps the rest for later; a plain one drops it (counted natively)
-    return partial ? took : audio.length;
+    if (!partial || took === pcm.length) {
+      this.#carry = tail; // an odd byte waits for the next write
+      return audio.length;
+    }
+    if (took < pre) this.#carry = pcm.subarray(0, pre);
+    return Math.max(0, took - pre);
   }
 
   /** Reports `name` ('mark') once what was written so far has played. False when too many marks are pending. */
@@ -163,9 +172,12 @@ export class AudioInject extends SafeEmitter<AudioInjectEvents> {
 
   #writeAll(chunk: Buffer, cb: (err?: Error) => void): void {
     if (this.#closed) return cb(new InvalidStateError('The injection is closed'));
+    // only what fits: the stream waits for the rest (nothing counted as overflow)
     const unit = this.format === 'PCMU' ? 1 : 2;
-    const took = this.#write(chunk, true);
-    if (took >= chunk.length - (chunk.length % unit)) return cb();
+    const room = (this.#capacity - this.#source.stats().queued) * unit;
+    const n = Math.min(chunk.length, room);
+    const took = n > 0 ? this.#write(chunk.subarray(0, n), true) : 0;
+    if (took >= chunk.length) return cb();
     setTimeout(() => this.#writeAll(chunk.subarray(took), cb), RETRY_MS).unref();
   }
 
