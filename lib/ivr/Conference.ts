@@ -104,6 +104,10 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
     if (leg.closed) throw new InvalidStateError(`${leg.name} is closed`);
     if (this.#members.some((m) => m.leg === leg)) return;
+    if (leg.streaming)
+      throw new InvalidStateError(
+        `${leg.name}: stop its forks, injection and voice detection before it joins a conference`,
+      );
     const m = this.#buildMember(leg);
     try {
       leg.enterConference(this);

@@ -395,10 +395,16 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#bridge?.bridge.close();
   }
 
+  /** @internal Whether forks, an injection or voice detection run on the leg (a conference cannot seat it then). */
+  get streaming(): boolean {
+    return this.#streams.streams?.active ?? false;
+  }
+
   /** @internal Conference calls these. */
   enterConference(seat: ConferenceSeat): void {
     this.#requireMedia();
-    if (this.#streams.streams?.active) throw new InvalidStateError(`${this.name}: stop its forks and injection first`);
+    if (this.streaming)
+      throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
     this.#leaveCurrent();
     this.#conference = seat;
     this.#setHost(seat.host(this));
