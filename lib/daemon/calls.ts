@@ -31,6 +31,7 @@ import type { MediaSession, SessionSummary } from '../session/MediaSession';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
+import { startForwarding, stopForwarding } from './forward';
 import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { refuse } from './refuse';
 import { callReport, type CallFacts, type LegView } from './report';
@@ -210,6 +211,10 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
         return startRecording(req, this.#entry(req.callId), this.#roots);
       case 'stop recording':
         return stopRecording(this.#entry(req.callId));
+      case 'start forwarding':
+        return startForwarding(req, this.#entry(req.callId));
+      case 'stop forwarding':
+        return stopForwarding(req, this.#entry(req.callId));
     }
   }
 
