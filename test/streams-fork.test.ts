@@ -185,7 +185,7 @@ describe('audio forks', () => {
     );
     t.diagnostic(`unread Readable: ${r.framesSent} pushed, ${r.queueDroppedFrames} dropped`);
     assert.ok(s.queueDroppedFrames > 0, 'the WebSocket fork dropped frames');
-    assert.ok(r.queueDroppedFrames > 200, 'the unread Readable dropped frames');
+    assert.ok(r.queueDroppedFrames > 150, 'the unread Readable dropped frames');
     assert.ok(r.queued <= 10, 'bounded');
     const delivered = pb.received().samples.length / 160 / pa.sent.length;
     t.diagnostic(`call media delivered: ${(delivered * 100).toFixed(2)} %`);

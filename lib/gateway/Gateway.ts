@@ -422,9 +422,10 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
       this.#relayMode === 'auto' &&
       this.a.sameFormatAs(this.b) &&
       (this.a.telephoneEvent === undefined) === (this.b.telephoneEvent === undefined);
-    // audio injected towards a leg needs the direction decoded (its packets still skip the jitter buffer, as relayed)
+    // audio injected towards a leg needs the direction decoded (and so its jitter buffer: decoding and
+    // concealment need packets at their pace)
     const relayTo = (to: LegName) => relayable && !this.#streams[to]?.needsMix;
-    for (const leg of [this.a, this.b]) leg.useJitterBuffer(!relayable || this.#relayJitterBuffer);
+    for (const leg of [this.a, this.b]) leg.useJitterBuffer(!relayTo(other(leg.name)) || this.#relayJitterBuffer);
     const taps = new Map<LegName, RecordingTap>();
     for (const [from, to] of [
       [this.a, this.b],

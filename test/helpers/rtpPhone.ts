@@ -18,6 +18,8 @@ export interface SentPacket {
 export interface RtpPhone {
   readonly port: number;
   readonly sent: SentPacket[];
+  /** RTP headers of what was received (sequence, timestamp, SSRC), in arrival order. */
+  headers(): { seq: number; ts: number; ssrc: number; at: number }[];
   /** Audio received so far (8 kHz), with the arrival time of each packet's first sample. */
   received(): { samples: Int16Array; arrivals: { sample: number; at: number }[] };
   /** Sends `pcm` (8 kHz) to `to`, 160 samples every 20 ms; resolves when all went out. */
@@ -34,21 +36,23 @@ export async function rtpPhone(codec: 'PCMU' | 'PCMA' = 'PCMU', address = '127.0
     s.once('error', reject);
     s.bind(0, address, () => resolve());
   });
-  const chunks: { pcm: Int16Array; at: number }[] = [];
+  const chunks: { pcm: Int16Array; at: number; seq: number; ts: number; ssrc: number }[] = [];
   s.on('message', (m) => {
     const h = parseRtp(m);
     if (!h || h.pt !== pt) return;
     const payload = m.subarray(m.length - h.payloadBytes);
-    chunks.push({ pcm: Int16Array.from(payload, dec), at: Date.now() });
+    chunks.push({ pcm: Int16Array.from(payload, dec), at: Date.now(), seq: h.seq, ts: h.ts, ssrc: h.ssrc });
   });
   const sent: SentPacket[] = [];
   let seq = 1000;
   let ts = 0;
+  let lastSentAt = 0;
   const ssrc = 0x1234abcd;
   let closed = false;
   return {
     port: s.address().port,
     sent,
+    headers: () => chunks.map((c) => ({ seq: c.seq, ts: c.ts, ssrc: c.ssrc, at: c.at })),
     received() {
       const n = chunks.reduce((a, c) => a + c.pcm.length, 0);
       const samples = new Int16Array(n);
@@ -64,6 +68,8 @@ export async function rtpPhone(codec: 'PCMU' | 'PCMA' = 'PCMU', address = '127.0
     play(pcm, to) {
       return new Promise((resolve) => {
         const start = Date.now();
+        // the RTP clock runs on through the pause since the last play, as a phone's does
+        if (lastSentAt) ts += Math.max(0, Math.round(((start - lastSentAt) * 8000) / 1000) - 160);
         let k = 0;
         const next = () => {
           if (closed) return resolve();
@@ -78,6 +84,7 @@ export async function rtpPhone(codec: 'PCMU' | 'PCMA' = 'PCMU', address = '127.0
             for (let j = 0; j < 160; j++) pkt[12 + j] = enc(pcm[k * 160 + j] ?? 0);
             s.send(pkt, to.port, to.address);
             sent.push({ seq: seq - 1, sample: k * 160, at: Date.now() });
+            lastSentAt = Date.now();
             ts += 160;
             k++;
           }
