@@ -6,7 +6,8 @@
  *   npm run bench -- [options]
  *   node dist/bench/run.js [options]
  *
- *   --targets package,rtpengine,plain   servers to measure (default all three)
+ *   --targets package,rtpengine,plain   servers to measure (default all three; also: forward,
+ *                                     the forwarding plane, relayed PCMU only - see bench/forward.ts)
  *   --pairs opus,G729,G722,CODEC2,PCMA,PCMU
  *                                     the callee's codec; the caller is PCMU
  *                                     (PCMU = relay) (default all)
@@ -39,7 +40,14 @@ import { execFileSync } from 'node:child_process';
 import { runStep, searchCapacity, type Capacity, type StepOptions, type StepResult } from './lib/capacity';
 import { killAll } from './lib/proc';
 import { printReport, type Results } from './lib/report';
-import { packageTarget, plainTarget, rtpengineTarget, type Target, type TargetName } from './lib/targets';
+import {
+  forwardTarget,
+  packageTarget,
+  plainTarget,
+  rtpengineTarget,
+  type Target,
+  type TargetName,
+} from './lib/targets';
 import { BASE_PACKAGES, RESULTS, buildPrograms, ensurePackages, machine, makeSpeech } from './lib/tools';
 import { VARIANTS } from './variants';
 
@@ -97,7 +105,8 @@ function parseArgs(argv: string[]) {
     else if (k === '--quick') Object.assign(a, { warmup: 3, window: 6, retry: false, repeat: 1 });
     else throw new Error(`unknown option ${k} (see the comment at the top of bench/run.ts)`);
   }
-  for (const t of a.targets) if (!['package', 'rtpengine', 'plain'].includes(t)) throw new Error(`unknown target ${t}`);
+  for (const t of a.targets)
+    if (!['package', 'rtpengine', 'plain', 'forward'].includes(t)) throw new Error(`unknown target ${t}`);
   for (const v of a.variants)
     if (!VARIANTS[v]) throw new Error(`unknown variant ${v}: ${Object.keys(VARIANTS).join(', ')}`);
   return a;
@@ -117,6 +126,7 @@ async function main() {
     package: packageTarget(),
     rtpengine: rtpengineTarget(),
     plain: plainTarget(programs.plain),
+    forward: forwardTarget(),
   };
   const base: Omit<StepOptions, 'log'> = {
     loadgen: programs.loadgen,

@@ -111,7 +111,7 @@ async function main() {
   });
   caller.endpoint.setRemote({ address: '127.0.0.1', port: gw.a.localPort });
   callee.endpoint.setRemote({ address: '127.0.0.1', port: gw.b.localPort });
-  const monitor = new QualityMonitor(gw, { sampleMs: 500 });
+  const monitor = new QualityMonitor(gw.qualitySources(), { sampleMs: 500, intervalMs: 2000 });
   caller.start(phones);
   callee.start(phones);
 
@@ -125,6 +125,7 @@ async function main() {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   monitor.sample();
   monitor.stop();
+  const reports = { a: monitor.report('a'), b: monitor.report('b') };
   const stats = gw.stats();
   caller.stop();
   callee.stop();
@@ -150,14 +151,17 @@ async function main() {
   const chart = path.join(outDir, 'quality.html');
   fs.writeFileSync(
     chart,
-    timelineHtml(monitor.timeline, 'rtp-media-server demo: call quality', {
-      a: 'leg a (caller, PCMU)',
-      b: 'leg b (callee, Opus)',
-    }),
+    timelineHtml(
+      monitor,
+      'rtp-media-server demo: call quality',
+      { a: 'leg a (caller, PCMU)', b: 'leg b (callee, Opus)' },
+      reports,
+    ),
   );
   console.log(`  ${chart}: the call's quality timeline (MOS, loss, jitter, round trip per leg)`);
-  const last = (leg: 'a' | 'b') => [...monitor.timeline].reverse().find((s) => s.leg === leg);
-  console.log(`  MOS-CQ estimate at the end: leg a ${last('a')?.mosCq ?? 'n/a'}, leg b ${last('b')?.mosCq ?? 'n/a'}`);
+  // no media on a leg: no estimate (n/a), never a made-up MOS
+  const mos = (leg: 'a' | 'b') => reports[leg].localMetrics.qualityEst?.moscq ?? 'n/a (no media)';
+  console.log(`  MOS-CQ over the call: leg a ${mos('a')}, leg b ${mos('b')}`);
 
   caller.close();
   callee.close();

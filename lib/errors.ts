@@ -86,7 +86,15 @@ export class InUseError extends RmsError {
   }
 }
 
+/** Something valid in general that this object cannot do (e.g. silencing a codec without a known silence). */
+export class UnsupportedError extends RmsError {
+  constructor(message: string, code = 'ERR_RMS_UNSUPPORTED') {
+    super(message, code);
+  }
+}
+
 /** The native addon or one of the system libraries it needs cannot be loaded. */
+
 export class NativeLibraryError extends RmsError {
   constructor(message: string, code = 'ERR_RMS_NATIVE_LIBRARY') {
     super(message, code);
@@ -165,6 +173,7 @@ export const errorClassesByCode: Record<string, new (message: string, code: stri
   ERR_RMS_DESCRIPTORS: DescriptorsExhaustedError,
   ERR_RMS_METHOD: MethodError,
   ERR_RMS_IN_USE: InUseError,
+  ERR_RMS_UNSUPPORTED: UnsupportedError,
 };
 
 /** A malformed or unusable SDP. */

@@ -25,7 +25,7 @@ export type {
   SessionSummary,
   LegInfo,
   LegDialog,
-} from './session/MediaSession';
+} from './session/info';
 export type { CodecPolicy } from './session/negotiation';
 
 // legs and what runs on them

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorClassesByCode, NativeLibraryError } from './errors';
+import type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
 
 export type ArgKind =
   | 'none'
@@ -189,6 +190,8 @@ export interface NativeTelephoneEventReport {
  * Argument errors (a non-numeric address, an address of the other IP
  * version than the bound one) are thrown at once either way.
  */
+export type { NativeRxQuality, NativeRxQualityConfig, NativeXrFill } from './nativeQuality';
+
 export interface NativeRtpSession {
   bind(address: string, rtpPort: number, rtcpPort: number): { rtpPort: number; rtcpPort: number };
   setRemote(address: string, rtpPort: number, rtcpPort?: number): void;
@@ -208,7 +211,31 @@ export interface NativeRtpSession {
   pollRtcp(): NativeRtcpPacket[];
   setXrMedia(v: NativeXrMedia): void;
   qualityIndicator(): NativeQualityIndicator;
+  /** SSRC, next sequence number and timestamp offset of what the session sends. */
+  streamState(): NativeStreamState;
+  /** Sets them (before any graph runs the session): a restored call's stream goes on. */
+  setStreamState(s: NativeStreamResume): void;
+  configureRxQuality(o: NativeRxQualityConfig): void;
+  rxQuality(): NativeRxQuality;
+  setXrFill(v: NativeXrFill): void;
+  setCname(cname: string): void;
   close(): void;
+}
+
+/** What identifies the stream a session sends. */
+export interface NativeStreamState {
+  ssrc: number;
+  /** The next sequence number. */
+  seq: number;
+  /** The last RTP timestamp sent, null before the first packet. */
+  lastTs: number | null;
+}
+
+/** What setStreamState() sets: the stream goes on with this SSRC, next sequence number, next timestamp. */
+export interface NativeStreamResume {
+  ssrc?: number;
+  seq?: number;
+  nextTs?: number;
 }
 
 /** mediastreamer2's quality indicator (0..5) for what a session receives. */
@@ -241,22 +268,20 @@ export interface NativeXrConfig {
   voipMetrics?: boolean;
 }
 
-/** An RR/SR report block (RFC 3550 6.4.1); jitter in RTP clock units, dlsr in 1/65536 s. */
-export interface NativeReportBlock {
-  ssrc: number;
-  fractionLost: number;
-  cumulativeLost: number;
-  highestSeq: number;
-  jitter: number;
-  lsr: number;
-  dlsr: number;
-}
+export type { NativeReportBlock, NativeRtcpPacket } from './nativeRtcp';
+import type { NativeRtcpPacket } from './nativeRtcp';
 
-/** One RTCP packet of a compound oRTP received or emitted. XR fields are RFC 3611's raw encodings. */
-export type NativeRtcpPacket = { direction: 'received' | 'emitted'; atMs: number } & (
-  | { type: 'SR' | 'RR'; ssrc: number; sender?: { packets: number; octets: number }; reports: NativeReportBlock[] }
-  | { type: 'XR'; xr: { ssrc: number; block: string | number; [field: string]: number | bigint | string } }
-);
+export type {
+  NativeRelayDirectionStats,
+  NativeRelayStats,
+  NativeRelayRtcpSide,
+  NativeRelayEvent,
+  NativeRelayOptions,
+  NativeRelay,
+  NativeForwardPlaneStats,
+  NativeForwardPlane,
+} from './nativeForward';
+import type { NativeRelayOptions, NativeRelay, NativeForwardPlane } from './nativeForward';
 
 export interface NativeConstants {
   methods: Record<string, NativeMethodInfo>;
@@ -271,6 +296,14 @@ export interface NativeAddon {
   Filter: new () => NativeFilter;
   Ticker: new (name: string, priority: number, intervalMs?: number) => NativeTicker;
   RtpSession: new () => NativeRtpSession;
+  /** threads 0: one per CPU. */
+  ForwardPlane: new (threads?: number) => NativeForwardPlane;
+  Relay: new (
+    plane: NativeForwardPlane,
+    a: NativeRtpSession,
+    b: NativeRtpSession,
+    opts?: NativeRelayOptions,
+  ) => NativeRelay;
   init(opts: { errors: Record<string, unknown> }): void;
   setLogLevel(level: number): void;
   /** Open descriptors of this process and its RLIMIT_NOFILE (-1: unknown / unlimited). */

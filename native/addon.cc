@@ -19,11 +19,15 @@
 #include "filters/audio_inject.h"
 #include "filters/dtmf_detect.h"
 #include "filters/voice_detect.h"
+#include "forward/plane_wrap.h"
 #include "instance.h"
 #include "log_sink.h"
 #include "wrappers.h"
 
 namespace rms {
+
+// native/secure/secure_wrap.cc
+void DefineSecureClasses(Napi::Env env, Napi::Object exports);
 
 void Instance::CloseAll() {
   tearingDown = true;
@@ -204,6 +208,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Filter", filter);
   exports.Set("Ticker", ticker);
   exports.Set("RtpSession", rtp);
+  DefineForward(env, exports);
+  DefineSecureClasses(env, exports);
   exports.Set("init", Napi::Function::New(env, InitJs));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));

@@ -21,6 +21,7 @@ constexpr const char* kBind = "ERR_RMS_BIND";
 constexpr const char* kDescriptors = "ERR_RMS_DESCRIPTORS";  // out of file descriptors (EMFILE/ENFILE)
 constexpr const char* kMethod = "ERR_RMS_METHOD";
 constexpr const char* kInUse = "ERR_RMS_IN_USE";
+constexpr const char* kUnsupported = "ERR_RMS_UNSUPPORTED";
 }  // namespace code
 
 Napi::Error MakeError(Napi::Env env, const char* code, const std::string& message);

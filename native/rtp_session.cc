@@ -39,6 +39,12 @@ Napi::Function RtpSessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&RtpSessionWrap::PollRtcp>("pollRtcp"),
                          InstanceMethod<&RtpSessionWrap::SetXrMedia>("setXrMedia"),
                          InstanceMethod<&RtpSessionWrap::QualityIndicator>("qualityIndicator"),
+                         InstanceMethod<&RtpSessionWrap::StreamState>("streamState"),
+                         InstanceMethod<&RtpSessionWrap::SetStreamState>("setStreamState"),
+                         InstanceMethod<&RtpSessionWrap::ConfigureRxQuality>("configureRxQuality"),
+                         InstanceMethod<&RtpSessionWrap::RxQualityJs>("rxQuality"),
+                         InstanceMethod<&RtpSessionWrap::SetXrFill>("setXrFill"),
+                         InstanceMethod<&RtpSessionWrap::SetCname>("setCname"),
                          InstanceMethod<&RtpSessionWrap::CloseJs>("close"),
                      });
 }
@@ -64,6 +70,7 @@ RtpSessionWrap::RtpSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   // Read the sockets only when they have data (core/recv_gate.h).
   InstallRecvGate(session_);
   InstallXrCallbacks();
+  InstallQuality();
   Instance::Get(info.Env())->rtpSessions.insert(this);
 }
 
@@ -90,6 +97,12 @@ void RtpSessionWrap::CheckOpen(Napi::Env env) const {
 
 void RtpSessionWrap::AddUser(Filter* f) { users_.push_back(f); }
 void RtpSessionWrap::RemoveUser(Filter* f) { users_.erase(std::remove(users_.begin(), users_.end(), f), users_.end()); }
+
+ms_mutex_t* RtpSessionWrap::AttachedTickerMutex() const {
+  for (Filter* f : users_)
+    if (f->handle() && f->handle()->ticker) return &f->handle()->ticker->lock;
+  return nullptr;
+}
 
 bool RtpSessionWrap::AnyUserAttached() const {
   for (Filter* f : users_)
@@ -243,6 +256,8 @@ Napi::Value RtpSessionWrap::SetRemote(const Napi::CallbackInfo& info) {
   remoteAddr_ = addr;
   remoteRtpPort_ = rtpPort;
   remoteRtcpPort_ = rtcpPort;
+  // while relayed the forwarder sends there from now on (the gate gets it back with the sockets)
+  if (forwarder_ != nullptr) forwarder_->OnRemoteChanged(this, addr, rtpPort, rtcpPort);
   return env.Undefined();
 }
 
@@ -532,6 +547,10 @@ Napi::Value RtpSessionWrap::OnTelephoneEvent(const Napi::CallbackInfo& info) {
 
 void RtpSessionWrap::Close(Napi::Env env, bool force) {
   if (session_ == nullptr) return;
+  if (forwarder_ != nullptr) {
+    if (!force) Throw(env, code::kInUse, "RtpSession is relayed by a ForwardPlane; close the relay first");
+    forwarder_->OnSessionClosing(this);  // clears forwarder_
+  }
   if (!users_.empty()) {
     if (!force)
       Throw(env, code::kInUse,

@@ -14,6 +14,7 @@
 #include "core/rtcp_store.h"
 #include <ortp/event.h>
 #include "core/tick_stats.h"
+#include "session_quality.h"
 
 namespace rms {
 
@@ -165,6 +166,18 @@ struct TelephoneEventSink {
   uint8_t volume = 0;
 };
 
+class RtpSessionWrap;
+
+// A forwarding-plane relay (native/forward/) that owns a session's sockets
+// while it runs; the session tells it what must not happen behind its back.
+struct SessionForwarder {
+  virtual ~SessionForwarder() = default;
+  // The session is being closed (forced): stop relaying it now.
+  virtual void OnSessionClosing(RtpSessionWrap* s) = 0;
+  // setRemote() gave the session a new remote (numeric, checked).
+  virtual void OnRemoteChanged(RtpSessionWrap* s, const std::string& addr, int rtpPort, int rtcpPort) = 0;
+};
+
 class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -176,6 +189,16 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   void AddUser(Filter* f);
   void RemoveUser(Filter* f);
   static RtpSessionWrap* FromValue(Napi::Env env, Napi::Value v);
+  LatchMode latch() const { return latch_; }
+  bool GraphAttached() const { return AnyUserAttached(); }
+  SessionForwarder* forwarder() const { return forwarder_; }
+  // The lock of the ticker running a graph on this session, nullptr if none.
+  ms_mutex_t* AttachedTickerMutex() const;
+  void SetForwarder(SessionForwarder* f) { forwarder_ = f; }
+  // Runs fn with the ticker of an attached user filter locked (or none
+  // running the session): for settings made from outside (native/secure).
+  template <class F>
+  void WithTickerLock(F&& fn) const;
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -198,10 +221,18 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   Napi::Value QualityIndicator(const Napi::CallbackInfo& info);
   void CloseRtcpEvents();
   void InstallXrCallbacks();
+  // rtp_session_quality.cc
+  Napi::Value ConfigureRxQuality(const Napi::CallbackInfo& info);
+  Napi::Value RxQualityJs(const Napi::CallbackInfo& info);
+  Napi::Value SetXrFill(const Napi::CallbackInfo& info);
+  Napi::Value SetCname(const Napi::CallbackInfo& info);
+  void InstallQuality();
   // Live settings: posted to the thread that reads the session while a graph
   // runs it, applied at once otherwise (core/session_settings.h).
   void Change(Napi::Env env, const SessionSettings& c, const char* what);
   void SettleIfIdle();
+  Napi::Value StreamState(const Napi::CallbackInfo& info);
+  Napi::Value SetStreamState(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void CheckOpen(Napi::Env env) const;
   bool AnyUserAttached() const;
@@ -224,6 +255,24 @@ class RtpSessionWrap : public Napi::ObjectWrap<RtpSessionWrap> {
   std::unique_ptr<RtcpStore> rtcpStore_;
   std::unique_ptr<XrMediaValues> xrMedia_;
   MSQualityIndicator* qi_ = nullptr;
+  // watched by the session's gate until rtp_session_destroy(): freed after it
+  std::unique_ptr<SessionQuality> quality_;
+  SessionForwarder* forwarder_ = nullptr;
 };
+
+template <class F>
+void RtpSessionWrap::WithTickerLock(F&& fn) const {
+  // security settings change at call set-up and re-keying only: taking the
+  // ticker's lock for them is rare (everyday settings are posted instead)
+  ms_mutex_t* m = AttachedTickerMutex();
+  if (m) ms_mutex_lock(m);
+  try {
+    fn();
+  } catch (...) {
+    if (m) ms_mutex_unlock(m);
+    throw;
+  }
+  if (m) ms_mutex_unlock(m);
+}
 
 }  // namespace rms

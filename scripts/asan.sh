@@ -27,6 +27,6 @@ cmake -S "$root" -B "$build" "${gen[@]}" \
   -DRMS_SANITIZE="$sanitize" \
   -DRMS_BUILD_TESTS=ON \
   -DRMS_BUILD_ADDON=OFF
-cmake --build "$build" --target core_test --parallel
+cmake --build "$build" --target core_test secure_test --parallel
 ctest --test-dir "$build" --output-on-failure --no-tests=error
 echo "asan.sh: -fsanitize=$sanitize: all tests passed in $(( $(date +%s) - start )) s"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Memcheck run of the native core test, built without sanitizers.
+# Memcheck run of the native tests (core_test, secure_test), built without sanitizers.
 #
 #   bash scripts/valgrind.sh            # configure + build build-valgrind/, run every case
 #   bash scripts/valgrind.sh codec2     # only the cases whose name contains "codec2"
+#   RMS_VALGRIND_TESTS=secure_test bash scripts/valgrind.sh dtls   # one test binary
 #   RMS_VALGRIND_BUILD_DIR=/tmp/vg bash scripts/valgrind.sh
 #
 # Built RelWithDebInfo (-O2 -g) so that reports have file:line. Exits non-zero
@@ -28,18 +29,20 @@ cmake -S "$root" -B "$build" "${gen[@]}" \
   -DRMS_SANITIZE= \
   -DRMS_BUILD_TESTS=ON \
   -DRMS_BUILD_ADDON=OFF
-cmake --build "$build" --target core_test --parallel
+cmake --build "$build" --target core_test secure_test --parallel
 
 status=0
-RMS_NATIVE_LOG=0 valgrind \
-  --tool=memcheck \
-  --leak-check=full \
-  --error-exitcode=1 \
-  --track-origins=yes \
-  --num-callers=30 \
-  --suppressions="$root/scripts/valgrind.supp" \
-  --gen-suppressions=all \
-  "$build/core_test" "$@" || status=$?
+for test in ${RMS_VALGRIND_TESTS:-core_test secure_test}; do
+  RMS_NATIVE_LOG=0 valgrind \
+    --tool=memcheck \
+    --leak-check=full \
+    --error-exitcode=1 \
+    --track-origins=yes \
+    --num-callers=30 \
+    --suppressions="$root/scripts/valgrind.supp" \
+    --gen-suppressions=all \
+    "$build/$test" "$@" || status=$?
+done
 if [[ $status -ne 0 ]]; then
   echo "valgrind.sh: FAILED (exit $status) after $(( $(date +%s) - start )) s" >&2
   exit "$status"

@@ -19,7 +19,7 @@ const LAYERS: Record<string, number> = {
   codecs: 2,
   control: 2,
   rtp: 3,
-  sdp: 3,
+  sdp: 4,
   graph: 4,
   media: 5,
   forward: 5,

@@ -65,13 +65,19 @@ describe('B2BUA example with SIP caller and callee', () => {
     sendFile: path.join(dir, 'a.wav'),
     recordFile: path.join(dir, 'a-heard.wav'),
   });
-  const seenByCallee: { method: string; sdp?: string }[] = [];
+  const seenByCallee: { method: string; sdp?: string; callId: string; maxForwards?: string; from: any }[] = [];
 
   // the callee: answers opus, and whatever direction it is offered, the complement
   const callee = sip.create(
     { address: '127.0.0.1', port: CALLEE_PORT, publicAddress: '127.0.0.1', tcp: false },
     (rq: any) => {
-      seenByCallee.push({ method: rq.method, sdp: rq.content });
+      seenByCallee.push({
+        method: rq.method,
+        sdp: rq.content,
+        callId: rq.headers['call-id'],
+        maxForwards: rq.headers['max-forwards'],
+        from: rq.headers.from,
+      });
       if (rq.method === 'INVITE') {
         const offer = parseSdp(rq.content);
         const opus = offer.audio!.formats.find((f) => f.name === 'opus')!;
@@ -213,21 +219,28 @@ describe('B2BUA example with SIP caller and callee', () => {
       `caller heard the callee: ${JSON.stringify(heardByAlice)}`,
     );
 
-    // the collector got one PUBLISH per leg with a VQSessionReport: CallTerm
+    // every request to the callee carried Max-Forwards (RFC 3261 8.1.1.6),
+    // and the caller's identity
+    for (const m of seenByCallee) assert.equal(String(m.maxForwards), '70', `${m.method} without Max-Forwards`);
+    assert.equal(seenByCallee[0].from.uri, `sip:alice@127.0.0.1:${CALLER_PORT}`);
+    // the collector got one VQSessionReport: CallTerm per leg, each with its own dialog's Call-ID
     await sleep(300);
-    assert.equal(published.length, 2, `PUBLISH received: ${published.length}; log: ${logs.join(' | ')}`);
+    const callTerm = published.filter((rq) => /^VQSessionReport: CallTerm/.test(rq.content));
+    assert.equal(callTerm.length, 2, `PUBLISH received: ${published.length}; log: ${logs.join(' | ')}`);
     for (const rq of published) {
       assert.equal(rq.headers.event, 'vq-rtcpxr');
       assert.equal(rq.headers['content-type'], 'application/vq-rtcpxr');
-      const report = parseVqReport(rq.content);
-      assert.equal(report.kind, 'VQSessionReport');
-      assert.equal(report.callId, callId);
-      assert.ok(report.localMetrics.qualityEst?.moscq !== undefined);
+      assert.equal(String(rq.headers['max-forwards']), '70');
     }
-    assert.deepEqual(
-      new Set(published.map((rq) => parseVqReport(rq.content).localMetrics.sessionDesc!.payloadDesc)),
-      new Set(['PCMU', 'opus']),
+    const [legA, legB] = ['PCMU', 'opus'].map((codec) =>
+      callTerm.map((rq) => parseVqReport(rq.content)).find((r) => r.localMetrics.sessionDesc!.payloadDesc === codec)!,
     );
+    assert.equal(legA.callId, callId);
+    assert.equal(legA.dialogId?.fromTag, 'alicetag');
+    assert.equal(legA.dialogId?.toTag, ok.headers.to.params.tag);
+    assert.equal(legB.callId, seenByCallee[0].callId, "leg b's report carries the callee dialog's Call-ID");
+    assert.equal(legB.dialogId?.toTag, 'bobtag');
+    for (const r of [legA, legB]) assert.ok(r.localMetrics.qualityEst?.moscq !== undefined);
   });
 
   it('an offer with no common codec gets 488 and leaves nothing behind', async () => {

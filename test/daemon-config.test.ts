@@ -27,7 +27,7 @@ describe('daemon configuration', () => {
   it('embedded defaults: loopback control on 22222, metrics on 9900, media on 127.0.0.1, a ticker per core', () => {
     const { config } = loadConfig();
     assert.deepEqual(config.control, { udp: { host: '127.0.0.1', port: 22222 }, tcp: null, allow: [] });
-    assert.deepEqual(config.media, { address: '127.0.0.1', ports: mediaPorts(10001) });
+    assert.deepEqual(config.media, { address: '127.0.0.1', ports: [30000, 40000] });
     assert.deepEqual(config.metrics, { host: '127.0.0.1', port: 9900 });
     assert.ok(config.tickers >= 1);
     assert.equal(config.drainTimeoutSec, 30);
@@ -37,7 +37,7 @@ describe('daemon configuration', () => {
   it('file < environment < flags', () => {
     const f = file({
       control: { udp: '127.0.0.1:2300', tcp: 'on' },
-      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: mediaPorts(1000) },
+      media: { address: '127.0.0.1', advertisedAddress: '192.0.2.1', ports: [31000, 31999] },
       tickers: 3,
       'quality.sampleMs': 500,
       transcodeCodecs: ['pcma', 'opus'],

@@ -98,11 +98,18 @@ describe('Gateway.play / stopPlay / sendDtmf on a running call', () => {
     });
   });
 
-  it('a re-INVITE (reconfigure) or close ends a play', async () => {
+  it('a play goes on through a re-INVITE (reconfigure) where it was; close ends it', async () => {
     await call('PCMA', async (gw) => {
       const p = gw.play('a', path.join(dir, 'prompt.wav'), { rate: 16000, channels: 1 }, { repeat: 100 });
+      await sleep(300);
       gw.reconfigure({ b: { codec: 'PCMU', telephoneEvent: 101 } });
-      assert.equal((await p).reason, 'reconfigured');
+      assert.equal(gw.playing('a'), true, 'the play survived the rebuild');
+      await sleep(300);
+      const pos = gw.stopPlay('a');
+      const r = await p;
+      assert.equal(r.reason, 'stopped');
+      assert.ok(r.durationMs >= 500, `one promise for the whole play, across the rebuild (${r.durationMs} ms)`);
+      assert.ok(pos !== undefined);
       const q = gw.play('a', path.join(dir, 'prompt.wav'), { rate: 16000, channels: 1 });
       gw.close();
       assert.equal((await q).reason, 'closed');

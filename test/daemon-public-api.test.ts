@@ -69,12 +69,17 @@ describe('the daemon uses only the public API', () => {
       .getPreEmitDiagnostics(program)
       .filter((d) => d.file && path.resolve(d.file.fileName).startsWith(daemonDir));
     const text = diags.map((d) => {
-      const where = d.file ? `${path.relative(root, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start!).line + 1}` : '';
+      const where = d.file
+        ? `${path.relative(root, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start!).line + 1}`
+        : '';
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
     });
     assert.deepEqual(text, []);
     // and it really read the published declarations, not the sources
     const seen = program.getSourceFiles().map((s) => path.relative(lib, s.fileName));
-    assert.ok(seen.includes(path.join('leg', 'MediaLeg.d.ts')), `leg/MediaLeg.d.ts was read: ${seen.filter((s) => !s.startsWith('..')).join(' ')}`);
+    assert.ok(
+      seen.includes(path.join('leg', 'MediaLeg.d.ts')),
+      `leg/MediaLeg.d.ts was read: ${seen.filter((s) => !s.startsWith('..')).join(' ')}`,
+    );
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_JITTER_BUFFER } from '../lib/rtp/RtpEndpoint';
+import { rxFigures } from '../lib/quality/figures';
 import { localMetrics } from '../lib/quality/legReport';
 import { runCall } from './helpers/call';
 
@@ -98,12 +98,12 @@ describe('quality estimate against injected loss', () => {
         2,
       );
       const local = localMetrics({
-        codec: r.gateway.a.codec,
-        payloadType: r.gateway.a.payloadType,
-        ptimeMs: r.gateway.a.ptime,
+        media: { codec: r.gateway.a.codec, payloadType: r.gateway.a.payloadType, ptimeMs: r.gateway.a.ptime },
+        rx: rxFigures(r.rx.a, r.gateway.a.ptime),
+        jitterMs: r.rx.a.jitterMs,
         stats: r.gatewayStats.a,
-        loss: r.loss.a,
-        jitterBuffer: DEFAULT_JITTER_BUFFER,
+        jitterBuffer: r.rx.a.jitterBuffer,
+        plc: 'generic',
         start: new Date(),
         stop: new Date(),
       });

@@ -103,6 +103,8 @@ describe('ng reply cache bounds', () => {
       ...defaultConfig(),
       control: { udp: { host: '127.0.0.1', port: 0 }, tcp: null, allow: [] },
       media: { address: '127.0.0.1', ports: mediaPorts(100) },
+      // the default metrics port (9900) may be another process's: none here
+      metrics: null,
       tickers: 1,
     });
     const daemon = await Daemon.start(config);

@@ -68,11 +68,12 @@ describe('RTCP flood against a MediaServer call', () => {
     const wav = path.join(dir, 'tone.wav');
     writeWav(wav, tone(8000, 10, [440]));
     const a = new AudioPeer({ codec: 'PCMU', sendFile: wav, recordFile: path.join(dir, 'a.wav') });
-    const b = new AudioPeer({ codec: 'PCMU', sendFile: wav, recordFile: path.join(dir, 'b.wav') });
+    // a transcoded call: its legs' sockets are oRTP's (a relayed one's are the forwarding plane's)
+    const b = new AudioPeer({ codec: 'PCMA', sendFile: wav, recordFile: path.join(dir, 'b.wav') });
     try {
       const s = ms.offer('flood-1', phoneSdp({ port: a.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
       const answer = parseSdp(
-        ms.answer('flood-1', phoneSdp({ port: b.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] })),
+        ms.answer('flood-1', phoneSdp({ port: b.port, codecs: [{ pt: 8, name: 'PCMA', rate: 8000 }] })),
       );
       const legA = parseSdp(s.offerSdp).audio!;
       a.endpoint.setRemote({ address: '127.0.0.1', port: answer.audio!.port });

@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { MediaLeg } from '../lib';
+import { MediaLeg, MediaServer } from '../lib';
+import { mediaPorts } from './helpers/ports';
+import { phoneSdp } from './helpers/sdp';
 import { bestLag, hoppingTones, resample, rtpPhone } from './helpers/rtpPhone';
 import { sleep, waitFor } from './helpers/wait';
 import { pcmOf, percentiles, wsBot, type WsBot } from './helpers/wsBot';
@@ -215,5 +217,32 @@ describe('audio forks', () => {
     const last = w.connections[1].events.at(-1)!.msg;
     assert.deepEqual([last.event, last.reason], ['stop', 'closed']);
     assert.equal(fork.stopped, true);
+  });
+});
+
+describe('audio forks on a bridge the forwarding plane relays', () => {
+  it('moves the bridge to graphs while a fork runs and back to the relay when it stops', async () => {
+    const pa = await rtpPhone();
+    const pb = await rtpPhone();
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(20), tickers: 1 });
+    cleanup.push(() => {
+      ms.close();
+      pa.close();
+      pb.close();
+    });
+    const s = ms.offer('fwd-plane-1', phoneSdp({ port: pa.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    ms.answer('fwd-plane-1', phoneSdp({ port: pb.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }));
+    const bridge = s.bridge!;
+    assert.equal(bridge.engine, 'relay', 'same codec: the forwarding plane carries it');
+    const w = await bot();
+    const fork = s.a.fork({ url: w.url, rate: 8000 });
+    assert.equal(bridge.engine, 'graph', 'a fork needs decoded audio: graphs');
+    await waitFor(() => w.connections[0]?.events.length);
+    const sig = hoppingTones(1.5);
+    await pa.play(sig, to(s.a));
+    await sleep(200);
+    assert.ok(bestLag(sig.subarray(4000, 8000), pcmOf(w.connections[0].frames), 6000).corr > 0.95);
+    fork.stop();
+    assert.equal(bridge.engine, 'relay', 'back to the relay once nothing needs the graphs');
   });
 });

@@ -20,6 +20,10 @@ export interface Direction {
   spreadP99_9: number;
   spreadMax: number;
   otherPayloadTypes: number;
+  /** Packets in the window that arrived exactly as the other leg sent them (SSRC, seq, timestamp, payload). */
+  identical: number;
+  /** Packets received in the window. */
+  received: number;
   latency: {
     sampledStreams: number;
     alignedStreams: number;

@@ -9,7 +9,7 @@ import { JsonProc, rssBytes, sleep, withCpus } from './proc';
 import { answerFor, audioPort, callerOffer, CALLEE_CODECS } from './sdp';
 import { ROOT } from './tools';
 
-export type TargetName = 'package' | 'rtpengine' | 'plain';
+export type TargetName = 'package' | 'rtpengine' | 'plain' | 'forward';
 
 export interface Leg {
   /** Server port of the PCMU leg and of the leg in the codec under test. */
@@ -95,6 +95,37 @@ export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
         async extra() {
           const s = await p.request<Record<string, unknown>>('{"cmd":"stats"}');
           return { callsPerTicker: s.callsPerTicker, chains: s.chains, forks: s.forks };
+        },
+        stop: () => p.stop('{"cmd":"quit"}'),
+      };
+    },
+  };
+}
+
+/**
+ * The forwarding plane (lib/forward): relayed PCMU calls only, each two
+ * RtpEndpoints joined by a ForwardPlane relay (bench/targets/forward-server.ts).
+ */
+export function forwardTarget(threads?: number, dist = path.join(ROOT, 'dist')): Target {
+  return {
+    name: 'forward',
+    supports: (codec) => codec === 'PCMU',
+    async start(o) {
+      const script = path.join(dist, 'bench', 'targets', 'forward-server.js');
+      const cfg = { calls: o.calls, genPort: o.genPort, portMin: PORT_MIN, threads };
+      const [cmd, args] = withCpus(process.execPath, [script, JSON.stringify(cfg)], o.cpus);
+      const p = new JsonProc(cmd, args);
+      const ready = await p.next<{ pid: number; rssBefore: number; calls: Leg[] }>(120_000);
+      return {
+        pid: ready.pid,
+        legs: ready.calls,
+        rssBefore: ready.rssBefore,
+        async windowStart() {},
+        async tickers() {
+          return undefined;
+        },
+        async extra() {
+          return p.request<Record<string, unknown>>('{"cmd":"stats"}');
         },
         stop: () => p.stop('{"cmd":"quit"}'),
       };
@@ -195,7 +226,12 @@ class NgClient {
 
 const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString() : String(v));
 
-export function rtpengineTarget(ngPort = 22222): Target {
+/**
+ * cliPort: rtpengine's CLI port, its HTTP port the next one (Debian's
+ * /etc/rtpengine/rtpengine.conf sets 2224 and 2225; another rtpengine on the
+ * machine may hold them).
+ */
+export function rtpengineTarget(ngPort = 22222, cliPort = 2224): Target {
   return {
     name: 'rtpengine',
     // rtpengine 10.5 has no Codec2
@@ -207,6 +243,8 @@ export function rtpengineTarget(ngPort = 22222): Target {
           '--table=-1',
           '--interface=127.0.0.1',
           `--listen-ng=127.0.0.1:${ngPort}`,
+          `--listen-cli=127.0.0.1:${cliPort}`,
+          `--listen-http=127.0.0.1:${cliPort + 1}`,
           '--foreground',
           '--log-stderr',
           '--log-level=3',

@@ -25,7 +25,10 @@
  *     output is aligned with the audio we sent (envelope cross-correlation),
  *     so each output packet is matched with the input packet that carried
  *     its last sample; the codec's own algorithmic delay (our encoder and
- *     decoder, calibrated offline the same way) is reported beside it.
+ *     decoder, calibrated offline the same way) is reported beside it;
+ *   - identity (what a relay should keep): packets that arrive exactly as
+ *     the other leg sent them - its SSRC, the sequence number and timestamp
+ *     it gave that packet, and the same payload bytes.
  *
  * Config (one directive per line, '#' comments):
  *   addr 127.0.0.1 | port 41000 | duration_ms 15000 | warmup_ms 4000
@@ -344,14 +347,15 @@ typedef struct {
   uint16_t server_port;
   struct sockaddr_in dst;
   /* sending */
-  uint16_t seq;
-  uint32_t ts, ssrc;
+  uint16_t seq, seq0;
+  uint32_t ts, ts0, ssrc;
   int frame_off;
   int64_t phase_ns;
   uint32_t sent;
   int64_t *send_times; /* per packet index, sampled calls only */
   /* receiving */
   uint32_t rx_total, rx_win, rx_other_pt, rx_bad;
+  uint32_t rx_ident; /* in the window: the peer's packet exactly as it sent it (relays) */
   int have_ts;
   uint32_t last_ts;
   int64_t ext_ts;
@@ -646,6 +650,8 @@ int main(int argc, char **argv) {
     l->seq = (uint16_t)rand();
     l->ts = (uint32_t)rand();
     l->ssrc = (uint32_t)rand() ^ ((uint32_t)i << 16);
+    l->seq0 = l->seq;
+    l->ts0 = l->ts;
     l->frame_off = (l->call * 37 + l->side * 211) % nframes;
     /* send phases spread over the period in 0.5 ms slots: even load on
      * the server without waking the generator for every packet */
@@ -815,6 +821,19 @@ int main(int argc, char **argv) {
             l->rx_total++;
             if (arr < win_start || arr >= win_end) continue;
             l->rx_win++;
+            {
+              /* identity: the peer's SSRC, its sequence number and timestamp
+               * for that packet, and the very payload bytes it sent */
+              const Leg *src = &legs[l->peer];
+              uint32_t ssrc = ((uint32_t)b[8] << 24) | ((uint32_t)b[9] << 16) | ((uint32_t)b[10] << 8) | b[11];
+              uint16_t k = (uint16_t)((((uint16_t)b[2] << 8) | b[3]) - src->seq0);
+              uint32_t step = (uint32_t)(CODEC_CLOCK[src->codec] * cfg_ptime / 1000);
+              const Encoded *se = &enc[src->codec];
+              int frame = (int)((src->frame_off + k) % nframes);
+              if (ssrc == src->ssrc && src->codec == l->codec && ts == src->ts0 + (uint32_t)k * step &&
+                  plen == se->len[frame] && memcmp(b + hl, se->data[frame], plen) == 0)
+                l->rx_ident++;
+            }
             int clock = CODEC_CLOCK[l->codec];
             double transit = arr / 1e6 - (double)l->ext_ts * 1000.0 / clock;
             if (l->ntransit < l->cap_transit) l->transit[l->ntransit++] = transit;
@@ -880,7 +899,7 @@ int main(int argc, char **argv) {
   int lookback = 1000 / cfg_ptime;
   for (int dir = 0; dir < 2; dir++) {
     int rside = dir == 0 ? 1 : 0; /* the side that receives */
-    long long rx = 0, other = 0, bad = 0, total = 0;
+    long long rx = 0, other = 0, bad = 0, total = 0, ident = 0;
     int streams = 0, below = 0, silent = 0;
     double min_del = 1e9;
     int npool = 0;
@@ -891,6 +910,7 @@ int main(int argc, char **argv) {
       Leg *l = &legs[i];
       streams++;
       rx += l->rx_win;
+      ident += l->rx_ident;
       other += l->rx_other_pt;
       bad += l->rx_bad;
       total += l->rx_total;
@@ -976,9 +996,9 @@ int main(int argc, char **argv) {
     fprintf(out,
             "    \"%s\": {\"from\": \"%s\", \"to\": \"%s\", \"streams\": %d, \"received\": %lld, \"delivery\": %s, "
             "\"minStreamDelivery\": %s, \"streamsBelow99_5\": %d, \"silentStreams\": %d, \"receivedTotal\": %lld, "
-            "\"otherPayloadTypes\": %lld, \"malformed\": %lld,\n",
+            "\"otherPayloadTypes\": %lld, \"malformed\": %lld, \"identical\": %lld,\n",
             dir == 0 ? "a2b" : "b2a", CODEC_NAMES[in_codec], CODEC_NAMES[out_codec], streams, rx,
-            J(rx / (streams * expected), 5), J(min_del, 4), below, silent, total, other, bad);
+            J(rx / (streams * expected), 5), J(min_del, 4), below, silent, total, other, bad, ident);
     fprintf(out, "      \"spreadMs\": %s, \"spreadP50\": %s, \"spreadP99_9\": %s, \"spreadMax\": %s,\n", J(p99_5, 2),
             J(p50, 2), J(p99_9, 2), J(np ? pool[np - 1] : NAN, 2));
     fprintf(out,

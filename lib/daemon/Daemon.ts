@@ -16,13 +16,31 @@ import type { VqReport } from '../quality/vqreport';
 import { MediaServer } from '../session/MediaServer';
 import { CallControl } from './calls';
 import { CollectorClient } from './collector';
+import type { BDict } from '../control/bencode';
+import type { NgRequest } from '../control/ng';
 import type { DaemonConfig } from './config';
+import type { RedisTarget } from './redisTarget';
 import { ConfigError } from './config';
 import { HealthCheck, probeBind } from './health';
 import { serveMetrics } from './http';
 import { childLogger, silentLogger, type Logger } from '../util/logger';
 import { DaemonMetrics } from './metrics';
 import { NgServer } from './NgServer';
+import { restoreCalls, storedCall } from './persist';
+import { RedisCallStore } from './store';
+
+/** The commands that change a call (what Redis keeps of it follows them). */
+const CHANGES = new Set<string>([
+  'offer',
+  'answer',
+  'delete',
+  'block DTMF',
+  'unblock DTMF',
+  'block media',
+  'unblock media',
+  'silence media',
+  'unsilence media',
+]);
 
 /** Where the daemon listens (after start, with the ports picked for port 0). */
 export interface DaemonAddresses {
@@ -64,6 +82,9 @@ export class Daemon {
   readonly #pending = new Set<Promise<void>>();
   #closed = false;
   #shutdown?: Promise<ShutdownResult>;
+  #store?: RedisCallStore;
+  /** Calls brought back from Redis at start. */
+  restored = 0;
 
   private constructor(config: DaemonConfig, log: Logger) {
     this.config = config;
@@ -103,12 +124,13 @@ export class Daemon {
       udp: config.control.udp,
       tcp: config.control.tcp,
       allow: config.control.allow,
-      handler: (req) => this.calls.handle(req),
+      handler: (req) => this.#handle(req),
       log,
     });
     this.metrics = new DaemonMetrics(this.media, this.calls, this.ng);
     this.health = new HealthCheck(config, this.media, this.calls);
     this.calls.on('callEnd', (end) => {
+      this.#store?.changed(end.callId);
       this.metrics.callEnded(end);
       if (end.summary.reports) for (const r of [end.summary.reports.a, end.summary.reports.b]) if (r) this.#publish(r);
     });
@@ -143,6 +165,7 @@ export class Daemon {
           localAddress: config.media.address,
           log,
         });
+      if (config.redis) await d.#restore(config.redis, config.redisPrefix);
       await d.ng.listen();
       if (config.metrics)
         d.#http = await serveMetrics(
@@ -155,6 +178,37 @@ export class Daemon {
       throw err;
     }
     return d;
+  }
+
+  /** Connects to Redis and brings back the calls it keeps, before the control socket takes commands. */
+  async #restore(target: RedisTarget, prefix: string): Promise<void> {
+    const store = new RedisCallStore(target, { prefix, log: childLogger(this.#log, { component: 'redis' }) });
+    this.#store = store;
+    store.setSource((callId) => {
+      const e = this.calls.entry(callId);
+      return e ? JSON.stringify(storedCall(e)) : undefined;
+    });
+    if (!(await store.connect())) return;
+    const records = await store.loadAll();
+    const { entries, failed } = restoreCalls(this.media, records);
+    for (const e of entries) this.calls.adopt(e);
+    for (const f of failed) {
+      this.#log.warn({ callId: f.callId, err: f.error }, `call ${f.callId ?? '?'} not restored: ${f.error.message}`);
+      if (f.callId !== undefined) store.changed(f.callId); // not ours any more: its key goes
+    }
+    this.restored = entries.length;
+    if (records.length) this.#log.info(`redis: ${entries.length} call(s) restored, ${failed.length} not`);
+  }
+
+  /** An ng command; what it changed goes to Redis once it is done. */
+  #handle(req: NgRequest): BDict | Promise<BDict> {
+    const out = this.calls.handle(req);
+    const store = this.#store;
+    if (!store || !('callId' in req) || !CHANGES.has(req.command)) return out;
+    const callId = req.callId;
+    if (out instanceof Promise) return out.finally(() => store.changed(callId));
+    store.changed(callId);
+    return out;
   }
 
   /** The bound addresses of the control and HTTP sockets. */
@@ -201,6 +255,8 @@ export class Daemon {
     this.#closed = true;
     this.calls.drain();
     this.calls.close();
+    // the calls left are kept in Redis: the next start (or a standby) brings them back
+    await this.#store?.close();
     try {
       this.calls.closeAll();
     } catch (err) {

@@ -11,7 +11,6 @@
  */
 import type { BDict } from '../control/bencode';
 import {
-  NG_REASONS,
   errorReply,
   loadLimitReply,
   okReply,
@@ -23,17 +22,18 @@ import {
   type NgRequest,
   type NgSdpOptions,
 } from '../control/ng';
-import { AdmissionError, DescriptorsExhaustedError, PortsExhaustedError } from '../errors';
+import { AdmissionError } from '../errors';
 import type { MediaLeg } from '../leg/MediaLeg';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { MediaServer } from '../session/MediaServer';
-import type { MediaSession, SessionSummary } from '../session/MediaSession';
+import type { MediaSession } from '../session/MediaSession';
+import type { SessionSummary } from '../session/info';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
-import { startForwarding, stopForwarding } from './forward';
+import { forwarding } from './forward';
 import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
-import { refuse } from './refuse';
+import { loadRefusal, refuse } from './refuse';
 import { callReport, type CallFacts, type LegView } from './report';
 
 export interface CallEntry extends CallFacts {
@@ -167,6 +167,18 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     this.#draining = true;
   }
 
+  /** The call with this Call-ID, if any. */
+  entry(callId: string): CallEntry | undefined {
+    return this.#calls.get(callId);
+  }
+
+  /** A call restored at start (persist.ts): registered as if its commands had come now. */
+  adopt(e: CallEntry): void {
+    this.#calls.set(e.callId, e);
+    this.totals.calls++;
+    this.#watch(e);
+  }
+
   sessions(): MediaSession[] {
     return [...this.#calls.values()].map((e) => e.session);
   }
@@ -212,9 +224,8 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       case 'stop recording':
         return stopRecording(this.#entry(req.callId));
       case 'start forwarding':
-        return startForwarding(req, this.#entry(req.callId));
       case 'stop forwarding':
-        return stopForwarding(req, this.#entry(req.callId));
+        return forwarding(req, this.#entry(req.callId));
     }
   }
 
@@ -298,10 +309,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     };
     this.#calls.set(req.callId, e);
     this.totals.calls++;
-    // a session stopped by anyone else (MediaServer.close) leaves the registry too
-    s.on('state', (state) => {
-      if (state === 'stopped' && this.#calls.get(req.callId) === e) this.#forget(e);
-    });
+    this.#watch(e);
     const i = s.info();
     this.#log.info(`call ${req.callId}: offer from ${req.fromTag}, ${i.legs.a.localPort}/${i.legs.b?.localPort}`);
     return this.#ok({ sdp: req.viaBranch !== undefined ? s.offerBranch(req.viaBranch) : s.offerSdp }, warnings);
@@ -418,6 +426,13 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     this.safeEmit('callEnd', { callId: e.callId, summary, samples, transcoded: e.transcoded });
   }
 
+  /** A session stopped by anyone else (MediaServer.close) leaves the registry too. */
+  #watch(e: CallEntry): void {
+    e.session.on('state', (state) => {
+      if (state === 'stopped' && this.#calls.get(e.callId) === e) this.#forget(e);
+    });
+  }
+
   #forget(e: CallEntry): void {
     clearTimeout(e.deleteTimer);
     this.#calls.delete(e.callId);
@@ -481,13 +496,4 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       },
     });
   }
-}
-
-/** The ng reason for a refusal Kamailio should fail over on, or undefined for any other error. */
-function loadRefusal(err: unknown): string | undefined {
-  if (err instanceof PortsExhaustedError) return NG_REASONS.outOfPorts;
-  if (err instanceof AdmissionError)
-    return err.reason === 'ports' || err.reason === 'descriptors' ? NG_REASONS.outOfPorts : NG_REASONS.sessionLimit;
-  if (err instanceof DescriptorsExhaustedError) return NG_REASONS.outOfPorts;
-  return undefined;
 }

@@ -108,7 +108,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 0;
   }
   if (switches.has('--dry-run')) {
-    io.stdout(JSON.stringify(config, null, 2) + '\n');
+    // the Redis password stays out of what is printed
+    const shown = config.redis?.password ? { ...config, redis: { ...config.redis, password: '***' } } : config;
+    io.stdout(JSON.stringify(shown, null, 2) + '\n');
     return 0;
   }
   const log = createLogger(config.logLevel, io.stderr);
@@ -126,8 +128,14 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
   );
   const a = daemon.addresses();
   io.stdout(
-    JSON.stringify({ event: 'ready', pid: process.pid, udp: fmt(a.udp), tcp: fmt(a.tcp), metrics: fmt(a.metrics) }) +
-      '\n',
+    JSON.stringify({
+      event: 'ready',
+      pid: process.pid,
+      udp: fmt(a.udp),
+      tcp: fmt(a.tcp),
+      metrics: fmt(a.metrics),
+      restored: daemon.restored,
+    }) + '\n',
   );
   log.info(
     `rtp-media-server: ng udp ${fmt(a.udp) ?? 'off'}, tcp ${fmt(a.tcp) ?? 'off'}, metrics ${fmt(a.metrics) ?? 'off'}, ` +

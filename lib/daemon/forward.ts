@@ -21,6 +21,11 @@ function named(req: { participant: NgStartForwarding['participant'] }): boolean 
   return p.all !== undefined || p.fromTag !== undefined || p.label !== undefined || p.address !== undefined;
 }
 
+/** start forwarding or stop forwarding. */
+export function forwarding(req: NgStartForwarding | NgStopForwarding, e: CallView): BDict {
+  return req.command === 'start forwarding' ? startForwarding(req, e) : stopForwarding(req, e);
+}
+
 export function startForwarding(req: NgStartForwarding, e: CallView): BDict {
   if (!req.forwardTo) refuse('start forwarding needs forward-to (a ws:// or wss:// URL to fork the audio to)');
   const s = e.session;

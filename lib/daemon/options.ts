@@ -7,27 +7,29 @@
  * set() turns a value from any source into the config, or throws a
  * ConfigError naming the option and where the value came from.
  */
-import { BlockList, isIP } from 'node:net';
 import * as os from 'node:os';
 import { findCodec } from '../codecs/table';
-import { RmsError } from '../errors';
 import { TRANSCODABLE } from '../session/negotiation';
 import type { CodecName } from '../codecs/table';
+import {
+  allowEntry,
+  bad,
+  int,
+  ip,
+  list,
+  OFF,
+  parseHostPort,
+  sHostPort,
+  sInt,
+  sList,
+  sString,
+  str,
+  type HostPort,
+  type Raw,
+} from './optionValues';
+import { parseRedisTarget, type RedisTarget } from './redisTarget';
 
-/** A configuration that cannot be used; the message names the option and its source. */
-export class ConfigError extends RmsError {
-  constructor(message: string, code = 'ERR_RMS_CONFIG') {
-    super(message, code);
-  }
-}
-
-/** An IP address and a port. */
-export interface HostPort {
-  /** IPv4 or IPv6 address. */
-  host: string;
-  /** 0 picks a free one when binding. */
-  port: number;
-}
+export { ConfigError, formatHostPort, isLoopback, parseHostPort, type HostPort } from './optionValues';
 
 /** The daemon's log threshold. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -91,9 +93,11 @@ export interface DaemonConfig {
   drainTimeoutSec: number;
   /** What goes to stderr. */
   logLevel: LogLevel;
+  /** Redis that keeps every call, so that calls survive a restart (null: off). */
+  redis: RedisTarget | null;
+  /** Prefix of the daemon's Redis keys (`<prefix>call:<Call-ID>`): nodes sharing one Redis database need their own. */
+  redisPrefix: string;
 }
-
-type Raw = unknown;
 
 export interface OptionSpec {
   key: string;
@@ -108,83 +112,6 @@ export interface OptionSpec {
   schema: object;
   /** Repeatable flag: each use appends. */
   repeat?: boolean;
-}
-
-const sInt = (minimum: number, maximum: number) => ({
-  anyOf: [
-    { type: 'integer', minimum, maximum },
-    { type: 'string', pattern: '^\\s*-?\\d+\\s*$' },
-  ],
-});
-const sString = { type: ['string', 'number'] };
-const sHostPort = { anyOf: [{ type: 'string' }, { type: 'null' }, { const: false }] };
-const sList = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }] };
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** Whether an address only reaches this machine. */
-export function isLoopback(address: string): boolean {
-  const v = isIP(address);
-  return v !== 0 && LOOPBACK.check(address, v === 4 ? 'ipv4' : 'ipv6');
-}
-
-const bad = (where: string, what: string, v: Raw): never => {
-  throw new ConfigError(`${where}: expected ${what}, got ${JSON.stringify(v)}`);
-};
-
-function str(v: Raw, where: string): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v !== 'string') bad(where, 'a string', v);
-  return (v as string).trim();
-}
-
-function int(v: Raw, where: string, lo: number, hi: number): number {
-  const n = typeof v === 'number' ? v : /^-?\d+$/.test(str(v, where)) ? Number(str(v, where)) : NaN;
-  if (!Number.isSafeInteger(n) || n < lo || n > hi) bad(where, `an integer ${lo}..${hi}`, v);
-  return n;
-}
-
-function ip(v: Raw, where: string): string {
-  const s = str(v, where);
-  if (isIP(s) === 0) bad(where, 'an IP address', v);
-  return s;
-}
-
-const OFF = new Set(['off', 'false', 'no', 'none', '']);
-
-/** HOST:PORT, [IPv6]:PORT, or off/false/null. */
-export function parseHostPort(v: Raw, where: string): HostPort | null {
-  if (v === null || v === false) return null;
-  const s = str(v, where);
-  if (OFF.has(s.toLowerCase())) return null;
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  if (!m || isIP(m[1]) === 0) bad(where, 'IP:PORT (or [IPv6]:PORT, or off)', v);
-  return { host: m![1], port: int(m![2], where, 0, 65535) };
-}
-
-function list(v: Raw, where: string, sep: RegExp = /[\s,]+/): string[] {
-  if (Array.isArray(v)) return v.map((x, i) => str(x, `${where}[${i}]`)).filter(Boolean);
-  return str(v, where)
-    .split(sep)
-    .map((x) => x.trim())
-    .filter(Boolean);
-}
-
-/** Checks an allow-list entry: an address or a CIDR block. */
-function allowEntry(s: string, where: string): string {
-  const [addr, bits, extra] = s.split('/');
-  const v = isIP(addr);
-  const max = v === 4 ? 32 : 128;
-  if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
-    bad(where, 'IP addresses or CIDR blocks (10.0.0.0/24)', s);
-  return s;
-}
-
-export function formatHostPort(h: HostPort | null): string {
-  if (!h) return 'off';
-  return isIP(h.host) === 6 ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
 /** Every option, in the order of --help. */
@@ -445,6 +372,33 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, v, w) => (c.drainTimeoutSec = int(v, w, 0, 86_400)),
   },
   {
+    key: 'redis',
+    schema: { anyOf: [{ type: 'string' }, { type: 'null' }, { const: false }] },
+    flag: '--redis',
+    env: 'RMS_REDIS',
+    arg: '[PASSWORD@]IP:PORT[/DB]|off',
+    shown: 'off',
+    help: 'keep every call in Redis (as rtpengine --redis): calls survive a restart, on the same ports',
+    set: (c, v, w) => {
+      const s = v === null || v === false ? 'off' : str(v, w);
+      c.redis = OFF.has(s.toLowerCase()) ? null : parseRedisTarget(s, w);
+    },
+  },
+  {
+    key: 'redisPrefix',
+    schema: sString,
+    flag: '--redis-prefix',
+    env: 'RMS_REDIS_PREFIX',
+    arg: 'TEXT',
+    shown: 'rms:',
+    help: 'prefix of our Redis keys; nodes sharing a Redis database need their own',
+    set: (c, v, w) => {
+      const s = str(v, w);
+      if (!/^[\w:.-]{0,64}$/.test(s)) bad(w, 'up to 64 letters, digits, _ : . -', v);
+      c.redisPrefix = s;
+    },
+  },
+  {
     key: 'logLevel',
     schema: { enum: ['error', 'warn', 'info', 'debug'] },
     flag: '--log-level',
@@ -478,5 +432,7 @@ export function defaultConfig(): DaemonConfig {
     mediaRoots: [],
     drainTimeoutSec: 30,
     logLevel: 'info',
+    redis: null,
+    redisPrefix: 'rms:',
   };
 }

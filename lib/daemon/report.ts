@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { dict, type BDict, type BValue } from '../control/bencode';
 import type { QualitySample } from '../quality/QualityMonitor';
 import type { RtpStats } from '../rtp/RtpEndpoint';
-import type { LegInfo, SessionInfo, SessionSummary } from '../session/MediaSession';
+import type { LegInfo, SessionInfo, SessionSummary } from '../session/info';
 
 /** What the daemon knows of a call beside the session. */
 export interface CallFacts {

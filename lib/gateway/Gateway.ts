@@ -18,12 +18,12 @@ import { DirectionMeters, lossFromStats, lossMetrics, type LegLossMetrics, type 
 import { Playbacks } from '../media/playback';
 import { Recordings, type RecordingTap } from '../media/recording';
 import type { LegMedia } from '../media/resolve';
-import type { MonitoredCall, MonitoredLeg } from '../quality/QualityMonitor';
-import { monitoredLeg } from './monitored';
 import type { RtpStats } from '../rtp/RtpEndpoint';
 import type { LegStreams } from '../streams/LegStreams';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { GatewayLeg } from './GatewayLeg';
+import { gatewayQualitySources, type GatewayQualityInfo } from './qualitySources';
+import type { QualityLegSource } from '../quality/source';
 import type {
   GatewayDirection,
   GatewayEvents,
@@ -41,7 +41,7 @@ export type * from './types';
 
 const other = (l: LegName): LegName => (l === 'a' ? 'b' : 'a');
 
-export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall {
+export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly a: GatewayLeg;
   readonly b: GatewayLeg;
   #graph = new Graph();
@@ -317,9 +317,9 @@ export class Gateway extends SafeEmitter<GatewayEvents> implements MonitoredCall
     return this.#meters.speechLevel(leg);
   }
 
-  /** Both legs as a QualityMonitor samples them. */
-  legs(): MonitoredLeg[] {
-    return [this.a, this.b].map((l) => monitoredLeg(this, l));
+  /** Both legs as the quality layer reads them (lib/quality/source.ts). */
+  qualitySources(info: GatewayQualityInfo = {}): { a: QualityLegSource; b: QualityLegSource } {
+    return gatewayQualitySources(this, info);
   }
 
   stats(): { a: RtpStats; b: RtpStats; ticker: TickerStats } {

@@ -19,7 +19,9 @@ import { Factory } from '../graph/Factory';
 import { Ticker } from '../graph/Ticker';
 import { MediaRoots } from '../media/mediaRoots';
 import { lossFromStats, type LegLossMetrics, type PlcKind } from '../media/meters';
-import { legMediaOf, profileOf, resolveMedia, sameMedia, type LegMedia, type ResolvedMedia } from '../media/resolve';
+import { legMediaOf, pcmRateOf, profileOf, resolveMedia, sameMedia } from '../media/resolve';
+import type { LegMedia, ResolvedMedia } from '../media/resolve';
+import type { NativeRtcpPacket } from '../native';
 import type { RtpAddress, RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
 import type { AudioFork, AudioInject, ForkOptions, InjectOptions, VoiceOptions } from '../streams';
 import { LegStreamApi } from '../streams/legApi';
@@ -28,8 +30,7 @@ import { Bridge, type BridgeOptions } from './Bridge';
 import type { ConferenceSeat, LegHost } from './host';
 import { legEndpoint } from './endpoint';
 import { LegGraph } from './LegGraph';
-import { DigitBuffer, sendDigits, startCollect, startPlay, startRecord } from './operations';
-import type { ActiveCollect, ActivePlay, ActiveRecord, OperationContext } from './operations';
+import { LegOperations, sendDigits, type OperationContext } from './operations';
 import type { CollectOptions, CollectResult, DtmfDigit, LegMode, MediaLegEvents, MediaLegOptions } from './types';
 import type { PlayOptions, PlayResult, RecordOptions, RecordResult, SendDtmfOptions } from './types';
 
@@ -46,20 +47,17 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   #host?: LegHost;
   #bridge?: { bridge: Bridge; peer: MediaLeg };
   #conference?: ConferenceSeat;
-  readonly #streams = new LegStreamApi(this, {
-    requireHost: () => this.#requireHost(),
-    attach: (s) => this.#host?.setStreams(s),
-    onVoice: (v) => this.safeEmit('voice', v),
-  });
-  readonly #digits: DigitBuffer;
-  #play?: ActivePlay;
-  #record?: ActiveRecord;
-  #collect?: ActiveCollect;
   #sending = true;
   #muted = false;
   #lastMode: LegMode = 'alone';
   #closed = false;
   readonly #ops: OperationContext;
+  readonly #work: LegOperations;
+  readonly #streams = new LegStreamApi(this, {
+    requireHost: () => this.#requireHost(),
+    attach: (s) => this.#host?.setStreams(s),
+    onVoice: (v) => this.safeEmit('voice', v),
+  });
 
   constructor(opts: MediaLegOptions = {}) {
     super();
@@ -69,7 +67,6 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.factory = opts.factory ?? Factory.shared();
     this.mediaRoots = opts.mediaRoots instanceof MediaRoots ? opts.mediaRoots : new MediaRoots(opts.mediaRoots ?? []);
     this.#inband = opts.inbandDtmf ?? 'auto';
-    this.#digits = new DigitBuffer(opts.digitBuffer ?? 32);
     this.#ownsEndpoint = !opts.endpoint;
     this.endpoint = legEndpoint(this.name, opts, this.#media);
     this.ticker = opts.ticker ?? new Ticker({ name: `rms-${this.name}` });
@@ -83,6 +80,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
       onPlayEnd: (r) => this.safeEmit('playEnd', r),
       onError: (err) => this.safeEmit('error', err),
     };
+    this.#work = new LegOperations(this.#ops, opts.digitBuffer ?? 32);
     // RFC 4733 digits arrive through the endpoint whatever graph reads it
     this.endpoint.on('telephoneEventEnd', (e) => {
       if (e.digit) this.#onDigit({ digit: e.digit, durationMs: e.durationMs, source: 'rfc4733' });
@@ -124,10 +122,10 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   }
   /** True while a prompt plays. */
   get playing(): boolean {
-    return this.#play !== undefined;
+    return this.#work.playing;
   }
   get recording(): boolean {
-    return this.#record !== undefined;
+    return this.#work.recording;
   }
   get muted(): boolean {
     return this.#muted;
@@ -141,8 +139,15 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.endpoint.setRemote(remote);
   }
 
+  /** RTP and RTCP figures of the leg: what it sent us and what we sent it, whatever carried the packets. */
   stats(): RtpStats {
-    return this.endpoint.stats();
+    return this.#host?.stats?.() ?? this.endpoint.stats();
+  }
+
+  /** The RTCP packets the leg's peer sent and we emitted since the last poll (the quality reports read them). */
+  pollRtcp(): NativeRtcpPacket[] {
+    const own = this.endpoint.closed ? [] : this.endpoint.pollRtcp();
+    return [...own, ...(this.#host?.rtcp?.() ?? [])];
   }
 
   /** RFC 3611 loss, burst and gap figures of what the leg sent us (the current graph's). */
@@ -168,8 +173,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
 
   /** The PCM rate the leg's own audio runs at: 16 kHz for wideband codecs, else 8 kHz. */
   get pcmRate(): number {
-    const c = this.#requireMedia().codec;
-    return c.rates.includes(16000) ? 16000 : c.rates.includes(8000) ? 8000 : c.audioRate;
+    return pcmRateOf(this.#requireMedia());
   }
 
   /** @internal Whether in-band DTMF is detected in what the leg sends. */
@@ -198,37 +202,31 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
    */
   async play(files: string | string[], opts: PlayOptions = {}): Promise<PlayResult> {
     this.#requireHost();
-    this.#play?.finish('replaced');
-    return startPlay(this.#ops, files, opts, (p) => (this.#play = p)).done;
+    return this.#work.play(files, opts);
   }
 
   /** Stops the prompt playing (its promise resolves with 'stopped'); returns how long it played, ms. */
   stopPlay(): number | undefined {
-    const p = this.#play;
-    if (!p) return undefined;
-    const ms = p.elapsedMs();
-    p.finish('stopped');
-    return ms;
+    return this.#work.stopPlay();
   }
 
   /** Records what the leg sends (or both directions) into a new WAV inside the media roots. */
   async record(file: string, opts: RecordOptions = {}): Promise<RecordResult> {
     this.#requireHost();
-    if (this.#record) throw new InvalidStateError(`${this.name} is already recording`);
-    return startRecord(this.#ops, file, opts, (r) => (this.#record = r)).done;
+    return this.#work.record(file, opts);
   }
 
   stopRecord(): void {
-    this.#record?.finish('stopped');
+    this.#work.stopRecord();
   }
 
   /** Digits typed ahead and not collected yet. */
   get bufferedDigits(): string {
-    return this.#digits.buffered;
+    return this.#work.digits.buffered;
   }
 
   flushDigits(): void {
-    this.#digits.flush();
+    this.#work.digits.flush();
   }
 
   /**
@@ -238,12 +236,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
    */
   async collect(opts: CollectOptions = {}): Promise<CollectResult> {
     if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
-    this.#collect?.finish('moved');
-    const c = startCollect(this.#digits, opts, (files) => this.play(files, { bargeIn: true }));
-    this.#collect = c.active;
-    const r = await c.done;
-    if (this.#collect === c.active) this.#collect = undefined;
-    return r;
+    return this.#work.collect(opts, (files) => this.play(files, { bargeIn: true }));
   }
 
   /** Sends digits to the leg, one after the other, as RFC 4733 events or in-band tones. */
@@ -301,12 +294,12 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     if (this.#closed || !this.#host) return;
     this.safeEmit('dtmf', d);
     this.#streams.event('dtmf', { digit: d.digit, durationMs: d.durationMs, source: d.source });
-    if (this.#record && this.#record.stopDigits.includes(d.digit)) {
-      this.#record.finish('dtmf', d.digit);
-      return;
-    }
-    this.#digits.push(d);
-    if (this.#play?.bargeIn) this.#play.finish('dtmf', d.digit);
+    this.#work.digit(d);
+  }
+
+  /** @internal An RFC 4733 digit the forwarding plane saw in what the leg sent. */
+  relayedDigit(digit: string, durationMs: number): void {
+    this.#onDigit({ digit, durationMs, source: 'rfc4733' });
   }
 
   /** @internal A digit heard in the audio by whatever graph runs the leg. */
@@ -402,9 +395,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
 
   /** @internal Conference calls these. */
   enterConference(seat: ConferenceSeat): void {
+    if (this.streaming) throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
     this.#requireMedia();
-    if (this.streaming)
-      throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
     this.#leaveCurrent();
     this.#conference = seat;
     this.#setHost(seat.host(this));
@@ -471,9 +463,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   }
 
   #endOperations(reason: 'moved' | 'closed'): void {
-    this.#play?.finish(reason);
-    this.#record?.finish(reason);
-    this.#collect?.finish(reason);
+    this.#work.end(reason);
   }
 
   /** Ends everything on the leg (pending promises resolve with 'closed') and frees it. Idempotent. */

@@ -5,6 +5,8 @@
  * do one thing at a time in its graph.
  */
 import type { LegLossMetrics, PlcKind } from '../media/meters';
+import type { NativeRtcpPacket } from '../native';
+import type { RtpStats } from '../rtp/RtpEndpoint';
 import type { LegStreams } from '../streams/LegStreams';
 import type { LegMode } from './types';
 
@@ -40,6 +42,10 @@ export interface LegHost {
   plc(): PlcKind | 'relayed';
   /** RFC 3611 signal level of the leg's audio so far, dBm0. */
   speechLevel(): number | undefined;
+  /** The leg's RTP figures, when the host counts them itself (a relay: oRTP does not read the sockets then). */
+  stats?(): RtpStats;
+  /** RTCP the leg's peer sent that the endpoint did not see (a relay reads it). */
+  rtcp?(): NativeRtcpPacket[];
   /**
    * The leg's audio streams (forks, injection, voice detection): linked into
    * the host's graph now and whenever they change (the host binds itself to

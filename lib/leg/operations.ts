@@ -313,3 +313,85 @@ export async function sendDigits(
     await sleep(durationMs + gapMs);
   }
 }
+
+/**
+ * The operations running on one leg: at most one play, one recording and one
+ * collection at a time, and the digits that reach them (a stop digit ends a
+ * recording, a barge-in digit a play, the rest go to the collector or the
+ * type-ahead buffer).
+ */
+export class LegOperations {
+  readonly #ctx: OperationContext;
+  readonly #digits: DigitBuffer;
+  #play?: ActivePlay;
+  #record?: ActiveRecord;
+  #collect?: ActiveCollect;
+
+  constructor(ctx: OperationContext, digitBuffer: number) {
+    this.#ctx = ctx;
+    this.#digits = new DigitBuffer(digitBuffer);
+  }
+
+  get playing(): boolean {
+    return this.#play !== undefined;
+  }
+
+  get recording(): boolean {
+    return this.#record !== undefined;
+  }
+
+  get digits(): DigitBuffer {
+    return this.#digits;
+  }
+
+  play(files: string | string[], opts: PlayOptions): Promise<PlayResult> {
+    this.#play?.finish('replaced');
+    return startPlay(this.#ctx, files, opts, (p) => (this.#play = p)).done;
+  }
+
+  stopPlay(): number | undefined {
+    const p = this.#play;
+    if (!p) return undefined;
+    const ms = p.elapsedMs();
+    p.finish('stopped');
+    return ms;
+  }
+
+  record(file: string, opts: RecordOptions): Promise<RecordResult> {
+    if (this.#record) throw new InvalidStateError(`${this.#ctx.name} is already recording`);
+    return startRecord(this.#ctx, file, opts, (r) => (this.#record = r)).done;
+  }
+
+  stopRecord(): void {
+    this.#record?.finish('stopped');
+  }
+
+  async collect(
+    opts: CollectOptions,
+    playPrompt: (files: string | string[]) => Promise<PlayResult>,
+  ): Promise<CollectResult> {
+    this.#collect?.finish('moved');
+    const c = startCollect(this.#digits, opts, playPrompt);
+    this.#collect = c.active;
+    const r = await c.done;
+    if (this.#collect === c.active) this.#collect = undefined;
+    return r;
+  }
+
+  /** A digit the leg sent: it stops a recording on its stop digits, or is kept, and barges in on a play. */
+  digit(d: DtmfDigit): void {
+    if (this.#record && this.#record.stopDigits.includes(d.digit)) {
+      this.#record.finish('dtmf', d.digit);
+      return;
+    }
+    this.#digits.push(d);
+    if (this.#play?.bargeIn) this.#play.finish('dtmf', d.digit);
+  }
+
+  /** Everything running ends: the leg moved, or closed. */
+  end(reason: 'moved' | 'closed'): void {
+    this.#play?.finish(reason);
+    this.#record?.finish(reason);
+    this.#collect?.finish(reason);
+  }
+}

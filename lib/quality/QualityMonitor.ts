@@ -1,220 +1,220 @@
 /**
- * Samples a running gateway's legs once a period: feeds the values our RTCP
- * XR VoIP metrics carry (signal and noise level of the decoded audio, MOS),
- * keeps a timeline, and raises RFC 6035 interval reports and alerts when
- * configured thresholds are crossed (and a Clear when they are not any more).
+ * Samples the legs of a call once a period (LegQualityMonitor each): feeds
+ * the values our RTCP XR VoIP metrics carry, keeps a timeline of samples,
+ * per-interval records, alerts and call events (for the quality picture,
+ * timeline.ts), and raises RFC 6035 interval reports and alerts with
+ * hysteresis. Reads the legs only through QualityLegSource.
  */
-import type { CodecInfo } from '../codecs/table';
-import type { LegLossMetrics, PlcKind } from '../media/meters';
-import { effectiveJitterBuffer, type JitterBufferOptions, type RtpEndpoint, type RtpStats } from '../rtp/RtpEndpoint';
-import { SafeEmitter } from '../util/SafeEmitter';
 import { InvalidArgumentError } from '../errors';
-import { localMetrics } from './legReport';
-import type { VqAlertSeverity, VqMetrics } from './vqreport';
+import { SafeEmitter } from '../util/SafeEmitter';
+import { DEFAULT_THRESHOLDS, type AlertType, type QualityThresholds } from './alerts';
+import { LegQualityMonitor, type QualityInterval, type QualitySample, type ResolvedLegOptions } from './legMonitor';
+import type { QualityLegSource } from './source';
+import type { VqAlertSeverity, VqMetrics, VqSessionReport } from './vqreport';
 
-export interface QualityThresholds {
-  /** MOS-CQ below: warning / critical. Default 3.6 / 3.1. */
-  mosWarning: number;
-  mosCritical: number;
-  /** Loss percent above: warning / critical. Default 3 / 10. */
-  lossWarning: number;
-  lossCritical: number;
-  /** Interarrival jitter ms above: warning / critical. Default 30 / 60. */
-  jitterWarning: number;
-  jitterCritical: number;
-  /** Round trip ms above: warning / critical. Default 300 / 600. */
-  rttWarning: number;
-  rttCritical: number;
-}
-
-export const DEFAULT_THRESHOLDS: QualityThresholds = {
-  mosWarning: 3.6,
-  mosCritical: 3.1,
-  lossWarning: 3,
-  lossCritical: 10,
-  jitterWarning: 30,
-  jitterCritical: 60,
-  rttWarning: 300,
-  rttCritical: 600,
-};
+export { DEFAULT_THRESHOLDS, type AlertType, type QualityThresholds } from './alerts';
+export type { QualityInterval, QualitySample } from './legMonitor';
 
 export interface QualityOptions {
   /** Sampling period, ms. Default 1000. */
   sampleMs?: number;
-  /** Emit an interval report every this many ms (0: never). Default 0. */
+  /**
+   * Emit a VQIntervalReport per leg every this many ms, with the metrics of
+   * that interval only (0: none). Default 0. The timeline keeps interval
+   * records either way, every intervalMs or, when 0, every 5000 ms.
+   */
   intervalMs?: number;
   thresholds?: Partial<QualityThresholds>;
-  /** The jitter buffer to report; default: the one each leg's endpoint uses at the time (none while relayed). */
-  jitterBuffer?: Partial<JitterBufferOptions> | false;
+  /** Alerts look at the figures of the last this many ms. Default: one interval. */
+  alertWindowMs?: number;
   /**
-   * Samples kept in `timeline` (both legs together), the oldest dropped
-   * first. Default 600: 5 minutes at one sample per second, so that a long
-   * call does not grow without bound.
+   * An alert falls only after its figure stayed past the clear point this
+   * long. Default: the alert window less one sampling period, so that an
+   * alert raised by loss that stops clears within two intervals.
    */
+  clearAfterMs?: number;
+  /**
+   * Relative distance of the clear point below a loss threshold. Default
+   * 2/3 (3 % clears below 1 %): bursty loss averaging 4.5 % has 10 s
+   * stretches under 1.5 % now and then, and must not clear.
+   */
+  hysteresis?: number;
+  /** The same for jitter and round trip. Default 0.25. */
+  delayHysteresis?: number;
+  /** MOS distance of the clear point above a MOS threshold. Default 0.2. */
+  mosHysteresis?: number;
+  /** NoMedia alert after this long without a packet while the peer should send. Default 3000. */
+  noMediaMs?: number;
+  /**
+   * A relayed leg is not decoded here: its listener's phone conceals the
+   * loss. true (default): assume it does (the PLC G.113 tabulates for the
+   * codec), so relayed and transcoded legs at equal loss score alike.
+   */
+  relayedPlc?: boolean;
+  /** Samples kept in `timeline` (all legs together), oldest dropped first. Default 600. */
   timelineLimit?: number;
+  /** Interval records, alerts and events kept. Default 720 each. */
+  recordLimit?: number;
+  /** @deprecated the jitter buffer reported is the one the leg's endpoint uses (as in its XR). */
+  jitterBuffer?: unknown;
 }
 
-export interface QualitySample {
+/** A call event the picture marks (hold, re-INVITE, DTMF, bridge changes ...). */
+export interface QualityEvent {
   atMs: number;
-  leg: 'a' | 'b';
-  mosLq?: number;
-  mosCq?: number;
-  lossPercent?: number;
-  jitterMs: number;
-  rttMs?: number;
-  signalLevel?: number;
-  /** mediastreamer2's own quality indicator (0..5), beside our G.107 estimate. */
-  ms2Rating?: number;
+  kind: string;
+  leg?: string;
+  text: string;
 }
-
-/** Which metric an alert is about (the report's Type=). */
-export type AlertType = 'MOSCQ' | 'NLR' | 'IAJ' | 'RTD';
 
 export interface QualityAlert {
-  leg: 'a' | 'b';
+  leg: string;
   type: AlertType;
   severity: VqAlertSeverity;
   value: number;
+  atMs: number;
+  /** The alert window's metrics. */
   metrics: VqMetrics;
 }
 
 export interface QualityMonitorEvents {
   sample: (s: QualitySample) => void;
-  interval: (leg: 'a' | 'b', metrics: VqMetrics) => void;
+  interval: (leg: string, metrics: VqMetrics, interval: QualityInterval) => void;
   alert: (a: QualityAlert) => void;
   error: (err: unknown) => void;
 }
 
-/** One leg as the monitor samples it. */
-export interface MonitoredLeg {
-  name: 'a' | 'b';
-  codec: CodecInfo;
-  payloadType: number;
-  ptime: number;
-  endpoint: RtpEndpoint;
-  stats(): RtpStats;
-  /** Level of what the leg sent over the last 200 ms, dBm0. */
-  audioLevel(): number | undefined;
-  lossMetrics(): LegLossMetrics;
-  plc(): PlcKind | 'relayed';
+export interface QualityMonitorContext {
+  /** Stops sampling once true. */
+  closed?: () => boolean;
+  /** Identity for legs whose source has no dialog. */
+  callId?: string;
+  localUri?: string;
+  /** When the call's media began (default now). */
+  start?: Date;
 }
 
-/** The call the monitor samples: its legs with media, now. */
-export interface MonitoredCall {
-  readonly closed: boolean;
-  legs(): MonitoredLeg[];
-}
+const int = (name: string, v: number | undefined, dflt: number, min: number) => {
+  const x = v ?? dflt;
+  if (!Number.isFinite(x) || x < min)
+    throw new InvalidArgumentError(`${name} must be a number >= ${min}, not ${String(v)}`);
+  return x;
+};
 
 export class QualityMonitor extends SafeEmitter<QualityMonitorEvents> {
   readonly timeline: QualitySample[] = [];
-  readonly #call: MonitoredCall;
-  readonly #t: QualityThresholds;
-  readonly #jb: JitterBufferOptions | false | undefined;
-  readonly #timer: NodeJS.Timeout;
-  readonly #intervalMs: number;
+  readonly intervals: QualityInterval[] = [];
+  readonly alerts: QualityAlert[] = [];
+  readonly events: QualityEvent[] = [];
+  readonly legs: Record<string, LegQualityMonitor> = {};
+  readonly start: Date;
+  readonly sampleMs: number;
+  readonly intervalMs: number;
+  readonly #reportIntervals: boolean;
+  readonly #resolved: ResolvedLegOptions;
+  readonly #timer?: NodeJS.Timeout;
   readonly #timelineLimit: number;
-  readonly #start = new Date();
-  #lastInterval = Date.now();
-  readonly #noise = { a: Infinity, b: Infinity };
-  readonly #state = new Map<string, VqAlertSeverity>();
+  readonly #recordLimit: number;
+  readonly #closed: () => boolean;
+  #stopped = false;
 
-  constructor(call: MonitoredCall, opts: QualityOptions = {}) {
+  constructor(sources: Record<string, QualityLegSource>, opts: QualityOptions = {}, ctx: QualityMonitorContext = {}) {
     super();
-    this.#call = call;
-    this.#t = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-    this.#jb = opts.jitterBuffer === undefined ? undefined : effectiveJitterBuffer(opts.jitterBuffer);
-    this.#intervalMs = opts.intervalMs ?? 0;
+    if (!sources || typeof sources !== 'object' || Object.keys(sources).length === 0)
+      throw new InvalidArgumentError('QualityMonitor: expected the legs, e.g. { a: source, b: source }');
     const limit = opts.timelineLimit ?? 600;
     if (!Number.isInteger(limit) || limit < 0)
       throw new InvalidArgumentError(`timelineLimit must be an integer >= 0, not ${String(opts.timelineLimit)}`);
     this.#timelineLimit = limit;
-    this.#timer = setInterval(() => this.sample(), opts.sampleMs ?? 1000);
-    this.#timer.unref();
-  }
-
-  /** Takes one sample of both legs now (also run by the timer). */
-  sample(): void {
-    if (this.#call.closed) return this.stop();
-    try {
-      const now = new Date();
-      const intervalDue = this.#intervalMs > 0 && now.getTime() - this.#lastInterval >= this.#intervalMs;
-      if (intervalDue) this.#lastInterval = now.getTime();
-      for (const leg of this.#call.legs()) {
-        const n = leg.name;
-        const stats = leg.stats();
-        const signal = leg.audioLevel();
-        // the quietest level heard so far stands for the noise floor
-        if (signal !== undefined) this.#noise[n] = Math.min(this.#noise[n], signal);
-        const plc = leg.plc();
-        const m = localMetrics({
-          codec: leg.codec,
-          payloadType: leg.payloadType,
-          ptimeMs: leg.ptime,
-          stats,
-          loss: leg.lossMetrics(),
-          jitterBuffer: this.#jb ?? leg.endpoint.jitterBuffer,
-          signalLevel: signal,
-          noiseLevel: Number.isFinite(this.#noise[n]) ? this.#noise[n] : undefined,
-          plc: plc === 'relayed' ? undefined : plc,
-          start: this.#start,
-          stop: now,
-        });
-        const q = m.qualityEst;
-        leg.endpoint.setXrMedia({
-          plc: plc === 'none' ? 'none' : 'enhanced',
-          signalLevel: signal !== undefined ? Math.max(-120, Math.min(0, Math.round(signal))) : undefined,
-          noiseLevel: Number.isFinite(this.#noise[n])
-            ? Math.max(-120, Math.min(0, Math.round(this.#noise[n])))
-            : undefined,
-          mosLq: q?.moslq,
-          mosCq: q?.moscq,
-        });
-        const s: QualitySample = {
-          atMs: now.getTime(),
-          leg: n,
-          mosLq: q?.moslq,
-          mosCq: q?.moscq,
-          lossPercent: m.packetLoss?.networkLossPercent,
-          jitterMs: stats.jitterMs,
-          rttMs: stats.roundTripMs > 0 ? stats.roundTripMs : undefined,
-          signalLevel: signal,
-          ms2Rating: leg.endpoint.qualityIndicator().rating,
-        };
-        this.timeline.push(s);
-        if (this.timeline.length > this.#timelineLimit)
-          this.timeline.splice(0, this.timeline.length - this.#timelineLimit);
-        this.safeEmit('sample', s);
-        this.#checkAlerts(n, s, m);
-        if (intervalDue) this.safeEmit('interval', n, m);
-      }
-    } catch (err) {
-      this.safeEmit('error', err);
+    this.#recordLimit = int('recordLimit', opts.recordLimit, 720, 0);
+    this.sampleMs = int('sampleMs', opts.sampleMs, 1000, 0);
+    this.#reportIntervals = int('intervalMs', opts.intervalMs, 0, 0) > 0;
+    this.#resolved = QualityMonitor.resolveOptions(opts, ctx);
+    this.intervalMs = this.#resolved.intervalMs;
+    this.start = ctx.start ?? new Date();
+    for (const [name, src] of Object.entries(sources)) this.addLeg(name, src, this.start);
+    this.#closed = ctx.closed ?? (() => false);
+    if (this.sampleMs > 0) {
+      this.#timer = setInterval(() => this.sample(), this.sampleMs);
+      this.#timer.unref();
     }
   }
 
-  #checkAlerts(leg: 'a' | 'b', s: QualitySample, metrics: VqMetrics): void {
-    const t = this.#t;
-    const check = (type: AlertType, value: number | undefined, warn: number, crit: number, lowIsBad: boolean) => {
-      if (value === undefined) return;
-      const bad = (limit: number) => (lowIsBad ? value < limit : value > limit);
-      const severity: VqAlertSeverity | undefined = bad(crit) ? 'Critical' : bad(warn) ? 'Warning' : undefined;
-      const key = `${leg}:${type}`;
-      const prev = this.#state.get(key);
-      if (severity && severity !== prev) {
-        this.#state.set(key, severity);
-        this.safeEmit('alert', { leg, type, severity, value, metrics });
-      } else if (!severity && prev && prev !== 'Clear') {
-        this.#state.set(key, 'Clear');
-        this.safeEmit('alert', { leg, type, severity: 'Clear', value, metrics });
-      }
+  /** The per-leg options of a monitor with these options (for a LegQualityMonitor of one's own). */
+  static resolveOptions(opts: QualityOptions, ctx: QualityMonitorContext = {}): ResolvedLegOptions {
+    const sampleMs = int('sampleMs', opts.sampleMs, 1000, 0);
+    const reportMs = int('intervalMs', opts.intervalMs, 0, 0);
+    const intervalMs = reportMs > 0 ? reportMs : 5000;
+    const window = int('alertWindowMs', opts.alertWindowMs, intervalMs, 0);
+    return {
+      thresholds: { ...DEFAULT_THRESHOLDS, ...opts.thresholds },
+      alertWindowMs: window,
+      clearAfterMs: int('clearAfterMs', opts.clearAfterMs, Math.max(0, window - (sampleMs || 1000)), 0),
+      hysteresis: int('hysteresis', opts.hysteresis, 2 / 3, 0),
+      delayHysteresis: int('delayHysteresis', opts.delayHysteresis, 0.25, 0),
+      mosHysteresis: int('mosHysteresis', opts.mosHysteresis, 0.2, 0),
+      intervalMs,
+      noMediaMs: int('noMediaMs', opts.noMediaMs, 3000, 0),
+      relayedPlc: opts.relayedPlc ?? true,
+      fallback: { callId: ctx.callId ?? 'unknown', localUri: ctx.localUri ?? 'sip:rtp-media-server@invalid' },
     };
-    check('MOSCQ', s.mosCq, t.mosWarning, t.mosCritical, true);
-    check('NLR', s.lossPercent, t.lossWarning, t.lossCritical, false);
-    check('IAJ', s.jitterMs, t.jitterWarning, t.jitterCritical, false);
-    check('RTD', s.rttMs, t.rttWarning, t.rttCritical, false);
+  }
+
+  /** Starts monitoring one more leg (a callee that answered): its figures from now on. */
+  addLeg(name: string, source: QualityLegSource, start = new Date()): LegQualityMonitor {
+    if (this.legs[name])
+      throw new InvalidArgumentError(`QualityMonitor: leg ${JSON.stringify(name)} is monitored already`);
+    const leg = new LegQualityMonitor(name, source, this.#resolved, start);
+    this.legs[name] = leg;
+    return leg;
+  }
+
+  /** Marks a call event on the timeline (hold, resume, re-INVITE, DTMF, bridge change ...). */
+  mark(kind: string, text: string, leg?: string, atMs = Date.now()): void {
+    this.#keep(this.events, { atMs, kind, leg, text });
+  }
+
+  #keep<T>(list: T[], item: T, limit = this.#recordLimit): void {
+    list.push(item);
+    if (list.length > limit) list.splice(0, list.length - limit);
+  }
+
+  /** Takes one sample of every leg now (also run by the timer). */
+  sample(nowMs = Date.now()): void {
+    if (this.#stopped) return;
+    if (this.#closed()) return this.stop();
+    for (const leg of Object.values(this.legs)) {
+      try {
+        const changed = leg.mediaChanged();
+        if (changed) this.mark('codec', `${changed.codec.name}/${changed.payloadType}`, leg.name, nowMs);
+        const r = leg.sample(nowMs);
+        if (!r) continue;
+        this.#keep(this.timeline, r.sample, this.#timelineLimit);
+        this.safeEmit('sample', r.sample);
+        for (const a of r.alerts) {
+          const alert: QualityAlert = { leg: leg.name, atMs: nowMs, ...a };
+          this.#keep(this.alerts, alert);
+          this.safeEmit('alert', alert);
+        }
+        if (r.interval) {
+          this.#keep(this.intervals, r.interval);
+          if (this.#reportIntervals) this.safeEmit('interval', leg.name, r.interval.metrics, r.interval);
+        }
+      } catch (err) {
+        this.safeEmit('error', err);
+      }
+    }
+  }
+
+  /** The VQSessionReport of a leg: its whole call so far (CallTerm at the end). */
+  report(leg: string, callTerm = true): VqSessionReport {
+    const l = this.legs[leg];
+    if (!l) throw new InvalidArgumentError(`QualityMonitor: no leg ${JSON.stringify(leg)}`);
+    return l.sessionReport(callTerm);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
   }
 }

@@ -1,6 +1,11 @@
 export * from './vqreport';
 export * from './emodel';
 export * from './publish';
+export * from './publisher';
 export * from './legReport';
 export * from './QualityMonitor';
 export * from './timeline';
+export * from './source';
+export * from './figures';
+export { AlertTracker, type AlertChange, type HysteresisOptions } from './alerts';
+export { LegQualityMonitor, type LegAlert } from './legMonitor';

@@ -1,74 +1,269 @@
 /**
- * A self-contained HTML page (inline SVG, no scripts, no network) showing a
- * call's quality timeline per leg: MOS, loss, jitter and round trip.
+ * The quality picture of a call: one self-contained HTML page (uPlot and its
+ * stylesheet inlined from the uplot package, the data as JSON; no network
+ * at view time) with per-interval series of MOS-CQ, loss, jitter and round
+ * trip on a real time axis, each leg its own colour, alerts and call events
+ * marked on every chart and listed, and a summary table per leg.
  */
-import type { QualitySample } from './QualityMonitor';
+import { readFileSync } from 'node:fs';
+import type { QualityInterval, QualitySample } from './legMonitor';
+import type { QualityAlert, QualityEvent } from './QualityMonitor';
+import type { VqSessionReport } from './vqreport';
 
-interface Series {
+export interface QualityPictureInput {
   title: string;
-  unit: string;
-  value: (s: QualitySample) => number | undefined;
-  /** fixed y range, else from the data */
-  range?: [number, number];
+  /** Leg id -> label, in the order to show them. */
+  legs: Record<string, string>;
+  intervals: readonly QualityInterval[];
+  alerts?: readonly QualityAlert[];
+  events?: readonly QualityEvent[];
+  /** CallTerm reports per leg, for the summary table. */
+  reports?: Record<string, VqSessionReport>;
 }
 
-const SERIES: Series[] = [
-  { title: 'MOS-CQ (G.107 estimate)', unit: '', value: (s) => s.mosCq, range: [1, 5] },
-  { title: 'Packet loss', unit: '%', value: (s) => s.lossPercent },
-  { title: 'Interarrival jitter', unit: 'ms', value: (s) => s.jitterMs },
-  { title: 'Round trip', unit: 'ms', value: (s) => s.rttMs },
-];
-const COLORS = { a: '#1f77b4', b: '#d62728' };
-const W = 640;
-const H = 150;
-const PAD = { l: 50, r: 10, t: 24, b: 24 };
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+const SEVERITY_COLORS = { Warning: '#ff9800', Critical: '#c62828', Clear: '#43a047' };
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-function chart(samples: QualitySample[], s: Series, t0: number, t1: number): string {
-  const points = samples.map((x) => ({ leg: x.leg, t: x.atMs, v: s.value(x) })).filter((p) => p.v !== undefined) as {
-    leg: 'a' | 'b';
-    t: number;
-    v: number;
-  }[];
-  const vals = points.map((p) => p.v);
-  const [lo, top] = s.range ?? [Math.min(0, ...vals), Math.max(1, ...vals)];
-  const hi = top <= lo ? lo + 1 : top;
-  const x = (t: number) => PAD.l + ((t - t0) / Math.max(1, t1 - t0)) * (W - PAD.l - PAD.r);
-  const y = (v: number) => H - PAD.b - ((v - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
-  const lines = (['a', 'b'] as const)
-    .map((leg) => {
-      const pts = points.filter((p) => p.leg === leg).map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`);
-      return pts.length
-        ? `<polyline fill="none" stroke="${COLORS[leg]}" stroke-width="2" points="${pts.join(' ')}"/>`
-        : '';
-    })
-    .join('');
-  const empty =
-    points.length === 0 ? `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#888">no data</text>` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(s.title)}">
-<text x="${PAD.l}" y="16" font-weight="bold">${esc(s.title)}${s.unit ? ` (${s.unit})` : ''}</text>
-<line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}" stroke="#999"/>
-<line x1="${PAD.l}" y1="${PAD.t}" x2="${PAD.l}" y2="${H - PAD.b}" stroke="#999"/>
-<text x="${PAD.l - 6}" y="${y(hi) + 4}" text-anchor="end" font-size="11">${+hi.toFixed(2)}</text>
-<text x="${PAD.l - 6}" y="${y(lo) + 4}" text-anchor="end" font-size="11">${+lo.toFixed(2)}</text>
-<text x="${W - PAD.r}" y="${H - 6}" text-anchor="end" font-size="11">${((t1 - t0) / 1000).toFixed(1)} s</text>
-${lines}${empty}</svg>`;
+let uplotAssets: { js: string; css: string } | undefined;
+function assets() {
+  uplotAssets ??= {
+    js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+  };
+  return uplotAssets;
 }
 
-export function timelineHtml(
-  samples: QualitySample[],
-  title: string,
-  legNames: { a: string; b: string } = { a: 'leg a', b: 'leg b' },
-): string {
-  const t0 = samples.length ? Math.min(...samples.map((s) => s.atMs)) : 0;
-  const t1 = samples.length ? Math.max(...samples.map((s) => s.atMs)) : 1;
+interface ChartSpec {
+  key: string;
+  title: string;
+  unit: string;
+  value: (iv: QualityInterval) => number | null;
+  range?: [number, number];
+}
+
+const CHARTS: ChartSpec[] = [
+  {
+    key: 'mos',
+    title: 'MOS-CQ (G.107 estimate)',
+    unit: 'MOS',
+    value: (iv) => iv.estimate?.mosCq ?? null,
+    range: [1, 5],
+  },
+  { key: 'loss', title: 'Packet loss (network)', unit: '%', value: (iv) => iv.figures.lossPercent ?? null },
+  {
+    key: 'discard',
+    title: 'Jitter buffer discards',
+    unit: '%',
+    value: (iv) => (iv.figures.expected > 0 ? (iv.figures.discardPercent ?? null) : null),
+  },
+  {
+    key: 'jitter',
+    title: 'Interarrival jitter (RFC 3550)',
+    unit: 'ms',
+    value: (iv) => (iv.figures.expected > 0 ? iv.jitterMs : null),
+  },
+  { key: 'rtt', title: 'Round trip', unit: 'ms', value: (iv) => iv.rttMs ?? null },
+];
+
+const fmt = (v: number | undefined, digits = 1, unit = '') =>
+  v === undefined || !Number.isFinite(v) ? '&ndash;' : `${v.toFixed(digits)}${unit}`;
+
+function summaryRows(input: QualityPictureInput): string {
+  const rows: string[] = [];
+  for (const [leg, label] of Object.entries(input.legs)) {
+    const ivs = input.intervals.filter((i) => i.leg === leg);
+    const r = input.reports?.[leg];
+    const lm = r?.localMetrics;
+    const rm = r?.remoteMetrics;
+    const expected = ivs.reduce((s, i) => s + i.figures.expected, 0);
+    const received = ivs.reduce((s, i) => s + i.figures.received, 0);
+    const mos = ivs.map((i) => i.estimate?.mosCq).filter((m): m is number => m !== undefined);
+    const alerts = (input.alerts ?? []).filter((a) => a.leg === leg && a.severity !== 'Clear').length;
+    const noMedia = ivs.filter((i) => i.figures.expected === 0).length;
+    rows.push(
+      `<tr><th scope="row">${esc(label)}</th><td>${esc(lm?.sessionDesc?.payloadDesc ?? '?')}</td>` +
+        `<td>${received} / ${expected}</td>` +
+        `<td>${fmt(lm?.packetLoss?.networkLossPercent, 2, ' %')}</td>` +
+        `<td>${fmt(lm?.packetLoss?.discardPercent, 2, ' %')}</td>` +
+        `<td>${fmt(lm?.burstGapLoss?.burstLossDensityPercent, 1, ' %')} / ${fmt(lm?.burstGapLoss?.gapLossDensityPercent, 1, ' %')}</td>` +
+        `<td>${fmt(lm?.delay?.interarrivalJitterMs, 0, ' ms')}</td>` +
+        `<td>${fmt(lm?.delay?.roundTripMs, 0, ' ms')}</td>` +
+        `<td>${lm?.qualityEst ? `${fmt(lm.qualityEst.moslq)} / ${fmt(lm.qualityEst.moscq)}` : 'no media'}</td>` +
+        `<td>${mos.length ? fmt(Math.min(...mos)) : '&ndash;'}</td>` +
+        `<td>${rm ? `${fmt(rm.packetLoss?.networkLossPercent, 2, ' %')}, MOS ${fmt(rm.qualityEst?.moscq)}` : 'none received'}</td>` +
+        `<td>${alerts}</td><td>${noMedia}</td></tr>`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/** The picture's data, as the page script reads it (also what a test checks). */
+export function pictureData(input: QualityPictureInput) {
+  const legs = Object.keys(input.legs);
+  const xs = [...new Set(input.intervals.map((i) => i.stop.getTime() / 1000))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, k) => [x, k]));
+  const charts = CHARTS.map((c) => {
+    const series = legs.map(() => xs.map(() => null as number | null));
+    for (const iv of input.intervals) {
+      const li = legs.indexOf(iv.leg);
+      if (li < 0) continue;
+      const v = c.value(iv);
+      series[li][at.get(iv.stop.getTime() / 1000)!] =
+        v === null || !Number.isFinite(v) ? null : Math.round(v * 100) / 100;
+    }
+    return { key: c.key, title: c.title, unit: c.unit, range: c.range ?? null, series };
+  });
+  return {
+    legs: legs.map((l, i) => ({ id: l, label: input.legs[l], color: COLORS[i % COLORS.length] })),
+    xs,
+    charts,
+    marks: [
+      ...(input.alerts ?? []).map((a) => ({
+        t: a.atMs / 1000,
+        kind: 'alert',
+        color: SEVERITY_COLORS[a.severity],
+        text: `${input.legs[a.leg] ?? a.leg}: ${a.type} ${a.severity}`,
+      })),
+      ...(input.events ?? []).map((e) => ({
+        t: e.atMs / 1000,
+        kind: e.kind,
+        color: '#555',
+        text: `${e.leg ? `${input.legs[e.leg] ?? e.leg}: ` : ''}${e.text}`,
+      })),
+    ].sort((a, b) => a.t - b.t),
+  };
+}
+
+const PAGE_SCRIPT = `
+(function () {
+  var data = JSON.parse(document.getElementById('quality-data').textContent);
+  var out = { charts: [] };
+  window.__quality = out;
+  var root = document.getElementById('charts');
+  function markPlugin() {
+    return {
+      hooks: {
+        draw: function (u) {
+          var ctx = u.ctx;
+          ctx.save();
+          data.marks.forEach(function (m) {
+            var x = u.valToPos(m.t, 'x', true);
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+            ctx.strokeStyle = m.color;
+            ctx.lineWidth = m.kind === 'alert' ? 2 : 1;
+            ctx.setLineDash(m.kind === 'alert' ? [] : [4, 4]);
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+          });
+          ctx.restore();
+        },
+      },
+    };
+  }
+  data.charts.forEach(function (c) {
+    var box = document.createElement('section');
+    box.className = 'chart';
+    box.setAttribute('data-chart', c.key);
+    root.appendChild(box);
+    var series = [{ label: 'time' }].concat(
+      data.legs.map(function (l) {
+        return { label: l.label, stroke: l.color, width: 2, spanGaps: false, points: { show: true, size: 5 },
+          value: function (u, v) { return v == null ? 'n/a' : v + ' ' + c.unit; } };
+      })
+    );
+    var opts = {
+      title: c.title + ' (' + c.unit + ')',
+      width: Math.min(960, window.innerWidth - 40),
+      height: 220,
+      series: series,
+      scales: { x: { time: true }, y: c.range ? { range: c.range } : { range: function (u, min, max) { return [Math.min(0, min), Math.max(1, max * 1.1)]; } } },
+      axes: [
+        { label: 'time of day (local)' },
+        { label: c.unit, values: function (u, vals) { return vals.map(function (v) { return v + ' ' + c.unit; }); }, size: 70 },
+      ],
+      plugins: [markPlugin()],
+    };
+    var plot = new uPlot(opts, [data.xs].concat(c.series), box);
+    out.charts.push({
+      key: c.key,
+      title: c.title,
+      series: plot.series.slice(1).map(function (s) { return s.label; }),
+      points: c.series.map(function (s) { return s.filter(function (v) { return v != null; }).length; }),
+    });
+  });
+  out.marks = data.marks.length;
+  out.ready = true;
+})();
+`;
+
+/** The quality picture as one HTML page. */
+export function qualityPictureHtml(input: QualityPictureInput): string {
+  const { js, css } = assets();
+  const data = JSON.stringify(pictureData(input)).replace(/</g, '\\u003c');
+  const legend = Object.values(input.legs)
+    .map((l, i) => `<span class="leg" style="color:${COLORS[i % COLORS.length]}">&#9632; ${esc(l)}</span>`)
+    .join(' ');
+  const marks = pictureData(input).marks;
+  const markList = marks.length
+    ? `<ul class="marks">${marks
+        .map(
+          (m) =>
+            `<li><time>${esc(new Date(m.t * 1000).toISOString().slice(11, 23))}</time> <span style="color:${m.color}">&#9646;</span> ${esc(m.text)}</li>`,
+        )
+        .join('\n')}</ul>`
+    : '<p>No alert and no call event.</p>';
+  const iv = input.intervals;
+  const span = iv.length
+    ? `${iv[0].start.toISOString()} to ${iv[iv.length - 1].stop.toISOString()}, interval ${Math.round(
+        (iv[0].stop.getTime() - iv[0].start.getTime()) / 1000,
+      )} s`
+    : 'no interval recorded';
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>body{font-family:sans-serif;margin:20px}svg{display:block;margin:8px 0}</style></head>
-<body><h1>${esc(title)}</h1>
-<p><span style="color:${COLORS.a}">&#9632; ${esc(legNames.a)}</span> &nbsp; <span style="color:${COLORS.b}">&#9632; ${esc(legNames.b)}</span> &mdash; what the media server measured on what each leg sent it, sampled every ${samples.length > 2 ? Math.round((t1 - t0) / Math.max(1, samples.length / 2 - 1)) : '?'} ms.</p>
-${SERIES.map((s) => chart(samples, s, t0, t1)).join('\n')}
+<html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
+<style>${css}
+body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:12px 0}
+td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;text-align:left}.chart{margin:14px 0}
+.marks{font-size:13px}.leg{margin-right:1em;font-weight:bold}</style></head>
+<body><h1>${esc(input.title)}</h1>
+<p>${legend} &mdash; what the media server measured on what each leg sent it, per interval (${esc(span)}).
+Solid vertical lines: alerts (orange warning, red critical, green clear); dashed: call events.</p>
+<h2>Summary per leg</h2>
+<table class="summary"><thead><tr><th>leg</th><th>codec</th><th>received / expected</th><th>network loss</th><th>discards</th>
+<th>burst / gap density</th><th>jitter</th><th>round trip</th><th>MOS-LQ / MOS-CQ (call)</th><th>worst interval MOS-CQ</th>
+<th>peer's XR about our stream</th><th>alerts</th><th>intervals without media</th></tr></thead>
+<tbody>${summaryRows(input)}</tbody></table>
+<div id="charts"></div>
+<h2>Alerts and call events</h2>
+${markList}
+<script id="quality-data" type="application/json">${data}</script>
+<script>${js}</script>
+<script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
+}
+
+/** The picture of a QualityMonitor's records (the demo's and the daemon's way in). */
+export function timelineHtml(
+  monitor: {
+    intervals: readonly QualityInterval[];
+    alerts?: readonly QualityAlert[];
+    events?: readonly QualityEvent[];
+    timeline?: readonly QualitySample[];
+  },
+  title: string,
+  legNames: Record<string, string> = { a: 'leg a', b: 'leg b' },
+  reports?: Record<string, VqSessionReport>,
+): string {
+  return qualityPictureHtml({
+    title,
+    legs: legNames,
+    intervals: monitor.intervals,
+    alerts: monitor.alerts,
+    events: monitor.events,
+    reports,
+  });
 }

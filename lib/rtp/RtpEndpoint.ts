@@ -3,124 +3,53 @@ import { SafeEmitter } from '../util/SafeEmitter';
 import { AddressInUseError, InvalidArgumentError, InvalidStateError } from '../errors';
 import {
   addon,
-  type NativePayloadType,
   type NativeQualityIndicator,
   type NativeRtcpPacket,
+  type NativeRxQuality,
+  type NativeRxQualityConfig,
+  type NativeXrFill,
   type NativeXrMedia,
-  type NativeXrConfig,
-  type NativeRtpInfo,
   type NativeRtpSession,
-  type NativeRtpStats,
+  type NativeStreamResume,
+  type NativeStreamState,
 } from '../native';
+import {
+  SecureTransport,
+  type DtlsSettings,
+  type IceSettings,
+  type SecureEndpointSettings,
+  type SecureStats,
+  type SrtpSettings,
+} from './secure';
+import {
+  DEFAULT_JITTER_BUFFER,
+  DTMF_EVENTS,
+  effectiveJitterBuffer,
+  type JitterBufferOptions,
+  type LatchMode,
+  type PayloadTypeSpec,
+  type RtpAddress,
+  type RtpEndpointEvents,
+  type RtpEndpointOptions,
+  type RtpInfo,
+  type RtpStats,
+} from './endpointTypes';
 
-export interface RtpAddress {
-  address: string;
-  port: number;
-  /** Default: port + 1. */
-  rtcpPort?: number;
-}
-
-export type PayloadTypeSpec = NativePayloadType;
-
-export interface JitterBufferOptions {
-  /** Default true. */
-  enabled: boolean;
-  /** Adapt the delay to measured jitter. Default true. */
-  adaptive: boolean;
-  /** Starting delay in ms. Default 60. */
-  nominalMs: number;
-  /** Default 20. */
-  minMs: number;
-  /** Default 300. */
-  maxMs: number;
-  /** Default 100. */
-  maxPackets: number;
-}
-
-export type LatchMode = 'strict' | 'once' | 'always';
-
-export interface RtpEndpointOptions {
-  /** Local IPv4 or IPv6 address to bind. */
-  address: string;
-  /** Local RTP port; 0 (default) picks a free even port with RTCP on the next. */
-  port?: number;
-  /** Local RTCP port; default port + 1. */
-  rtcpPort?: number;
-  remote?: RtpAddress;
-  payloadTypes?: PayloadTypeSpec[];
-  /** Payload type to send and expect (default: the first of payloadTypes). */
-  payloadType?: number;
-  /** false disables it. */
-  jitterBuffer?: Partial<JitterBufferOptions> | false;
-  /**
-   * Who may send us media (see docs/security.md):
-   * - 'strict' (default): only the remote address we were given (SDP);
-   *   anyone else's packets are dropped as they are read, before oRTP sees
-   *   them. Until a remote is set, any source is read.
-   * - 'once': the source of the first packet (NAT latching), then only it;
-   *   a new remote (re-INVITE) latches again.
-   * - 'always': any source, and we follow the latest (plain symmetric RTP:
-   *   a third party can take the stream over; only for trusted networks).
-   */
-  latch?: LatchMode;
-  /** @deprecated use latch: true is 'always', false is 'strict'. */
-  symmetric?: boolean;
-  /** Send and receive RTCP. Default true. */
-  rtcp?: boolean;
-  /** Mean interval between RTCP reports. Default 5000 ms. */
-  rtcpIntervalMs?: number;
-  /**
-   * RTCP XR (RFC 3611) blocks sent with every report: receiver reference time,
-   * statistics summary and VoIP metrics, all on by default; false turns XR off.
-   */
-  xr?: Partial<Omit<NativeXrConfig, 'enabled'>> | false;
-}
-
-export type RtpStats = NativeRtpStats;
-
-/** RFC 4733 event codes 0-15 as DTMF characters. */
-export const DTMF_EVENTS = '0123456789*#ABCD';
-
-export interface TelephoneEvent {
-  /** RFC 4733 event code. */
-  event: number;
-  /** The DTMF character for codes 0-15, else undefined. */
-  digit?: string;
-}
-
-export interface TelephoneEventEnd extends TelephoneEvent {
-  /** How long the event lasted (the duration field of its end packet). */
-  durationMs: number;
-  /** Volume field: power level in -dBm0 (0..63). */
-  volume: number;
-  /** True when no end packet arrived: the next event started first; durationMs is the last one seen. */
-  endLost: boolean;
-}
-
-export interface RtpEndpointEvents {
-  /** An RFC 4733 event started (reported once, however many packets carry it). */
-  telephoneEvent: (e: TelephoneEvent) => void;
-  /** It ended: reported once, retransmitted end packets are not counted again. */
-  telephoneEventEnd: (e: TelephoneEventEnd) => void;
-  error: (err: unknown) => void;
-}
-export type RtpInfo = NativeRtpInfo;
-
-/** The jitter buffer an endpoint gets for the given option (false: none). */
-export function effectiveJitterBuffer(
-  jb: Partial<JitterBufferOptions> | false | undefined,
-): JitterBufferOptions | false {
-  return jb === false ? false : { ...DEFAULT_JITTER_BUFFER, ...jb };
-}
-
-export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
-  enabled: true,
-  adaptive: true,
-  nominalMs: 60,
-  minMs: 20,
-  maxMs: 300,
-  maxPackets: 100,
-};
+export {
+  DEFAULT_JITTER_BUFFER,
+  DTMF_EVENTS,
+  effectiveJitterBuffer,
+  type JitterBufferOptions,
+  type LatchMode,
+  type PayloadTypeSpec,
+  type RtpAddress,
+  type RtpEndpointEvents,
+  type RtpEndpointOptions,
+  type RtpInfo,
+  type RtpStats,
+  type TelephoneEvent,
+  type TelephoneEventEnd,
+} from './endpointTypes';
 
 /** Where port 0 looks for a free even/odd pair (below Linux's ephemeral range). */
 const AUTO_PORT_MIN = 16384;
@@ -161,6 +90,10 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   readonly port: number;
   readonly rtcpPort: number;
   #remote?: RtpAddress;
+  #secure: SecureTransport | null = null;
+  #latch: LatchMode = 'strict';
+  #rxConfig: NativeRxQualityConfig = { clockRate: 0, audioPt: -1 };
+  #collecting = false;
 
   constructor(opts: RtpEndpointOptions) {
     super();
@@ -174,7 +107,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.address = opts.address;
       this.port = bound.rtpPort;
       this.rtcpPort = bound.rtcpPort;
-      native.setLatch(opts.latch ?? (opts.symmetric === true ? 'always' : 'strict'));
+      this.#latch = opts.latch ?? (opts.symmetric === true ? 'always' : 'strict');
+      native.setLatch(this.#latch);
       const jb = effectiveJitterBuffer(opts.jitterBuffer);
       native.setJitterBuffer(jb || { ...DEFAULT_JITTER_BUFFER, enabled: false });
       this.#jitterBuffer = jb && jb.enabled ? jb : false;
@@ -194,6 +128,11 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
           native.setSendPayloadType(pt);
           native.setRecvPayloadType(pt);
         }
+        const main = opts.payloadTypes.find((p) => p.pt === pt) ?? opts.payloadTypes[0];
+        if (main) {
+          this.#rxConfig = { clockRate: main.clockRate, audioPt: main.pt };
+          native.configureRxQuality(this.#rxConfig);
+        }
       }
       if (opts.remote)
         native.setRemote(opts.remote.address, opts.remote.port, opts.remote.rtcpPort ?? opts.remote.port + 1);
@@ -203,11 +142,104 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     }
     this.#native = native;
     this.#remote = opts.remote;
+    try {
+      if (opts.rtcpMux) this.setRtcpMux(true);
+      if (opts.ice) this.setIce(opts.ice);
+      if (opts.dtls) this.setDtls(opts.dtls);
+      if (opts.srtp) this.setSrtp(opts.srtp);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   /** Changes who may send us media (see RtpEndpointOptions.latch); at once, on a live call too. */
   setLatch(mode: LatchMode): void {
-    this.native.setLatch(mode);
+    this.#latch = mode;
+    // with ICE the security layer decides who may send (sources that passed a check)
+    this.native.setLatch(this.#secure?.ice ? 'always' : mode);
+  }
+
+  #security(): SecureTransport {
+    if (!this.#secure)
+      this.#secure = new SecureTransport(this.native, {
+        dtls: (e) => this.safeEmit('dtlsState', e),
+        ice: (e) => this.safeEmit('iceState', e),
+        zrtp: (e) => this.safeEmit('zrtpState', e),
+      });
+    return this.#secure;
+  }
+
+  /** Whether a security layer (SRTP, DTLS, ICE, ZRTP) was put on the endpoint. */
+  get secured(): boolean {
+    return this.#secure !== null;
+  }
+
+  /** SDES-SRTP keys; on a running call too (a re-key accepts the old receive key for a few seconds). */
+  setSrtp(s: SrtpSettings): void {
+    this.#security().setSrtp(s);
+  }
+
+  /** DTLS-SRTP settings; the same ones again keep the running association. */
+  setDtls(d: DtlsSettings): void {
+    this.#security().setDtls(d);
+  }
+
+  /**
+   * ZRTP (RFC 6189) on this leg (see SecureTransport.setZrtp): the peer and
+   * we agree on keys in-band; the SAS comes with the 'zrtpState' event.
+   * Mandatory from then on and final.
+   */
+  setZrtp(): void {
+    this.#security().setZrtp();
+  }
+
+  /** The users compared the ZRTP SAS and it matched (false: take that back). */
+  setZrtpSasVerified(yes: boolean): void {
+    this.#security().setZrtpVerified(yes);
+  }
+
+  /** ICE-lite credentials, or undefined to turn ICE off (the latch option applies again). */
+  setIce(i: IceSettings | undefined): void {
+    if (i === undefined && !this.#secure) return;
+    this.#security().setIce(i);
+    this.native.setLatch(i ? 'always' : this.#latch);
+  }
+
+  /** RTCP on the RTP port (RFC 5761). */
+  setRtcpMux(on: boolean): void {
+    if (!on && !this.#secure) return;
+    this.#security().setRtcpMux(on);
+  }
+
+  /**
+   * Applies what lib/sdp/secure.ts decided (answerSecure / acceptSecureAnswer):
+   * rtcp-mux, ICE, DTLS or SDES keys (none of them: plain RTP), and the
+   * remote address when the settings carry one. Unchanged parts are kept
+   * (a re-INVITE that changes nothing does not restart DTLS or ICE).
+   */
+  applySecurity(s: SecureEndpointSettings): void {
+    this.setRtcpMux(s.rtcpMux);
+    this.setIce(s.ice);
+    if (s.dtls) this.setDtls(s.dtls);
+    else if (s.srtp) this.setSrtp(s.srtp);
+    else this.clearProtection();
+    if (s.remote) this.setRemote(s.remote);
+  }
+
+  /** Back to plain RTP (no SRTP, no DTLS); ICE and rtcp-mux stay as they are. */
+  clearProtection(): void {
+    this.#secure?.clearProtection();
+  }
+
+  /** 'none', 'sdes', 'dtls' or 'zrtp'. */
+  get protection(): 'none' | 'sdes' | 'dtls' | 'zrtp' {
+    return this.#secure?.protection ?? 'none';
+  }
+
+  /** Counters of the security layer (SRTP, DTLS, ICE), or undefined for a plain endpoint. */
+  secureStats(): SecureStats | undefined {
+    return this.#secure?.stats();
   }
 
   /** @internal */
@@ -238,6 +270,7 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
       this.native.setSendPayloadType(payloadType);
       this.native.setRecvPayloadType(payloadType);
     }
+    this.#rxFollowProfile(list, payloadType);
   }
 
   /** Mean interval between RTCP reports, ms. */
@@ -257,8 +290,21 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     return this.#jitterBuffer;
   }
 
+  /**
+   * Counters of the session. `lost`, `duplicatesReceived` and `jitterMs` are
+   * what rxQuality() measured on arrival (reordered packets are not lost,
+   * jitter from kernel arrival times) once packets came; oRTP's own figures
+   * before that.
+   */
   stats(): RtpStats {
-    return this.native.stats();
+    const s = this.native.stats();
+    const rx = this.native.rxQuality();
+    if (rx.expected > 0) {
+      s.lost = rx.lost;
+      s.duplicatesReceived = rx.duplicates;
+    }
+    if (rx.jitterPackets > 0) s.jitterMs = rx.jitterMs;
+    return s;
   }
 
   info(): RtpInfo {
@@ -290,6 +336,12 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
    */
   collectRtcp(): void {
     this.native.enableRtcpEvents();
+    this.#collecting = true;
+  }
+
+  /** Whether collectRtcp() was called (pollRtcp() works). */
+  get collectingRtcp(): boolean {
+    return this.#collecting;
   }
 
   /**
@@ -301,9 +353,54 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
     this.native.setXrMedia(v);
   }
 
+  /** SSRC, next sequence number and timestamp offset of the stream we send (to keep a call's state). */
+  streamState(): NativeStreamState {
+    return this.native.streamState();
+  }
+
+  /** Sets them before any graph runs the endpoint: a restored call's peers see the same stream go on. */
+  setStreamState(s: NativeStreamResume): void {
+    this.native.setStreamState(s);
+  }
+
   /** mediastreamer2's own 0..5 quality rating of what this endpoint receives, updated now. */
   qualityIndicator(): NativeQualityIndicator {
     return this.native.qualityIndicator();
+  }
+
+  /**
+   * What arrived, counted as it arrived (before the jitter buffer): loss that
+   * never counts a reordered or duplicated packet, RFC 3611 A.2 burst/gap
+   * counters, RFC 3550 jitter from kernel arrival times, and the jitter
+   * buffer as our XR describes it.
+   */
+  rxQuality(): NativeRxQuality {
+    return this.native.rxQuality();
+  }
+
+  /**
+   * Changes how rxQuality() counts (merged with the current settings). Clock
+   * and payload type follow setPayloadTypes() by themselves; the packet time
+   * of A.2's durations is the quality layer's to give.
+   */
+  configureRxQuality(c: Partial<NativeRxQualityConfig>): void {
+    this.#rxConfig = { ...this.#rxConfig, ...c };
+    this.native.configureRxQuality(this.#rxConfig);
+  }
+
+  #rxFollowProfile(list: PayloadTypeSpec[], payloadType: number | undefined): void {
+    const main = list.find((p) => p.pt === payloadType) ?? list[0];
+    if (main) this.configureRxQuality({ clockRate: main.clockRate, audioPt: main.pt });
+  }
+
+  /** R factor, end system delay and PLC code our next XR VoIP metrics carry. */
+  setXrFill(v: NativeXrFill): void {
+    this.native.setXrFill(v);
+  }
+
+  /** The SDES CNAME of our RTCP (default: a random one per endpoint, RFC 7022). */
+  setCname(cname: string): void {
+    this.native.setCname(cname);
   }
 
   /** The RTCP packets received and emitted since the last poll (see collectRtcp()). */
@@ -315,6 +412,8 @@ export class RtpEndpoint extends SafeEmitter<RtpEndpointEvents> {
   close(): void {
     if (!this.#native) return;
     this.#native.close();
+    this.#secure?.close();
+    this.#secure = null;
     this.#native = null;
   }
 }

@@ -18,7 +18,27 @@ export interface AudioSpec {
   direction: Direction;
   ptime?: number;
   maxptime?: number;
+  /** The m-line profile (default RTP/AVP); lib/sdp/secure.ts says which for a secured leg. */
+  protocol?: string;
+  /** More media-level lines ("a=..."), e.g. SecureSdp.mediaAttributes. */
+  attributes?: string[];
+  /**
+   * RFC 3611 5.1 a=rtcp-xr: the XR blocks we send and want to receive.
+   * Default RTCP_XR_ATTRIBUTE (what our endpoints send); false: none.
+   */
+  rtcpXr?: string | false;
 }
+
+/**
+ * The XR blocks every RtpEndpoint sends by default, as RFC 3611 5.1 writes
+ * them: VoIP metrics, statistics summary with loss, duplicates, jitter and
+ * TTL, receiver reference time (all, up to 10000 entries). Peers such as
+ * liblinphone send XR only to a peer whose SDP asks for it. voip-metrics
+ * comes first: liblinphone 5.1 reads only the first format of the line
+ * (measured: with its own order it sends nothing but the receiver reference
+ * time block, to us and to another liblinphone alike).
+ */
+export const RTCP_XR_ATTRIBUTE = 'voip-metrics stat-summary=loss,dup,jitt,TTL rcvr-rtt=all:10000';
 
 export interface BuildOptions {
   sessionId: string;
@@ -32,6 +52,8 @@ export interface BuildOptions {
    */
   offerMedia?: SdpMedia[];
   audioIndex?: number;
+  /** Session-level lines ("a=..."), e.g. SecureSdp.sessionAttributes (a=ice-lite, a=group:BUNDLE). */
+  sessionAttributes?: string[];
 }
 
 const ipTag = (a: string) => (isIP(a) === 6 ? 'IP6' : 'IP4');
@@ -43,10 +65,11 @@ export function buildSdp(o: BuildOptions): string {
     's=rtp-media-server',
     `c=IN ${ipTag(o.address)} ${o.address}`,
     't=0 0',
+    ...(o.sessionAttributes ?? []),
   ];
   const audioLines = (): string[] => {
     const a = o.audio;
-    const out = [`m=audio ${a.port} RTP/AVP ${a.formats.map((f) => f.pt).join(' ')}`];
+    const out = [`m=audio ${a.port} ${a.protocol ?? 'RTP/AVP'} ${a.formats.map((f) => f.pt).join(' ')}`];
     if (a.address !== o.address) out.push(`c=IN ${ipTag(a.address)} ${a.address}`);
     for (const f of a.formats) {
       out.push(`a=rtpmap:${f.pt} ${f.name}/${f.clockRate}${f.channels && f.channels > 1 ? `/${f.channels}` : ''}`);
@@ -54,7 +77,9 @@ export function buildSdp(o: BuildOptions): string {
     }
     if (a.ptime) out.push(`a=ptime:${a.ptime}`);
     if (a.maxptime) out.push(`a=maxptime:${a.maxptime}`);
-    if (a.rtcpPort !== a.port + 1) out.push(`a=rtcp:${a.rtcpPort}`);
+    if (a.rtcpPort !== a.port + 1 && !a.attributes?.includes('a=rtcp-mux')) out.push(`a=rtcp:${a.rtcpPort}`);
+    if (a.rtcpXr !== false) out.push(`a=rtcp-xr:${a.rtcpXr ?? RTCP_XR_ATTRIBUTE}`);
+    out.push(...(a.attributes ?? []));
     out.push(`a=${a.direction}`);
     return out;
   };

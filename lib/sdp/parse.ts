@@ -6,7 +6,8 @@ import * as transform from 'sdp-transform';
 import { isIP } from 'node:net';
 import { findCodec, CODECS } from '../codecs/table';
 import { SdpError } from '../errors';
-import type { Direction, SdpFormat, SdpMedia, SdpSession } from './model';
+import type { Direction, RtcpXrAttribute, SdpFormat, SdpMedia, SdpSession } from './model';
+import { bundleGroups, parseSecurity } from './secure';
 
 const MAX_SDP_BYTES = 64 * 1024;
 const STATIC_PT = new Map(
@@ -27,6 +28,39 @@ function int(v: unknown, what: string, lo: number, hi: number): number {
   if (!Number.isInteger(n) || n < lo || n > hi)
     throw new SdpError(`SDP: ${what} ${String(v)} is not an integer ${lo}..${hi}`);
   return n;
+}
+
+/**
+ * RFC 3611 5.1: `a=rtcp-xr:[xr-format *(SP xr-format)]`. Tolerant: an
+ * unknown or malformed format is kept in `other`, never an error (the
+ * attribute only says what the peer would like to receive).
+ */
+export function parseRtcpXr(value: string): RtcpXrAttribute {
+  const out: RtcpXrAttribute = { voipMetrics: false, other: [] };
+  const size = (v: string | undefined) => (v !== undefined && /^[0-9]{1,9}$/.test(v) ? Number(v) : true);
+  for (const tok of value.trim().split(/\s+/).filter(Boolean)) {
+    const [name, arg] = tok.split('=', 2);
+    const lname = name.toLowerCase();
+    if (lname === 'voip-metrics' && arg === undefined) out.voipMetrics = true;
+    else if (lname === 'rcvr-rtt' && arg) {
+      const [mode, max] = arg.split(':', 2);
+      if (mode === 'all' || mode === 'sender') {
+        out.rcvrRtt = { mode };
+        if (max !== undefined && /^[0-9]{1,9}$/.test(max)) out.rcvrRtt.maxSize = Number(max);
+      } else out.other.push(tok);
+    } else if (lname === 'stat-summary') out.statSummary = arg ? arg.split(',').filter(Boolean) : [];
+    else if (lname === 'pkt-loss-rle') out.lossRle = size(arg);
+    else if (lname === 'pkt-dup-rle') out.dupRle = size(arg);
+    else if (lname === 'pkt-rcpt-times') out.rcptTimes = size(arg);
+    else out.other.push(tok);
+  }
+  return out;
+}
+
+/** The value of the first `a=rtcp-xr` among sdp-transform's unparsed attributes. */
+function rtcpXrOf(invalid: { value: string }[] | undefined): RtcpXrAttribute | undefined {
+  const v = invalid?.find((i) => /^rtcp-xr(?::|$)/i.test(String(i.value)))?.value;
+  return v === undefined ? undefined : parseRtcpXr(String(v).replace(/^rtcp-xr:?/i, ''));
 }
 
 export function parseSdp(text: unknown): SdpSession {
@@ -52,6 +86,7 @@ export function parseSdp(text: unknown): SdpSession {
   };
   if (!raw.media || raw.media.length === 0) throw new SdpError('SDP: no m= line');
   const sessionDirection = (raw as { direction?: string }).direction;
+  const sessionXr = rtcpXrOf((raw as { invalid?: { value: string }[] }).invalid);
   const media = raw.media.map((m, index): SdpMedia => {
     const type = String(m.type ?? '');
     const port = int(m.port, `m=${type} port`, 0, 65535);
@@ -62,7 +97,8 @@ export function parseSdp(text: unknown): SdpSession {
     const address = conn ? String(conn).split('/')[0] : '0.0.0.0';
     const ipVersion = port === 0 && !conn ? 4 : ipVersionOf(address, `m=${type} connection`);
     const formats: SdpFormat[] = [];
-    if (type === 'audio' && /^RTP\//.test(protocol)) {
+    // RTP/AVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF, ...
+    if (type === 'audio' && /(^|\/)RTP\//.test(protocol)) {
       const seen = new Set<number>();
       for (const tok of payloads.split(/\s+/).filter(Boolean)) {
         const pt = int(tok, `m=audio payload type`, 0, 127);
@@ -96,7 +132,9 @@ export function parseSdp(text: unknown): SdpSession {
     }
     const dirAttr = (m.direction ?? sessionDirection ?? 'sendrecv') as string;
     let direction: Direction = DIRECTIONS.has(dirAttr) ? (dirAttr as Direction) : 'sendrecv';
-    const zeroAddressHold = address === '0.0.0.0' && port !== 0;
+    const security = parseSecurity(m, raw, protocol);
+    // with ICE, c=0.0.0.0 (port 9) only says "see the candidates" (RFC 8839 4.2.1.2), it is no hold
+    const zeroAddressHold = address === '0.0.0.0' && port !== 0 && !security.ice;
     // RFC 3264 8.4 / RFC 2543 hold: "do not send to me"
     if (zeroAddressHold && direction === 'sendrecv') direction = 'sendonly';
     if (zeroAddressHold && direction === 'recvonly') direction = 'inactive';
@@ -129,8 +167,11 @@ export function parseSdp(text: unknown): SdpSession {
       rtcpPort,
       rtcpAddress,
       rtcpMux: m.rtcpMux !== undefined,
+      security,
+      rtcpXr: rtcpXrOf((m as { invalid?: { value: string }[] }).invalid) ?? sessionXr,
     };
   });
   const audio = media.find((m) => m.type === 'audio' && m.port !== 0 && /^RTP\/AVPF?$/.test(m.protocol));
-  return { origin, media, audio };
+  const secureAudio = media.find((m) => m.type === 'audio' && m.port !== 0 && m.security.srtpProfile);
+  return { origin, media, audio, secureAudio, bundle: bundleGroups(raw) };
 }

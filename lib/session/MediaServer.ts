@@ -9,6 +9,7 @@ import {
   type RmsError,
 } from '../errors';
 import { Factory } from '../graph/Factory';
+import { ForwardPlane } from '../forward/ForwardPlane';
 import type { TickerPriority } from '../graph/Ticker';
 import type { OpusSettings } from '../graph/filters';
 import type { JitterBufferOptions, LatchMode } from '../rtp/RtpEndpoint';
@@ -27,21 +28,24 @@ import {
   type ServerLoad,
 } from './admission';
 import type { SessionContext } from './context';
-import type { LegDialog } from './info';
-import {
-  MediaSession,
-  type AnswerOptions,
-  type SessionInfo,
-  type SessionState,
-  type SessionSummary,
-} from './MediaSession';
+import type { AnswerOptions, LegDialog, SessionInfo, SessionState, SessionSummary } from './info';
+import { MediaSession } from './MediaSession';
 import { TRANSCODABLE, unknownTranscodeCodecs, type CodecPolicy } from './negotiation';
 import { PortPool } from './PortPool';
+import { restoreSession } from './restore';
+import { checkSnapshot, type SessionSnapshot } from './snapshot';
 import { TickerPool } from './TickerPool';
 import { routeNativeLog, type NativeLogRoute } from '../util/log';
 import { silentLogger, type Logger } from '../util/logger';
 
 export type { AdmissionLimits, ServerLoad } from './admission';
+export type { SessionSnapshot } from './snapshot';
+
+/** What MediaServer.restore() brought back, and what it could not (with why). */
+export interface RestoreResult {
+  restored: MediaSession[];
+  failed: { callId?: string; error: Error }[];
+}
 
 export interface MediaServerOptions {
   /** Local address to bind RTP sockets on. */
@@ -119,6 +123,13 @@ export interface MediaServerOptions {
    * override it. Default: the encoder's defaults (complexity 5).
    */
   opus?: OpusSettings;
+  /**
+   * Same-codec bridges relay through the native forwarding plane (default
+   * true): packets leave as they came (SSRC, sequence numbers, payload), with
+   * no graph on the path; `threads` worker threads (default one per core).
+   * false: relayed calls run ms2 relay graphs on the tickers.
+   */
+  forwarding?: boolean | { threads?: number };
   /** Folders legs may play prompts from and record into (each call may give its own for ivr()). */
   mediaRoots?: MediaRoots | string[];
   factory?: Factory;
@@ -163,6 +174,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly #sessions = new Map<string, MediaSession>();
   readonly #admission: AdmissionState;
   readonly #ctx: SessionContext;
+  #forwarder?: ForwardPlane;
   #closed = false;
 
   constructor(opts: MediaServerOptions) {
@@ -226,6 +238,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       opus: opts.opus,
       plc: opts.plc,
       mediaRoots: roots,
+      forwarder:
+        opts.forwarding === false
+          ? undefined
+          : () =>
+              (this.#forwarder ??= new ForwardPlane({
+                threads: typeof opts.forwarding === 'object' ? opts.forwarding.threads : undefined,
+              })),
     };
     if (opts.logger) this.#nativeLog = routeNativeLog(opts.logger);
   }
@@ -346,6 +365,38 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     );
   }
 
+  /**
+   * Brings calls back from their snapshots (session.snapshot(); the daemon
+   * keeps them in Redis): each binds the port pairs it had, its streams go on
+   * (same SSRC, sequence and timestamps moved on by the time elapsed) and it
+   * is a session like any other. Not subject to admission: they were
+   * admitted once. One that cannot come back (malformed, a port someone else
+   * holds, a Call-ID already here) is in `failed`; the others are restored.
+   */
+  restore(snapshots: readonly unknown[]): RestoreResult {
+    this.#checkOpen();
+    const out: RestoreResult = { restored: [], failed: [] };
+    const valid: SessionSnapshot[] = [];
+    for (const x of snapshots) {
+      try {
+        valid.push(checkSnapshot(x));
+      } catch (error) {
+        out.failed.push({ callId: (x as { callId?: unknown })?.callId as string | undefined, error: error as Error });
+      }
+    }
+    const reserved = new Set(valid.flatMap((v) => v.binds.filter((b) => !b.released).map((b) => b.port)));
+    for (const snap of valid) {
+      try {
+        if (this.#sessions.has(snap.callId)) throw new DuplicateOfferError(`Call ${snap.callId} already exists`);
+        out.restored.push(this.#register(restoreSession(this.#ctx, snap, reserved)));
+      } catch (error) {
+        this.logger.warn({ callId: snap.callId, err: error }, 'call not restored');
+        out.failed.push({ callId: snap.callId, error: error as Error });
+      }
+    }
+    return out;
+  }
+
   #register(s: MediaSession): MediaSession {
     this.#sessions.set(s.callId, s);
     s.on('state', (state) => {
@@ -393,6 +444,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions.values()]) s.stop();
+    this.#forwarder?.close();
     this.tickers.close();
     if (this.#ownFactory) this.#factory.close();
     this.#nativeLog?.close();

@@ -1,7 +1,6 @@
 /**
  * One call through the media server, by Call-ID: its legs, and at most one
  * bridge between two of them.
- *
  * - A bridged call (MediaServer.offer): leg `a` faces the side that sent the
  *   first offer; our offer goes to the other side, and every answer to it is
  *   a callee leg (`b`, then `b2`, `b3` ... for further to-tags): an answer
@@ -18,8 +17,7 @@ import type { CodecName } from '../codecs/table';
 import { InvalidArgumentError, InvalidStateError, SdpError } from '../errors';
 import type { Bridge } from '../leg/Bridge';
 import type { MediaLeg } from '../leg/MediaLeg';
-import type { MediaRoots } from '../media/mediaRoots';
-import type { QualitySample } from '../quality/QualityMonitor';
+import type { QualityMonitor, QualitySample } from '../quality/QualityMonitor';
 import type { VqAlertReport } from '../quality/vqreport';
 import { parseSdp } from '../sdp/parse';
 import { SafeEmitter } from '../util/SafeEmitter';
@@ -40,17 +38,7 @@ import { chosenByAnswer, codecForA, isTelephoneEvent, ourOffer, sameFormat, type
 import { Placement } from './placement';
 import { SessionQuality } from './quality';
 import { answerTo, applyOutboundAnswer, applyReanswer, applyReoffer, chooseOwnCodec } from './answers';
-
-export type {
-  AnswerOptions,
-  LegDialog,
-  LegInfo,
-  SessionEvents,
-  SessionInfo,
-  SessionKind,
-  SessionState,
-  SessionSummary,
-} from './info';
+import { SessionLog, type SessionOptions, type SessionSnapshot } from './snapshot';
 
 const CALLEE = 'b';
 
@@ -58,7 +46,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   readonly callId: string;
   readonly kind: SessionKind;
   readonly fromTag?: string;
-  readonly createdAt = new Date();
+  readonly createdAt: Date;
   /** The SDP we sent to the callee (our offer), updated by re-offers. */
   offerSdp: string;
   /** The SDP we sent to the caller (our answer). */
@@ -66,7 +54,6 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #state: SessionState = 'offered';
   readonly #ctx: SessionContext;
   readonly #policy?: CodecPolicy;
-  readonly #rawOffer: string;
   readonly #legs: LegSet;
   /** The callee leg media follows (the latest answer); the winner once answered. */
   #active?: Entry;
@@ -76,48 +63,33 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   #lastAnswerRaw?: string;
   readonly #quality: SessionQuality;
   #summary?: SessionSummary;
+  readonly #log: SessionLog;
 
   /** @internal Use MediaServer.offer(), ivr() or outbound(). */
-  constructor(
-    ctx: SessionContext,
-    callId: string,
-    kind: SessionKind,
-    sdp: string,
-    opts: { fromTag?: string; policy?: CodecPolicy; dialog?: LegDialog; mediaRoots?: MediaRoots; branch?: string } = {},
-  ) {
+  constructor(ctx: SessionContext, callId: string, kind: SessionKind, sdp: string, opts: SessionOptions = {}) {
     super();
     this.#ctx = ctx;
+    this.createdAt = opts.createdAt ?? new Date();
+    const { replay: _r, createdAt: _c, mediaRoots, ...create } = opts;
+    this.#log = new SessionLog({ sdp, ...create, mediaRoots: mediaRoots?.roots.slice() }, this.createdAt.getTime());
     this.callId = callId;
     this.kind = kind;
     this.fromTag = opts.fromTag;
-    this.#rawOffer = sdp;
     this.#policy = opts.policy;
     this.#placement = new Placement(ctx.tickers);
     this.#quality = new SessionQuality(ctx, this, (e, r) => this.safeEmit(e as 'alert', r as VqAlertReport));
-    this.#legs = new LegSet(ctx, this.#placement.ticker, {
-      onDtmf: (leg, d) => this.safeEmit('dtmf', leg, d),
-      onError: (err) => this.safeEmit('error', err),
-      onCallerGone: () => this.stop(),
-    });
+    this.#legs = new LegSet(
+      ctx,
+      this.#placement.ticker,
+      {
+        onDtmf: (leg, d) => this.safeEmit('dtmf', leg, d),
+        onError: (err) => this.safeEmit('error', err),
+        onCallerGone: () => this.stop(),
+      },
+      opts.replay,
+    );
     try {
-      if (kind === 'outbound') {
-        const e = this.#legs.add('a', { dialog: opts.dialog });
-        e.sdp.ourFormats = ourOffer(ctx.codecs, opts.policy);
-        this.offerSdp = e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv' });
-        return;
-      }
-      const offer = parseSdp(sdp);
-      if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
-      const a = this.#legs.add('a', {
-        bindAddress: ctx.bindAddressFor(offer.audio.ipVersion),
-        tag: opts.fromTag,
-        dialog: opts.dialog,
-        mediaRoots: opts.mediaRoots,
-      });
-      a.sdp.media = offer.audio;
-      a.sdp.offeredMedia = offer.media;
-      this.#legs.setRemote(a, offer.audio);
-      this.offerSdp = kind === 'ivr' ? '' : this.#legs.offerSlot(opts.branch ?? '', offer.audio, this.#policy).offerSdp;
+      this.offerSdp = this.#legs.open(kind, sdp, opts);
     } catch (err) {
       this.#legs.free();
       this.#placement.release();
@@ -131,7 +103,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   /** The raw offer this session was created from (to recognise retransmissions). */
   get initialOffer(): string {
-    return this.#rawOffer;
+    return this.#log.create.sdp;
   }
 
   /** Leg `a`: the caller (bridged and IVR calls) or our outbound leg. */
@@ -177,11 +149,13 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     return this.a.bridge?.relayed ?? false;
   }
 
-  /** The quality monitor's samples so far, the legs interleaved, oldest first (empty before media). */
+  /** The quality monitor once media ran (intervals, alerts, events: mark() adds one); qualitySamples its samples. */
+  get quality(): QualityMonitor | undefined {
+    return this.#quality.monitor;
+  }
   get qualitySamples(): readonly QualitySample[] {
     return this.#quality.samples;
   }
-
   /** A re-offer waits for its answer. */
   get reofferPending(): boolean {
     return this.#pendingReoffer !== undefined;
@@ -198,8 +172,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     this.#checkKind('bridged', 'offerBranch()');
     if (this.#state !== 'offered' && this.#state !== 'early')
       throw new InvalidStateError(`Call ${this.callId} is ${this.#state}: no new branch`);
-    return (this.#legs.slots.get(branch) ?? this.#legs.offerSlot(branch, this.#legs.a.sdp.media!, this.#policy))
-      .offerSdp;
+    return this.#log.run(
+      { op: 'offerBranch', branch },
+      () =>
+        (this.#legs.slots.get(branch) ?? this.#legs.offerSlot(branch, this.#legs.a.sdp.media!, this.#policy)).offerSdp,
+    );
   }
 
   /**
@@ -210,7 +187,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   offerLeg(name = CALLEE, opts: { dialog?: LegDialog } = {}): string {
     this.#checkKind('outbound', 'offerLeg()');
     if (this.#legs.has(name)) throw new InvalidStateError(`Call ${this.callId} already has a leg ${name}`);
-    const e = this.#legs.add(name, { dialog: opts.dialog });
+    return this.#log.run({ op: 'offerLeg', name, dialog: opts.dialog }, () => this.#offerLeg(name, opts.dialog));
+  }
+
+  #offerLeg(name: string, dialog: LegDialog | undefined): string {
+    const e = this.#legs.add(name, { dialog });
     const a = this.#legs.a;
     // a's codec first, so that a callee that takes it is relayed undecoded
     e.sdp.ourFormats = ourOffer(this.#ctx.codecs, this.#policy, a.sdp.format ? [a.sdp.format] : []);
@@ -227,6 +208,10 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
    * With a re-offer pending: the other side's answer to it.
    */
   answer(sdp: string, opts: AnswerOptions = {}): string {
+    return this.#log.run({ op: 'answer', sdp, opts }, () => this.#answer(sdp, opts));
+  }
+
+  #answer(sdp: string, opts: AnswerOptions): string {
     if (this.#state === 'stopped') throw new InvalidStateError(`Call ${this.callId} is stopped`);
     if (this.#pendingReoffer) return this.#reanswer(sdp);
     if (this.kind === 'ivr') throw new InvalidStateError(`Call ${this.callId} is answered by us: no answer expected`);
@@ -313,7 +298,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     if (!e || !e.slot) return false;
     const others = this.#legs.callees().filter((x) => x !== e);
     if (!others.length) return false;
-    this.#endBranch(e);
+    this.#log.run({ op: 'endLeg', name: leg.name }, () => this.#endBranch(e));
     if (this.#active === e) {
       this.#active = undefined;
       this.#follow(others[others.length - 1]);
@@ -348,11 +333,16 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
    * answer()); for a leg on its own (IVR, outbound) our answer.
    */
   reoffer(sdp: string, from: string): string {
+    return this.#log.run({ op: 'reoffer', sdp, from }, () => this.#reoffer(sdp, from));
+  }
+
+  #reoffer(sdp: string, from: string): string {
     if (this.#state !== 'answered' && this.#state !== 'early')
       throw new InvalidStateError(`Call ${this.callId} is ${this.#state}, not answered`);
     const e = from === CALLEE ? this.#active : this.#legs.get(from);
     if (!e || !e.sdp.format) throw new InvalidArgumentError(`Call ${this.callId} has no answered leg ${from}`);
     const offer = applyReoffer(this.#ctx, this.#legs, e, sdp);
+    this.#quality.reoffered(e.leg, from, offer.direction);
     const peer = e.leg.peer ? this.#legs.of(e.leg.peer) : undefined;
     if (!peer) {
       // nobody to ask: we answer ourselves
@@ -385,6 +375,10 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
 
   /** @internal For IVR calls: leg a answers the offer with our codec choice (MediaServer.ivr()). */
   answerAsIvr(codecs: CodecName[]): string {
+    return this.#log.run({ op: 'ivr', codecs }, () => this.#answerAsIvr(codecs));
+  }
+
+  #answerAsIvr(codecs: CodecName[]): string {
     const a = this.#legs.a;
     chooseOwnCodec(a, codecs);
     a.leg.setMedia(a.sdp.legMedia(this.#ctx));
@@ -416,6 +410,20 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     };
   }
 
+  /**
+   * The call as data, for MediaServer.restore() in this process or another: how it was made,
+   * what happened since, its ports, SDP versions and streams sent (not a play or recording running).
+   */
+  snapshot(): SessionSnapshot {
+    if (this.#state === 'stopped') throw new InvalidStateError(`Call ${this.callId} is stopped`);
+    return this.#log.snapshot(this.callId, this.kind, this.#legs.boundPairs(), this.#legs.sdpStates());
+  }
+
+  /** @internal MediaServer.restore(): the replay is done, our SDPs are back where the peers saw them. */
+  replayed(): void {
+    this.#legs.finishReplay();
+  }
+
   /** @internal The leg's dialog and SDP, for the quality reports. */
   entryFacts(leg: MediaLeg): { dialog?: LegDialog; sdp: LegSdp; tag?: string } | undefined {
     const e = this.#legs.of(leg);
@@ -429,16 +437,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const a = this.#legs.a;
     const b = this.#active;
     const media = a.leg.resolvedMedia !== undefined;
-    let reports: SessionSummary['reports'];
-    if (media) {
-      this.#quality.stop();
-      try {
-        const start = this.#answeredAt ?? this.createdAt;
-        reports = { a: this.#quality.report(a, start)!, b: b ? this.#quality.report(b, start) : undefined };
-      } catch (err) {
-        this.safeEmit('error', err); // a report must never keep a call from ending
-      }
-    }
+    const reports = media ? this.#quality.finalReports(a, b, this.#answeredAt ?? this.createdAt) : undefined;
     this.#summary = {
       ...info,
       state: 'stopped',
@@ -466,7 +465,11 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
   }
 
   #bridge(x: MediaLeg, y: MediaLeg): void {
-    x.bridgeWith(y, { plc: this.#ctx.plc, meters: this.#ctx.quality !== undefined });
+    x.bridgeWith(y, {
+      plc: this.#ctx.plc,
+      meters: this.#ctx.quality !== undefined,
+      forwarder: this.#ctx.forwarder?.(),
+    });
   }
 
   /** After any change of media: directions, ticker weight, quality sampling. */

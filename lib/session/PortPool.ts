@@ -36,11 +36,15 @@ export class PortPool {
     return this.#used.size;
   }
 
-  /** Binds an endpoint on the next free pair (least recently used first). */
-  bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>): RtpEndpoint {
+  /** Binds an endpoint on the next free pair (least recently used first), none of `skip`. */
+  bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>, skip?: ReadonlySet<number>): RtpEndpoint {
     const tries = this.#free.length;
     for (let i = 0; i < tries; i++) {
       const port = this.#free.shift()!;
+      if (skip?.has(port)) {
+        this.#free.push(port);
+        continue;
+      }
       try {
         const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
         this.#used.add(port);
@@ -53,6 +57,21 @@ export class PortPool {
     throw new PortsExhaustedError(
       `No free RTP port pair in ${this.min}-${this.max} (${this.#used.size} pairs in use by us, the rest held by other processes)`,
     );
+  }
+
+  /**
+   * Binds the pair starting at `port` (a restored call's ports): taken out of
+   * the free list; AddressInUseError if something else holds it.
+   */
+  bindExact(port: number, opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>): RtpEndpoint {
+    if (port < this.min || port + 1 > this.max || port % 2)
+      throw new RangeError(`Port ${port} is not an RTP port of the range ${this.min}-${this.max}`);
+    if (this.#used.has(port)) throw new AddressInUseError(`Port pair ${port}/${port + 1} is in use by another call`);
+    const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
+    const i = this.#free.indexOf(port);
+    if (i >= 0) this.#free.splice(i, 1);
+    this.#used.add(port);
+    return ep;
   }
 
   /** Closes the endpoint and returns its ports to the pool. */

@@ -1,6 +1,7 @@
 /** What a MediaServer lends its sessions: pools, addresses, codec policy and media settings. */
 import type { CodecName } from '../codecs/table';
 import type { Factory } from '../graph/Factory';
+import type { ForwardPlane } from '../forward/ForwardPlane';
 import type { OpusSettings } from '../graph/filters';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { QualityOptions } from '../quality/QualityMonitor';
@@ -34,4 +35,6 @@ export interface SessionContext {
   plc?: boolean;
   /** Media roots of IVR legs when the call gives none. */
   mediaRoots?: MediaRoots;
+  /** The forwarding plane same-codec bridges relay through (made on first use); undefined: ms2 relay graphs. */
+  forwarder?: () => ForwardPlane;
 }

@@ -15,7 +15,8 @@ import type { SessionContext } from './context';
 import { toSpec } from './negotiation';
 
 export class LegSdp {
-  readonly #sessionId = String(randomInt(1, 2 ** 47));
+  /** The o= session id of our SDPs to this leg (kept by a restored call). */
+  readonly sessionId: string;
   #version = 0;
   /** The peer's current m-line (its offer or its answer). */
   media?: SdpMedia;
@@ -27,6 +28,20 @@ export class LegSdp {
   telephoneEvent?: SdpFormat;
   /** The SDP we sent last. */
   last?: string;
+
+  constructor(sessionId = String(randomInt(1, 2 ** 47))) {
+    this.sessionId = sessionId;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** A restored call: the version and body our peer saw last (a replay made its own). */
+  restore(version: number, last: string | undefined): void {
+    this.#version = version;
+    this.last = last;
+  }
 
   /** Our formats become the agreed codec (and telephone-event when the peer has it): what an answer carries. */
   settle(): void {
@@ -62,7 +77,7 @@ export class LegSdp {
     const address = ctx.advertise(endpoint.address);
     const make = (version: number) =>
       buildSdp({
-        sessionId: this.#sessionId,
+        sessionId: this.sessionId,
         version,
         address,
         audio: {

@@ -4,18 +4,20 @@
  * callee legs (answers, fork branches) share the port pair of the offer they
  * answered (a slot: what the callee side was sent).
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, InvalidStateError, SdpError } from '../errors';
 import type { Ticker } from '../graph/Ticker';
 import { MediaLeg } from '../leg/MediaLeg';
 import type { DtmfDigit } from '../leg/types';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import { wantsToReceive } from '../sdp/build';
+import { parseSdp } from '../sdp/parse';
 import type { SdpMedia } from '../sdp/model';
 import type { SessionContext } from './context';
-import type { LegDialog } from './info';
+import type { LegDialog, SessionKind } from './info';
 import { LegSdp } from './legSdp';
-import { offerForB, type CodecPolicy } from './negotiation';
+import { offerForB, ourOffer, type CodecPolicy } from './negotiation';
+import { resumeStream, sentStream, type BoundPair, type Replay, type SdpState, type SessionOptions } from './snapshot';
 
 /** One of our offers towards the callee side: a port pair and what we offered on it. */
 export interface Slot {
@@ -49,11 +51,46 @@ export class LegSet {
   readonly #hooks: LegSetHooks;
   readonly #entries = new Map<string, Entry>();
   readonly slots = new Map<string, Slot>();
+  readonly #replay?: Replay;
+  /** Every port pair bound and every SDP state made, in order (for snapshots). */
+  readonly #bound: RtpEndpoint[] = [];
+  readonly #sdps: LegSdp[] = [];
+  /** A replay's SDPs and the state they get back once it is done. */
+  readonly #restoring: [LegSdp, SdpState][] = [];
 
-  constructor(ctx: SessionContext, ticker: Ticker, hooks: LegSetHooks) {
+  constructor(ctx: SessionContext, ticker: Ticker, hooks: LegSetHooks, replay?: Replay) {
     this.#ctx = ctx;
     this.#ticker = ticker;
     this.#hooks = hooks;
+    this.#replay = replay;
+  }
+
+  /** The SDP state of a new leg or slot (its o= session id kept when restored). */
+  newSdp(): LegSdp {
+    const was = this.#replay?.nextSdp();
+    const sdp = new LegSdp(was?.id);
+    if (was) this.#restoring.push([sdp, was]);
+    this.#sdps.push(sdp);
+    return sdp;
+  }
+
+  /** After a replay: our SDPs are back at the version and body the peers saw last. */
+  finishReplay(): void {
+    for (const [sdp, was] of this.#restoring.splice(0)) sdp.restore(was.version, was.last);
+  }
+
+  /** The port pairs bound, in order, with the stream each sends now (SessionSnapshot.binds). */
+  boundPairs(): BoundPair[] {
+    return this.#bound.map((ep) => {
+      if (ep.closed) return { port: ep.port, address: ep.address, released: true };
+      if (ep.secured) throw new InvalidStateError('A secured leg cannot be kept: its keys live in this process only');
+      const m = this.values().find((e) => e.leg.endpoint === ep && e.leg.resolvedMedia)?.leg.resolvedMedia;
+      return { port: ep.port, address: ep.address, stream: sentStream(ep, m?.codec.clockRate ?? 8000, m?.ptime ?? 20) };
+    });
+  }
+
+  sdpStates(): SdpState[] {
+    return this.#sdps.map((s) => ({ id: s.sessionId, version: s.version, last: s.last }));
   }
 
   get a(): Entry {
@@ -89,8 +126,13 @@ export class LegSet {
 
   /** Binds a port pair whose RTCP (SR/RR/XR) is kept for the reports: the queue must exist before graphs run. */
   bind(address: string): RtpEndpoint {
-    const ep = this.#ctx.ports.bind({ address, ...this.#ctx.endpointOptions });
+    const was = this.#replay?.nextBind();
+    const opts = { address: was?.address ?? address, ...this.#ctx.endpointOptions };
+    const live = was && !was.released;
+    const ep = live ? this.#ctx.ports.bindExact(was.port, opts) : this.#ctx.ports.bind(opts, this.#replay?.reserved);
     ep.collectRtcp();
+    if (live && was.stream) resumeStream(ep, was.stream);
+    this.#bound.push(ep);
     return ep;
   }
 
@@ -117,9 +159,35 @@ export class LegSet {
     leg.on('error', (err) => this.#hooks.onError(err));
     // the caller (or our own leg) gone is the call gone
     if (name === 'a') leg.on('close', () => this.#hooks.onCallerGone());
-    const e: Entry = { leg, sdp: new LegSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
+    const e: Entry = { leg, sdp: this.newSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
     this.#entries.set(name, e);
     return e;
+  }
+
+  /**
+   * The legs a session starts with: leg `a` (on the caller's offer, or ours
+   * for an outbound call) and, for a bridged call, our offer to the callee
+   * side. Returns our offer ('' for an IVR call: we answer it).
+   */
+  open(kind: SessionKind, sdp: string, o: SessionOptions): string {
+    const ctx = this.#ctx;
+    if (kind === 'outbound') {
+      const e = this.add('a', { dialog: o.dialog });
+      e.sdp.ourFormats = ourOffer(ctx.codecs, o.policy);
+      return e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv' });
+    }
+    const offer = parseSdp(sdp);
+    if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
+    const a = this.add('a', {
+      bindAddress: ctx.bindAddressFor(offer.audio.ipVersion),
+      tag: o.fromTag,
+      dialog: o.dialog,
+      mediaRoots: o.mediaRoots,
+    });
+    a.sdp.media = offer.audio;
+    a.sdp.offeredMedia = offer.media;
+    this.setRemote(a, offer.audio);
+    return kind === 'ivr' ? '' : this.offerSlot(o.branch ?? '', offer.audio, o.policy).offerSdp;
   }
 
   /** Our offer to the callee side on a new port pair, for the caller's offer `offer`. */
@@ -127,7 +195,7 @@ export class LegSet {
     const ctx = this.#ctx;
     const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy);
     const endpoint = this.bind(ctx.bindAddress);
-    const sdp = new LegSdp();
+    const sdp = this.newSdp();
     try {
       sdp.ourFormats = formats;
       const offerSdp = sdp.build(ctx, endpoint, { direction: offer.direction, ptime: offer.ptime });

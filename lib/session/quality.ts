@@ -1,13 +1,15 @@
 /**
- * A session's quality monitoring and reports: the monitor samples leg `a`
- * and the callee leg media follows; each leg's RFC 6035 report is built from
- * what we measured on it and what its peer said in RTCP XR, with the
- * identities of the leg's own SIP dialog.
+ * A session's quality monitoring and reports: each MediaLeg as a
+ * QualityLegSource (lib/quality/source.ts), one QualityMonitor over the
+ * session's legs (`a`, and `b` once the callee answers), each leg's RFC 6035
+ * reports with the identities of its own SIP dialog (LegDialog from the
+ * application, else the one dialog a proxy in the middle sees).
  */
 import type { MediaLeg } from '../leg/MediaLeg';
-import { lastVoipMetrics, legSessionReport, localMetrics, remoteMetrics, type LegIdentity } from '../quality/legReport';
-import { QualityMonitor, type MonitoredLeg, type QualitySample } from '../quality/QualityMonitor';
-import type { VqMetrics, VqSessionReport } from '../quality/vqreport';
+import { LegQualityMonitor } from '../quality/legMonitor';
+import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
+import type { LegDialog as QualityDialog, QualityLegSource } from '../quality/source';
+import type { VqSessionReport } from '../quality/vqreport';
 import type { SessionContext } from './context';
 import type { LegDialog } from './info';
 import type { LegSdp } from './legSdp';
@@ -25,27 +27,23 @@ export interface QualitySubject {
 
 type Emit = (event: 'interval' | 'alert' | 'error', payload: unknown) => void;
 
-function monitored(name: 'a' | 'b', leg: MediaLeg): MonitoredLeg | undefined {
-  const m = leg.resolvedMedia;
-  if (!m || leg.closed) return undefined;
-  return {
-    name,
-    codec: m.codec,
-    payloadType: m.payloadType,
-    ptime: m.ptime,
-    endpoint: leg.endpoint,
-    stats: () => leg.stats(),
-    audioLevel: () => leg.audioLevel(),
-    lossMetrics: () => leg.lossMetrics(),
-    plc: () => leg.plc(),
-  };
+/** `"Name" <uri>`, `<uri>` or a bare URI, as RFC 6035 identities need them apart. */
+function party(s: string | undefined, fallback: string): { uri: string; displayName?: string } {
+  if (!s) return { uri: fallback };
+  const m = /^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^>]+)>/.exec(s);
+  if (!m) return { uri: s.trim() };
+  const name = (m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? '').trim();
+  return { uri: m[3].trim(), displayName: name || undefined };
 }
+
+const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 export class SessionQuality {
   readonly #ctx: SessionContext;
   readonly #s: QualitySubject;
   readonly #emit: Emit;
   #monitor?: QualityMonitor;
+  readonly #sources = new Map<MediaLeg, QualityLegSource>();
 
   constructor(ctx: SessionContext, subject: QualitySubject, emit: Emit) {
     this.#ctx = ctx;
@@ -57,31 +55,102 @@ export class SessionQuality {
     return this.#monitor?.timeline ?? [];
   }
 
-  /** Starts sampling once media runs (idempotent). */
-  start(): void {
-    if (!this.#ctx.quality || this.#monitor) return;
+  /** The monitor once media ran (intervals, alerts, events; mark() adds events). */
+  get monitor(): QualityMonitor | undefined {
+    return this.#monitor;
+  }
+
+  /** A call event on the quality timeline (hold, re-INVITE ...). */
+  mark(kind: string, text: string, leg?: MediaLeg): void {
+    this.#monitor?.mark(kind, text, leg === undefined ? undefined : leg === this.#s.a ? 'a' : 'b');
+  }
+
+  /** A re-INVITE on the timeline: a hold when the peer stops sending to us. */
+  reoffered(leg: MediaLeg, from: string, direction: string): void {
+    const hold = direction === 'inactive' || direction === 'sendonly';
+    this.mark(hold ? 'hold' : 're-INVITE', `re-INVITE from ${from}: ${direction}`, leg);
+  }
+
+  #name(leg: MediaLeg): 'a' | 'b' {
+    return leg === this.#s.a ? 'a' : 'b';
+  }
+
+  /** The leg as the quality layer reads it. */
+  #source(leg: MediaLeg): QualityLegSource {
+    let src = this.#sources.get(leg);
+    if (src) return src;
     const s = this.#s;
-    const m = new QualityMonitor(
-      {
-        get closed() {
-          return s.state === 'stopped';
-        },
-        legs: () => [monitored('a', s.a), s.b ? monitored('b', s.b) : undefined].filter((x): x is MonitoredLeg => !!x),
+    const facts = () => s.entryFacts(leg);
+    src = {
+      media: () => {
+        const m = leg.resolvedMedia;
+        return m ? { codec: m.codec, payloadType: m.payloadType, ptimeMs: m.ptime, fmtp: m.fmtp } : undefined;
       },
-      this.#ctx.quality,
-    );
-    m.on('interval', (leg, metrics) =>
-      this.#emit('interval', { ...this.#base(leg === 'a' ? s.a : s.b!, metrics), kind: 'VQIntervalReport' }),
-    );
-    m.on('alert', (al) =>
-      this.#emit('alert', {
-        ...this.#base(al.leg === 'a' ? s.a : s.b!, al.metrics),
-        kind: 'VQAlertReport',
-        alert: { type: al.type, severity: al.severity, direction: 'local' },
-      }),
-    );
-    m.on('error', (e) => this.#emit('error', e));
-    this.#monitor = m;
+      endpoint: leg.endpoint,
+      plc: () => leg.plc(),
+      audioLevel: () => (leg.closed ? undefined : leg.audioLevel()),
+      speechLevel: () => leg.speechLevel(),
+      addresses: () => {
+        const m = facts()?.sdp.media;
+        return {
+          local: { ip: this.#ctx.advertise(leg.endpoint.address), port: leg.localPort },
+          remote: m ? { ip: m.address, port: m.port } : undefined,
+        };
+      },
+      dialog: () => this.#dialog(leg),
+      receiving: () => {
+        const d = facts()?.sdp.media?.direction;
+        return d === undefined || d === 'sendrecv' || d === 'sendonly';
+      },
+    };
+    this.#sources.set(leg, src);
+    return src;
+  }
+
+  /** The leg's dialog as RFC 6035 wants it: the application's, completed with this session's Call-ID and tags. */
+  #dialog(leg: MediaLeg): QualityDialog {
+    const s = this.#s;
+    const facts = s.entryFacts(leg);
+    const d = facts?.dialog ?? {};
+    const isA = leg === s.a;
+    const adv = this.#ctx.advertise(leg.endpoint.address);
+    const peer = facts?.sdp.media?.address ?? '0.0.0.0';
+    // towards the caller we stand for the callee, towards a callee for the caller
+    const peerIsCaller = d.peerIsCaller ?? isA;
+    return {
+      callId: d.callId ?? s.callId,
+      localTag: d.localTag ?? (isA ? s.toTag : s.fromTag),
+      remoteTag: d.remoteTag ?? facts?.tag ?? (isA ? s.fromTag : s.toTag),
+      local: party(d.local, `sip:${host(adv)}`),
+      remote: party(d.remote, `sip:${host(peer)}`),
+      initiator: peerIsCaller ? 'remote' : 'local',
+    };
+  }
+
+  /** Starts sampling once media runs; later calls add the callee leg (idempotent). */
+  start(): void {
+    const s = this.#s;
+    if (!this.#monitor) {
+      if (!s.a.resolvedMedia) return;
+      const q: QualityOptions = this.#ctx.quality ?? { sampleMs: 0 };
+      const m = new QualityMonitor({ a: this.#source(s.a) }, q, {
+        closed: () => s.state === 'stopped',
+        callId: s.callId,
+      });
+      m.on('interval', (leg, _metrics, iv) => this.#emit('interval', m.legs[leg].intervalReport(iv)));
+      m.on('alert', (al) => this.#emit('alert', m.legs[al.leg].alertReport(al)));
+      m.on('error', (e) => this.#emit('error', e));
+      s.a.on('dtmf', (d) => m.mark('dtmf', `DTMF ${d.digit} from a`, 'a'));
+      s.a.on('mode', (mode) => m.mark('bridge', `leg a ${mode}`, 'a'));
+      this.#monitor = m;
+    }
+    const b = s.b;
+    if (b && b.resolvedMedia && !this.#monitor.legs.b) {
+      const m = this.#monitor;
+      m.addLeg('b', this.#source(b));
+      b.on('dtmf', (d) => m.mark('dtmf', `DTMF ${d.digit} from b`, 'b'));
+      b.on('mode', (mode) => m.mark('bridge', `leg b ${mode}`, 'b'));
+    }
   }
 
   stop(): void {
@@ -91,61 +160,28 @@ export class SessionQuality {
   /** The leg's VQSessionReport: CallTerm (undefined when it never had media). */
   report(e: { leg: MediaLeg; sdp: LegSdp }, start: Date): VqSessionReport | undefined {
     const leg = e.leg;
-    const media = leg.resolvedMedia;
-    if (!media || leg.endpoint.closed) return undefined;
-    const stop = new Date();
-    const plc = leg.plc();
-    const local = localMetrics({
-      codec: media.codec,
-      payloadType: media.payloadType,
-      ptimeMs: media.ptime,
-      fmtp: media.fmtp,
-      stats: leg.stats(),
-      loss: leg.lossMetrics(),
-      // the one in use: none while relayed
-      jitterBuffer: leg.endpoint.jitterBuffer,
-      signalLevel: leg.speechLevel(),
-      plc: plc === 'relayed' ? undefined : plc,
-      start,
-      stop,
+    if (!leg.resolvedMedia || leg.endpoint.closed) return undefined;
+    const monitored = this.#monitor?.legs[this.#name(leg)];
+    if (monitored && monitored.source === this.#sources.get(leg)) return monitored.sessionReport(true);
+    // a leg never sampled (a fork branch, or monitoring off before media): its whole call now
+    const once = new LegQualityMonitor(this.#name(leg), this.#source(leg), this.#monitorOptions(), start);
+    return once.sessionReport(true);
+  }
+
+  /** The final reports of leg a and the followed callee; a report that fails is an 'error', never a call kept from ending. */
+  finalReports(a: { leg: MediaLeg; sdp: LegSdp }, b: { leg: MediaLeg; sdp: LegSdp } | undefined, start: Date) {
+    this.stop();
+    try {
+      return { a: this.report(a, start)!, b: b ? this.report(b, start) : undefined };
+    } catch (err) {
+      this.#emit('error', err);
+      return undefined;
+    }
+  }
+
+  #monitorOptions() {
+    return QualityMonitor.resolveOptions(this.#ctx.quality ?? { sampleMs: 0 }, {
+      callId: this.#s.callId,
     });
-    const remote = remoteMetrics(lastVoipMetrics(leg.endpoint.pollRtcp()), start, stop);
-    return legSessionReport(this.#identity(leg), local, remote, true);
-  }
-
-  #base(leg: MediaLeg, metrics: VqMetrics) {
-    const r = legSessionReport(this.#identity(leg), metrics, undefined, false);
-    const { kind: _k, callTerm: _c, ...rest } = r;
-    return rest;
-  }
-
-  #identity(leg: MediaLeg): LegIdentity {
-    const s = this.#s;
-    const facts = s.entryFacts(leg);
-    const d = facts?.dialog ?? {};
-    const info = leg.endpoint.info();
-    const adv = this.#ctx.advertise(leg.endpoint.address);
-    const m = facts?.sdp.media;
-    const peer = m ? m.address : '0.0.0.0';
-    const local = d.local ?? `<sip:rtp-media-server@${adv}>`;
-    const remote = d.remote ?? `<sip:${leg.name}@${peer}>`;
-    const peerIsCaller = d.peerIsCaller ?? leg === s.a;
-    const callId = d.callId ?? s.callId;
-    const localTag = d.localTag;
-    const remoteTag = d.remoteTag ?? facts?.tag;
-    return {
-      callId,
-      localId: local,
-      remoteId: remote,
-      origId: peerIsCaller ? remote : local,
-      local: { ip: adv, port: leg.localPort, ssrc: info.sendSsrc },
-      remote: { ip: peer, port: m?.port ?? 0, ssrc: info.recvSsrc },
-      // RFC 6035 DialogID: the dialog's Call-ID, to-tag (the callee's) and from-tag (the caller's)
-      dialog: {
-        callId,
-        fromTag: peerIsCaller ? remoteTag : localTag,
-        toTag: peerIsCaller ? localTag : remoteTag,
-      },
-    };
   }
 }

@@ -57,11 +57,15 @@ BurstGapSnapshot BurstGap::Snapshot() const {
                           burstLost_.load(kRelaxed), bursts_.load(kRelaxed), gmin_};
 }
 
-void BurstGap::Reset() {
+void BurstGap::Resync() {
   started_ = false;
   haveLoss_ = false;
   inBurst_ = false;
   receivedSinceLoss_ = 0;
+}
+
+void BurstGap::Reset() {
+  Resync();
   packets_ = 0;
   lost_ = 0;
   burstPackets_ = 0;

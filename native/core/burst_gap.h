@@ -29,6 +29,9 @@ class BurstGap {
   void OnPacket(uint16_t seq);
   BurstGapSnapshot Snapshot() const;
   void Reset();
+  // A new stream (SSRC change, sequence restart): the next packet starts a
+  // new sequence, the counters go on.
+  void Resync();
 
  private:
   void OnLoss();

@@ -8,10 +8,13 @@
 // kOrtpShimVersion.
 //
 // Users: the receive gate (recv_gate.cc: sockets, remote address, replacing
-// the transports, RTCP mux) and the session's statistics (interarrival
-// jitter, rtp_session.cc).
+// the transports, RTCP mux, the flush flag), the session's statistics
+// (interarrival jitter, rtp_session.cc) and the forwarding plane
+// (native/forward/: sockets and remote addresses of the relayed sessions).
 #pragma once
 #include <sys/socket.h>
+
+#include <cstring>
 
 #include "ms_includes.h"
 
@@ -41,6 +44,20 @@ inline const sockaddr* RemoteAddr(RtpSession* s, bool rtp, socklen_t* len) {
   *len = os.rem_addrlen;
   return reinterpret_cast<const sockaddr*>(&os.rem_addr);
 }
+
+// Sets the remote address the stream sends to, as oRTP's symmetric RTP does
+// on receive (no socket call: the receive gate never lets oRTP connect).
+inline void SetRemoteAddr(RtpSession* s, bool rtp, const sockaddr* a, socklen_t len) {
+  OrtpStream& os = Stream(s, rtp);
+  if (len > sizeof(os.rem_addr)) return;
+  std::memcpy(&os.rem_addr, a, len);
+  os.rem_addrlen = len;
+}
+
+// Inside rtp_session_flush_sockets(): it sets RTP_SESSION_FLUSH
+// (rtpsession_priv.h, 1 << 15 in 5.1; disassembled: orl $0x8000 on flags)
+// around its read. The core test forward_handback checks it still does.
+inline bool Flushing(const RtpSession* s) { return (s->flags & (1 << 15)) != 0; }
 
 // RFC 5761: RTCP arrives on the RTP socket.
 inline bool RtcpMux(const RtpSession* s) { return s->rtcp_mux != 0; }

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "ortp_shim.h"
 #include "rtcp_check.h"
+#include "send_clock.h"
 #include "session_settings.h"
 
 namespace rms {
@@ -83,7 +85,30 @@ struct Gate {
   std::mutex settingsMutex;
   std::unique_ptr<SessionSettings> pending;
   std::atomic<bool> hasPending{false};
+  // quality: what crosses the gate (SetGateObserver)
+  GateObserver* observer = nullptr;
+  int stampFd = -1;  // the socket SO_TIMESTAMPNS was turned on for
+  // under a security layer: the arrival time of the packet passed up, for the
+  // layer to report once the packet proved authentic (ObserveUnprotected)
+  int64_t deferredArrival = 0;
+  bool deferred = false;
+  // the forwarder owns the socket: read nothing, leave the latch alone
+  std::atomic<bool> suspended{false};
+  // until then (CLOCK_MONOTONIC ns), a flush keeps what waits: see ResumeGate
+  std::atomic<uint64_t> keepFlushUntilNs{0};
+  // RTP gate: the timestamps sent (send_clock.h)
+  SendClock clock;
 };
+
+// How long after a handback from the forwarder the packets waiting are
+// live media rather than stale.
+constexpr uint64_t kKeepFlushNs = 200000000;
+
+uint64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 // Applies what was posted; on the reading thread (or when none reads).
 bool ApplyPending(Gate* g, RtpSession* s) {
@@ -156,6 +181,63 @@ void Register(Gate* g, TickerPoller* p, int fd) {
   g->slot->ready.store(true, std::memory_order_relaxed);
 }
 
+bool IsMeta(const RtpTransport* t);
+
+// Whether a transport (native/secure) sits between the session's meta and
+// this gate: then what is not RTP/RTCP is that layer's to read.
+bool LayerAbove(const Gate* g, RtpSession* s) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(s, &trs[0], &trs[1]);
+  RtpTransport* meta = trs[g->rtp ? 0 : 1];
+  return meta != nullptr && IsMeta(meta) && meta_rtp_transport_get_endpoint(meta) != &g->tr;
+}
+
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+}
+
+// The kernel's arrival time of the datagram the next read returns (oRTP
+// reads it with a control buffer of its own that drops the timestamp): a
+// zero-length MSG_PEEK. Falls back to now.
+int64_t ArrivalOfNext(Gate* g, int fd) {
+  if (!g->observer->WantsArrivalTime()) return RealtimeNs();
+  if (g->stampFd != fd) {
+    int on = 1;
+    g->stampFd = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? fd : -1;
+  }
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(timespec))];
+  msghdr mh{};
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof(ctl);
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+      }
+    }
+  }
+  return RealtimeNs();
+}
+
+// An RTP datagram the gate lets through, to the observer (never RTCP on a
+// multiplexed socket: RxQuality skips those payload types). Under a security
+// layer it is not seen yet: a replayed or forged packet must count nowhere,
+// so the layer reports it once authenticated.
+int Observed(Gate* g, GateObserver* obs, bool layered, mblk_t* m, int n, int64_t arrival) {
+  if (obs == nullptr || n <= 0) return n;
+  if (layered) {
+    g->deferredArrival = arrival;
+    g->deferred = true;
+  } else {
+    obs->OnRtp(m->b_wptr, static_cast<size_t>(n), arrival);
+  }
+  return n;
+}
+
 int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* g = static_cast<Gate*>(t->data);
   RtpSession* s = t->session;
@@ -164,7 +246,15 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
   if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, s);
   int fd = SocketOf(g, s);
   if (!g->rtp && g->hook != nullptr) g->hook(g->hookUser);
-  if (fd < 0) return 0;
+  if (fd < 0 || g->suspended.load(std::memory_order_acquire)) return 0;
+  if (uint64_t keep = g->keepFlushUntilNs.load(std::memory_order_relaxed)) {
+    // MSRtpRecv flushes its socket when its graph starts: right after the
+    // forwarder handed the socket back, what waits there is the stream the
+    // relay was forwarding a moment ago, so the flush reads nothing
+    const bool flushing = ortp::Flushing(s);
+    if (flushing && MonoNs() < keep) return 0;
+    if (!flushing) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
+  }
   TickerPoller* p = t_current;
   if (p != nullptr) {
     if (g->pollerId != p->id() || g->fd != fd) {
@@ -176,8 +266,10 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     }
   }
   const socklen_t cap = fromlen != nullptr ? *fromlen : 0;
+  GateObserver* obs = g->rtp ? g->observer : nullptr;
   for (int dropped = 0; dropped < kMaxDropsPerRead; ++dropped) {
     if (fromlen != nullptr) *fromlen = cap;
+    const int64_t arrival = obs != nullptr ? ArrivalOfNext(g, fd) : 0;
     int n = rtp_session_recvfrom(s, g->rtp ? TRUE : FALSE, m, flags, from, fromlen);
     if (p != nullptr) p->CountRead();
     if (n < 0) {
@@ -185,8 +277,13 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
       return n;
     }
     // RTCP (or RTCP on a multiplexed RTP socket) is checked against the
-    // datagram's real length before oRTP parses any of it (rtcp_check.h)
-    if (n > 0 && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
+    // datagram's real length before oRTP parses any of it (rtcp_check.h).
+    // On a socket a security layer (native/secure) reads through, STUN, DTLS
+    // (first byte 0-3, 20-63: RFC 7983) and SRTCP - which this gate cannot
+    // read - go up to that layer, which checks the RTCP once it is in the clear
+    const bool layered = LayerAbove(g, s);
+    if (n > 0 && layered && (m->b_wptr[0] & 0xc0) != 0x80) return n;
+    if (n > 0 && !layered && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
       RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
       if (c != RtcpCheck::kOk) {
         g->rtcpInvalid.store(g->rtcpInvalid.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -194,13 +291,14 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
         continue;  // dropped before the latch could learn from it
       }
     }
-    if (from == nullptr || fromlen == nullptr) return n;
+    if (from == nullptr || fromlen == nullptr) return Observed(g, obs, layered, m, n, arrival);
     if (g->latchPending) {
       g->latchPending = false;
       LatchTo(g, fd, from, *fromlen);
-      return n;
+      return Observed(g, obs, layered, m, n, arrival);
     }
-    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return n;
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen))
+      return Observed(g, obs, layered, m, n, arrival);
     // from a source the latch refuses (on an unconnected socket, or queued
     // before connect()): drop it and read on
   }
@@ -214,6 +312,12 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
     to = nullptr;
     tolen = 0;
   }
+  // our XR blocks are completed before the compound leaves
+  if (!g->rtp && g->observer != nullptr) g->observer->OnRtcpSend(t->session, m);
+  // our RTP in the clear (not under a security layer, not RTCP on a mux)
+  if (g->rtp && m->b_wptr - m->b_rptr >= 12 && !LayerAbove(g, t->session) &&
+      !LooksLikeRtcp(m->b_rptr, static_cast<size_t>(m->b_wptr - m->b_rptr)))
+    g->clock.OnSend(m->b_rptr, static_cast<size_t>(m->b_wptr - m->b_rptr));
   int n = rtp_session_sendto(t->session, g->rtp ? TRUE : FALSE, m, flags, to, tolen);
   // a session that is only sent on: after the send, which used the old remote
   if (g->hasPending.load(std::memory_order_acquire)) ApplyPending(g, t->session);
@@ -223,6 +327,10 @@ int GateSend(RtpTransport* t, mblk_t* m, int flags, const sockaddr* to, socklen_
 }
 
 ortp_socket_t GateSocket(RtpTransport* t) { return SocketOf(static_cast<Gate*>(t->data), t->session); }
+
+// oRTP's meta transport closes its endpoint unconditionally: nothing to do,
+// the socket is oRTP's.
+void GateClose(RtpTransport*) {}
 
 void GateDestroy(RtpTransport* t) {
   auto* g = static_cast<Gate*>(t->data);
@@ -240,13 +348,37 @@ Gate* NewGate(bool rtp) {
   g->tr.t_getsocket = &GateSocket;
   g->tr.t_sendto = &GateSend;
   g->tr.t_recvfrom = &GateRecv;
-  g->tr.t_close = nullptr;
+  g->tr.t_close = &GateClose;
   g->tr.t_destroy = &GateDestroy;
   return g;
 }
 
+// Transports stacked between oRTP's meta transport and a gate (see
+// RegisterTransportLayer). Written before any session exists.
+struct Layer {
+  TransportRecvFn recv;
+  TransportBelowFn below;
+};
+Layer g_layers[4];
+std::atomic<int> g_layerCount{0};
+
+bool IsMeta(const RtpTransport* t) { return t->t_sendto == &meta_rtp_transport_sendto; }
+
+RtpTransport* Below(RtpTransport* t) {
+  if (IsMeta(t)) return meta_rtp_transport_get_endpoint(t);
+  for (int i = 0; i < g_layerCount.load(std::memory_order_acquire); ++i)
+    if (t->t_recvfrom == g_layers[i].recv) return g_layers[i].below(t);
+  return nullptr;
+}
+
+// The gate under a session's transport: the transport itself, the meta
+// transport's endpoint, or further down through registered layers.
 Gate* GateOf(RtpTransport* t) {
-  return t != nullptr && t->t_recvfrom == &GateRecv ? static_cast<Gate*>(t->data) : nullptr;
+  for (int depth = 0; t != nullptr && depth < 4; ++depth) {
+    if (t->t_recvfrom == &GateRecv) return static_cast<Gate*>(t->data);
+    t = Below(t);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -288,24 +420,56 @@ TickerPoller* TickerPoller::Current() { return t_current; }
 
 void InstallRecvGate(RtpSession* session) {
   rtp_session_set_connected_mode(session, FALSE);
-  // rtp_session_new() already gave the session two meta transports (no
-  // modifiers yet: ms2 adds them only for SRTP/ZRTP/bundle, which a gated
-  // session does not use). set_transports() overwrites the pointers without
-  // freeing them, so free them here or every session leaks them.
-  RtpTransport* old[2];
-  rtp_session_get_transports(session, &old[0], &old[1]);
-  rtp_session_set_transports(session, &NewGate(true)->tr, &NewGate(false)->tr);
-  for (RtpTransport* t : old) {
-    if (t != nullptr && t->t_destroy != nullptr) t->t_destroy(t);
+  // rtp_session_new() gave the session two linked meta transports with no
+  // endpoint. The gates become their endpoints, so the metas keep doing
+  // what only they do - rtcp-mux routing, and modifiers (ms2's SRTP/ZRTP) -
+  // and a layer (native/secure) can sit between a meta and its gate. The
+  // metas destroy their endpoints with the session.
+  RtpTransport* metas[2];
+  rtp_session_get_transports(session, &metas[0], &metas[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = NewGate(i == 0);
+    g->tr.session = session;
+    if (metas[i] != nullptr && IsMeta(metas[i]) && meta_rtp_transport_get_endpoint(metas[i]) == nullptr) {
+      meta_rtp_transport_set_endpoint(metas[i], &g->tr);
+    } else {
+      // not what rtp_session_new() makes: the gate replaces the transport
+      if (metas[i] != nullptr && metas[i]->t_destroy != nullptr) metas[i]->t_destroy(metas[i]);
+      metas[i] = &g->tr;
+    }
   }
+  rtp_session_set_transports(session, metas[0], metas[1]);
 }
+
+void RegisterTransportLayer(TransportRecvFn recv, TransportBelowFn below) {
+  static std::mutex m;
+  std::lock_guard<std::mutex> lock(m);
+  int n = g_layerCount.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i)
+    if (g_layers[i].recv == recv) return;
+  if (n >= static_cast<int>(sizeof(g_layers) / sizeof(g_layers[0]))) return;
+  g_layers[n] = Layer{recv, below};
+  g_layerCount.store(n + 1, std::memory_order_release);
+}
+
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode);
+}  // namespace
 
 void ApplyLatch(RtpSession* session, LatchMode mode) {
   RtpTransport* trs[2];
   rtp_session_get_transports(session, &trs[0], &trs[1]);
   for (RtpTransport* t : trs) {
     Gate* g = GateOf(t);
-    if (g == nullptr) continue;
+    // a suspended gate gets its mode when the forwarder hands it back
+    if (g == nullptr || g->suspended.load(std::memory_order_acquire)) continue;
+    LatchGate(g, session, mode);
+  }
+}
+
+namespace {
+void LatchGate(Gate* g, RtpSession* session, LatchMode mode) {
+  {
     const int fd = SocketOf(g, session);
     socklen_t remLen = 0;
     const sockaddr* rem = ortp::RemoteAddr(session, g->rtp, &remLen);
@@ -321,6 +485,51 @@ void ApplyLatch(RtpSession* session, LatchMode mode) {
     }
   }
 }
+}  // namespace
+
+void SuspendGate(RtpSession* session, GateHandoff* out) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    g->suspended.store(true, std::memory_order_release);
+    out->mayConnect[i] = g->mayConnect;
+    out->latched[i] = g->filter && !g->latchPending && g->peerLen > 0;
+    if (out->latched[i]) {
+      std::memcpy(&out->peer[i], &g->peer, g->peerLen);
+      out->peerLen[i] = g->peerLen;
+    }
+    Disconnect(g, SocketOf(g, session));
+  }
+}
+
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (int i = 0; i < 2; ++i) {
+    Gate* g = GateOf(trs[i]);
+    if (g == nullptr) continue;
+    const bool have = learned.peerLen[i] > 0 && learned.peerLen[i] <= sizeof(sockaddr_storage);
+    const auto* peer = reinterpret_cast<const sockaddr*>(&learned.peer[i]);
+    if (have && (mode == LatchMode::kOnce || mode == LatchMode::kAlways))
+      ortp::SetRemoteAddr(session, g->rtp, peer, learned.peerLen[i]);
+    LatchGate(g, session, mode);
+    if (have && mode == LatchMode::kOnce) {
+      g->latchPending = false;
+      LatchTo(g, SocketOf(g, session), peer, learned.peerLen[i]);
+    }
+    if (g->rtp) g->keepFlushUntilNs.store(MonoNs() + kKeepFlushNs, std::memory_order_relaxed);
+    g->suspended.store(false, std::memory_order_release);
+  }
+}
+
+void SetGateObserver(RtpSession* session, GateObserver* observer) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  for (RtpTransport* t : trs)
+    if (Gate* g = GateOf(t)) g->observer = observer;
+}
 
 void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
   RtpTransport* trs[2];
@@ -329,6 +538,22 @@ void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user) {
     g->hook = hook;
     g->hookUser = user;
   }
+}
+
+void ObserveUnprotected(RtpSession* session, const uint8_t* data, size_t len) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  if (g == nullptr || !g->deferred || g->observer == nullptr) return;
+  g->deferred = false;
+  g->observer->OnRtp(data, len, g->deferredArrival);
+}
+
+SendClock* GetGateSendClock(RtpSession* session) {
+  RtpTransport* trs[2];
+  rtp_session_get_transports(session, &trs[0], &trs[1]);
+  Gate* g = GateOf(trs[0]);
+  return g != nullptr ? &g->clock : nullptr;
 }
 
 GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {

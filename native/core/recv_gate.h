@@ -15,6 +15,9 @@
 // not read at all; one with data is read until EAGAIN as before, so latency
 // and order do not change.
 //
+// The gates are the endpoints of oRTP's meta transports (modifiers and
+// rtcp-mux keep working above them; native/secure puts its layer between).
+//
 // oRTP reads a socket it connect()ed itself directly, past the transport, so a
 // gated session never lets oRTP connect. The latch modes that relied on it are
 // done here instead, same rules: 'strict' accepts datagrams only from the
@@ -95,9 +98,38 @@ enum class LatchMode {
   kAlways,  // any source; oRTP's symmetric RTP follows the last one
 };
 
-// Gives the session its gated RTP and RTCP transports (oRTP destroys them
-// with the session). Call before the session is bound or used.
+// Sees what crosses the gate, on the ticker thread that reads the session:
+// every RTP packet accepted (with its kernel arrival time when asked for)
+// and every RTCP compound before it is sent. Must outlive the session.
+class GateObserver {
+ public:
+  virtual ~GateObserver() = default;
+  // Whether OnRtp wants the kernel's arrival time (one MSG_PEEK per packet).
+  virtual bool WantsArrivalTime() const = 0;
+  // arrivalNs: CLOCK_REALTIME of the datagram's arrival, else of the read.
+  virtual void OnRtp(const uint8_t* data, size_t len, int64_t arrivalNs) = 0;
+  virtual void OnRtcpSend(RtpSession* session, mblk_t* m) = 0;
+};
+
+// Installs the observer (nullptr: none). Call before the session is used.
+void SetGateObserver(RtpSession* session, GateObserver* observer);
+// A security layer above the gate passes an RTP packet up in the clear (it
+// authenticated it): now the observer sees it, with the arrival time the
+// gate read. On the reading thread, right after the gate's read.
+void ObserveUnprotected(RtpSession* session, const uint8_t* data, size_t len);
+
+// Gives the session its gated RTP and RTCP transports: the endpoints of the
+// session's meta transports (oRTP destroys them with the session). Call
+// before the session is bound or used.
 void InstallRecvGate(RtpSession* session);
+
+// A transport stacked between a meta transport and its gate (the security
+// layer of native/secure) registers its recvfrom function and how to reach
+// the transport under it, so that latching still finds the gate. Call before
+// any session uses such a layer; registering twice is harmless.
+using TransportRecvFn = int (*)(RtpTransport*, mblk_t*, int, sockaddr*, socklen_t*);
+using TransportBelowFn = RtpTransport* (*)(RtpTransport*);
+void RegisterTransportLayer(TransportRecvFn recv, TransportBelowFn below);
 
 // Whether the gate may connect() the RTP / RTCP socket: only if its port was
 // bound explicitly (not 0). Default: no.
@@ -118,6 +150,28 @@ void PostSettings(RtpSession* session, const SessionSettings& change);
 bool ApplyPendingSettings(RtpSession* session);
 bool HasPendingSettings(RtpSession* session);
 
+// Handing the sockets to the forwarder (native/forward/) and back. [0] is
+// RTP, [1] RTCP. Both only while no ticker runs the session (or with its
+// lock held), like ApplyLatch.
+struct GateHandoff {
+  bool latched[2] = {false, false};  // the gate accepted only `peer`
+  sockaddr_storage peer[2]{};
+  socklen_t peerLen[2] = {0, 0};
+  bool mayConnect[2] = {false, false};  // the port was bound explicitly (see SetGateMayConnect)
+};
+// The gate stops reading (a read answers "nothing" without touching the
+// socket; ApplyLatch leaves it alone) and undoes its connect(), so that the
+// new owner hears every source and applies the latch itself; `out` says
+// whom the gate had latched to.
+void SuspendGate(RtpSession* session, GateHandoff* out);
+// The gate reads again, with `mode` applied as by ApplyLatch. A socket with
+// a source in `learned` (peerLen > 0: whom the forwarder latched to or
+// followed) continues from there: a 'once' gate is latched to it, and in
+// 'once' and 'always' oRTP's remote moves to it, as symmetric RTP would
+// have moved it. For a moment (0.2 s) a socket flush (MSRtpRecv's when a
+// graph starts) keeps what waits: that is live media, not stale packets.
+void ResumeGate(RtpSession* session, LatchMode mode, const GateHandoff& learned);
+
 // Called on the reading thread at each read of the session's RTCP socket and
 // after each RTCP send: where a consumer of the session's oRTP event queue
 // drains it as fast as oRTP fills it (rtcp_store.h). Set (or cleared) only
@@ -131,5 +185,9 @@ struct GateRtcpCounts {
 };
 // Any thread (relaxed counters: a snapshot may be a few datagrams stale).
 GateRtcpCounts GetGateRtcpCounts(RtpSession* session);
+
+class SendClock;  // send_clock.h
+// The RTP timestamps the session sends (nullptr without a gate); lives as long as the session.
+SendClock* GetGateSendClock(RtpSession* session);
 
 }  // namespace rms

@@ -20,6 +20,7 @@ import {
   type QualitySample,
 } from '../../lib/quality/QualityMonitor';
 import { readWav, tone, writeWav, type Pcm } from '../../lib/util/wav';
+import type { NativeRxQuality } from '../../lib/native';
 import { sleep } from './wait';
 
 export interface CallSide {
@@ -51,6 +52,7 @@ export interface CallResult {
   sentByB: number;
   gatewayStats: ReturnType<Gateway['stats']>;
   loss: { a: ReturnType<Gateway['lossMetrics']>; b: ReturnType<Gateway['lossMetrics']> };
+  rx: { a: NativeRxQuality; b: NativeRxQuality };
   /** With `monitor`: what the quality monitor saw. */
   quality?: { timeline: QualitySample[]; alerts: QualityAlert[] };
   /** dBm0 of the audio decoded from each leg in the middle of the call (undefined when relayed). */
@@ -139,7 +141,7 @@ export async function runCall(
   try {
     gateway.start();
     if (monitor) {
-      qm = new QualityMonitor(gateway, monitor);
+      qm = new QualityMonitor(gateway.qualitySources(), monitor);
       qm.on('alert', (al) => alerts.push(al));
     }
     peerA.start(peerTicker);
@@ -153,6 +155,7 @@ export async function runCall(
     qm?.stop();
     const gatewayStats = gateway.stats();
     const loss = { a: gateway.lossMetrics('a'), b: gateway.lossMetrics('b') };
+    const rx = { a: gateway.a.endpoint.rxQuality(), b: gateway.b.endpoint.rxQuality() };
     peerA.stop();
     peerB.stop();
     return {
@@ -165,6 +168,7 @@ export async function runCall(
       sentByB,
       gatewayStats,
       loss,
+      rx,
       levels,
       quality: qm ? { timeline: qm.timeline, alerts } : undefined,
     };

@@ -44,7 +44,7 @@ export async function mediaTap(port: number, address = '127.0.0.1'): Promise<Med
     s.bind(port, address, () => resolve());
   });
   return {
-    port,
+    port: (s.address() as { port: number }).port,
     get packets() {
       return frames.map((f) => f.header);
     },

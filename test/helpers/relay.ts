@@ -67,6 +67,10 @@ export class UdpRelay {
   delayToGateway?: (n: number) => number;
   /** Impairment towards the gateway: send the n-th RTP packet twice. */
   duplicateToGateway?: (n: number) => boolean;
+  /** Impairment towards the gateway: flip a bit in the last octet of the n-th RTP packet. */
+  corruptToGateway?: (n: number) => boolean;
+  /** Copies of the datagrams sent towards the gateway, when set (for replaying them). */
+  keepToGateway?: Buffer[];
   private constructor(
     private readonly near: dgram.Socket,
     private readonly far: dgram.Socket,
@@ -93,6 +97,11 @@ export class UdpRelay {
         }
         delay = this.delayToGateway?.(n) ?? 0;
         if (this.duplicateToGateway?.(n)) copies = 2;
+        if (this.corruptToGateway?.(n)) {
+          msg = Buffer.from(msg);
+          msg[msg.length - 1] ^= 0x01;
+        }
+        this.keepToGateway?.push(Buffer.from(msg));
       }
       const send = () => {
         for (let i = 0; i < copies; i++) if (this.gateway) near.send(msg, this.gateway.port, this.gateway.address);

@@ -34,6 +34,8 @@
 #include "core/dtmf_goertzel.h"
 #include "core/level_meter.h"
 #include "core/recv_gate.h"
+#include "core/rx_quality.h"
+#include "core/xr_fill.h"
 #include "filters/codec2.h"
 #include "filters/dtmf_detect.h"
 #include "own_filters.h"
@@ -1153,6 +1155,145 @@ void TestRecvGate() {
   RecvGateCase(false);
 }
 
+// ---------------------------------------------------------------------------
+// RxQuality: loss decided after the reorder window, A.2, RFC 3550 jitter
+// ---------------------------------------------------------------------------
+
+std::vector<uint8_t> RtpHeader(uint16_t seq, uint32_t ts, uint32_t ssrc = 0x1234, int pt = 0) {
+  std::vector<uint8_t> h(12 + 160, 0xd5);
+  h[0] = 0x80;
+  h[1] = static_cast<uint8_t>(pt);
+  h[2] = seq >> 8;
+  h[3] = seq & 0xff;
+  for (int i = 0; i < 4; ++i) h[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) h[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  return h;
+}
+
+void TestRxQuality() {
+  {
+    // 1000 packets, every 10th lost, 2 reordered, 3 duplicated; arrivals on time
+    rms::RxQuality q;
+    q.Configure(8000, 0, 16);
+    std::vector<uint16_t> order;
+    for (int i = 0; i < 1000; ++i)
+      if (i % 10 != 5) order.push_back(static_cast<uint16_t>(65000 + i));  // wraps through 0
+    std::swap(order[100], order[101]);
+    std::swap(order[300], order[302]);
+    order.insert(order.begin() + 400, order[399]);
+    order.insert(order.begin() + 500, order[499]);
+    order.insert(order.begin() + 600, order[599]);
+    int64_t t = 0;
+    for (uint16_t seq : order) {
+      auto h = RtpHeader(seq, static_cast<uint32_t>(seq - 65000) * 160u);
+      q.OnPacket(h.data(), h.size(), t);
+      t += 20000000;
+    }
+    rms::RxQualitySnapshot s = q.Snapshot();
+    CHECK_MSG(s.expected == 1000, "expected %llu", (unsigned long long)s.expected);
+    CHECK_MSG(s.lost == 100, "lost %llu", (unsigned long long)s.lost);
+    CHECK_MSG(s.duplicates == 3, "duplicates %llu", (unsigned long long)s.duplicates);
+    // 101 after 100; 301 and 300 after 302
+    CHECK_MSG(s.reordered == 3, "reordered %llu", (unsigned long long)s.reordered);
+    // isolated losses 10 apart (< Gmin 16): one long burst by A.2, density 1/10
+    rms::BurstGapFigures f = rms::A2Figures(s.a2.c11, s.a2.c13, s.a2.c14, s.a2.c22, s.a2.c23, s.a2.c33, 20);
+    CHECK_MSG(std::fabs(f.burstDensity - 0.1) < 0.01, "burst density %f", f.burstDensity);
+    CHECK(s.rl == 100 && s.lr == 100 && s.ll == 0);
+  }
+  {
+    // losses 20 apart (>= Gmin): all gap, no burst (the first loss after 16
+    // packets: A.2 starts with no received packet before the stream)
+    rms::RxQuality q;
+    q.Configure(8000, 0, 16);
+    for (int i = 0; i < 2000; ++i)
+      if (i < 20 || i % 20 != 10) {
+        auto h = RtpHeader(static_cast<uint16_t>(i), static_cast<uint32_t>(i) * 160u);
+        q.OnPacket(h.data(), h.size(), static_cast<int64_t>(i) * 20000000);
+      }
+    rms::RxQualitySnapshot s = q.Snapshot();
+    rms::BurstGapFigures f = rms::A2Figures(s.a2.c11, s.a2.c13, s.a2.c14, s.a2.c22, s.a2.c23, s.a2.c33, 20);
+    CHECK_MSG(f.burstDensity == 0 && std::fabs(f.gapDensity - 0.05) < 0.002, "%f %f", f.burstDensity, f.gapDensity);
+  }
+  {
+    // jitter: arrivals alternate 0 / +8 ms off their 20 ms grid: |D| = 8 ms = 64 ts units, J -> 64
+    rms::RxQuality q;
+    q.Configure(8000, 0, 16);
+    for (int i = 0; i < 400; ++i) {
+      auto h = RtpHeader(static_cast<uint16_t>(i), static_cast<uint32_t>(i) * 160u);
+      q.OnPacket(h.data(), h.size(), static_cast<int64_t>(i) * 20000000 + (i % 2 ? 8000000 : 0));
+    }
+    rms::RxQualitySnapshot s = q.Snapshot();
+    CHECK_MSG(std::fabs(s.jitter - 64) < 0.5, "jitter %f", s.jitter);
+    rms::RxInterval iv = q.TakeInterval();
+    CHECK(iv.any && iv.haveJitter && iv.jitterMin == 64 && iv.jitterMax == 64 && iv.jitterDev == 0);
+    CHECK(!q.TakeInterval().any);  // nothing new since
+  }
+  {
+    // a telephone-event packet does not enter the jitter; a short or non-RTP datagram is ignored
+    rms::RxQuality q;
+    q.Configure(8000, 0, 16);
+    uint8_t junk[8] = {0x80, 0, 0, 1, 0, 0, 0, 0};
+    q.OnPacket(junk, sizeof(junk), 0);
+    auto te = RtpHeader(1, 0, 0x1234, 101);
+    q.OnPacket(te.data(), te.size(), 0);
+    auto a = RtpHeader(2, 160);
+    q.OnPacket(a.data(), a.size(), 20000000);
+    rms::RxQualitySnapshot s = q.Snapshot();
+    CHECK(s.received == 2 && s.jitterPackets == 0);
+  }
+}
+
+void TestXrFill() {
+  // SR (28 bytes) + XR with a stat summary and a VoIP metrics block
+  std::vector<uint8_t> b(28 + 8 + 40 + 36, 0);
+  b[0] = 0x80;
+  b[1] = 200;
+  b[3] = 6;  // (28 / 4) - 1
+  uint8_t* xr = b.data() + 28;
+  xr[0] = 0x80;
+  xr[1] = 207;
+  xr[3] = (8 + 40 + 36) / 4 - 1;
+  uint8_t* st = xr + 8;
+  st[0] = 6;
+  st[1] = 0xe0;  // loss, dup, jitter
+  st[3] = 9;
+  uint8_t* vm = st + 40;
+  vm[0] = 7;
+  vm[3] = 8;
+  vm[28] = 0x80;  // PLC enhanced as oRTP wrote it
+  rms::XrVoipFill v;
+  v.lossRate = rms::Rfc3611Fraction(0.0521);
+  v.burstDensity = rms::Rfc3611Fraction(0.2);
+  v.burstDurationMs = 263;
+  v.rFactor = 77;
+  v.mosCq = 39;
+  v.plc = 3;
+  v.jba = 3;
+  v.setJb = true;
+  v.jbNominal = 40;
+  v.jbMaximum = 40;
+  v.jbAbsMax = 300;
+  rms::XrStatFill f;
+  f.beginSeq = 10;
+  f.endSeq = 60;
+  f.lost = 5;
+  f.haveJitter = true;
+  f.jitterMax = 90;
+  CHECK(rms::FillXr(b.data(), b.size(), &v, &f) == 2);
+  CHECK_MSG(vm[8] == 13, "loss %d", vm[8]);  // 0.0521 x 256 = 13.3 -> 13
+  CHECK(vm[10] == 51 && vm[12] == 1 && vm[13] == 7 && vm[24] == 77 && vm[25] == 127 && vm[27] == 39);
+  CHECK(vm[28] == 0xf0 && vm[30] == 0 && vm[31] == 40 && vm[34] == 1 && vm[35] == 44);
+  CHECK(st[9] == 10 && st[11] == 60 && st[15] == 5 && st[27] == 90);
+  CHECK(rms::Rfc3611Fraction(1.5) == 255 && rms::Rfc3611Fraction(-1) == 0);
+  // a length running past the buffer: nothing is written beyond it
+  std::vector<uint8_t> bad = b;
+  bad[28 + 3] = 200;
+  std::vector<uint8_t> before = bad;
+  CHECK(rms::FillXr(bad.data(), bad.size(), &v, &f) == 0);
+  CHECK(bad == before);
+  CHECK(rms::FillXr(b.data(), 3, &v, &f) == 0);
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -1175,10 +1316,19 @@ const Case kCases[] = {
     {"dtmf_filter", TestDtmfFilter},
     {"level_meter", TestLevelMeter},
     {"recv_gate", TestRecvGate},
+    {"rx_quality", TestRxQuality},
+    {"xr_fill", TestXrFill},
     {"rtcp_check", rms_test::TestRtcpCheck},
     {"rtcp_garbage_through_ortp", rms_test::TestRtcpGarbageThroughOrtp},
     {"rtcp_flood", rms_test::TestRtcpFlood},
     {"settings_posted", rms_test::TestSettingsPosted},
+    {"forward_stream_stats", rms_test::TestForwardStreamStats},
+    {"forward_latch", rms_test::TestForwardLatch},
+    {"forward_telephone_events", rms_test::TestForwardTelephoneEvents},
+    {"forward_pt_rules", rms_test::TestForwardPtRules},
+    {"forward_plane", rms_test::TestForwardPlane},
+    {"forward_stop_under_load", rms_test::TestForwardStopUnderLoad},
+    {"forward_handback", rms_test::TestForwardHandback},
     {"frame_ring", rms_test::TestFrameRing},
     {"inject_queue", rms_test::TestInjectQueue},
     {"audio_join", rms_test::TestAudioJoin},

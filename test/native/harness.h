@@ -17,6 +17,15 @@ void TestRtcpCheck();
 void TestRtcpGarbageThroughOrtp();
 void TestRtcpFlood();
 void TestSettingsPosted();
+// forward_test.cc
+void TestForwardStreamStats();
+void TestForwardLatch();
+void TestForwardTelephoneEvents();
+void TestForwardPtRules();
+void TestForwardPlane();
+void TestForwardStopUnderLoad();
+void TestForwardHandback();
+// stream_cases.cc
 void TestFrameRing();
 void TestInjectQueue();
 void TestAudioJoin();

@@ -90,6 +90,8 @@ export interface SpawnOptions {
    * whole group (Kamailio's kill(0, sig)): such a signal then never reaches us.
    */
   detached?: boolean;
+  /** Keep stdin open as a pipe (for interactive programs); default closed. */
+  stdin?: boolean;
 }
 
 class Tail {
@@ -114,7 +116,7 @@ export function spawnBounded(name: string, cmd: string, args: string[], opts: Sp
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });
   live.add(child);

@@ -248,10 +248,14 @@ function parseAddr(where: string, text: string): VqMediaAddress {
         fail(`${where} PORT: expected a port 0-65535, got ${snippet(v)}`);
       port = Number(v);
     } else if (k === 'SSRC' && ssrc === undefined) {
-      // The ABNF writes "0x" 1*8HEXDIG; the RFC's own example leaves the "0x" off once.
+      // The ABNF writes "0x" 1*8HEXDIG; the RFC's own example leaves the "0x"
+      // off once. liblinphone writes the SSRC in decimal: 9 or 10 digits
+      // cannot be hex without "0x", so they are read as decimal (a decimal
+      // SSRC of 8 digits or fewer is indistinguishable and read as hex).
       const m = /^(?:0[xX])?([0-9A-Fa-f]{1,8})$/.exec(v);
-      if (!m) fail(`${where} SSRC: expected "0x" and 1 to 8 hex digits, got ${snippet(v)}`);
-      ssrc = parseInt(m![1], 16);
+      if (m) ssrc = parseInt(m[1], 16);
+      else if (/^[0-9]{9,10}$/.test(v) && Number(v) <= 0xffffffff) ssrc = Number(v);
+      else fail(`${where} SSRC: expected "0x" and 1 to 8 hex digits, got ${snippet(v)}`);
     } else {
       fail(`${where}: expected IP=, PORT= and SSRC= once each, got ${snippet(p.name)}`);
     }
@@ -452,7 +456,11 @@ export function parseVqReport(text: string): VqReport {
   ] as const) {
     const l = session.get(n);
     if (!l) continue;
-    if (!WORD_PLUS_RE.test(l.text)) fail(`line ${l.no}, ${n}: expected a non-empty word-plus, got ${snippet(l.text)}`);
+    // the ABNF's word-plus, or what deployed reporters write (liblinphone:
+    // its dialog id with ";" in it); kept as text, never control characters
+    const printable = l.text.length > 0 && ![...l.text].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
+    if (!WORD_PLUS_RE.test(l.text) && !printable)
+      fail(`line ${l.no}, ${n}: expected a non-empty word-plus, got ${snippet(l.text)}`);
     base[prop] = l.text;
   }
   for (const [n, prop] of [

@@ -1,0 +1,3 @@
+export { ForwardPlane } from './ForwardPlane';
+export { Relay } from './Relay';
+export type * from './types';
