@@ -33,6 +33,8 @@ export { MediaLeg } from './leg/MediaLeg';
 // received from a session or a leg (leg.bridge), never constructed
 export type { Bridge, BridgeOptions, BridgeEvents, BridgedLeg } from './leg/Bridge';
 export type * from './leg/types';
+// audio streams of a leg (MediaLeg.fork(), inject(), detectVoice()): received, never constructed
+export type * from './streams';
 export { Conference } from './ivr/Conference';
 export type { ConferenceOptions, ConferenceEvents } from './ivr/Conference';
 export { MediaRoots } from './media/mediaRoots';

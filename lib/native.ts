@@ -310,6 +310,8 @@ export interface NativeAddon {
   fdUsage(): { open: number; limit: number; hardLimit: number };
   /** Native library log lines to fn (records: [level bit, domain, message, count]); null: back to stderr. */
   setLogSink(fn: ((records: [number, string, string, number][], dropped: number) => void) | null): void;
+  /** Caps a socket's kernel send buffer (SO_SNDBUF); returns the size the kernel took. */
+  setSocketSendBuffer(fd: number, bytes: number): number;
   constants: NativeConstants;
 }
 

@@ -3,6 +3,10 @@
 // their C names without hard-coding numbers.
 #include <napi.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -11,7 +15,10 @@
 #include "core/method_table.h"
 #include "core/ms_init.h"
 #include "errors.h"
+#include "filters/audio_fork.h"
+#include "filters/audio_inject.h"
 #include "filters/dtmf_detect.h"
+#include "filters/voice_detect.h"
 #include "forward/plane_wrap.h"
 #include "instance.h"
 #include "log_sink.h"
@@ -84,6 +91,26 @@ Napi::Value FdUsageJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// setSocketSendBuffer(fd, bytes) -> the size the kernel took. Caps a TCP
+// socket's send buffer (and turns off its autotuning, which on loopback grows
+// it to megabytes): an audio fork's WebSocket then feels a peer that stops
+// reading within a second, and the fork's own bounded queue drops frames
+// instead of the kernel holding minutes of audio per stalled peer.
+Napi::Value SetSocketSendBufferJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) Throw(env, code::kInvalidArgument, "Expected (fd, bytes)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int bytes = info[1].As<Napi::Number>().Int32Value();
+  if (fd < 0 || bytes < 4096 || bytes > 64 * 1024 * 1024)
+    Throw(env, code::kInvalidArgument, "Expected a descriptor and 4 KiB .. 64 MiB");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0)
+    Throw(env, code::kInvalidArgument, std::string("setsockopt(SO_SNDBUF) failed: ") + std::strerror(errno));
+  int got = 0;
+  socklen_t len = sizeof(got);
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len);
+  return Napi::Number::New(env, got);
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   Napi::Object methods = Napi::Object::New(env);
@@ -106,6 +133,9 @@ Napi::Object Constants(Napi::Env env) {
   EV(MS_RTP_RECV_GENERIC_CN_RECEIVED);
   EV(RMS_DTMF_DETECT_EVENT);
   EV(RMS_DTMF_DETECT_START);
+  EV(RMS_AUDIO_FORK_READY);
+  EV(RMS_AUDIO_INJECT_MARK_EVENT);
+  EV(RMS_VOICE_DETECT_EVENT);
 #undef EV
   c.Set("events", events);
   Napi::Object ids = Napi::Object::New(env);
@@ -138,6 +168,13 @@ Napi::Object Constants(Napi::Env env) {
   sizes.Set("MSAudioMixerCtl", static_cast<double>(sizeof(MSAudioMixerCtl)));
   sizes.Set("RmsDtmfEvent", static_cast<double>(sizeof(DtmfEvent)));
   sizes.Set("RmsDtmfParams", static_cast<double>(sizeof(DtmfParams)));
+  sizes.Set("RmsAudioForkConfig", static_cast<double>(sizeof(AudioForkConfig)));
+  sizes.Set("RmsFrameRingStats", static_cast<double>(sizeof(FrameRingStats)));
+  sizes.Set("RmsAudioInjectConfig", static_cast<double>(sizeof(AudioInjectConfig)));
+  sizes.Set("RmsInjectStats", static_cast<double>(sizeof(InjectStats)));
+  sizes.Set("RmsInjectMark", static_cast<double>(sizeof(InjectMark)));
+  sizes.Set("RmsVoiceParams", static_cast<double>(sizeof(VoiceParams)));
+  sizes.Set("RmsVoiceEvent", static_cast<double>(sizeof(VoiceEvent)));
   c.Set("sizes", sizes);
   return c;
 }
@@ -177,6 +214,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevelJs));
   exports.Set("fdUsage", Napi::Function::New(env, FdUsageJs));
   exports.Set("setLogSink", Napi::Function::New(env, SetLogSinkJs));
+  exports.Set("setSocketSendBuffer", Napi::Function::New(env, SetSocketSendBufferJs));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -1,8 +1,10 @@
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
 #include "core/graph_check.h"
+#include "core/buffer_arg.h"
 #include "core/method_table.h"
 #include "errors.h"
 #include "instance.h"
@@ -263,6 +265,16 @@ Napi::Value Filter::Call(const Napi::CallbackInfo& info) {
       std::vector<uint8_t> out(m->bytes, 0);
       ret = ms_filter_call_method(f_, id, out.data());
       if (ret == 0) return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+      break;
+    }
+    case ArgKind::Buffer: {
+      // the filter reads or fills the JS Buffer in place, synchronously, on this thread
+      if (!info[1].IsBuffer()) Throw(env, code::kInvalidArgument, "Expected a Buffer for " + what);
+      auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+      if (buf.Length() > UINT32_MAX) Throw(env, code::kInvalidArgument, "Buffer too large for " + what);
+      BufferArg b{buf.Data(), static_cast<uint32_t>(buf.Length()), 0};
+      ret = ms_filter_call_method(f_, id, &b);
+      if (ret == 0) return Napi::Number::New(env, std::min(b.used, b.size));
       break;
     }
     case ArgKind::RtpSession: {

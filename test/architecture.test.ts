@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   forward: 5,
   quality: 6,
   tools: 6,
+  streams: 6,
   gateway: 7,
   leg: 8,
   ivr: 9,

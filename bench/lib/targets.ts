@@ -94,7 +94,7 @@ export function packageTarget(dist = path.join(ROOT, 'dist')): Target {
         },
         async extra() {
           const s = await p.request<Record<string, unknown>>('{"cmd":"stats"}');
-          return { callsPerTicker: s.callsPerTicker, chains: s.chains };
+          return { callsPerTicker: s.callsPerTicker, chains: s.chains, forks: s.forks };
         },
         stop: () => p.stop('{"cmd":"quit"}'),
       };

@@ -7,10 +7,11 @@
  *
  *   node dist/bench/targets/package-server.js '<json config>'
  *   config: { calls, codec, genPort, portMin, portMax, opusComplexity?, server?: MediaServerOptions overrides }
+ *   server.fork: every caller leg is forked with these MediaLeg.fork() options (bench/streams.ts)
  *   commands: {"cmd":"reset"} | {"cmd":"stats"} | {"cmd":"quit"}
  */
 import * as readline from 'node:readline';
-import { MediaServer, type MediaServerOptions } from '../../lib';
+import { MediaServer, type ForkOptions, type MediaServerOptions } from '../../lib';
 import { answerFor, callerOffer } from '../lib/sdp';
 
 interface Config {
@@ -20,18 +21,19 @@ interface Config {
   portMin: number;
   portMax: number;
   opusComplexity?: number;
-  server?: Partial<MediaServerOptions>;
+  server?: Partial<MediaServerOptions> & { fork?: ForkOptions };
 }
 
 const cfg = JSON.parse(process.argv[2]) as Config;
 const send = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const rssBefore = process.memoryUsage().rss;
+const { fork, ...server } = cfg.server ?? {};
 const ms = new MediaServer({
   address: '127.0.0.1',
   ports: [cfg.portMin, cfg.portMax],
   opus: cfg.opusComplexity !== undefined ? { complexity: cfg.opusComplexity } : undefined,
-  ...cfg.server,
+  ...server,
 });
 
 // A comma-separated codec list is a mix: call i gets codec i mod n.
@@ -66,6 +68,7 @@ while (live.size > cfg.calls) {
   live.delete(id);
 }
 for (let i = live.size; i < cfg.calls; i++) place(codecs[i % codecs.length]);
+const forks = fork ? [...live.keys()].map((id) => ms.get(id).a.fork({ ...fork, call: id })) : [];
 const calls: { a: number; b: number; ptB: number; codec: string; relay: boolean }[] = [];
 for (const [id, codec] of live) {
   const s = ms.get(id);
@@ -89,7 +92,19 @@ function stats() {
     tickers: ms.tickers.tickers.map((t) => t.stats()),
     callsPerTicker: ms.tickers.callsPerTicker(),
     chains: ms.sessions().length ? chainsOf() : [],
+    forks: forks.length ? forkTotals() : undefined,
   };
+}
+
+function forkTotals() {
+  const t = { framesSent: 0, dropped: 0, connected: 0 };
+  for (const f of forks) {
+    const s = f.stats();
+    t.framesSent += s.framesSent;
+    t.dropped += s.nativeDroppedFrames + s.queueDroppedFrames;
+    t.connected += s.connected ? 1 : 0;
+  }
+  return t;
 }
 
 function chainsOf(): string[][] {

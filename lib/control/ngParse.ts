@@ -213,6 +213,24 @@ function readRequest(cookie: string, body: Buffer): NgRequest {
         viaBranch: a.str('via-branch'),
         pause: flagsOf(a).includes('pause') || a.bool('pause') === true,
       };
+    case 'start forwarding': {
+      const flags = flagsOf(a);
+      return {
+        ...base,
+        command: 'start forwarding',
+        callId: callId(),
+        participant: readParticipant(a, flags),
+        forwardTo: a.str('forward-to', { max: 2048 }),
+        direction: a.str('direction', { max: 16 }),
+        format: a.str('format', { max: 16 }),
+        rate: a.int('rate', 8000, 48000),
+        stereo: flags.includes('stereo'),
+        inject: flags.includes('inject'),
+        metadata: a.str('metadata', { max: 4096 }),
+      };
+    }
+    case 'stop forwarding':
+      return { ...base, command: 'stop forwarding', callId: callId(), participant: readParticipant(a, flagsOf(a)) };
   }
   if ((NG_UNSUPPORTED_COMMANDS as readonly string[]).includes(cmd))
     fail(`ng: command ${JSON.stringify(cmd)} is not supported`, `${NG_REASONS.unsupportedCommand}: ${cmd}`);

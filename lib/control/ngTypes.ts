@@ -20,6 +20,8 @@ export const NG_COMMANDS = [
   'unsilence media',
   'start recording',
   'stop recording',
+  'start forwarding',
+  'stop forwarding',
   'statistics',
 ] as const;
 /** The commands parseRequest() understands. */
@@ -30,8 +32,6 @@ export const NG_UNSUPPORTED_COMMANDS = [
   'pause recording',
   'block silence media',
   'unblock silence media',
-  'start forwarding',
-  'stop forwarding',
   'publish',
   'subscribe request',
   'subscribe answer',
@@ -320,6 +320,36 @@ export interface NgStopRecording extends NgBase {
   /** `pause` flag or `pause=yes`: keep the file open for a later start. */
   pause: boolean;
 }
+/**
+ * A parsed `start forwarding` request: rtpengine forwards a call's media to
+ * its recording daemon; this server forks the named participants' decoded
+ * audio to a WebSocket (`forward-to`, an extension key) - see
+ * docs/streams.md. Nobody named: the call (the offerer's leg, both
+ * directions).
+ */
+export interface NgStartForwarding extends NgBase {
+  command: 'start forwarding';
+  callId: string;
+  participant: NgParticipant;
+  /** ws:// or wss:// URL to fork to. */
+  forwardTo?: string;
+  /** in, out or both (default: in for a named participant, both for the call). */
+  direction?: string;
+  /** L16, PCMU or opus, and the rate. */
+  format?: string;
+  rate?: number;
+  /** Flags: `stereo` (both directions as a stereo pair), `inject` (what the WebSocket sends back plays into the leg). */
+  stereo: boolean;
+  inject: boolean;
+  /** `metadata`: passed on in the fork's start message. */
+  metadata?: string;
+}
+/** A parsed `stop forwarding` request: the forks of the named participants (nobody named: all) stop. */
+export interface NgStopForwarding extends NgBase {
+  command: 'stop forwarding';
+  callId: string;
+  participant: NgParticipant;
+}
 /** A parsed `statistics` request. */
 export interface NgStatistics extends NgBase {
   /** The ng command. */
@@ -341,4 +371,6 @@ export type NgRequest =
   | NgMediaBlock
   | NgStartRecording
   | NgStopRecording
+  | NgStartForwarding
+  | NgStopForwarding
   | NgStatistics;

@@ -31,6 +31,7 @@ import type { SessionSummary } from '../session/info';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
+import { forwarding } from './forward';
 import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { loadRefusal, refuse } from './refuse';
 import { callReport, type CallFacts, type LegView } from './report';
@@ -222,6 +223,9 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
         return startRecording(req, this.#entry(req.callId), this.#roots);
       case 'stop recording':
         return stopRecording(this.#entry(req.callId));
+      case 'start forwarding':
+      case 'stop forwarding':
+        return forwarding(req, this.#entry(req.callId));
     }
   }
 

@@ -19,6 +19,7 @@ import { Playbacks } from '../media/playback';
 import { Recordings, type RecordingTap } from '../media/recording';
 import type { LegMedia } from '../media/resolve';
 import type { RtpStats } from '../rtp/RtpEndpoint';
+import type { LegStreams } from '../streams/LegStreams';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { GatewayLeg } from './GatewayLeg';
 import { gatewayQualitySources, type GatewayQualityInfo } from './qualitySources';
@@ -72,6 +73,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   readonly #blocked = { a: false, b: false };
   /** What a leg sends is replaced by silence (mute, ng silence media). */
   readonly #silenced = { a: false, b: false };
+  /** Each leg's audio streams (forks, injection, voice detection), linked into every build. */
+  readonly #streams: Partial<Record<LegName, LegStreams>> = {};
   readonly #dtmf = new DtmfInterwork<LegName>(
     (n) => {
       const leg = this.#leg(n);
@@ -220,6 +223,19 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   }
 
   /**
+   * @internal A leg's audio streams (forks, injection, voice detection), linked into this graph and every
+   * rebuild; call again when they change. A direction towards a leg with an injection is decoded.
+   */
+  setStreams(leg: LegName, streams: LegStreams | undefined): void {
+    this.#checkOpen();
+    const wasRunning = this.#running;
+    this.stop();
+    this.#streams[leg]?.unlink(this.#graph);
+    this.#streams[leg] = streams;
+    this.#rebuild({}, wasRunning);
+  }
+
+  /**
    * Starts recording what `legs` send (default both: the call), decoded and
    * mixed, into a new WAV `file` (16 kHz when one of them is wideband, else
    * 8 kHz); an existing file is never replaced. The file is created before
@@ -315,6 +331,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   close(): void {
     if (this.#closed) return;
     this.#graph.detach();
+    for (const s of Object.values(this.#streams)) s.unlink(this.#graph);
     this.#meters.release();
     this.#closed = true;
     this.#plays.drop('closed');
@@ -401,11 +418,14 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
   #build(): void {
     // a relay cannot turn RFC 4733 into tones, so legs that differ in
     // telephone-event are decoded (DTMF interworking)
-    const relay =
+    const relayable =
       this.#relayMode === 'auto' &&
       this.a.sameFormatAs(this.b) &&
       (this.a.telephoneEvent === undefined) === (this.b.telephoneEvent === undefined);
-    for (const leg of [this.a, this.b]) leg.useJitterBuffer(!relay || this.#relayJitterBuffer);
+    // audio injected towards a leg needs the direction decoded (and so its jitter buffer: decoding and
+    // concealment need packets at their pace)
+    const relayTo = (to: LegName) => relayable && !this.#streams[to]?.needsMix;
+    for (const leg of [this.a, this.b]) leg.useJitterBuffer(!relayTo(other(leg.name)) || this.#relayJitterBuffer);
     const taps = new Map<LegName, RecordingTap>();
     for (const [from, to] of [
       [this.a, this.b],
@@ -416,13 +436,18 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
         factory: this.#factory,
         from: { name: from.name, endpoint: from.endpoint, media: from.media },
         to: { name: to.name, endpoint: to.endpoint, media: to.media },
-        relay,
+        relay: relayTo(to.name),
         meters: this.#withMeters,
         plc: this.#plc,
         inband: this.#inband[from.name],
         silenced: this.#silenced[from.name],
         tap: this.#recordings.taps(from.name),
         sending: true,
+        streams: {
+          from: !!this.#streams[from.name]?.needsIn,
+          to: !!this.#streams[to.name]?.needsOut,
+          mix: !!this.#streams[to.name]?.needsMix,
+        },
         onInbandDigit: (digit, ms) => {
           if (!this.#closed) this.#dtmf.inbandDigit(from.name, digit, ms);
         },
@@ -433,9 +458,18 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
       if (d.tap) taps.set(from.name, { ...d.tap, media: from.media });
     }
     if (this.#recordings.size) this.#recordings.build(this.#graph, this.#factory, taps);
-    // a recording mixing both directions makes the two chains one graph: one root
-    const mixed = taps.size === 2 && this.#recordings.mixes(['a', 'b']);
-    this.#roots = mixed ? [this.#dirs.get('b')!.recv] : [this.#dirs.get('b')!.recv, this.#dirs.get('a')!.recv];
+    for (const leg of [this.a, this.b]) {
+      const from = this.#dirs.get(other(leg.name))!;
+      const to = this.#dirs.get(leg.name)!;
+      const sender = this.#leg(other(leg.name)).media;
+      this.#streams[leg.name]?.link(this.#graph, this.#factory, {
+        in: from.streamFrom && { ...from.streamFrom, media: leg.media },
+        out: to.streamTo && { ...to.streamTo, media: sender },
+        mix: to.mix,
+      });
+    }
+    // a recording or a fork of both directions makes the two chains one graph: one root
+    this.#roots = Graph.distinctRoots([this.#dirs.get('b')!.recv, this.#dirs.get('a')!.recv]);
     this.#applyMutes();
   }
 
@@ -445,6 +479,8 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     const resumePlays = this.#plays.suspend();
     // complete the WAVs so far; the next graph appends to them
     this.#recordings.suspend();
+    // forks and injections keep their native state: taken off this graph, put on the next
+    for (const s of Object.values(this.#streams)) s.unlink(this.#graph);
     this.#meters.release();
     this.#graph.close();
     this.#graph = new Graph();

@@ -16,6 +16,7 @@ import {
   RtpReceiver,
   RtpSender,
 } from './filters';
+import { AudioForkSink, AudioInjectSource, AudioMixer, VoiceDetector, type AudioMixMode } from './streamFilters';
 
 /** Our own filters (native/filters), registered on every factory at creation. */
 const BUILTIN_FILTERS = [
@@ -25,7 +26,18 @@ const BUILTIN_FILTERS = [
   'RmsLossMeter',
   'RmsDtmfDetect',
   'RmsLevelMeter',
+  'RmsAudioFork',
+  'RmsAudioInject',
+  'RmsAudioMix',
+  'RmsVoiceDetect',
 ];
+
+const STREAM_FILTERS: Record<string, new (n: NativeFilter) => Filter<any>> = {
+  RmsAudioFork: AudioForkSink,
+  RmsAudioInject: AudioInjectSource,
+  RmsAudioMix: AudioMixer,
+  RmsVoiceDetect: VoiceDetector,
+};
 
 export type FilterDescription = NativeFilterDescInfo;
 
@@ -137,6 +149,31 @@ export class Factory {
     return d;
   }
 
+  /** The end of an audio fork (RmsAudioFork): frames wait in a bounded ring until read. */
+  audioForkSink(): AudioForkSink {
+    return this.createFilter('RmsAudioFork') as AudioForkSink;
+  }
+
+  /** A source playing PCM written from JS at real time (RmsAudioInject). */
+  audioInjectSource(): AudioInjectSource {
+    return this.createFilter('RmsAudioInject') as AudioInjectSource;
+  }
+
+  /** Our two-input mixer (RmsAudioMix) at `rate`. */
+  audioMixer(rate: number, mode: AudioMixMode): AudioMixer {
+    const m = this.createFilter('RmsAudioMix') as AudioMixer;
+    m.setSampleRate(rate);
+    m.setMode(mode);
+    return m;
+  }
+
+  /** A voice activity detector (RmsVoiceDetect) for mono PCM at `rate`. */
+  voiceDetector(rate: number): VoiceDetector {
+    const v = this.createFilter('RmsVoiceDetect') as VoiceDetector;
+    v.setSampleRate(rate);
+    return v;
+  }
+
   resampler(): Resampler {
     return this.createFilter(constants().filterIds.MS_RESAMPLE_ID) as Resampler;
   }
@@ -205,6 +242,10 @@ export class Factory {
         }
         if (info.name === 'RmsLossMeter') {
           f = new LossMeter(native);
+          break;
+        }
+        if (STREAM_FILTERS[info.name]) {
+          f = new STREAM_FILTERS[info.name](native);
           break;
         }
         if (info.name === 'RmsDtmfDetect') {

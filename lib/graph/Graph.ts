@@ -33,6 +33,20 @@ export class Graph {
     f.close();
   }
 
+  /**
+   * Drops `f` from the graph without closing it, for a filter that outlives
+   * the graph (an audio fork's sink keeps what it buffered across rebuilds);
+   * it must be unlinked already, and the graph detached.
+   */
+  release(f: Filter<any>): void {
+    this.#checkOpen();
+    if (this.#ticker) throw new InvalidStateError('Release filters from a detached graph');
+    const i = this.#filters.indexOf(f);
+    if (i < 0) return;
+    if (!f.closed && f.links().length) throw new InvalidStateError(`${f.name} is still linked`);
+    this.#filters.splice(i, 1);
+  }
+
   addEndpoint(ep: RtpEndpoint): RtpEndpoint {
     this.#checkOpen();
     this.#endpoints.push(ep);
@@ -53,6 +67,30 @@ export class Graph {
 
   get ticker(): Ticker | null {
     return this.#ticker;
+  }
+
+  /**
+   * One filter of `candidates` per connected part of the graph (in their
+   * order): what attach() takes, when links (a recording or fork joining two
+   * directions) may have made several candidates one part.
+   */
+  static distinctRoots(candidates: Filter<any>[]): Filter<any>[] {
+    const seen = new Set<Filter<any>>();
+    const out: Filter<any>[] = [];
+    for (const c of candidates) {
+      if (seen.has(c)) continue;
+      out.push(c);
+      const todo = [c];
+      seen.add(c);
+      while (todo.length) {
+        for (const l of todo.pop()!.links())
+          if (l.peer && !seen.has(l.peer)) {
+            seen.add(l.peer);
+            todo.push(l.peer);
+          }
+      }
+    }
+    return out;
   }
 
   /** Attaches the graphs of `roots` (one filter from each connected part) to `ticker`. */

@@ -24,6 +24,7 @@ import type { RtpReceiver, RtpSender } from '../graph/filters';
 import { addDecoder, addEncoder } from '../media/chain';
 import { lossFromStats, type LegLossMetrics } from '../media/meters';
 import { pcmRateOf } from '../media/resolve';
+import type { LegStreams } from '../streams/LegStreams';
 import type { LegHost } from '../leg/host';
 import type { MediaLeg } from '../leg/MediaLeg';
 import { SafeEmitter } from '../util/SafeEmitter';
@@ -103,6 +104,10 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
     if (leg.closed) throw new InvalidStateError(`${leg.name} is closed`);
     if (this.#members.some((m) => m.leg === leg)) return;
+    if (leg.streaming)
+      throw new InvalidStateError(
+        `${leg.name}: stop its forks, injection and voice detection before it joins a conference`,
+      );
     const m = this.#buildMember(leg);
     try {
       leg.enterConference(this);
@@ -247,6 +252,7 @@ class ConferenceSide implements LegHost {
   readonly #conf: Conference;
   readonly #leg: MediaLeg;
   readonly #member: () => Member | undefined;
+  #streams?: LegStreams;
 
   constructor(conf: Conference, leg: MediaLeg, member: () => Member | undefined) {
     this.#conf = conf;
@@ -302,7 +308,16 @@ class ConferenceSide implements LegHost {
   speechLevel(): undefined {
     return undefined;
   }
+  setStreams(s: LegStreams): void {
+    if (s.active) this.#unsupported('an audio fork or injection');
+    this.#streams = s;
+    s.bind(this.#relink);
+  }
+  readonly #relink = () => {
+    if (this.#streams?.active) this.#unsupported('an audio fork or injection');
+  };
   release(): void {
+    this.#streams?.unbind(this.#relink);
     this.#conf.leave(this.#leg);
   }
 }

@@ -23,6 +23,7 @@ import type { Relay } from '../forward/Relay';
 import type { RelayDirection } from '../forward/types';
 import { Gateway, type GatewayDirection } from '../gateway/Gateway';
 import { legMediaOf, profileOf, sameCoding, type ResolvedMedia } from '../media/resolve';
+import type { LegStreams } from '../streams/LegStreams';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { BridgeSide } from './bridgeSide';
 import type { BridgeControl, BridgedLeg, Side } from './bridgeTypes';
@@ -71,6 +72,7 @@ export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
   readonly #totals: Record<Side, RelayTotals> = { a: emptyTotals(), b: emptyTotals() };
   /** Why the bridge must run graphs now (plays, recordings, digits we send, DTMF blocking). */
   readonly #needs = new Set<string>();
+  readonly #streams: Partial<Record<Side, LegStreams>> = {};
   /** @internal Flags each engine applies: we send to a leg, what a leg sends is dropped / silenced, DTMF from it held back. */
   readonly flags = {
     sending: { a: true, b: true },
@@ -204,6 +206,18 @@ export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
     if (!this.#closed) this.#rebalance();
   }
 
+  /**
+   * @internal A leg's audio streams (forks, injection, voice detection):
+   * while any runs the bridge keeps its graphs (the forwarding plane decodes
+   * nothing), which link them; call again when they change.
+   */
+  setStreams(s: Side, streams: LegStreams): void {
+    this.#streams[s] = streams;
+    this.need(`streams:${s}`, streams.active);
+    const gw = this.#gateway;
+    if (gw && !gw.closed) gw.setStreams(s, streams);
+  }
+
   /** @internal The bridge's graphs, made now if it was relaying (for an operation that needs them). */
   gateway(): Gateway {
     if (this.#closed) throw new InvalidStateError('The bridge is closed');
@@ -284,6 +298,8 @@ export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
     gw.on('error', (e) => this.safeEmit('error', e));
     this.#gateway = gw;
     for (const s of ['a', 'b'] as const) if (this.flags.dtmfBlocked[s]) gw.blockDtmf(s, true);
+    // the legs' forks and injections carry over onto every gateway the bridge makes
+    for (const s of ['a', 'b'] as const) if (this.#streams[s]) gw.setStreams(s, this.#streams[s]!);
     this.applyFlags();
     gw.start();
     this.safeEmit('engine', 'graph');

@@ -6,6 +6,10 @@
  *                             tee.1 -> mixer.1   (heard only when recording both ways)
  *
  * One connected graph (the tee feeds the mixer), so one root attaches it all.
+ * Audio streams (lib/streams) tap it where they need to: a tee is put
+ * between the level meter and mixer.0 for what the leg sends, an RmsAudioMix
+ * between the resampler and the tee for audio injected into it, and the tee's
+ * output 2 carries what we send the leg to forks.
  */
 import * as fs from 'node:fs';
 import { MediaFileError } from '../errors';
@@ -13,6 +17,8 @@ import type { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import { Graph } from '../graph/Graph';
 import type { Ticker } from '../graph/Ticker';
+import type { AudioMixer } from '../graph/streamFilters';
+import type { LegStreams } from '../streams/LegStreams';
 import type {
   DtmfGenerator,
   FilePlayer,
@@ -58,6 +64,10 @@ export class LegGraph implements LegHost {
   readonly #loss: LossMeter;
   readonly #endpoint: RtpEndpoint;
   #format: WavFormat;
+  #streams?: LegStreams;
+  readonly #relink = () => this.#linkStreams();
+  #inTee?: Filter<any>;
+  #injectMix?: AudioMixer;
   #onEof?: () => void;
   #toneTimer?: NodeJS.Timeout;
   #released = false;
@@ -136,7 +146,7 @@ export class LegGraph implements LegHost {
         rs.call('MS_FILTER_SET_NCHANNELS', info.channels);
         rs.call('MS_FILTER_SET_OUTPUT_NCHANNELS', 1);
         this.#player.link(rs);
-        rs.link(this.#tee);
+        rs.link(this.#injectMix ?? this.#tee);
         this.#resampler = rs;
         this.#format = { rate: info.rate, channels: info.channels };
       }
@@ -225,6 +235,38 @@ export class LegGraph implements LegHost {
     return this.#level.closed ? undefined : this.#level.reading().speechDbm0;
   }
 
+  setStreams(s: LegStreams): void {
+    this.#streams = s;
+    s.bind(this.#relink);
+    this.#linkStreams();
+  }
+
+  #linkStreams(): void {
+    const s = this.#streams;
+    if (this.#released || !s) return;
+    const g = this.#graph;
+    const f = this.#factory;
+    g.edit(() => {
+      s.unlink(g);
+      if (s.needsIn && !this.#inTee) {
+        const tee = (this.#inTee = g.add(f.createFilter('MSTee')));
+        this.#level.unlink(this.#mixer, { from: 0, to: 0 });
+        this.#level.link(tee).link(this.#mixer, { to: 0 });
+      }
+      if (s.needsMix && !this.#injectMix) {
+        const mix = (this.#injectMix = g.add(f.audioMixer(this.#rate, 'lead')));
+        this.#resampler.unlink(this.#tee);
+        this.#resampler.link(mix).link(this.#tee);
+      }
+      const media = this.#media;
+      s.link(g, f, {
+        in: this.#inTee && { tee: this.#inTee, pin: 1, rate: this.#rate, media },
+        out: { tee: this.#tee, pin: 2, rate: this.#rate, media },
+        mix: this.#injectMix && { mixer: this.#injectMix, rate: this.#rate },
+      });
+    });
+  }
+
   get released(): boolean {
     return this.#released;
   }
@@ -235,6 +277,10 @@ export class LegGraph implements LegHost {
     clearTimeout(this.#toneTimer);
     this.#onEof = undefined;
     this.stopRecording();
+    this.#graph.detach();
+    // the streams' own filters outlive this graph
+    this.#streams?.unlink(this.#graph);
+    this.#streams?.unbind(this.#relink);
     this.#graph.close();
   }
 

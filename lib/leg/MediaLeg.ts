@@ -19,35 +19,20 @@ import { Factory } from '../graph/Factory';
 import { Ticker } from '../graph/Ticker';
 import { MediaRoots } from '../media/mediaRoots';
 import { lossFromStats, type LegLossMetrics, type PlcKind } from '../media/meters';
-import {
-  legMediaOf,
-  pcmRateOf,
-  profileOf,
-  resolveMedia,
-  sameMedia,
-  type LegMedia,
-  type ResolvedMedia,
-} from '../media/resolve';
+import { legMediaOf, pcmRateOf, profileOf, resolveMedia, sameMedia } from '../media/resolve';
+import type { LegMedia, ResolvedMedia } from '../media/resolve';
 import type { NativeRtcpPacket } from '../native';
-import { RtpEndpoint, type RtpAddress, type RtpStats } from '../rtp/RtpEndpoint';
+import type { RtpAddress, RtpEndpoint, RtpStats } from '../rtp/RtpEndpoint';
+import type { AudioFork, AudioInject, ForkOptions, InjectOptions, VoiceOptions } from '../streams';
+import { LegStreamApi } from '../streams/legApi';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { Bridge, type BridgeOptions } from './Bridge';
 import type { ConferenceSeat, LegHost } from './host';
+import { legEndpoint } from './endpoint';
 import { LegGraph } from './LegGraph';
 import { LegOperations, sendDigits, type OperationContext } from './operations';
-import {
-  type CollectOptions,
-  type CollectResult,
-  type DtmfDigit,
-  type LegMode,
-  type MediaLegEvents,
-  type MediaLegOptions,
-  type PlayOptions,
-  type PlayResult,
-  type RecordOptions,
-  type RecordResult,
-  type SendDtmfOptions,
-} from './types';
+import type { CollectOptions, CollectResult, DtmfDigit, LegMode, MediaLegEvents, MediaLegOptions } from './types';
+import type { PlayOptions, PlayResult, RecordOptions, RecordResult, SendDtmfOptions } from './types';
 
 export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   readonly name: string;
@@ -68,6 +53,11 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   #closed = false;
   readonly #ops: OperationContext;
   readonly #work: LegOperations;
+  readonly #streams = new LegStreamApi(this, {
+    requireHost: () => this.#requireHost(),
+    attach: (s) => this.#host?.setStreams(s),
+    onVoice: (v) => this.safeEmit('voice', v),
+  });
 
   constructor(opts: MediaLegOptions = {}) {
     super();
@@ -78,11 +68,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.mediaRoots = opts.mediaRoots instanceof MediaRoots ? opts.mediaRoots : new MediaRoots(opts.mediaRoots ?? []);
     this.#inband = opts.inbandDtmf ?? 'auto';
     this.#ownsEndpoint = !opts.endpoint;
-    this.endpoint = opts.endpoint ?? bindOwn(this.name, opts, this.#media);
-    if (opts.endpoint) {
-      if (this.#media) this.endpoint.setPayloadTypes(profileOf(this.#media), this.#media.payloadType);
-      if (opts.remote) this.endpoint.setRemote(opts.remote);
-    }
+    this.endpoint = legEndpoint(this.name, opts, this.#media);
     this.ticker = opts.ticker ?? new Ticker({ name: `rms-${this.name}` });
     this.#ownsTicker = !opts.ticker;
     this.#ops = {
@@ -281,6 +267,22 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#host?.setMuted(false);
   }
 
+  /**
+   * Forks the leg's decoded audio ('in': what it sends, 'out': what it hears, 'both') as it flows, to a
+   * WebSocket (`url`; with `inject`, what the peer sends back plays into the leg) or to `fork.readable`.
+   */
+  fork(opts: ForkOptions): AudioFork {
+    return this.#streams.fork(opts);
+  }
+  /** Plays audio written to the returned AudioInject into the leg at real time (one injection per leg). */
+  inject(opts: InjectOptions = {}): AudioInject {
+    return this.#streams.inject(opts);
+  }
+  /** Voice activity detection on what the leg sends ('voice' events); false turns it off. */
+  detectVoice(settings: VoiceOptions | boolean = true): void {
+    this.#streams.detectVoice(settings);
+  }
+
   /** @internal Whether we send to the leg (SDP direction: hold, recvonly, inactive). */
   setSending(on: boolean): void {
     this.#sending = on;
@@ -291,6 +293,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     // a leg with no graph (a branch media does not follow) shares its socket: not its digits
     if (this.#closed || !this.#host) return;
     this.safeEmit('dtmf', d);
+    this.#streams.event('dtmf', { digit: d.digit, durationMs: d.durationMs, source: d.source });
     this.#work.digit(d);
   }
 
@@ -385,8 +388,14 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#bridge?.bridge.close();
   }
 
+  /** @internal Whether forks, an injection or voice detection run on the leg (a conference cannot seat it then). */
+  get streaming(): boolean {
+    return this.#streams.streams?.active ?? false;
+  }
+
   /** @internal Conference calls these. */
   enterConference(seat: ConferenceSeat): void {
+    if (this.streaming) throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
     this.#requireMedia();
     this.#leaveCurrent();
     this.#conference = seat;
@@ -445,9 +454,11 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     this.#host = h;
     if (!this.#sending) h.setSending(false);
     if (this.#muted) h.setMuted(true);
+    if (this.#streams.streams) h.setStreams(this.#streams.streams);
     if (h.mode !== this.#lastMode) {
       this.#lastMode = h.mode;
       this.safeEmit('mode', h.mode);
+      this.#streams.event('mode', h.mode);
     }
   }
 
@@ -459,6 +470,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
   close(): void {
     if (this.#closed) return;
     this.#endOperations('closed');
+    // forks send what they hold and their stop message; injections end
+    this.#streams.event('close');
     this.#closed = true;
     this.#leaveCurrent();
     this.#release();
@@ -471,19 +484,4 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
     if (this.#ownsEndpoint) this.endpoint.close();
     if (this.#ownsTicker) this.ticker.close();
   }
-}
-
-/** The endpoint of a leg made with `local` (no endpoint lent). */
-function bindOwn(name: string, opts: MediaLegOptions, media: ResolvedMedia | undefined): RtpEndpoint {
-  if (!opts.local) throw new InvalidArgumentError(`${name}: give local { address } or an endpoint`);
-  return new RtpEndpoint({
-    address: opts.local.address,
-    port: opts.local.port,
-    rtcpPort: opts.local.rtcpPort,
-    remote: opts.remote,
-    payloadTypes: media ? profileOf(media) : undefined,
-    payloadType: media?.payloadType,
-    jitterBuffer: opts.jitterBuffer,
-    rtcp: opts.rtcp,
-  });
 }

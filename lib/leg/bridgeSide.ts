@@ -8,6 +8,7 @@ import { InvalidStateError } from '../errors';
 import type { NativeRtcpPacket } from '../native';
 import { lossMetrics, type LegLossMetrics, type PlcKind } from '../media/meters';
 import type { RtpStats } from '../rtp/RtpEndpoint';
+import type { LegStreams } from '../streams/LegStreams';
 import type { BridgeControl, BridgedLeg, Side } from './bridgeTypes';
 import type { LegHost, WavFormat } from './host';
 import { addTotals, emptyTotals, withRelay } from './relayFigures';
@@ -23,6 +24,10 @@ export class BridgeSide implements LegHost {
   #recording?: number;
   #play?: Promise<unknown>;
   #digitTimer?: NodeJS.Timeout;
+  #streams?: LegStreams;
+  readonly #relink = () => {
+    if (!this.#bridge.closed && this.#streams) this.#bridge.setStreams(this.#side, this.#streams);
+  };
 
   constructor(bridge: BridgeControl, side: Side, leg: BridgedLeg) {
     this.#bridge = bridge;
@@ -144,8 +149,15 @@ export class BridgeSide implements LegHost {
     return [...(mine.sr ?? []), ...(mine.rr ?? []), ...(mine.xr ?? [])].map((p) => ({ ...p, direction: 'received' }));
   }
 
+  setStreams(s: LegStreams): void {
+    this.#streams = s;
+    s.bind(this.#relink);
+    this.#relink();
+  }
+
   release(): void {
     clearTimeout(this.#digitTimer);
+    this.#streams?.unbind(this.#relink);
     this.#bridge.close();
   }
 }

@@ -4,6 +4,7 @@ import type { Relay } from '../forward/Relay';
 import type { ResolvedMedia } from '../media/resolve';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import type { RelayTotals } from './relayFigures';
+import type { LegStreams } from '../streams/LegStreams';
 
 /** @internal */
 export type Side = 'a' | 'b';
@@ -39,6 +40,7 @@ export interface BridgeControl {
   readonly currentGateway: Gateway | undefined;
   readonly currentRelay: Relay | undefined;
   need(reason: string, on: boolean): void;
+  setStreams(s: Side, streams: LegStreams): void;
   gateway(): Gateway;
   applyFlags(): void;
   relayTotals(s: Side): RelayTotals;

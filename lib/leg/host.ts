@@ -7,6 +7,7 @@
 import type { LegLossMetrics, PlcKind } from '../media/meters';
 import type { NativeRtcpPacket } from '../native';
 import type { RtpStats } from '../rtp/RtpEndpoint';
+import type { LegStreams } from '../streams/LegStreams';
 import type { LegMode } from './types';
 
 /** The format of a WAV to play. */
@@ -45,6 +46,13 @@ export interface LegHost {
   stats?(): RtpStats;
   /** RTCP the leg's peer sent that the endpoint did not see (a relay reads it). */
   rtcp?(): NativeRtcpPacket[];
+  /**
+   * The leg's audio streams (forks, injection, voice detection): linked into
+   * the host's graph now and whenever they change (the host binds itself to
+   * them), taken off it (kept alive) on release. A host that cannot run them
+   * throws InvalidStateError.
+   */
+  setStreams(streams: LegStreams): void;
   /** The leg leaves this host: anything it runs for the leg stops (graph edits detached). */
   release(): void;
 }

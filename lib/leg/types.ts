@@ -1,5 +1,6 @@
 /** The options, events and result shapes of a leg and its media operations (play, record, collect, DTMF). */
 import type { Factory } from '../graph/Factory';
+import type { VoiceActivity } from '../graph/streamFilters';
 import type { Ticker } from '../graph/Ticker';
 import type { MediaRoots, WavInfo } from '../media/mediaRoots';
 import type { LegMedia } from '../media/resolve';
@@ -127,6 +128,8 @@ export interface MediaLegEvents {
   playEnd: (r: PlayResult) => void;
   /** The leg moved: 'alone' | 'bridged' | 'conference'. */
   mode: (mode: LegMode) => void;
+  /** Speech started or ended in what the leg sends (while detectVoice() or a WebSocket fork runs). */
+  voice: (v: VoiceActivity) => void;
   close: () => void;
   error: (err: unknown) => void;
 }

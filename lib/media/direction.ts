@@ -9,12 +9,18 @@
  * The tee, when asked for, is where recordings tap the direction (packets
  * when relayed, decoded and concealed PCM when transcoded); its output 0
  * carries on down the chain, the others are left for the recordings.
+ *
+ * Audio streams (lib/streams) get points of their own: a tee on what `from`
+ * sends (after the PLC, or the packets when relayed), an RmsAudioMix after
+ * the resampler whose input 1 takes audio injected towards `to`, and a tee
+ * after it on what `to` gets (the relayed tee's output 2 when relayed).
  */
 import { constants } from '../native';
 import type { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import type { Graph } from '../graph/Graph';
 import type { DtmfGenerator, LevelMeter, LossMeter, RtpReceiver, RtpSender } from '../graph/filters';
+import type { AudioMixer } from '../graph/streamFilters';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import { addDecoder, addEncoder } from './chain';
 import type { PlcKind } from './meters';
@@ -56,6 +62,8 @@ export interface DirectionOptions {
   tap: boolean;
   /** Packets go out to `to` (false: its sender is muted). */
   sending: boolean;
+  /** Points for audio streams of `from` (what it sends), of `to` (what it gets), and an injection towards `to`. */
+  streams?: { from: boolean; to: boolean; mix: boolean };
   onInbandDigit: (digit: string, durationMs: number) => void;
 }
 
@@ -72,6 +80,16 @@ export interface BuiltDirection {
   plc: PlcKind;
   /** Where recordings attach: outputs 1.. of `tee`; `rate` 0 means RTP packets (relayed). */
   tap?: { tee: Filter<any>; rate: number };
+  /** Where streams attach (a free output `pin` of `tee`; `rate` 0: RTP packets), and where injected audio joins. */
+  streamFrom?: StreamTap;
+  streamTo?: StreamTap;
+  mix?: { mixer: AudioMixer; rate: number };
+}
+
+export interface StreamTap {
+  tee: Filter<any>;
+  pin: number;
+  rate: number;
 }
 
 export function buildDirection(o: DirectionOptions): BuiltDirection {
@@ -87,13 +105,25 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
   let generator: DtmfGenerator | undefined;
   let plc: PlcKind = 'none';
   let tap: BuiltDirection['tap'];
+  let streamFrom: StreamTap | undefined;
+  let streamTo: StreamTap | undefined;
+  let mix: BuiltDirection['mix'];
+  const st = o.streams ?? { from: false, to: false, mix: false };
+  const tee = () => {
+    const t = g.add(f.createFilter('MSTee'));
+    chain.push(t);
+    return t;
+  };
   const addTee = (rate: number) => {
-    const tee = g.add(f.createFilter('MSTee'));
-    chain.push(tee);
-    tap = { tee, rate };
+    tap = { tee: tee(), rate };
   };
   if (o.relay) {
     if (o.tap) addTee(0);
+    if (st.from || st.to) {
+      const t = tee();
+      streamFrom = { tee: t, pin: 1, rate: 0 };
+      streamTo = { tee: t, pin: 2, rate: 0 };
+    }
   } else {
     const shared = commonRate(from.media.codec, to.media.codec);
     decodeRate = shared ?? from.media.codec.audioRate;
@@ -113,6 +143,7 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
       }
     }
     if (o.tap) addTee(decodeRate);
+    if (st.from) streamFrom = { tee: tee(), pin: 1, rate: decodeRate };
     if (o.meters) {
       level = g.add(f.levelMeter(decodeRate));
       chain.push(level);
@@ -132,6 +163,12 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
       rs.setRates(decodeRate, encodeRate);
       chain.push(rs);
     }
+    if (st.mix) {
+      const mixer = g.add(f.audioMixer(encodeRate, 'lead'));
+      chain.push(mixer);
+      mix = { mixer, rate: encodeRate };
+    }
+    if (st.to) streamTo = { tee: tee(), pin: 1, rate: encodeRate };
     if (to.media.telephoneEvent === undefined) {
       generator = g.add(f.dtmfGenerator());
       generator.setSampleRate(encodeRate);
@@ -154,5 +191,8 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
     generator,
     plc,
     tap,
+    streamFrom,
+    streamTo,
+    mix,
   };
 }

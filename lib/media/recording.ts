@@ -100,12 +100,6 @@ export class Recordings<L extends string> {
     return [...this.#list.keys()];
   }
 
-  /** Whether one recording takes all of `legs` (their directions meet in its mixer: one graph). */
-  mixes(legs: L[]): boolean {
-    for (const r of this.#list.values()) if (legs.every((l) => r.sources.includes(l))) return true;
-    return false;
-  }
-
   files(): string[] {
     return [...this.#list.values()].map((r) => r.file);
   }

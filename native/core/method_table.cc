@@ -3,10 +3,14 @@
 #include <algorithm>
 
 #include "ms_includes.h"
+#include "../filters/audio_fork.h"
+#include "../filters/audio_inject.h"
+#include "../filters/audio_mix.h"
 #include "../filters/dtmf_detect.h"
 #include "../filters/level_meter.h"
 #include "../filters/loss_meter.h"
 #include "../filters/opus_enc.h"
+#include "../filters/voice_detect.h"
 
 namespace rms {
 
@@ -55,6 +59,19 @@ std::vector<MethodInfo> BuildTable() {
       // our own DTMF detector (sample rate: the generic methods above)
       S(RMS_DTMF_DETECT_SET_PARAMS, rms::DtmfParams),
       MethodInfo{RMS_DTMF_DETECT_GET_PARAMS, "RMS_DTMF_DETECT_GET_PARAMS", ArgKind::BytesOut, sizeof(rms::DtmfParams)},
+      // our own audio streams (forks, injection, mixing, voice activity)
+      S(RMS_AUDIO_FORK_CONFIGURE, rms::AudioForkConfig),
+      M(RMS_AUDIO_FORK_READ, Buffer),
+      MethodInfo{RMS_AUDIO_FORK_GET_STATS, "RMS_AUDIO_FORK_GET_STATS", ArgKind::BytesOut, sizeof(rms::FrameRingStats)},
+      S(RMS_AUDIO_INJECT_CONFIGURE, rms::AudioInjectConfig),
+      M(RMS_AUDIO_INJECT_WRITE, Buffer),
+      M(RMS_AUDIO_INJECT_MARK, IntIn),
+      M(RMS_AUDIO_INJECT_CLEAR, None),
+      MethodInfo{RMS_AUDIO_INJECT_GET_STATS, "RMS_AUDIO_INJECT_GET_STATS", ArgKind::BytesOut, sizeof(rms::InjectStats)},
+      M(RMS_AUDIO_MIX_SET_MODE, IntIn),
+      S(RMS_VOICE_DETECT_SET_PARAMS, rms::VoiceParams),
+      MethodInfo{RMS_VOICE_DETECT_GET_PARAMS, "RMS_VOICE_DETECT_GET_PARAMS", ArgKind::BytesOut,
+                 sizeof(rms::VoiceParams)},
       // RTP
       M(MS_RTP_RECV_SET_SESSION, RtpSession),
       M(MS_RTP_RECV_RESET_JITTER_BUFFER, None),
@@ -149,6 +166,8 @@ const char* ArgKindName(ArgKind kind) {
       return "bytes-out";
     case ArgKind::RtpSession:
       return "rtp-session";
+    case ArgKind::Buffer:
+      return "buffer";
   }
   return "?";
 }

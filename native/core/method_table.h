@@ -23,6 +23,7 @@ enum class ArgKind {
   Bytes,       // a C struct, packed by the caller; size must match
   BytesOut,    // a C struct written by the filter, returned as a Buffer
   RtpSession,  // RtpSession*, passed by pointer to the pointer
+  Buffer,      // rms::BufferArg pointing at a JS Buffer (read or filled); returns the bytes used
 };
 
 struct MethodInfo {

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/buffer_arg.h"
 #include "core/graph_check.h"
 #include "core/method_table.h"
 #include "core/ms_includes.h"
@@ -218,6 +219,10 @@ void TestMethodTable() {
       case ArgKind::RtpSession:
         ok = got == sizeof(RtpSession*);
         want = "sizeof(RtpSession*)";
+        break;
+      case ArgKind::Buffer:
+        ok = got == sizeof(rms::BufferArg);
+        want = "sizeof(rms::BufferArg)";
         break;
     }
     CHECK_MSG(ok, "%s: kind %s, id size byte %zu, expected %s (bytes=%zu)", e.name, rms::ArgKindName(e.kind), got, want,
@@ -1324,6 +1329,11 @@ const Case kCases[] = {
     {"forward_plane", rms_test::TestForwardPlane},
     {"forward_stop_under_load", rms_test::TestForwardStopUnderLoad},
     {"forward_handback", rms_test::TestForwardHandback},
+    {"frame_ring", rms_test::TestFrameRing},
+    {"inject_queue", rms_test::TestInjectQueue},
+    {"audio_join", rms_test::TestAudioJoin},
+    {"voice_detect", rms_test::TestVoiceDetect},
+    {"stream_filters", rms_test::TestStreamFilters},
 };
 
 }  // namespace

@@ -25,6 +25,12 @@ void TestForwardPtRules();
 void TestForwardPlane();
 void TestForwardStopUnderLoad();
 void TestForwardHandback();
+// stream_cases.cc
+void TestFrameRing();
+void TestInjectQueue();
+void TestAudioJoin();
+void TestVoiceDetect();
+void TestStreamFilters();
 
 }  // namespace rms_test
 

@@ -22,6 +22,8 @@ export interface KamailioOptions {
   nodes: { host: string; port: number }[];
   /** rtpengine_manage() flags for offers and answers. */
   flags?: string;
+  /** start_forwarding() flags, called on the ACK of a call (absent: no forwarding). */
+  forwardFlags?: string;
   /** rtpengine_tout_ms (default 1000). */
   toutMs?: number;
   /** rtpengine_retr, tries per node (default 2). */
@@ -97,6 +99,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
     `DISABLE_TOUT=${o.disableTout ?? 60}`,
   ];
   if (o.flags) args.push('-A', `RTPE_FLAGS=${q(o.flags)}`);
+  if (o.forwardFlags) args.push('-A', `FORWARD_FLAGS=${q(o.forwardFlags)}`);
   const proc = spawnBounded('kamailio', 'kamailio', args, { maxMs: o.maxMs ?? 90_000, detached: true });
   if (!hooked) {
     hooked = true;
