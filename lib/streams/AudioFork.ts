@@ -19,7 +19,7 @@ import { AudioInject } from './AudioInject';
 import { FrameQueue } from './FrameQueue';
 import type { ForkTap, LegStreams, StreamDigit } from './LegStreams';
 import { encodeUlaw, type ResolvedFork } from './options';
-import { WsTransport } from './WsTransport';
+import type { WsTransport } from './WsTransport';
 
 export interface AudioForkEvents {
   /** The WebSocket is connected (`resumed`: again, after it dropped). */
@@ -132,7 +132,9 @@ export class AudioFork extends SafeEmitter<AudioForkEvents> {
   }
 
   #openWs(o: ResolvedFork): Transport {
-    const ws = new WsTransport({
+    // ws is loaded with the first fork to a WebSocket
+    const { WsTransport: Transport } = require('./WsTransport') as typeof import('./WsTransport');
+    const ws = new Transport({
       url: o.url!,
       headers: o.headers,
       reconnect: o.reconnect,
