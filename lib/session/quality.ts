@@ -8,7 +8,7 @@
 import type { MediaLeg } from '../leg/MediaLeg';
 import { LegQualityMonitor } from '../quality/legMonitor';
 import { QualityMonitor, type QualityOptions, type QualitySample } from '../quality/QualityMonitor';
-import type { LegDialog as QualityDialog, QualityLegSource } from '../quality/source';
+import type { LegDialog as QualityDialog, QualityEndpoint, QualityLegSource } from '../quality/source';
 import type { VqSessionReport } from '../quality/vqreport';
 import type { SessionContext } from './context';
 import type { LegDialog } from './info';
@@ -34,6 +34,36 @@ function party(s: string | undefined, fallback: string): { uri: string; displayN
   if (!m) return { uri: s.trim() };
   const name = (m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? '').trim();
   return { uri: m[3].trim(), displayName: name || undefined };
+}
+
+/**
+ * The leg's endpoint as the quality layer reads it, whatever carries its
+ * packets: while its bridge relays, the forwarding plane reads the sockets
+ * and shows the session's receive counters every packet it accepts
+ * (native/forward/relay.cc), the leg's figures add the relay's, its RTCP is
+ * what the relay forwarded, and no jitter buffer of ours holds the packets.
+ */
+function qualityEndpoint(leg: MediaLeg): QualityEndpoint {
+  const ep = leg.endpoint;
+  const relayed = () => leg.plc() === 'relayed';
+  return {
+    stats: () => leg.stats(),
+    rxQuality: () => {
+      const rx = ep.rxQuality();
+      return relayed()
+        ? { ...rx, jitterBuffer: { enabled: false, adaptive: false, nominalMs: 0, maxMs: 0, absMaxMs: 0 } }
+        : rx;
+    },
+    configureRxQuality: (c) => ep.configureRxQuality(c),
+    info: () => ep.info(),
+    setXrMedia: (v) => ep.setXrMedia(v),
+    setXrFill: (v) => ep.setXrFill(v),
+    qualityIndicator: () => ep.qualityIndicator(),
+    pollRtcp: () => leg.pollRtcp(),
+    get collectingRtcp() {
+      return ep.collectingRtcp;
+    },
+  };
 }
 
 const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
@@ -86,7 +116,7 @@ export class SessionQuality {
         const m = leg.resolvedMedia;
         return m ? { codec: m.codec, payloadType: m.payloadType, ptimeMs: m.ptime, fmtp: m.fmtp } : undefined;
       },
-      endpoint: leg.endpoint,
+      endpoint: qualityEndpoint(leg),
       plc: () => leg.plc(),
       audioLevel: () => (leg.closed ? undefined : leg.audioLevel()),
       speechLevel: () => leg.speechLevel(),

@@ -494,6 +494,7 @@ void SuspendGate(RtpSession* session, GateHandoff* out) {
     Gate* g = GateOf(trs[i]);
     if (g == nullptr) continue;
     g->suspended.store(true, std::memory_order_release);
+    if (g->rtp) out->observer = g->observer;
     out->mayConnect[i] = g->mayConnect;
     out->latched[i] = g->filter && !g->latchPending && g->peerLen > 0;
     if (out->latched[i]) {

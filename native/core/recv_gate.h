@@ -158,6 +158,10 @@ struct GateHandoff {
   sockaddr_storage peer[2]{};
   socklen_t peerLen[2] = {0, 0};
   bool mayConnect[2] = {false, false};  // the port was bound explicitly (see SetGateMayConnect)
+  // What watched the gate's RTP (SetGateObserver), nullptr if nothing: the
+  // new owner shows it the packets it accepts, so the session's receive
+  // figures go on while another thread reads its sockets.
+  GateObserver* observer = nullptr;
 };
 // The gate stops reading (a read answers "nothing" without touching the
 // socket; ApplyLatch leaves it alone) and undoes its connect(), so that the

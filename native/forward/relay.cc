@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "core/ortp_shim.h"
 #include "core/rtcp_check.h"
@@ -11,6 +12,12 @@
 namespace rms::fwd {
 
 namespace {
+
+int64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+}
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
 void Add(std::atomic<uint64_t>& a, uint64_t n = 1) { a.store(a.load(kRelaxed) + n, kRelaxed); }
@@ -107,6 +114,7 @@ std::string Relay::TakeOver() {
     const SideSetup& ss = setup_.side[side];
     GateHandoff h;
     SuspendGate(ss.session, &h);
+    observers_[side] = h.observer;
     for (int k = 0; k < 2; ++k) {
       Socket& sock = socket(side, k == 1);
       sock.fd = ortp::Socket(ss.session, k == 0);
@@ -225,6 +233,8 @@ Socket* Relay::OnDatagram(Socket& in, uint8_t* buf, size_t len, const sockaddr* 
   }
   const PtRule& rule = setup_.rules[dir][pt];
   stats_[dir].Update(seq, ts, ssrc, static_cast<uint32_t>(len), nowNs, rule.clock, rule.kind == PtRule::kAudio);
+  // the session's own receive figures (its quality reports) go on as if it read the packet
+  if (observers_[dir] != nullptr) observers_[dir]->OnRtp(buf, len, RealtimeNs());
   if (rule.kind == PtRule::kTelephoneEvent && events_) {
     TelephoneEvent ev[3];
     int n = dtmf_[dir].OnPacket(buf + off, end - off, ts, rule.clock, ev);

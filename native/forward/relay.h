@@ -150,6 +150,7 @@ class Relay {
   Socket sockets_[4];
   bool taken_ = false;
   StreamStats stats_[2];
+  GateObserver* observers_[2] = {nullptr, nullptr};  // the sessions' (TakeOver), worker thread after
   DirectionCounters counters_[2];
   TelephoneEventTracker dtmf_[2];
   EventSink* events_ = nullptr;  // worker thread
