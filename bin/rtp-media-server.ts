@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 /** `rtp-media-server serve [--config FILE] [options]`: see lib/daemon/cli.ts and docs/deployment.md. */
-import { preloadAddon } from '../lib/native';
-
-// `serve`: the native libraries load on another core while the JavaScript does
-if (process.argv[2] === 'serve' && !process.argv.some((a) => /^--(dry-run|help|version)$|^-[hv]$/.test(a)))
-  preloadAddon();
-const { runCli } = require('../lib/daemon/cli') as typeof import('../lib/daemon/cli');
+import { runCli } from '../lib/daemon/cli';
 
 runCli(process.argv.slice(2)).then(
   (code) => {

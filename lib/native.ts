@@ -377,30 +377,6 @@ function load(): NativeAddon {
 
 let cached: NativeAddon | undefined;
 
-/**
- * Starts loading the addon's shared libraries (mediastreamer2 and its ~100
- * dependencies: tens of ms in the dynamic loader) on a worker thread, while
- * this thread goes on loading JavaScript: the first addon() here then finds
- * them mapped. For a process that starts media as soon as it can (the
- * daemon restoring its calls); harmless if it comes too late.
- */
-export function preloadAddon(): void {
-  if (cached || process.env.RMS_ADDON_PATH) return;
-  try {
-    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-    const w = new Worker(
-      `require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(packageRoot)})`,
-      {
-        eval: true,
-      },
-    );
-    w.on('error', () => undefined); // the main thread's own load reports what is wrong
-    w.unref();
-  } catch {
-    /* no worker: the main thread loads it */
-  }
-}
-
 /** The addon, loaded on first use (so importing types never needs it). */
 export function addon(): NativeAddon {
   if (!cached) cached = load();
