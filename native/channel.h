@@ -128,7 +128,12 @@ class Channel {
       } catch (const Napi::Error& err) {
         // no C++ exception may leave a TSFN callback (std::terminate)
         Reschedule();
-        err.ThrowAsJavaScriptException();
+        try {
+          err.ThrowAsJavaScriptException();
+        } catch (...) {
+          // the environment is shutting down (it can run no JavaScript, and
+          // throwing into it fails too): the item is dropped with it
+        }
         return;
       }
     }
