@@ -115,6 +115,7 @@ export class Daemon {
         maxCpu: config.maxCpu || undefined,
       },
       mediaRoots: roots,
+      latch: config.latch,
     });
     this.media.on('error', (err) => log.warn({ err }, `media: ${String((err as Error)?.message ?? err)}`));
     this.calls = new CallControl({

@@ -68,6 +68,13 @@ export interface DaemonConfig {
   maxTickerLoad: number;
   /** Refuse offers while the process uses more than this % of the machine's CPU (0: no limit). */
   maxCpu: number;
+  /**
+   * Whom a leg takes media from and sends it to: 'once' (default, as
+   * rtpengine: the first source, then locked; NATed phones get their audio
+   * back), 'strict' (only the address its SDP says), 'always' (follow every
+   * source: the media-handover flag per call).
+   */
+  latch: 'once' | 'strict' | 'always';
   /** An answered call without RTP and signalling for this long is ended (0: never). */
   mediaTimeoutSec: number;
   /** A call never answered is ended this long after its last signalling (0: never). */
@@ -112,6 +119,28 @@ export interface OptionSpec {
   schema: object;
   /** Repeatable flag: each use appends. */
   repeat?: boolean;
+}
+
+type EnumKey = 'latch' | 'logLevel';
+
+/** An option whose value is one of a few words. */
+function oneOf<K extends EnumKey>(
+  key: K,
+  values: readonly DaemonConfig[K][],
+  o: Pick<OptionSpec, 'flag' | 'env' | 'shown' | 'help'>,
+): OptionSpec {
+  const words = values.slice(0, -1).join(', ') + ` or ${values.at(-1)}`;
+  return {
+    key,
+    schema: { enum: [...values] },
+    arg: values.join('|'),
+    ...o,
+    set: (c, v, w) => {
+      const s = str(v, w) as DaemonConfig[K];
+      if (!values.includes(s)) bad(w, words, v);
+      c[key] = s;
+    },
+  };
 }
 
 /** Every option, in the order of --help. */
@@ -260,6 +289,12 @@ export const OPTIONS: OptionSpec[] = [
     help: "refuse new offers while this process uses more than this % of the machine's CPU",
     set: (c, v, w) => (c.maxCpu = int(v, w, 0, 100)),
   },
+  oneOf('latch', ['once', 'strict', 'always'], {
+    flag: '--latch',
+    env: 'RMS_LATCH',
+    shown: 'once',
+    help: 'whom a leg takes media from: the first source then locked (NAT, as rtpengine), only its SDP address, or every source',
+  }),
   {
     key: 'mediaTimeoutSec',
     schema: sInt(0, 86_400),
@@ -398,20 +433,12 @@ export const OPTIONS: OptionSpec[] = [
       c.redisPrefix = s;
     },
   },
-  {
-    key: 'logLevel',
-    schema: { enum: ['error', 'warn', 'info', 'debug'] },
+  oneOf('logLevel', ['error', 'warn', 'info', 'debug'], {
     flag: '--log-level',
     env: 'RMS_LOG_LEVEL',
-    arg: 'error|warn|info|debug',
     shown: 'info',
     help: 'what goes to stderr',
-    set: (c, v, w) => {
-      const s = str(v, w);
-      if (!['error', 'warn', 'info', 'debug'].includes(s)) bad(w, 'error, warn, info or debug', v);
-      c.logLevel = s as LogLevel;
-    },
-  },
+  }),
 ];
 
 /** The embedded defaults (the `shown` column of OPTIONS). */
@@ -424,6 +451,7 @@ export function defaultConfig(): DaemonConfig {
     maxSessions: 0,
     maxTickerLoad: 0,
     maxCpu: 0,
+    latch: 'once',
     mediaTimeoutSec: 60,
     offerTimeoutSec: 300,
     transcodeCodecs: [],
