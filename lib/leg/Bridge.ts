@@ -26,7 +26,7 @@ import { legMediaOf, profileOf, sameCoding, type ResolvedMedia } from '../media/
 import type { LegStreams } from '../streams/LegStreams';
 import { SafeEmitter } from '../util/SafeEmitter';
 import { BridgeSide } from './bridgeSide';
-import type { BridgeControl, BridgedLeg, Side } from './bridgeTypes';
+import type { BridgedLeg, Side } from './bridgeTypes';
 import type { LegHost } from './host';
 import { addTotals, emptyTotals, relayTotals, type RelayTotals } from './relayFigures';
 
@@ -62,7 +62,7 @@ const outOf = (s: Side): RelayDirection => (s === 'a' ? 'aToB' : 'bToA');
 
 export type { BridgedLeg } from './bridgeTypes';
 
-export class Bridge extends SafeEmitter<BridgeEvents> implements BridgeControl {
+export class Bridge extends SafeEmitter<BridgeEvents> {
   readonly a: BridgedLeg;
   readonly b: BridgedLeg;
   readonly #opts: BridgeOptions & { ticker: Ticker };
