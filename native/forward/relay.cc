@@ -13,10 +13,13 @@ namespace rms::fwd {
 
 namespace {
 
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+// CLOCK_REALTIME - CLOCK_MONOTONIC now: turns the batch's arrival time into
+// the wall-clock time a gate observer takes, without a clock read per packet.
+int64_t RealtimeOffsetNs() {
+  timespec rt, mono;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return (static_cast<int64_t>(rt.tv_sec) - mono.tv_sec) * 1000000000ll + (rt.tv_nsec - mono.tv_nsec);
 }
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -115,6 +118,7 @@ std::string Relay::TakeOver() {
     GateHandoff h;
     SuspendGate(ss.session, &h);
     observers_[side] = h.observer;
+    realtimeOffsetNs_ = RealtimeOffsetNs();
     for (int k = 0; k < 2; ++k) {
       Socket& sock = socket(side, k == 1);
       sock.fd = ortp::Socket(ss.session, k == 0);
@@ -234,7 +238,7 @@ Socket* Relay::OnDatagram(Socket& in, uint8_t* buf, size_t len, const sockaddr* 
   const PtRule& rule = setup_.rules[dir][pt];
   stats_[dir].Update(seq, ts, ssrc, static_cast<uint32_t>(len), nowNs, rule.clock, rule.kind == PtRule::kAudio);
   // the session's own receive figures (its quality reports) go on as if it read the packet
-  if (observers_[dir] != nullptr) observers_[dir]->OnRtp(buf, len, RealtimeNs());
+  if (observers_[dir] != nullptr) observers_[dir]->OnRtp(buf, len, static_cast<int64_t>(nowNs) + realtimeOffsetNs_);
   if (rule.kind == PtRule::kTelephoneEvent && events_) {
     TelephoneEvent ev[3];
     int n = dtmf_[dir].OnPacket(buf + off, end - off, ts, rule.clock, ev);

@@ -151,6 +151,7 @@ class Relay {
   bool taken_ = false;
   StreamStats stats_[2];
   GateObserver* observers_[2] = {nullptr, nullptr};  // the sessions' (TakeOver), worker thread after
+  int64_t realtimeOffsetNs_ = 0;                     // wall clock - monotonic at TakeOver
   DirectionCounters counters_[2];
   TelephoneEventTracker dtmf_[2];
   EventSink* events_ = nullptr;  // worker thread
