@@ -101,7 +101,7 @@ export class GatewayLeg {
 
   /** @internal Validates and applies new media (graph detached). */
   setMedia(m: LegMedia): void {
-    const next = resolveMedia(this.name, m);
+    const next = resolveMedia(this.name, m, this.#media);
     this.endpoint.setPayloadTypes(profileOf(next), next.payloadType);
     this.#media = next;
   }

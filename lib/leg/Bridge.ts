@@ -187,7 +187,7 @@ export class Bridge extends SafeEmitter<BridgeEvents> {
   /** @internal A leg's media changed (re-INVITE): the graphs are rebuilt, or the relay made again. */
   mediaChanged(leg: BridgedLeg): void {
     const s = this.#side(leg);
-    if (this.#gateway && !this.#canRelay()) this.#gateway.reconfigure({ [s]: legMediaOf(leg.resolvedMedia!) });
+    if (this.#gateway && !this.#canRelay()) this.#gateway.reconfigure({ [s]: legMediaOf(leg.resolvedMedia!, true) });
     else {
       this.#stopRelay();
       this.#rebalance();
@@ -277,7 +277,7 @@ export class Bridge extends SafeEmitter<BridgeEvents> {
   }
 
   #startGraph(): void {
-    const side = (l: BridgedLeg) => ({ endpoint: l.endpoint, ...legMediaOf(l.resolvedMedia!) });
+    const side = (l: BridgedLeg) => ({ endpoint: l.endpoint, ...legMediaOf(l.resolvedMedia!, true) });
     const gw = new Gateway({
       factory: this.#opts.factory,
       ticker: this.#opts.ticker,

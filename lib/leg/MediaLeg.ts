@@ -317,7 +317,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
    */
   setMedia(m: LegMedia, opts: { attach?: boolean } = {}): void {
     if (this.#closed) throw new InvalidStateError(`${this.name} is closed`);
-    const next = resolveMedia(this.name, m);
+    const next = resolveMedia(this.name, m, this.#media);
     // the same media again (a 200 after its 183): nothing to rebuild
     if (this.#media && sameMedia(this.#media, next) && (this.#host || opts.attach === false)) return;
     if (this.#bridge) {
@@ -395,7 +395,8 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
 
   /** @internal Conference calls these. */
   enterConference(seat: ConferenceSeat): void {
-    if (this.streaming) throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
+    if (this.streaming)
+      throw new InvalidStateError(`${this.name}: stop its forks, injection and voice detection first`);
     this.#requireMedia();
     this.#leaveCurrent();
     this.#conference = seat;

@@ -19,6 +19,11 @@ type CodecSide = Pick<ResolvedMedia, 'codec' | 'fmtp'> & Partial<ResolvedMedia>;
 export function addDecoder(g: Graph, f: Factory, m: CodecSide, rate?: number): Decoder {
   const c = m.codec;
   const dec = g.add(f.createDecoder(c.mime!));
+  if (m.codec2) {
+    // the assumed mode first (an fmtp mode overrides it); the decoder follows the wire either way
+    dec.call('MS_FILTER_SET_BITRATE', m.codec2.mode);
+    dec.call('RMS_CODEC2_SET_LINK', m.codec2.link);
+  }
   dec.addFmtpIfSupported(m.fmtp);
   if (rate !== undefined && c.rates.length > 1 && c.rates.includes(rate)) dec.setSampleRate(rate);
   if (c.name === 'opus') dec.setChannels(1);
@@ -38,6 +43,11 @@ export function decodedRate(m: CodecSide, rate?: number): number {
 export function addEncoder(g: Graph, f: Factory, m: CodecSide, rate?: number): Encoder {
   const c = m.codec;
   const enc = g.add(f.encoderFor(c));
+  if (m.codec2) {
+    enc.call('MS_FILTER_SET_BITRATE', m.codec2.mode);
+    // a mode nobody signalled: send what the peer sends once its packets show it
+    if (!m.codec2.signalled) enc.call('RMS_CODEC2_SET_LINK', m.codec2.link);
+  }
   if (m.fmtp) enc.addFmtp(m.fmtp);
   if (m.opus && enc instanceof OpusEncoder) enc.configure(m.opus);
   if (rate !== undefined && c.rates.length > 1 && c.rates.includes(rate)) enc.setSampleRate(rate);

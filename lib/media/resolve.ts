@@ -5,7 +5,7 @@
  * payload type) happen once, before any filter exists.
  */
 import { CODECS, defaultPayloadType, findCodec, ptimeOptions, validateFmtp, type CodecInfo } from '../codecs/table';
-import { parseCodec2Fmtp } from '../codecs/fmtp';
+import { CODEC2_MODES, parseCodec2Fmtp, parseFmtpPairs, type Codec2Mode } from '../codecs/fmtp';
 import { InvalidArgumentError, UnknownNameError } from '../errors';
 import type { OpusSettings } from '../graph/filters';
 import type { PayloadTypeSpec } from '../rtp/RtpEndpoint';
@@ -26,7 +26,26 @@ export interface LegMedia {
   opus?: OpusSettings;
   /** Payload type of RFC 4733 telephone-event on this leg, if negotiated. */
   telephoneEvent?: number;
+  /**
+   * Codec2 legs whose fmtp names no mode: the mode assumed (default 2400)
+   * until the peer's packets show the one it sends; what we send then
+   * follows the wire (docs/codecs.md).
+   */
+  codec2Mode?: Codec2Mode;
+  /** @internal The leg's Codec2 link (Codec2Coding.link), carried to the graphs built from this media. */
+  codec2Link?: number;
 }
+
+/** A Codec2 leg's mode: as signalled, or assumed and learnt from the wire. */
+export interface Codec2Coding {
+  mode: Codec2Mode;
+  /** The fmtp named the mode; false: assumed, our encoder follows the mode the peer sends. */
+  signalled: boolean;
+  /** Links the leg's decoder and encoders (native/filters/codec2_link.h); kept across re-negotiation. */
+  link: number;
+}
+
+let lastCodec2Link = 0;
 
 export interface ResolvedMedia {
   codec: CodecInfo;
@@ -36,10 +55,28 @@ export interface ResolvedMedia {
   bitrate?: number;
   opus?: OpusSettings;
   telephoneEvent?: number;
+  codec2?: Codec2Coding;
 }
 
-/** Validates a leg's media and fills in defaults; `name` is the leg's name in error messages. */
-export function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
+function codec2Of(name: string, m: LegMedia, prev?: ResolvedMedia): Codec2Coding {
+  if (m.codec2Mode !== undefined && !CODEC2_MODES.includes(m.codec2Mode))
+    throw new InvalidArgumentError(
+      `leg ${name}: codec2Mode ${String(m.codec2Mode)} is not one of ${CODEC2_MODES.join(', ')}`,
+    );
+  const signalled = parseFmtpPairs(m.fmtp).has('mode');
+  return {
+    mode: parseCodec2Fmtp(m.fmtp, m.codec2Mode ?? 2400).mode,
+    signalled,
+    link: m.codec2Link ?? prev?.codec2?.link ?? ++lastCodec2Link,
+  };
+}
+
+/**
+ * Validates a leg's media and fills in defaults; `name` is the leg's name in
+ * error messages. `prev`, the leg's media until now, keeps what the leg
+ * learnt from the wire (the Codec2 mode its peer sends).
+ */
+export function resolveMedia(name: string, m: LegMedia, prev?: ResolvedMedia): ResolvedMedia {
   const codec = findCodec(String(m.codec));
   if (!codec || codec.kind !== 'audio' || !codec.mime) {
     const names = Object.values(CODECS)
@@ -49,7 +86,8 @@ export function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
     throw new UnknownNameError(`Unknown codec ${String(m.codec)} for leg ${name}; supported: ${names}`);
   }
   validateFmtp(codec, m.fmtp);
-  const ptimes = ptimeOptions(codec, m.fmtp);
+  const codec2 = codec.name === 'CODEC2' ? codec2Of(name, m, prev) : undefined;
+  const ptimes = ptimeOptions(codec, codec2 && !codec2.signalled ? `mode=${codec2.mode}` : m.fmtp);
   const ptime = m.ptime ?? ptimes.default;
   if (!ptimes.allowed.includes(ptime))
     throw new InvalidArgumentError(
@@ -70,11 +108,16 @@ export function resolveMedia(name: string, m: LegMedia): ResolvedMedia {
     bitrate: m.bitrate,
     opus: m.opus,
     telephoneEvent: m.telephoneEvent,
+    codec2,
   };
 }
 
-/** The LegMedia a ResolvedMedia came from (with its defaults filled in). */
-export function legMediaOf(m: ResolvedMedia): LegMedia {
+/**
+ * The LegMedia a ResolvedMedia came from (with its defaults filled in);
+ * `sameLeg`: for graphs of the same leg, which share what it learnt from the
+ * wire (its Codec2 link).
+ */
+export function legMediaOf(m: ResolvedMedia, sameLeg = false): LegMedia {
   return {
     codec: m.codec.name,
     payloadType: m.payloadType,
@@ -83,6 +126,8 @@ export function legMediaOf(m: ResolvedMedia): LegMedia {
     bitrate: m.bitrate,
     opus: m.opus,
     telephoneEvent: m.telephoneEvent,
+    codec2Mode: m.codec2 && !m.codec2.signalled ? m.codec2.mode : undefined,
+    codec2Link: sameLeg ? m.codec2?.link : undefined,
   };
 }
 
@@ -110,6 +155,7 @@ export function sameMedia(x: ResolvedMedia, y: ResolvedMedia): boolean {
     x.fmtp === y.fmtp &&
     x.bitrate === y.bitrate &&
     x.telephoneEvent === y.telephoneEvent &&
+    x.codec2?.mode === y.codec2?.mode &&
     JSON.stringify(x.opus) === JSON.stringify(y.opus)
   );
 }
@@ -117,7 +163,7 @@ export function sameMedia(x: ResolvedMedia, y: ResolvedMedia): boolean {
 /** Same codec and, for Codec2, the same mode: packets can be relayed between the two undecoded. */
 export function sameCoding(x: ResolvedMedia, y: ResolvedMedia): boolean {
   if (x.codec.name !== y.codec.name) return false;
-  if (x.codec.name === 'CODEC2') return parseCodec2Fmtp(x.fmtp).mode === parseCodec2Fmtp(y.fmtp).mode;
+  if (x.codec.name === 'CODEC2') return x.codec2?.mode === y.codec2?.mode;
   return true;
 }
 

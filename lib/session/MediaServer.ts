@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { CODEC2_MODES, type Codec2Mode } from '../codecs/fmtp';
 import type { CodecName } from '../codecs/table';
 import {
   DuplicateOfferError,
@@ -124,6 +125,13 @@ export interface MediaServerOptions {
    */
   opus?: OpusSettings;
   /**
+   * The Codec2 mode assumed when a peer's SDP names none (default 2400, what
+   * baresip and FreeSWITCH assume): what we send it until its first packets
+   * show the mode it really sends, which we then decode and send
+   * (docs/codecs.md).
+   */
+  codec2Mode?: Codec2Mode;
+  /**
    * Same-codec bridges relay through the native forwarding plane (default
    * true): packets leave as they came (SSRC, sequence numbers, payload), with
    * no graph on the path; `threads` worker threads (default one per core).
@@ -190,6 +198,10 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     for (const c of codecs)
       if (!TRANSCODABLE.includes(c))
         throw new InvalidArgumentError(`Unknown codec ${c} in codecs; supported: ${TRANSCODABLE.join(', ')}`);
+    if (opts.codec2Mode !== undefined && !CODEC2_MODES.includes(opts.codec2Mode))
+      throw new InvalidArgumentError(
+        `Expected codec2Mode to be one of ${CODEC2_MODES.join(', ')} but received ${String(opts.codec2Mode)}`,
+      );
     const limits = checkLimits({ ...opts.admission });
     this.logger = opts.logger ?? silentLogger;
     const alt = opts.address6;
@@ -236,6 +248,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       quality: opts.quality === false ? undefined : { sampleMs: 1000, ...opts.quality },
       endpointOptions: { rtcp: opts.rtcp, jitterBuffer: opts.jitterBuffer, latch: opts.latch },
       opus: opts.opus,
+      codec2Mode: opts.codec2Mode,
       plc: opts.plc,
       mediaRoots: roots,
       forwarder:

@@ -34,7 +34,7 @@ import {
 } from './info';
 import type { LegSdp } from './legSdp';
 import { LegSet, type Entry } from './legSet';
-import { chosenByAnswer, codecForA, isTelephoneEvent, ourOffer, sameFormat, type CodecPolicy } from './negotiation';
+import { chosenByAnswer, codecForA, isTelephoneEvent, sameFormat, type CodecPolicy } from './negotiation';
 import { Placement } from './placement';
 import { SessionQuality } from './quality';
 import { answerTo, applyOutboundAnswer, applyReanswer, applyReoffer, chooseOwnCodec } from './answers';
@@ -194,9 +194,9 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
     const e = this.#legs.add(name, { dialog });
     const a = this.#legs.a;
     // a's codec first, so that a callee that takes it is relayed undecoded
-    e.sdp.ourFormats = ourOffer(this.#ctx.codecs, this.#policy, a.sdp.format ? [a.sdp.format] : []);
+    const sdp = this.#legs.ourOffer(e, this.#policy, a.sdp.format ? [a.sdp.format] : []);
     this.safeEmit('leg', e.leg);
-    return e.sdp.build(this.#ctx, e.leg.endpoint, { direction: 'sendrecv' });
+    return sdp;
   }
 
   // ------------------------------------------------------------ answers

@@ -1,4 +1,5 @@
 /** What a MediaServer lends its sessions: pools, addresses, codec policy and media settings. */
+import type { Codec2Mode } from '../codecs/fmtp';
 import type { CodecName } from '../codecs/table';
 import type { Factory } from '../graph/Factory';
 import type { ForwardPlane } from '../forward/ForwardPlane';
@@ -31,6 +32,8 @@ export interface SessionContext {
   };
   /** Opus encoder settings for legs that send Opus. */
   opus?: OpusSettings;
+  /** The Codec2 mode assumed when a peer's fmtp names none. */
+  codec2Mode?: Codec2Mode;
   /** Packet loss concealment on transcoded directions; default true. */
   plc?: boolean;
   /** Media roots of IVR legs when the call gives none. */

@@ -61,6 +61,7 @@ export class LegSdp {
       ptime,
       telephoneEvent: this.telephoneEvent?.pt,
       opus,
+      codec2Mode: f.codec!.name === 'CODEC2' ? ctx.codec2Mode : undefined,
     };
   }
 

@@ -12,11 +12,11 @@ import type { MediaRoots } from '../media/mediaRoots';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import { wantsToReceive } from '../sdp/build';
 import { parseSdp } from '../sdp/parse';
-import type { SdpMedia } from '../sdp/model';
+import type { SdpFormat, SdpMedia } from '../sdp/model';
 import type { SessionContext } from './context';
 import type { LegDialog, SessionKind } from './info';
 import { LegSdp } from './legSdp';
-import { offerForB, ourOffer, type CodecPolicy } from './negotiation';
+import { offerForB, offerPtime, ourOffer, type CodecPolicy } from './negotiation';
 import { resumeStream, sentStream, type BoundPair, type Replay, type SdpState, type SessionOptions } from './snapshot';
 
 /** One of our offers towards the callee side: a port pair and what we offered on it. */
@@ -173,8 +173,7 @@ export class LegSet {
     const ctx = this.#ctx;
     if (kind === 'outbound') {
       const e = this.add('a', { dialog: o.dialog });
-      e.sdp.ourFormats = ourOffer(ctx.codecs, o.policy);
-      return e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv' });
+      return this.ourOffer(e, o.policy);
     }
     const offer = parseSdp(sdp);
     if (!offer.audio) throw new SdpError('SDP: no usable audio m-line (RTP/AVP or RTP/AVPF with a non-zero port)');
@@ -190,15 +189,25 @@ export class LegSet {
     return kind === 'ivr' ? '' : this.offerSlot(o.branch ?? '', offer.audio, o.policy).offerSdp;
   }
 
+  /** Our own offer on leg `e` (an outbound leg): `first` (the other leg's format) leads. */
+  ourOffer(e: Entry, policy: CodecPolicy | undefined, first: SdpFormat[] = []): string {
+    const ctx = this.#ctx;
+    e.sdp.ourFormats = ourOffer(ctx.codecs, policy, first, ctx.codec2Mode);
+    return e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv', ptime: offerPtime(e.sdp.ourFormats) });
+  }
+
   /** Our offer to the callee side on a new port pair, for the caller's offer `offer`. */
   offerSlot(branch: string, offer: SdpMedia, policy: CodecPolicy | undefined): Slot {
     const ctx = this.#ctx;
-    const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy);
+    const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy, ctx.codec2Mode);
     const endpoint = this.bind(ctx.bindAddress);
     const sdp = this.newSdp();
     try {
       sdp.ourFormats = formats;
-      const offerSdp = sdp.build(ctx, endpoint, { direction: offer.direction, ptime: offer.ptime });
+      const offerSdp = sdp.build(ctx, endpoint, {
+        direction: offer.direction,
+        ptime: offerPtime(formats, offer.ptime),
+      });
       const slot: Slot = { branch, endpoint, sdp, offerSdp };
       this.slots.set(branch, slot);
       return slot;

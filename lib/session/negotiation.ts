@@ -4,7 +4,7 @@
  * each leg uses once B answered, and whether media is relayed or transcoded.
  */
 import { CODECS, findCodec, type CodecInfo, type CodecName } from '../codecs/table';
-import { parseCodec2Fmtp } from '../codecs/fmtp';
+import { codec2FrameMs, parseCodec2Fmtp, parseFmtpPairs, type Codec2Mode } from '../codecs/fmtp';
 import { NoCommonCodecError } from '../errors';
 import type { SdpFormatSpec } from '../sdp/build';
 import type { SdpFormat, SdpMedia } from '../sdp/model';
@@ -21,6 +21,23 @@ const OUR_FMTP: Partial<Record<CodecName, string>> = {
   opus: 'useinbandfec=1',
 };
 
+/** The fmtp we offer for `name`; Codec2 names the mode the server assumes. */
+function ourFmtp(name: CodecName, codec2Mode?: Codec2Mode): string | undefined {
+  return name === 'CODEC2' && codec2Mode !== undefined ? `mode=${codec2Mode}` : OUR_FMTP[name];
+}
+
+/**
+ * The a=ptime of an offer: the one given, made a multiple of 40 when we offer
+ * Codec2 in a 40 ms mode (peers like baresip encode at the ptime they are
+ * offered, one frame per packet).
+ */
+export function offerPtime(formats: SdpFormatSpec[], ptime?: number): number | undefined {
+  const c2 = formats.find((f) => f.name.toUpperCase() === 'CODEC2' && parseFmtpPairs(f.fmtp).has('mode'));
+  if (!c2) return ptime;
+  const frame = codec2FrameMs(parseCodec2Fmtp(c2.fmtp).mode);
+  return ptime === undefined ? (frame > 20 ? frame : undefined) : ptime % frame === 0 ? ptime : frame;
+}
+
 export function isTelephoneEvent(f: SdpFormat): boolean {
   return f.name.toLowerCase() === 'telephone-event' && f.clockRate === 8000;
 }
@@ -32,7 +49,11 @@ export function usableFormats(m: SdpMedia): SdpFormat[] {
 
 export function sameFormat(x: { name: string; fmtp?: string }, y: { name: string; fmtp?: string }): boolean {
   if (x.name.toLowerCase() !== y.name.toLowerCase()) return false;
-  if (x.name.toUpperCase() === 'CODEC2') return parseCodec2Fmtp(x.fmtp).mode === parseCodec2Fmtp(y.fmtp).mode;
+  // a Codec2 line without a mode is any mode: what it sends is read from the wire
+  if (x.name.toUpperCase() === 'CODEC2') {
+    if (!parseFmtpPairs(x.fmtp).has('mode') || !parseFmtpPairs(y.fmtp).has('mode')) return true;
+    return parseCodec2Fmtp(x.fmtp).mode === parseCodec2Fmtp(y.fmtp).mode;
+  }
   return true;
 }
 
@@ -116,6 +137,7 @@ export function offerForB(
   preference: CodecName[],
   transcode: boolean,
   policy: CodecPolicy = {},
+  codec2Mode?: Codec2Mode,
 ): SdpFormatSpec[] {
   const usable = usableFormats(a);
   if (usable.length === 0) {
@@ -133,16 +155,16 @@ export function offerForB(
   };
   const add = (name: string, explicit: boolean) => {
     const c = findCodec(name);
-    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) return;
+    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: ourFmtp(c.name, codec2Mode) }))) return;
     // a codec the policy hid comes back only when asked for by name
     if (!explicit && (listMatches(policy.strip, { name: c.name }) || listMatches(policy.mask, { name: c.name })))
       return;
-    const own = usable.find((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }));
+    const own = usable.find((f) => sameFormat(f, { name: c.name, fmtp: ourFmtp(c.name, codec2Mode) }));
     if (own) return void out.push(toSpec(own)); // stripped from A's list, transcoded back in: A's own format
     const pt = c.staticPt ?? freePt(c.dynamicPt);
     if (pt === undefined || (c.staticPt !== undefined && used.has(pt))) return;
     used.add(pt);
-    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: ourFmtp(c.name, codec2Mode) });
   };
   for (const e of policy.transcode ?? []) add(entryName(e), true);
   if (transcode) for (const name of preference) add(name, false);
@@ -169,7 +191,12 @@ export function offerForB(
  * already uses, so that a peer taking it is relayed), then our codecs in
  * preference order minus what the policy strips, then telephone-event.
  */
-export function ourOffer(preference: CodecName[], policy: CodecPolicy = {}, first: SdpFormat[] = []): SdpFormatSpec[] {
+export function ourOffer(
+  preference: CodecName[],
+  policy: CodecPolicy = {},
+  first: SdpFormat[] = [],
+  codec2Mode?: Codec2Mode,
+): SdpFormatSpec[] {
   const out: SdpFormatSpec[] = first.map(toSpec);
   const used = new Set(out.map((f) => f.pt));
   const dynamic = () => {
@@ -178,12 +205,12 @@ export function ourOffer(preference: CodecName[], policy: CodecPolicy = {}, firs
   };
   for (const name of [...(policy.transcode ?? []).map(entryName), ...preference]) {
     const c = findCodec(name);
-    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: OUR_FMTP[c.name] }))) continue;
+    if (!c || !c.mime || out.some((f) => sameFormat(f, { name: c.name, fmtp: ourFmtp(c.name, codec2Mode) }))) continue;
     if (listMatches(policy.strip, { name: c.name }) || listMatches(policy.mask, { name: c.name })) continue;
     const pt = c.staticPt ?? (c.dynamicPt !== undefined && !used.has(c.dynamicPt) ? c.dynamicPt : dynamic());
     if (pt === undefined || used.has(pt)) continue;
     used.add(pt);
-    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: OUR_FMTP[c.name] });
+    out.push({ pt, name: c.name, clockRate: c.clockRate, channels: c.sdpChannels, fmtp: ourFmtp(c.name, codec2Mode) });
   }
   if (out.length === 0) throw new NoCommonCodecError('The codec options leave nothing to offer');
   const te = used.has(101) ? dynamic() : 101;

@@ -6,6 +6,7 @@
 #include "../filters/audio_fork.h"
 #include "../filters/audio_inject.h"
 #include "../filters/audio_mix.h"
+#include "../filters/codec2.h"
 #include "../filters/dtmf_detect.h"
 #include "../filters/level_meter.h"
 #include "../filters/loss_meter.h"
@@ -50,6 +51,8 @@ std::vector<MethodInfo> BuildTable() {
       M(RMS_OPUS_ENC_GET_COMPLEXITY, IntOut),
       M(RMS_OPUS_ENC_ENABLE_DTX, IntIn),
       M(RMS_OPUS_ENC_ENABLE_VBR, IntIn),
+      // our own Codec2 filters
+      M(RMS_CODEC2_SET_LINK, IntIn),
       // our own loss meter
       MethodInfo{RMS_LOSS_METER_GET, "RMS_LOSS_METER_GET", ArgKind::BytesOut, sizeof(rms::BurstGapSnapshot)},
       M(RMS_LOSS_METER_RESET, None),

@@ -5,7 +5,12 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <vector>
+
+#include "codec2_detect.h"
+#include "codec2_link.h"
 
 namespace rms {
 
@@ -47,6 +52,12 @@ struct Codec2State {
   void Close() {
     if (c2) codec2_destroy(c2);
     c2 = nullptr;
+  }
+  // A running filter changes mode (it learnt the peer's from the wire).
+  bool Reopen(int next) {
+    Close();
+    mode = next;
+    return Open();
   }
   int FrameMs() const {
     // Before Open(): 20 ms for 3200/2400, 40 ms for the lower rates.
@@ -90,6 +101,7 @@ int GetChannels(MSFilter*, void* arg) {
 
 struct Encoder {
   Codec2State codec;
+  std::shared_ptr<Codec2Link> follow;  // the decoder of the same leg says which mode the peer uses
   MSBufferizer input;
   int ptimeMs = 0;  // 0: one frame per packet
   uint32_t ts = 0;
@@ -117,12 +129,28 @@ int FramesPerPacket(const Encoder* e) {
 
 void EncPreprocess(MSFilter* f) {
   auto* e = static_cast<Encoder*>(f->data);
+  const int known = e->follow ? e->follow->mode.load(std::memory_order_relaxed) : -1;
+  if (known >= 0) e->codec.mode = known;
   if (!e->codec.Open()) ms_error("codec2_create(%d) failed", e->codec.mode);
   e->pcm.assign(static_cast<size_t>(e->codec.samplesPerFrame), 0);
 }
 
+// The peer's decoder runs the mode its own configuration says: send that.
+void EncFollow(Encoder* e) {
+  const int m = e->follow->mode.load(std::memory_order_relaxed);
+  if (m < 0 || m == e->codec.mode) return;
+  const int was = BitrateOfMode(e->codec.mode);
+  if (!e->codec.Reopen(m)) {
+    ms_error("codec2_create(%d) failed", m);
+    return;
+  }
+  e->pcm.assign(static_cast<size_t>(e->codec.samplesPerFrame), 0);
+  ms_message("CODEC2 encoder: sending mode %d bps (was %d), the mode the peer sends", BitrateOfMode(m), was);
+}
+
 void EncProcess(MSFilter* f) {
   auto* e = static_cast<Encoder*>(f->data);
+  if (e->follow) EncFollow(e);
   if (!e->codec.c2) {
     ms_queue_flush(f->inputs[0]);
     return;
@@ -183,41 +211,134 @@ int EncSetBitrate(MSFilter* f, void* arg) {
   return 0;
 }
 
+int EncSetLink(MSFilter* f, void* arg) {
+  static_cast<Encoder*>(f->data)->follow = Codec2LinkFor(*static_cast<int*>(arg));
+  return 0;
+}
+
 int EncGetBitrate(MSFilter* f, void* arg) {
   *static_cast<int*>(arg) = BitrateOfMode(static_cast<Encoder*>(f->data)->codec.mode);
   return 0;
 }
 
 MSFilterMethod kEncMethods[] = {
-    {MS_FILTER_ADD_FMTP, EncAddFmtp},
-    {MS_FILTER_SET_SAMPLE_RATE, SetRate},
-    {MS_FILTER_GET_SAMPLE_RATE, GetRate},
-    {MS_FILTER_GET_NCHANNELS, GetChannels},
-    {MS_FILTER_SET_BITRATE, EncSetBitrate},
-    {MS_FILTER_GET_BITRATE, EncGetBitrate},
-    {MS_AUDIO_ENCODER_SET_PTIME, EncSetPtime},
-    {MS_AUDIO_ENCODER_GET_PTIME, EncGetPtime},
-    {0, nullptr},
+    {MS_FILTER_ADD_FMTP, EncAddFmtp},          {MS_FILTER_SET_SAMPLE_RATE, SetRate},
+    {MS_FILTER_GET_SAMPLE_RATE, GetRate},      {MS_FILTER_GET_NCHANNELS, GetChannels},
+    {MS_FILTER_SET_BITRATE, EncSetBitrate},    {MS_FILTER_GET_BITRATE, EncGetBitrate},
+    {MS_AUDIO_ENCODER_SET_PTIME, EncSetPtime}, {MS_AUDIO_ENCODER_GET_PTIME, EncGetPtime},
+    {RMS_CODEC2_SET_LINK, EncSetLink},         {0, nullptr},
 };
 
 // ---- decoder ----
+//
+// The mode comes from the wire (codec2_detect.h): the first packets are held
+// (at most kMaxHeld) until their sizes and timestamps name a mode, then
+// decoded in it. What the SDP said, or the server's default, is only the
+// guess when the packets cannot tell; a peer that turns out to send another
+// mode is logged once at warning level. A payload that later stops fitting
+// the mode (kRedetectAfter in a row) starts the detection again.
+
+constexpr size_t kMaxHeld = 3;
+constexpr int kRedetectAfter = 3;
 
 struct Decoder {
   Codec2State codec;
+  int assumed = kDefaultMode;  // what the SDP or the default said, for the warning
+  bool decided = false;
+  bool sure1400 = false;  // a 1300 guess is corrected once a frame uses all 56 bits
+  Codec2Detector detect;
+  std::deque<mblk_t*> held;
+  std::shared_ptr<Codec2Link> link;
+  bool warned = false;
+  int misfits = 0;
   uint64_t badPackets = 0;
 };
 
 void DecInit(MSFilter* f) { f->data = new Decoder(); }
 
+void DecDropHeld(Decoder* d) {
+  for (mblk_t* m : d->held) freemsg(m);
+  d->held.clear();
+}
+
 void DecUninit(MSFilter* f) {
   auto* d = static_cast<Decoder*>(f->data);
+  DecDropHeld(d);
   d->codec.Close();
   delete d;
 }
 
 void DecPreprocess(MSFilter* f) {
   auto* d = static_cast<Decoder*>(f->data);
+  d->assumed = d->codec.mode;
+  // A graph rebuilt on a live leg starts in what the previous one learnt.
+  const int known = d->link ? d->link->mode.load(std::memory_order_relaxed) : -1;
+  if (known >= 0) {
+    d->codec.mode = known;
+    d->decided = true;
+  }
   if (!d->codec.Open()) ms_error("codec2_create(%d) failed", d->codec.mode);
+}
+
+void DecWarnOnce(Decoder* d, int mode) {
+  if (mode == d->assumed || d->warned) return;
+  d->warned = true;
+  if (d->link && d->link->warned.exchange(true)) return;
+  ms_warning("CODEC2 decoder: the peer sends mode %d bps, not the %d bps assumed (SDP or default); decoding %d",
+             BitrateOfMode(mode), BitrateOfMode(d->assumed), BitrateOfMode(mode));
+}
+
+void DecSettle(Decoder* d, int mode) {
+  d->decided = true;
+  d->misfits = 0;
+  if (mode != d->codec.mode && !d->codec.Reopen(mode)) ms_error("codec2_create(%d) failed", mode);
+  if (d->link) d->link->mode.store(mode, std::memory_order_relaxed);
+  DecWarnOnce(d, mode);
+}
+
+void DecDecode(MSFilter* f, Decoder* d, mblk_t* im) {
+  const size_t len = static_cast<size_t>(im->b_wptr - im->b_rptr);
+  const size_t fb = d->codec.c2 ? static_cast<size_t>(d->codec.bytesPerFrame) : 0;
+  // A payload that is not whole frames of our mode (garbage, or a peer that
+  // changed mode) would decode into noise: drop it.
+  if (fb == 0 || len == 0 || len % fb != 0 || len / fb > 16) {
+    if (d->badPackets++ % 250 == 0)
+      ms_warning("CODEC2 decoder (mode %d bps): dropped a %u-byte payload that is not whole %u-byte frames",
+                 BitrateOfMode(d->codec.mode), static_cast<unsigned>(len), static_cast<unsigned>(fb));
+    freemsg(im);
+    return;
+  }
+  const size_t frames = len / fb;
+  const size_t spf = static_cast<size_t>(d->codec.samplesPerFrame);
+  mblk_t* om = allocb(frames * spf * 2, 0);
+  for (size_t i = 0; i < frames; ++i) {
+    codec2_decode(d->codec.c2, reinterpret_cast<short*>(om->b_wptr), im->b_rptr + i * fb);
+    om->b_wptr += spf * 2;
+  }
+  mblk_meta_copy(im, om);
+  freemsg(im);
+  ms_queue_put(f->outputs[0], om);
+}
+
+// Watches a decided stream: 1300 that proves to be 1400, or a payload that no
+// longer fits (the detection starts again).
+void DecCheck(Decoder* d, const mblk_t* im) {
+  const size_t len = static_cast<size_t>(im->b_wptr - im->b_rptr);
+  if (d->codec.mode == CODEC2_MODE_1300 && !d->sure1400 && Codec2Detector::UsesLastNibble(im->b_rptr, len)) {
+    d->sure1400 = true;
+    ms_message("CODEC2 decoder: frames use all 56 bits: the peer sends 1400, not 1300");
+    DecSettle(d, CODEC2_MODE_1400);
+    return;
+  }
+  const size_t fb = static_cast<size_t>(d->codec.bytesPerFrame);
+  if (fb && len % fb == 0) {
+    d->misfits = 0;
+    return;
+  }
+  if (++d->misfits >= kRedetectAfter && !Codec2Detector::FitsNoMode(len)) {
+    d->decided = false;
+    d->detect.Reset();
+  }
 }
 
 void DecProcess(MSFilter* f) {
@@ -225,31 +346,33 @@ void DecProcess(MSFilter* f) {
   mblk_t* im;
   while ((im = ms_queue_get(f->inputs[0])) != nullptr) {
     if (im->b_cont) msgpullup(im, static_cast<size_t>(-1));
+    if (d->decided) {
+      DecCheck(d, im);
+      if (d->decided) {
+        DecDecode(f, d, im);
+        continue;
+      }
+    }
     const size_t len = static_cast<size_t>(im->b_wptr - im->b_rptr);
-    const size_t fb = d->codec.c2 ? static_cast<size_t>(d->codec.bytesPerFrame) : 0;
-    // A payload that is not whole frames of our mode means a mode mismatch
-    // with the peer (or garbage): decoding it would be noise, so drop it.
-    if (fb == 0 || len == 0 || len % fb != 0 || len / fb > 16) {
-      if (d->badPackets++ % 250 == 0)
-        ms_warning(
-            "CODEC2 decoder (mode %d bps): dropped a %u-byte payload that is not whole %u-byte frames; "
-            "does the peer use another mode?",
-            BitrateOfMode(d->codec.mode), static_cast<unsigned>(len), static_cast<unsigned>(fb));
-      freemsg(im);
+    if (Codec2Detector::FitsNoMode(len)) {
+      DecDecode(f, d, im);  // counted and dropped there
       continue;
     }
-    const size_t frames = len / fb;
-    const size_t spf = static_cast<size_t>(d->codec.samplesPerFrame);
-    mblk_t* om = allocb(frames * spf * 2, 0);
-    for (size_t i = 0; i < frames; ++i) {
-      codec2_decode(d->codec.c2, reinterpret_cast<short*>(om->b_wptr), im->b_rptr + i * fb);
-      om->b_wptr += spf * 2;
+    int mode = d->detect.Feed(im->b_rptr, len, static_cast<uint16_t>(mblk_get_cseq(im)), mblk_get_timestamp_info(im));
+    d->held.push_back(im);
+    if (mode < 0 && d->held.size() >= kMaxHeld) mode = Codec2Detector::Guess(len, d->codec.mode);
+    if (mode < 0) continue;
+    if (mode == CODEC2_MODE_1400) d->sure1400 = true;
+    DecSettle(d, mode);
+    while (!d->held.empty()) {
+      mblk_t* m = d->held.front();
+      d->held.pop_front();
+      DecDecode(f, d, m);
     }
-    mblk_meta_copy(im, om);
-    freemsg(im);
-    ms_queue_put(f->outputs[0], om);
   }
 }
+
+void DecPostprocess(MSFilter* f) { DecDropHeld(static_cast<Decoder*>(f->data)); }
 
 int DecAddFmtp(MSFilter* f, void* arg) { return SetMode(f, &static_cast<Decoder*>(f->data)->codec, arg); }
 
@@ -258,6 +381,11 @@ int DecSetBitrate(MSFilter* f, void* arg) {
   int mode = Codec2ModeForBitrate(*static_cast<int*>(arg));
   if (mode < 0 || (d->codec.c2 && mode != d->codec.mode)) return -1;
   d->codec.mode = mode;
+  return 0;
+}
+
+int DecSetLink(MSFilter* f, void* arg) {
+  static_cast<Decoder*>(f->data)->link = Codec2LinkFor(*static_cast<int*>(arg));
   return 0;
 }
 
@@ -272,10 +400,15 @@ int DecHavePlc(MSFilter*, void* arg) {
 }
 
 MSFilterMethod kDecMethods[] = {
-    {MS_FILTER_ADD_FMTP, DecAddFmtp},        {MS_FILTER_SET_SAMPLE_RATE, SetRate},
-    {MS_FILTER_GET_SAMPLE_RATE, GetRate},    {MS_FILTER_GET_NCHANNELS, GetChannels},
-    {MS_FILTER_SET_BITRATE, DecSetBitrate},  {MS_FILTER_GET_BITRATE, DecGetBitrate},
-    {MS_AUDIO_DECODER_HAVE_PLC, DecHavePlc}, {0, nullptr},
+    {MS_FILTER_ADD_FMTP, DecAddFmtp},
+    {MS_FILTER_SET_SAMPLE_RATE, SetRate},
+    {MS_FILTER_GET_SAMPLE_RATE, GetRate},
+    {MS_FILTER_GET_NCHANNELS, GetChannels},
+    {MS_FILTER_SET_BITRATE, DecSetBitrate},
+    {MS_FILTER_GET_BITRATE, DecGetBitrate},
+    {MS_AUDIO_DECODER_HAVE_PLC, DecHavePlc},
+    {RMS_CODEC2_SET_LINK, DecSetLink},
+    {0, nullptr},
 };
 
 }  // namespace
@@ -330,7 +463,7 @@ MSFilterDesc rms_codec2_dec_desc = {
     rms::DecInit,
     rms::DecPreprocess,
     rms::DecProcess,
-    nullptr,
+    rms::DecPostprocess,
     rms::DecUninit,
     rms::kDecMethods,
     0,

@@ -3,6 +3,10 @@
 #pragma once
 #include "../core/ms_includes.h"
 
+// Both filters: the leg's link id (codec2_link.h). The decoder publishes the
+// mode the peer sends; an encoder given a link follows that mode.
+#define RMS_CODEC2_SET_LINK MS_FILTER_METHOD(MS_FILTER_PLUGIN_ID, 80, int)
+
 extern "C" {
 extern MSFilterDesc rms_codec2_enc_desc;
 extern MSFilterDesc rms_codec2_dec_desc;
