@@ -30,6 +30,7 @@ const BUILTIN_FILTERS = [
   'RmsAudioInject',
   'RmsAudioMix',
   'RmsVoiceDetect',
+  'RmsSourceGate',
 ];
 
 const STREAM_FILTERS: Record<string, new (n: NativeFilter) => Filter<any>> = {

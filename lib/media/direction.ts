@@ -2,9 +2,15 @@
  * One direction of a bridge between two legs, as a chain of filters:
  *
  *   relay:      rtprecv -> [loss meter] -> [tee] -> rtpsend
- *   transcode:  rtprecv -> [loss meter] -> decoder -> [PLC] -> [tee] -> [level]
- *               -> [silence] -> [DTMF detector] -> [resampler] -> [DTMF generator]
- *               -> encoder -> rtpsend
+ *   transcode:  rtprecv -> [loss meter] -> decoder -> [PLC -> gate] -> [tee]
+ *               -> [level] -> [silence] -> [DTMF detector] -> [resampler]
+ *               -> [DTMF generator] -> encoder -> rtpsend
+ *
+ * With concealment the gate (RmsSourceGate) gets a copy of what rtprecv plays
+ * out (a tee right after it) and lets the decoded and concealed audio through
+ * only while packets still come: concealment bridges a gap of up to 100 ms,
+ * and a source that stops (hold, silence suppression) makes us send nothing
+ * instead of concealment and noise, as a relay would.
  *
  * The tee, when asked for, is where recordings tap the direction (packets
  * when relayed, decoded and concealed PCM when transcoded); its output 0
@@ -97,6 +103,9 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
   const recv = g.add(f.rtpReceiver());
   recv.setEndpoint(from.endpoint);
   const chain: Filter<any>[] = [recv];
+  // concealment stops with its source: the gate hears of every packet played out
+  const arrivals = !o.relay && o.plc ? g.add(f.createFilter('MSTee')) : undefined;
+  if (arrivals) chain.push(arrivals);
   const meter = o.meters ? g.add(f.lossMeter()) : undefined;
   if (meter) chain.push(meter);
   let decodeRate = 0;
@@ -141,6 +150,9 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
         chain.push(p);
         plc = 'generic';
       }
+      const gate = g.add(f.createFilter('RmsSourceGate'));
+      arrivals!.link(gate, { from: 1, to: 1 });
+      chain.push(gate);
     }
     if (o.tap) addTee(decodeRate);
     if (st.from) streamFrom = { tee: tee(), pin: 1, rate: decodeRate };

@@ -1,0 +1,74 @@
+#include "source_gate.h"
+
+#include <cstdint>
+
+namespace rms {
+namespace {
+
+constexpr int kDefaultHoldMs = 100;  // five 20 ms frames of concealment, then nothing
+
+struct Gate {
+  int holdMs = kDefaultHoldMs;
+  bool seen = false;  // no packet yet: nothing to conceal
+  uint64_t lastMs = 0;
+};
+
+Gate* Of(MSFilter* f) { return static_cast<Gate*>(f->data); }
+
+void Init(MSFilter* f) { f->data = new Gate(); }
+void Uninit(MSFilter* f) { delete Of(f); }
+
+// A new run (a graph rebuilt on a live leg) waits for the source again.
+void Preprocess(MSFilter* f) { Of(f)->seen = false; }
+
+void Process(MSFilter* f) {
+  Gate* g = Of(f);
+  const uint64_t now = f->ticker->time;
+  if (f->inputs[1] && !ms_queue_empty(f->inputs[1])) {
+    ms_queue_flush(f->inputs[1]);
+    g->seen = true;
+    g->lastMs = now;
+  }
+  const bool open = g->seen && now - g->lastMs <= static_cast<uint64_t>(g->holdMs);
+  mblk_t* m;
+  while ((m = ms_queue_get(f->inputs[0])) != nullptr) {
+    if (open)
+      ms_queue_put(f->outputs[0], m);
+    else
+      freemsg(m);
+  }
+}
+
+int SetHold(MSFilter* f, void* arg) {
+  const int ms = *static_cast<int*>(arg);
+  if (ms < 0 || ms > 10000) return -1;
+  Of(f)->holdMs = ms;
+  return 0;
+}
+
+MSFilterMethod kMethods[] = {
+    {RMS_SOURCE_GATE_SET_HOLD, SetHold},
+    {0, nullptr},
+};
+
+}  // namespace
+}  // namespace rms
+
+extern "C" {
+MSFilterDesc rms_source_gate_desc = {
+    MS_FILTER_PLUGIN_ID,
+    "RmsSourceGate",
+    "Passes decoded audio while its source still sends packets",
+    MS_FILTER_OTHER,
+    nullptr,
+    2,
+    1,
+    rms::Init,
+    rms::Preprocess,
+    rms::Process,
+    nullptr,
+    rms::Uninit,
+    rms::kMethods,
+    0,
+};
+}
