@@ -19,6 +19,7 @@
 #include "filters/audio_inject.h"
 #include "filters/dtmf_detect.h"
 #include "filters/voice_detect.h"
+#include "filters/wav_rec.h"
 #include "forward/plane_wrap.h"
 #include "instance.h"
 #include "log_sink.h"
@@ -136,6 +137,7 @@ Napi::Object Constants(Napi::Env env) {
   EV(RMS_AUDIO_FORK_READY);
   EV(RMS_AUDIO_INJECT_MARK_EVENT);
   EV(RMS_VOICE_DETECT_EVENT);
+  EV(RMS_WAV_REC_FAILED);
 #undef EV
   c.Set("events", events);
   Napi::Object ids = Napi::Object::New(env);

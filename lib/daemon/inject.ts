@@ -6,6 +6,7 @@
  * stop what they send from reaching the other side, start recording records
  * the call (both legs, mixed).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BDict } from '../control/bencode';
@@ -154,6 +155,19 @@ function freeName(dir: string, base: string): string {
 }
 
 /**
+ * `recording-<call-id>`, made a safe file name: other characters become `_`,
+ * and a Call-ID too long for a file name (NAME_MAX is 255 bytes, with room
+ * for `-N.wav`) is cut and ends in a hash of the whole, so that calls whose
+ * Call-IDs share a long prefix still get names of their own.
+ */
+export function defaultRecordingName(callId: string): string {
+  const safe = callId.replace(/[^A-Za-z0-9_.@+-]/g, '_').replace(/^\.+/, '_');
+  if (safe.length <= 200) return `recording-${safe}`;
+  const hash = createHash('sha256').update(callId).digest('hex').slice(0, 16);
+  return `recording-${safe.slice(0, 180)}-${hash}`;
+}
+
+/**
  * start recording: both legs of the call, decoded and mixed, into a new WAV
  * inside the media roots: `output-destination` when given, else
  * `recording-<call-id>.wav` in the first root (a name in use gets -2, -3...).
@@ -164,8 +178,7 @@ export function startRecording(req: NgStartRecording, e: CallView, roots: MediaR
   const bridge = e.session.bridge!;
   if (!roots || roots.roots.length === 0) refuse('No media roots are configured (mediaRoots): recording is off');
   if (bridge.recordingFile) return okReply({ warning: `already recording to ${bridge.recordingFile}` });
-  const wanted =
-    req.outputDestination ?? `recording-${req.callId.replace(/[^A-Za-z0-9_.@+-]/g, '_').replace(/^\.+/, '_')}`;
+  const wanted = req.outputDestination ?? defaultRecordingName(req.callId);
   const base = wanted.replace(/\.wav$/i, '');
   const first = roots.resolveForWrite(`${base}.wav`);
   const file = path.join(path.dirname(first), freeName(path.dirname(first), path.basename(base)));

@@ -66,7 +66,7 @@ export class Gateway extends SafeEmitter<GatewayEvents> {
     onError: (err) => this.safeEmit('error', err),
   });
   readonly #meters = new DirectionMeters<LegName>();
-  readonly #recordings = new Recordings<LegName>();
+  readonly #recordings = new Recordings<LegName>((err) => this.safeEmit('error', err));
   /** Whether we send to a leg (false: it is on hold, recvonly or inactive). */
   readonly #sending = { a: true, b: true };
   /** What a leg sends is not passed on (ng block media). */

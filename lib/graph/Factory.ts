@@ -31,6 +31,7 @@ const BUILTIN_FILTERS = [
   'RmsAudioMix',
   'RmsVoiceDetect',
   'RmsSourceGate',
+  'RmsWavRec',
 ];
 
 const STREAM_FILTERS: Record<string, new (n: NativeFilter) => Filter<any>> = {
@@ -184,7 +185,7 @@ export class Factory {
   }
 
   fileRecorder(): FileRecorder {
-    return this.createFilter(constants().filterIds.MS_FILE_REC_ID) as FileRecorder;
+    return this.createFilter('RmsWavRec') as FileRecorder;
   }
 
   rtpReceiver(): RtpReceiver {
@@ -233,6 +234,10 @@ export class Factory {
         f = new DtmfGenerator(native);
         break;
       default:
+        if (info.name === 'RmsWavRec') {
+          f = new FileRecorder(native);
+          break;
+        }
         if (info.name === 'RmsOpusEnc') {
           f = new OpusEncoder(native);
           break;

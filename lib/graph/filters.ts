@@ -153,33 +153,45 @@ export class FilePlayer extends Filter<FilePlayerEvents> {
   }
 }
 
-/** MSFileRec: writes PCM to a WAV file (header completed on closeFile()), or raw bytes to any other file. */
-export class FileRecorder extends Filter {
-  /**
-   * Opens `file` for recording, truncating it. ms2 5.1's MSFileRec writes no
-   * header space for a new file and writes the WAV header over the first 44
-   * bytes of audio at close; an existing WAV it appends to. So a .wav file is
-   * first created here holding a header and one silent sample, and ms2
-   * appends after them: the recording starts 1/rate s late, intact.
-   */
+export interface FileRecorderEvents extends FilterEvents {
+  /** Writing failed (a full disk, an I/O error): the file holds what came before, with a complete header. */
+  failed: (err: { errno: number }) => void;
+}
+
+/**
+ * RmsWavRec (Factory.fileRecorder()): writes PCM to a WAV file, or raw bytes
+ * to any other file, appending to what the file holds; the header is brought
+ * up to date every second and on closeFile(). A write error ends the
+ * recording cleanly and emits 'failed' (listen before the graph is attached).
+ * Works with ms2's MSFileRec too, through the recorder interface both have.
+ */
+export class FileRecorder extends Filter<FileRecorderEvents> {
+  /** Creates or truncates `file` (a WAV with an empty data chunk) and opens it for recording. */
   open(file: string): void {
-    if (/\.wav$/i.test(file)) {
-      // header + one silent sample; ms2 rewrites the header with its rate at close
-      fs.writeFileSync(file, Buffer.concat([wavHeader(8000, 1, 2), Buffer.alloc(2)]));
-    }
-    this.call('MS_FILE_REC_OPEN', file);
+    if (/\.wav$/i.test(file)) fs.writeFileSync(file, wavHeader(8000, 1, 2));
+    else fs.writeFileSync(file, Buffer.alloc(0));
+    this.append(file);
+  }
+
+  /** Opens an existing file (a WAV with its header, or raw) and records after what it holds. */
+  append(file: string): void {
+    this.call('MS_RECORDER_OPEN', file);
   }
 
   start(): void {
-    this.call('MS_FILE_REC_START');
+    this.call('MS_RECORDER_START');
   }
 
   stop(): void {
-    this.call('MS_FILE_REC_STOP');
+    this.call('MS_RECORDER_PAUSE');
   }
 
   closeFile(): void {
-    this.call('MS_FILE_REC_CLOSE');
+    this.call('MS_RECORDER_CLOSE');
+  }
+
+  protected override onNotification(n: FilterNotification): void {
+    if (n.name === 'RMS_WAV_REC_FAILED') this.safeEmit('failed', { errno: n.payload.readInt32LE(0) });
   }
 }
 

@@ -364,6 +364,7 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
       for (const l of [this, other]) if (!l.#host && !l.#closed) l.#goAlone();
       throw err;
     }
+    br.on('error', (err) => this.safeEmit('error', err));
     this.#enterBridge(br, other);
     other.#enterBridge(br, this);
     return br;

@@ -6,6 +6,7 @@
  * untouched; the graph (rebuilt detached) then appends to it.
  */
 import * as fs from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { InvalidStateError, MediaFileError } from '../errors';
 import type { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
@@ -64,6 +65,12 @@ export function createWav(file: string, rate: number): void {
 export class Recordings<L extends string> {
   readonly #list = new Map<number, Recording<L>>();
   #next = 1;
+  readonly #onFailed?: (err: MediaFileError) => void;
+
+  /** `onFailed`: a recording stopped because its file could not be written (a full disk); the rest goes on. */
+  constructor(onFailed?: (err: MediaFileError) => void) {
+    this.#onFailed = onFailed;
+  }
 
   /** Starts a recording of `sources` into `file` (created now); `wide` decides 16 or 8 kHz. Returns its id. */
   add(file: string, sources: L[], wide: boolean): number {
@@ -165,10 +172,30 @@ export class Recordings<L extends string> {
         if (first) head.link(sink, { from: out, to: mixer ? pin : 0 });
         else head.link(sink, { to: mixer ? pin : 0 });
       });
-      recorder.call('MS_FILE_REC_OPEN', r.file);
+      recorder.on('failed', ({ errno }) => this.#failed(r, errno));
+      recorder.append(r.file);
       recorder.start();
       r.recorder = recorder;
     }
+  }
+
+  // the recorder closed the file itself (complete up to the failed write): forget the recording
+  #failed(r: Recording<L>, errno: number): void {
+    if (this.#list.get(r.id) !== r) return;
+    this.#list.delete(r.id);
+    let name = String(errno);
+    try {
+      name = getSystemErrorName(-errno);
+    } catch {
+      // an errno Node does not know: the number
+    }
+    this.#onFailed?.(
+      new MediaFileError(
+        `Recording ${r.file} stopped after ${((Date.now() - r.started) / 1000).toFixed(1)} s: writing failed (${name}); the call goes on`,
+        r.file,
+        'not-writable',
+      ),
+    );
   }
 
   #close(r: Recording<L>): void {

@@ -101,6 +101,10 @@ std::vector<MethodInfo> BuildTable() {
       M(MS_FILE_REC_START, None),
       M(MS_FILE_REC_STOP, None),
       M(MS_FILE_REC_CLOSE, None),
+      M(MS_RECORDER_OPEN, String),
+      M(MS_RECORDER_START, None),
+      M(MS_RECORDER_PAUSE, None),
+      M(MS_RECORDER_CLOSE, None),
       // DTMF and tones
       M(MS_DTMF_GEN_PUT, Char),
       M(MS_DTMF_GEN_START, Char),
