@@ -103,6 +103,10 @@ struct Gate {
 // How long after a handback from the forwarder the packets waiting are
 // live media rather than stale.
 constexpr uint64_t kKeepFlushNs = 200000000;
+// How old a datagram waiting when a graph starts may be and still be live.
+constexpr int64_t kFreshNs = 100000000;
+// At most this many stale datagrams dropped per flush (a socket buffer holds ~1500).
+constexpr int kMaxTrim = 4096;
 
 uint64_t MonoNs() {
   timespec ts;
@@ -201,26 +205,53 @@ int64_t RealtimeNs() {
 // The kernel's arrival time of the datagram the next read returns (oRTP
 // reads it with a control buffer of its own that drops the timestamp): a
 // zero-length MSG_PEEK. Falls back to now.
-int64_t ArrivalOfNext(Gate* g, int fd) {
-  if (!g->observer->WantsArrivalTime()) return RealtimeNs();
-  if (g->stampFd != fd) {
-    int on = 1;
-    g->stampFd = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? fd : -1;
-  }
+void StampArrivals(Gate* g, int fd) {
+  if (g->stampFd == fd) return;
+  int on = 1;
+  g->stampFd = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? fd : -1;
+}
+
+// The kernel's arrival time of the datagram waiting first: -1 when none
+// waits, 0 when it carries no time (it came before SO_TIMESTAMPNS was on).
+int64_t PeekArrival(int fd) {
   alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(timespec))];
   msghdr mh{};
   mh.msg_control = ctl;
   mh.msg_controllen = sizeof(ctl);
-  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) >= 0) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
-      }
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) < 0) return -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      return static_cast<int64_t>(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
     }
   }
-  return RealtimeNs();
+  return 0;
+}
+
+int64_t ArrivalOfNext(Gate* g, int fd) {
+  if (!g->observer->WantsArrivalTime()) return RealtimeNs();
+  StampArrivals(g, fd);
+  const int64_t at = PeekArrival(fd);
+  return at > 0 ? at : RealtimeNs();
+}
+
+// MSRtpRecv flushes its socket when its graph starts. What waits there and
+// arrived in the last kFreshNs is the call's live media - a phone that
+// started sending with the answer, a graph rebuilt on a live leg - and stays
+// for the first read; what is older is stale (a leg that waited for its
+// answer with no graph) and goes, as the flush meant. The flush then reads
+// nothing.
+int TrimStale(Gate* g, int fd) {
+  StampArrivals(g, fd);
+  const int64_t oldest = RealtimeNs() - kFreshNs;
+  uint8_t scratch[1];
+  for (int i = 0; i < kMaxTrim; ++i) {
+    const int64_t at = PeekArrival(fd);
+    if (at < 0 || at >= oldest) break;
+    if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) < 0) break;  // a short read drops the datagram
+  }
+  return 0;
 }
 
 // An RTP datagram the gate lets through, to the observer (never RTCP on a
@@ -255,6 +286,7 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     if (flushing && MonoNs() < keep) return 0;
     if (!flushing) g->keepFlushUntilNs.store(0, std::memory_order_relaxed);
   }
+  if (g->rtp && ortp::Flushing(s)) return TrimStale(g, fd);
   TickerPoller* p = t_current;
   if (p != nullptr) {
     if (g->pollerId != p->id() || g->fd != fd) {
@@ -600,7 +632,12 @@ bool HasPendingSettings(RtpSession* session) {
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp) {
   RtpTransport* trs[2];
   rtp_session_get_transports(session, &trs[0], &trs[1]);
-  if (Gate* g = GateOf(trs[0])) g->mayConnect = rtp;
+  if (Gate* g = GateOf(trs[0])) {
+    g->mayConnect = rtp;
+    // from the start: a graph's first flush tells live datagrams from stale ones by it
+    const int fd = SocketOf(g, session);
+    if (fd >= 0) StampArrivals(g, fd);
+  }
   if (Gate* g = GateOf(trs[1])) g->mayConnect = rtcp;
 }
 

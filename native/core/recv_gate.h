@@ -132,7 +132,10 @@ using TransportBelowFn = RtpTransport* (*)(RtpTransport*);
 void RegisterTransportLayer(TransportRecvFn recv, TransportBelowFn below);
 
 // Whether the gate may connect() the RTP / RTCP socket: only if its port was
-// bound explicitly (not 0). Default: no.
+// bound explicitly (not 0). Default: no. Called once bound: the RTP socket
+// gets kernel arrival times from then on (SO_TIMESTAMPNS), so that the flush
+// when a graph starts keeps the datagrams that arrived in the last 100 ms
+// (live media) and drops only older ones.
 void SetGateMayConnect(RtpSession* session, bool rtp, bool rtcp);
 
 // Applies a latch mode to the session's current sockets and remote address:
