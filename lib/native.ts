@@ -151,6 +151,12 @@ export interface NativeRtpStats {
   telephoneEventsDropped: number;
   /** RTCP datagrams the receive gate refused as malformed before oRTP parsed them (native/core/rtcp_check.h). */
   rtcpInvalid: number;
+  /**
+   * Bytes of the RTCP datagrams received and handed to oRTP (those that
+   * rtcpReceived counts): in the clear only, so 0 on a session read through
+   * a security layer (SRTP, DTLS-SRTP).
+   */
+  rtcpBytesReceived: number;
   /** Why the last one was refused (e.g. 'report count', 'XR block'); only once one was. */
   rtcpLastInvalid?: string;
   /**

@@ -451,6 +451,7 @@ Napi::Value RtpSessionWrap::Stats(const Napi::CallbackInfo& info) {
   // and RTCP packets pushed out of pollRtcp()'s bounded store unread
   GateRtcpCounts rtcp = GetGateRtcpCounts(session_);
   o.Set("rtcpInvalid", static_cast<double>(rtcp.invalid));
+  o.Set("rtcpBytesReceived", static_cast<double>(rtcp.bytes));
   if (rtcp.invalid > 0) o.Set("rtcpLastInvalid", RtcpCheckName(rtcp.lastInvalid));
   o.Set("rtcpOverflow", static_cast<double>(rtcpStore_ ? rtcpStore_->overflow() : 0));
   return o;

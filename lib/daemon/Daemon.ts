@@ -133,6 +133,7 @@ export class Daemon {
       handler: (req) => this.#handle(req),
       log,
     });
+    this.calls.statistics.control = this.ng.control;
     this.health = new HealthCheck(config, this.media, this.calls);
     this.calls.on('callEnd', (end) => {
       this.#store?.changed(end.callId);

@@ -23,6 +23,7 @@ import { errorReplyFor, formatReply, parseRequest, splitMessage, type NgRequest 
 import { NgReplyCache } from '../control/ngReplyCache';
 import { NgStreamDecoder } from '../control/ngStream';
 import type { HostPort } from './config';
+import { ControlStats } from './controlStats';
 import { silentLogger, type Logger } from './log';
 
 /** Carries out one parsed request and returns its reply dictionary. */
@@ -96,6 +97,8 @@ export class NgServer {
   readonly #perSource = new Map<string, number>();
   #sweeper?: NodeJS.Timeout;
   #closed = false;
+  /** Per proxy and command, for the statistics command's controlstatistics. */
+  readonly control = new ControlStats();
   /** Counters for /metrics and the statistics command. */
   readonly stats: NgServerStats = {
     received: 0,
@@ -285,6 +288,7 @@ export class NgServer {
   async #produce(msg: Buffer, cookie: string, peer: { address: string; port: number }): Promise<Buffer> {
     let reply: BDict;
     let command = '?';
+    const t0 = process.hrtime.bigint();
     try {
       const req = parseRequest(msg);
       command = req.command;
@@ -301,6 +305,7 @@ export class NgServer {
       else this.#log.error({ ...fields, err }, `${what} (internal)`);
     }
     if (reply.result === 'error') this.stats.errors++;
+    this.control.record(peer.address, command, process.hrtime.bigint() - t0, reply.result === 'error');
     return formatReply(cookie, reply);
   }
 }

@@ -26,6 +26,7 @@ import { AdmissionError } from '../errors';
 import type { MediaLeg } from '../leg/MediaLeg';
 import type { MediaRoots } from '../media/mediaRoots';
 import type { MediaServer } from '../session/MediaServer';
+import type { QualitySample } from '../quality/QualityMonitor';
 import type { MediaSession } from '../session/MediaSession';
 import type { SessionSummary } from '../session/info';
 import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation';
@@ -34,7 +35,9 @@ import { silentLogger, type Logger } from './log';
 import { forwarding } from './forward';
 import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { loadRefusal, refuse } from './refuse';
-import { callReport, type CallFacts, type LegView } from './report';
+import { CallTotals, type EndReason } from './callTotals';
+import { callReport, liveFigures, noteTag, type CallFacts, type LegView } from './report';
+import { NgStatistics } from './statistics';
 
 export interface CallEntry extends CallFacts {
   callId: string;
@@ -57,7 +60,7 @@ export interface CallEntry extends CallFacts {
 export interface CallEnd {
   callId: string;
   summary: SessionSummary;
-  samples: readonly import('../quality/QualityMonitor').QualitySample[];
+  samples: readonly QualitySample[];
   transcoded: boolean;
 }
 
@@ -88,7 +91,9 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
   readonly #calls = new Map<string, CallEntry>();
   readonly startedAt = Date.now();
   #draining = false;
-  readonly totals = { calls: 0, finished: 0, transcodedFinished: 0, rejected: 0, limited: 0, timedOut: 0 };
+  readonly totals = new CallTotals();
+  /** What the statistics command answers (the daemon adds its control-plane counts). */
+  readonly statistics: NgStatistics;
   readonly #mediaTimeoutMs: number;
   readonly #offerTimeoutMs: number;
   readonly #sweeper?: NodeJS.Timeout;
@@ -100,6 +105,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     this.#log = opts.log ?? silentLogger;
     this.#mediaTimeoutMs = (opts.mediaTimeoutSec ?? 60) * 1000;
     this.#offerTimeoutMs = (opts.offerTimeoutSec ?? 300) * 1000;
+    this.statistics = new NgStatistics(this, opts.media);
     const shortest = Math.min(...[this.#mediaTimeoutMs, this.#offerTimeoutMs].filter((t) => t > 0));
     if (Number.isFinite(shortest)) {
       this.#sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(5000, shortest / 4)));
@@ -110,6 +116,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
   /** Stops the timeout sweeps (calls are left as they are: see closeAll()). */
   close(): void {
     clearInterval(this.#sweeper);
+    this.statistics.close();
   }
 
   /**
@@ -139,9 +146,8 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       } else if (s.state === 'offered') limit = this.#offerTimeoutMs;
       if (limit > 0 && now - since >= limit) {
         this.#log.info(`call ${e.callId}: timed out (${s.state}, nothing for ${Math.round((now - since) / 1000)} s)`);
-        this.totals.timedOut++;
         ended.push(e.callId);
-        this.#stop(e);
+        this.#stop(e, s.state === 'offered' ? 'offer timeout' : 'timeout');
       }
     }
     return ended;
@@ -185,7 +191,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
 
   /** Ends every call (their CallTerm reports go out as for a delete). */
   closeAll(): void {
-    for (const e of [...this.#calls.values()]) this.#stop(e);
+    for (const e of [...this.#calls.values()]) this.#stop(e, 'forced');
   }
 
   /** Carries out one request; throws typed errors for `result: error`. */
@@ -204,7 +210,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
       case 'list':
         return okReply({ calls: [...this.#calls.keys()].slice(0, req.limit) });
       case 'statistics':
-        return this.#statistics();
+        return okReply({ statistics: this.statistics.reply() });
       case 'play media':
         return playMedia(req, this.#entry(req.callId), this.#roots, this.#log, (err) => this.safeEmit('error', err));
       case 'stop media':
@@ -384,6 +390,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true });
     if (req.options.label && !e.labels.has(req.options.label)) e.labels.set(req.options.label, s.b?.name ?? 'b');
     e.lastAnswer = { sdp, toTag, reply };
+    noteTag(e, toTag);
     e.transcoded ||= !s.relay;
     const i = s.info();
     this.#log.info(
@@ -409,19 +416,22 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     const report = this.#report(e);
     if (req.deleteDelay) {
       clearTimeout(e.deleteTimer);
-      e.deleteTimer = setTimeout(() => this.#stop(e), req.deleteDelay * 1000);
+      e.deleteTimer = setTimeout(() => this.#stop(e, 'regular'), req.deleteDelay * 1000);
       e.deleteTimer.unref();
       return okReply({ ...report, warning: `deleted in ${req.deleteDelay} s` });
     }
-    this.#stop(e);
+    this.#stop(e, 'regular');
     return okReply(report);
   }
 
-  #stop(e: CallEntry): void {
+  #stop(e: CallEntry, reason: EndReason): void {
     clearTimeout(e.deleteTimer);
     const samples = e.session.qualitySamples.slice();
+    // out of the registry first: the session's 'stopped' then leaves the counting to us
+    const mine = this.#calls.get(e.callId) === e;
+    if (mine) this.#calls.delete(e.callId);
     const summary = e.session.stop();
-    if (this.#calls.get(e.callId) === e) this.#forget(e);
+    if (mine) this.#forget(e, reason, summary, samples);
     this.#log.info(`call ${e.callId}: deleted after ${Math.round(summary.durationMs / 1000)} s`);
     this.safeEmit('callEnd', { callId: e.callId, summary, samples, transcoded: e.transcoded });
   }
@@ -429,15 +439,14 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
   /** A session stopped by anyone else (MediaServer.close) leaves the registry too. */
   #watch(e: CallEntry): void {
     e.session.on('state', (state) => {
-      if (state === 'stopped' && this.#calls.get(e.callId) === e) this.#forget(e);
+      if (state === 'stopped' && this.#calls.get(e.callId) === e) this.#forget(e, 'forced');
     });
   }
 
-  #forget(e: CallEntry): void {
+  #forget(e: CallEntry, reason: EndReason, summary?: SessionSummary, samples?: readonly QualitySample[]): void {
     clearTimeout(e.deleteTimer);
     this.#calls.delete(e.callId);
-    this.totals.finished++;
-    if (e.transcoded) this.totals.transcodedFinished++;
+    this.totals.ended(reason, e.transcoded, summary, samples);
   }
 
   // ---------------------------------------------------------------- query
@@ -465,35 +474,11 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
         peerTag: peer ? (peer === s.a ? [...e.offererTags][0] : s.tagOf(peer)) : undefined,
         label: labelOf(li.name),
         stats: live && li.state !== 'offered' ? live.stats() : undefined,
-        ssrc: live ? live.endpoint.info().recvSsrc || undefined : undefined,
+        ...liveFigures(live?.endpoint),
         advertised: leg ? adv(leg) : this.#media.advertisedAddress,
         sampled: leg === s.a ? 'a' : leg && leg === s.b ? 'b' : undefined,
       });
     }
     return callReport(info, e, views, s.qualitySamples);
-  }
-
-  // ----------------------------------------------------------- statistics
-
-  #statistics(): BDict {
-    const current = this.#calls.size;
-    return okReply({
-      statistics: {
-        currentstatistics: {
-          sessionsown: current,
-          sessionsforeign: 0,
-          sessionstotal: current,
-          transcodedmedia: this.transcoding,
-        },
-        totalstatistics: {
-          uptime: Math.floor((Date.now() - this.startedAt) / 1000),
-          managedsessions: this.totals.finished,
-          transcodedsessions: this.totals.transcodedFinished,
-          rejectedsessions: this.totals.rejected,
-          loadlimitedsessions: this.totals.limited,
-          timeoutsessions: this.totals.timedOut,
-        },
-      },
-    });
   }
 }

@@ -2,6 +2,9 @@
 export { Daemon, type DaemonAddresses, type ShutdownResult } from './Daemon';
 export { NgServer, type NgServerOptions, type NgServerStats, type NgHandler } from './NgServer';
 export { CallControl, type CallControlOptions, type CallEnd } from './calls';
+export type { CallTotals, EndReason, MosCounts, PacketCounts } from './callTotals';
+export type { ControlStats } from './controlStats';
+export type { NgStatistics, StatisticsSource } from './statistics';
 export {
   ConfigError,
   OPTIONS,

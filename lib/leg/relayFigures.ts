@@ -17,6 +17,7 @@ export interface RelayTotals {
   lost: number;
   duplicatesReceived: number;
   rtcpReceived: number;
+  rtcpBytesReceived: number;
   rtcpSent: number;
   /** RTCP the relay refused (malformed, or from a source its latch refuses). */
   rtcpInvalid: number;
@@ -32,6 +33,7 @@ export function emptyTotals(): RelayTotals {
     lost: 0,
     duplicatesReceived: 0,
     rtcpReceived: 0,
+    rtcpBytesReceived: 0,
     rtcpSent: 0,
     rtcpInvalid: 0,
     loss: { packets: 0, lost: 0, burstPackets: 0, burstLost: 0, bursts: 0, gmin: 16 },
@@ -49,6 +51,7 @@ export function relayTotals(from: RelayDirectionStats, to: RelayDirectionStats):
     lost: from.lost,
     duplicatesReceived: from.duplicates,
     rtcpReceived: from.rtcp.packets,
+    rtcpBytesReceived: from.rtcp.bytes,
     rtcpSent: to.rtcp.forwarded,
     rtcpInvalid: from.rtcp.refused,
     loss: { ...from.burst },
@@ -64,6 +67,7 @@ export function addTotals(x: RelayTotals, y: RelayTotals): RelayTotals {
     lost: x.lost + y.lost,
     duplicatesReceived: x.duplicatesReceived + y.duplicatesReceived,
     rtcpReceived: x.rtcpReceived + y.rtcpReceived,
+    rtcpBytesReceived: x.rtcpBytesReceived + y.rtcpBytesReceived,
     rtcpSent: x.rtcpSent + y.rtcpSent,
     rtcpInvalid: x.rtcpInvalid + y.rtcpInvalid,
     loss: {
@@ -89,6 +93,7 @@ export function withRelay(base: RtpStats, t: RelayTotals, live?: RelayDirectionS
     lost: base.lost + t.lost,
     duplicatesReceived: base.duplicatesReceived + t.duplicatesReceived,
     rtcpReceived: base.rtcpReceived + t.rtcpReceived,
+    rtcpBytesReceived: base.rtcpBytesReceived + t.rtcpBytesReceived,
     rtcpSent: base.rtcpSent + t.rtcpSent,
     rtcpInvalid: base.rtcpInvalid + t.rtcpInvalid,
     jitterMs: live ? live.jitterMs : base.jitterMs,

@@ -11,6 +11,7 @@ export class PortPool {
   readonly max: number;
   readonly #free: number[] = [];
   readonly #used = new Set<number>();
+  #last?: number;
 
   constructor(range: [number, number]) {
     let [min, max] = range;
@@ -36,6 +37,11 @@ export class PortPool {
     return this.#used.size;
   }
 
+  /** The RTP port of the pair bound last, if any was. */
+  get last(): number | undefined {
+    return this.#last;
+  }
+
   /** Binds an endpoint on the next free pair (least recently used first), none of `skip`. */
   bind(opts: Omit<RtpEndpointOptions, 'port' | 'rtcpPort'>, skip?: ReadonlySet<number>): RtpEndpoint {
     const tries = this.#free.length;
@@ -48,6 +54,7 @@ export class PortPool {
       try {
         const ep = new RtpEndpoint({ ...opts, port, rtcpPort: port + 1 });
         this.#used.add(port);
+        this.#last = port;
         return ep;
       } catch (err) {
         this.#free.push(port); // taken by someone else now; try it again later
@@ -71,6 +78,7 @@ export class PortPool {
     const i = this.#free.indexOf(port);
     if (i >= 0) this.#free.splice(i, 1);
     this.#used.add(port);
+    this.#last = port;
     return ep;
   }
 

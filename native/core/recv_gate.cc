@@ -78,6 +78,9 @@ struct Gate {
   // RTCP: datagrams CheckRtcpCompound() refused (written by the reading thread)
   std::atomic<uint64_t> rtcpInvalid{0};
   std::atomic<int> lastInvalid{0};  // RtcpCheck of the last one
+  // RTCP: bytes of the datagrams in the clear that passed the check and the
+  // latch, i.e. of what oRTP counts in recv_rtcp_packets (reading thread)
+  std::atomic<uint64_t> rtcpBytes{0};
   // RTCP: called at each read and send (SetGateRtcpHook)
   GateRtcpHook hook = nullptr;
   void* hookUser = nullptr;
@@ -315,6 +318,7 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
     // read - go up to that layer, which checks the RTCP once it is in the clear
     const bool layered = LayerAbove(g, s);
     if (n > 0 && layered && (m->b_wptr[0] & 0xc0) != 0x80) return n;
+    bool rtcp = false;
     if (n > 0 && !layered && (!g->rtp || (ortp::RtcpMux(s) && LooksLikeRtcp(m->b_wptr, static_cast<size_t>(n))))) {
       RtcpCheck c = CheckRtcpCompound(m->b_wptr, static_cast<size_t>(n));
       if (c != RtcpCheck::kOk) {
@@ -322,15 +326,19 @@ int GateRecv(RtpTransport* t, mblk_t* m, int flags, sockaddr* from, socklen_t* f
         g->lastInvalid.store(static_cast<int>(c), std::memory_order_relaxed);
         continue;  // dropped before the latch could learn from it
       }
+      rtcp = true;
     }
-    if (from == nullptr || fromlen == nullptr) return Observed(g, obs, layered, m, n, arrival);
+    auto accept = [&]() {
+      if (rtcp) g->rtcpBytes.store(g->rtcpBytes.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+      return Observed(g, obs, layered, m, n, arrival);
+    };
+    if (from == nullptr || fromlen == nullptr) return accept();
     if (g->latchPending) {
       g->latchPending = false;
       LatchTo(g, fd, from, *fromlen);
-      return Observed(g, obs, layered, m, n, arrival);
+      return accept();
     }
-    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen))
-      return Observed(g, obs, layered, m, n, arrival);
+    if (!g->filter || SameEndpoint(from, *fromlen, g->peer, g->peerLen)) return accept();
     // from a source the latch refuses (on an unconnected socket, or queued
     // before connect()): drop it and read on
   }
@@ -596,6 +604,7 @@ GateRtcpCounts GetGateRtcpCounts(RtpSession* session) {
   for (RtpTransport* t : trs)
     if (Gate* g = GateOf(t)) {
       c.invalid += g->rtcpInvalid.load(std::memory_order_relaxed);
+      c.bytes += g->rtcpBytes.load(std::memory_order_relaxed);
       int last = g->lastInvalid.load(std::memory_order_relaxed);
       if (last != 0) c.lastInvalid = static_cast<RtcpCheck>(last);
     }

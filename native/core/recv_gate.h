@@ -188,6 +188,7 @@ void SetGateRtcpHook(RtpSession* session, GateRtcpHook hook, void* user);
 
 struct GateRtcpCounts {
   uint64_t invalid = 0;  // RTCP datagrams refused by CheckRtcpCompound()
+  uint64_t bytes = 0;    // bytes of the RTCP datagrams in the clear handed to oRTP
   RtcpCheck lastInvalid = RtcpCheck::kOk;
 };
 // Any thread (relaxed counters: a snapshot may be a few datagrams stale).
