@@ -34,7 +34,7 @@ interface Recording<L> {
   recorder?: FileRecorder;
 }
 
-/** Creates a recording's WAV (header + one silent sample, completed by ms2 at close); never replaces a file. */
+/** Creates a recording's WAV (its header; the recorder appends and keeps the sizes up to date); never replaces a file. */
 export function createWav(file: string, rate: number): void {
   let fd: number;
   try {
@@ -50,7 +50,7 @@ export function createWav(file: string, rate: number): void {
   }
   let failed: Error | undefined;
   try {
-    fs.writeSync(fd, Buffer.concat([wavHeader(rate, 1, 2), Buffer.alloc(2)]));
+    fs.writeSync(fd, wavHeader(rate, 1, 2));
   } catch (err) {
     failed = err as Error;
   } finally {

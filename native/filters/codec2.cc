@@ -251,6 +251,10 @@ struct Decoder {
   std::shared_ptr<Codec2Link> link;
   bool warned = false;
   int misfits = 0;
+  // the previous packet, for the timestamp step of a decided stream
+  bool haveLast = false;
+  uint16_t lastSeq = 0;
+  uint32_t lastTs = 0;
   uint64_t badPackets = 0;
 };
 
@@ -320,6 +324,25 @@ void DecDecode(MSFilter* f, Decoder* d, mblk_t* im) {
   ms_queue_put(f->outputs[0], om);
 }
 
+// Whether a packet's payload fits the decoder's mode: whole frames, and as
+// many timestamp units per sequence number as those frames hold (so 8-byte
+// 3200 frames do not pass for two 700C frames).
+bool DecFits(Decoder* d, const mblk_t* im, size_t len) {
+  const size_t fb = static_cast<size_t>(d->codec.bytesPerFrame);
+  const uint16_t seq = static_cast<uint16_t>(mblk_get_cseq(im));
+  const uint32_t ts = mblk_get_timestamp_info(im);
+  const uint16_t ds = static_cast<uint16_t>(seq - d->lastSeq);
+  const uint32_t dt = ts - d->lastTs;
+  const bool stepKnown = d->haveLast && ds >= 1 && ds <= 8 && dt > 0;
+  d->haveLast = true;
+  d->lastSeq = seq;
+  d->lastTs = ts;
+  if (fb == 0 || len % fb != 0) return false;
+  // (the first packet after a pause of silence suppression misfits once: three in a row re-detect)
+  const uint64_t perPacket = static_cast<uint64_t>(len / fb) * static_cast<uint64_t>(d->codec.samplesPerFrame);
+  return !stepKnown || static_cast<uint64_t>(dt) == ds * perPacket;
+}
+
 // Watches a decided stream: 1300 that proves to be 1400, or a payload that no
 // longer fits (the detection starts again).
 void DecCheck(Decoder* d, const mblk_t* im) {
@@ -330,8 +353,7 @@ void DecCheck(Decoder* d, const mblk_t* im) {
     DecSettle(d, CODEC2_MODE_1400);
     return;
   }
-  const size_t fb = static_cast<size_t>(d->codec.bytesPerFrame);
-  if (fb && len % fb == 0) {
+  if (DecFits(d, im, len)) {
     d->misfits = 0;
     return;
   }
