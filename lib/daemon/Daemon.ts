@@ -116,6 +116,7 @@ export class Daemon {
       },
       mediaRoots: roots,
       latch: config.latch,
+      codec2Mode: config.codec2Mode,
     });
     this.media.on('error', (err) => log.warn({ err }, `media: ${String((err as Error)?.message ?? err)}`));
     this.calls = new CallControl({

@@ -8,6 +8,7 @@
  * ConfigError naming the option and where the value came from.
  */
 import * as os from 'node:os';
+import { CODEC2_MODES, type Codec2Mode } from '../codecs/fmtp';
 import { findCodec } from '../codecs/table';
 import { TRANSCODABLE } from '../session/negotiation';
 import type { CodecName } from '../codecs/table';
@@ -75,6 +76,8 @@ export interface DaemonConfig {
    * source: the media-handover flag per call).
    */
   latch: 'once' | 'strict' | 'always';
+  /** The Codec2 mode assumed for a CODEC2 line without a mode, until the peer's packets show its own (docs/codecs.md). */
+  codec2Mode: Codec2Mode;
   /** An answered call without RTP and signalling for this long is ended (0: never). */
   mediaTimeoutSec: number;
   /** A call never answered is ended this long after its last signalling (0: never). */
@@ -296,6 +299,20 @@ export const OPTIONS: OptionSpec[] = [
     help: 'whom a leg takes media from: the first source then locked (NAT, as rtpengine), only its SDP address, or every source',
   }),
   {
+    key: 'codec2Mode',
+    schema: { enum: [...CODEC2_MODES] },
+    flag: '--codec2-mode',
+    env: 'RMS_CODEC2_MODE',
+    arg: CODEC2_MODES.join('|'),
+    shown: '2400',
+    help: "the Codec2 mode of phones whose SDP names none (baresip's codec2_mode), until their packets show it",
+    set: (c, v, w) => {
+      const n = int(v, w, 700, 3200);
+      if (!CODEC2_MODES.includes(n as Codec2Mode)) bad(w, CODEC2_MODES.join(', '), v);
+      c.codec2Mode = n as Codec2Mode;
+    },
+  },
+  {
     key: 'mediaTimeoutSec',
     schema: sInt(0, 86_400),
     flag: '--media-timeout',
@@ -452,6 +469,7 @@ export function defaultConfig(): DaemonConfig {
     maxTickerLoad: 0,
     maxCpu: 0,
     latch: 'once',
+    codec2Mode: 2400,
     mediaTimeoutSec: 60,
     offerTimeoutSec: 300,
     transcodeCodecs: [],
