@@ -40,7 +40,7 @@ async function withDaemon(latch: DaemonConfig['latch'] | undefined, body: (ng: N
 }
 
 /** A NATed caller (SDP port != source port) calls bob; both talk for 1.5 s. */
-async function natCall(ng: NgClient, callId: string, bobCodec: 'PCMU' | 'PCMA') {
+async function natCall(ng: NgClient, callId: string, bobCodec: 'PCMU' | 'PCMA', flags: string[] = []) {
   const alice = await rtpPhone('PCMU');
   const bob = await rtpPhone(bobCodec);
   // the port alice's SDP names: nothing sends from it, whatever reaches it is counted
@@ -53,11 +53,15 @@ async function natCall(ng: NgClient, callId: string, bobCodec: 'PCMU' | 'PCMA') 
       command: 'offer',
       'call-id': callId,
       'from-tag': 'alice',
-      sdp: phoneSdp({ port: (sdpPort.address() as { port: number }).port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }),
-      flags: bobCodec === 'PCMA' ? ['codec-transcode-PCMA'] : [],
+      sdp: phoneSdp({
+        port: (sdpPort.address() as { port: number }).port,
+        codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }],
+      }),
+      flags: [...flags, ...(bobCodec === 'PCMA' ? ['codec-transcode-PCMA'] : [])],
     });
     assert.equal(offer.result, 'ok', JSON.stringify(offer));
-    const bobCodecs = bobCodec === 'PCMU' ? [{ pt: 0, name: 'PCMU', rate: 8000 }] : [{ pt: 8, name: 'PCMA', rate: 8000 }];
+    const bobCodecs =
+      bobCodec === 'PCMU' ? [{ pt: 0, name: 'PCMU', rate: 8000 }] : [{ pt: 8, name: 'PCMA', rate: 8000 }];
     const answer = await ng.request({
       command: 'answer',
       'call-id': callId,
@@ -110,5 +114,71 @@ describe('a caller behind NAT through the daemon', { timeout: 60_000 }, () => {
       assert.ok(r.bobCorr < 0.5, `bob hears nothing from the refused source: corr ${r.bobCorr.toFixed(3)}`);
       assert.ok(r.atSdpPort > 30, `bob's audio went to the SDP port (${r.atSdpPort} packets)`);
     });
+  });
+
+  it('per call: asymmetric refuses the NATed caller on a latching daemon, symmetric finds it on a strict one', async () => {
+    await withDaemon(undefined, async (ng) => {
+      const r = await natCall(ng, 'nat-asymmetric', 'PCMU', ['asymmetric']);
+      assert.ok(r.aliceCorr < 0.5 && r.bobCorr < 0.5, `asymmetric: nothing latched ${JSON.stringify(r)}`);
+      assert.ok(r.atSdpPort > 30, `asymmetric: bob's audio went to the SDP port (${r.atSdpPort} packets)`);
+    });
+    await withDaemon('strict', async (ng) => {
+      const r = await natCall(ng, 'nat-symmetric', 'PCMA', ['symmetric']);
+      assert.ok(r.aliceCorr > 0.7 && r.bobCorr > 0.7, `symmetric: audio both ways ${JSON.stringify(r)}`);
+    });
+  });
+
+  it('per call: media-handover follows a caller whose source moves mid-call; strict-source keeps the first', async () => {
+    for (const flag of ['media-handover', 'strict-source']) {
+      await withDaemon(undefined, async (ng) => {
+        const first = await rtpPhone('PCMU');
+        const moved = await rtpPhone('PCMU');
+        const bob = await rtpPhone('PCMU');
+        const callId = `move-${flag}`;
+        try {
+          const offer = await ng.request({
+            command: 'offer',
+            'call-id': callId,
+            'from-tag': 'alice',
+            sdp: phoneSdp({ port: first.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }),
+            flags: [flag],
+          });
+          assert.equal(offer.result, 'ok', JSON.stringify(offer));
+          const answer = await ng.request({
+            command: 'answer',
+            'call-id': callId,
+            'from-tag': 'alice',
+            'to-tag': 'bob',
+            sdp: phoneSdp({ port: bob.port, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }),
+          });
+          const toA = parseSdp(str(answer.sdp)!).audio!;
+          const toB = parseSdp(str(offer.sdp)!).audio!;
+          const sigBob = hoppingTones(2, 8000, 0.3, 5);
+          const talk = bob.play(sigBob, { address: toB.address, port: toB.port });
+          await first.play(hoppingTones(0.8, 8000, 0.3, 3), { address: toA.address, port: toA.port });
+          // the caller's source moves (a NAT binding renewed): same stream, another port
+          const afterMove = hoppingTones(0.8, 8000, 0.3, 9);
+          const bobBefore = bob.received().samples.length;
+          await moved.play(afterMove, { address: toA.address, port: toA.port });
+          await talk;
+          await sleep(200);
+          const bobAfter = bob.received().samples.subarray(bobBefore);
+          const heard = bobAfter.length >= 3000 ? bestLag(afterMove.subarray(1000, 3000), bobAfter, 4000).corr : 0;
+          const back = moved.received().samples.length;
+          if (flag === 'media-handover') {
+            assert.ok(heard > 0.7, `media-handover: bob hears the moved source (corr ${heard.toFixed(3)})`);
+            assert.ok(back > 8000 * 0.3, `media-handover: bob's audio follows to the new source (${back} samples)`);
+          } else {
+            assert.ok(heard < 0.5, `strict-source: the moved source is dropped (corr ${heard.toFixed(3)})`);
+            assert.equal(back, 0, 'strict-source: nothing goes to the new source');
+          }
+        } finally {
+          await ng.request({ command: 'delete', 'call-id': callId, 'from-tag': 'alice' });
+          first.close();
+          moved.close();
+          bob.close();
+        }
+      });
+    }
   });
 });

@@ -33,6 +33,7 @@ import { unknownTranscodeCodecs, type CodecPolicy } from '../session/negotiation
 import { SafeEmitter } from '../util/SafeEmitter';
 import { silentLogger, type Logger } from './log';
 import { forwarding } from './forward';
+import { latchFromFlags } from './latchFlags';
 import { blockDtmf, mediaBlock, playDtmf, playMedia, startRecording, stopMedia, stopRecording } from './inject';
 import { loadRefusal, refuse } from './refuse';
 import { CallTotals, type EndReason } from './callTotals';
@@ -287,7 +288,8 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     let s: MediaSession;
     try {
       if (this.#draining) throw new AdmissionError('draining (shutting down)', 'draining');
-      s = this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, codecs, branch: req.viaBranch });
+      const latch = latchFromFlags(req.options.flags);
+      s = this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, codecs, branch: req.viaBranch, latch });
     } catch (err) {
       const limited = loadRefusal(err);
       if (limited) {
@@ -387,7 +389,8 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     const toTag = e.offererTags.has(req.toTag) ? req.fromTag : req.toTag;
     if (e.lastAnswer?.sdp === sdp && e.lastAnswer.toTag === toTag)
       return this.#ok({ sdp: e.lastAnswer.reply }, warnings);
-    const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true });
+    const latch = latchFromFlags(req.options.flags);
+    const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true, latch });
     if (req.options.label && !e.labels.has(req.options.label)) e.labels.set(req.options.label, s.b?.name ?? 'b');
     e.lastAnswer = { sdp, toTag, reply };
     noteTag(e, toTag);

@@ -286,12 +286,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * own (session.offerBranch()). A different offer while the first waits for
    * its answer is a DuplicateOfferError; a re-INVITE on an answered call is
    * refused (use session.reoffer()). `codecs` shapes what this call offers to
-   * the callee (strip, mask, transcode...; see CodecPolicy).
+   * the callee (strip, mask, transcode...; see CodecPolicy); `latch`, who
+   * may send the caller's leg media (default the server's `latch`).
    */
   offer(
     callId: string,
     sdp: string,
-    opts: { fromTag?: string; codecs?: CodecPolicy; branch?: string; dialog?: LegDialog } = {},
+    opts: { fromTag?: string; codecs?: CodecPolicy; branch?: string; dialog?: LegDialog; latch?: LatchMode } = {},
   ): MediaSession {
     this.#checkOpen();
     checkCallId(callId);
@@ -319,6 +320,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       policy: opts.codecs,
       dialog: opts.dialog,
       branch: opts.branch,
+      latch: opts.latch,
     });
     return this.#register(s);
   }

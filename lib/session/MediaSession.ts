@@ -41,7 +41,6 @@ import { answerTo, applyOutboundAnswer, applyReanswer, applyReoffer, chooseOwnCo
 import { SessionLog, type SessionOptions, type SessionSnapshot } from './snapshot';
 
 const CALLEE = 'b';
-
 export class MediaSession extends SafeEmitter<SessionEvents> {
   readonly callId: string;
   readonly kind: SessionKind;
@@ -237,6 +236,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       this.safeEmit('leg', e.leg);
     }
     if (opts.dialog) e.dialog = opts.dialog;
+    if (opts.latch) e.leg.endpoint.setLatch(opts.latch); // before media runs: a relay takes it over
     e.sdp.media = ans.audio;
     e.sdp.format = format;
     e.sdp.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);

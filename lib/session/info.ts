@@ -1,7 +1,7 @@
 /** The shapes of a session: its events and answer options, and what it tells about itself (sessions(), stop()). */
 import type { LegMode } from '../leg/types';
 import type { MediaLeg } from '../leg/MediaLeg';
-import type { RtpStats } from '../rtp/RtpEndpoint';
+import type { LatchMode, RtpStats } from '../rtp/RtpEndpoint';
 import type { VqSessionReport } from '../quality/vqreport';
 import type { Direction } from '../sdp/model';
 import type { LegSdp } from './legSdp';
@@ -125,6 +125,8 @@ export interface AnswerOptions {
   keepBranches?: boolean;
   /** The answerer's dialog, for the quality reports. */
   dialog?: LegDialog;
+  /** Who may send media to the answering leg (RtpEndpointOptions.latch); default the server's. */
+  latch?: LatchMode;
 }
 
 /** The legs part of SessionInfo: `a`, the callee `b` media follows (or our offer waiting for it), the other branches. */

@@ -183,6 +183,7 @@ export class LegSet {
       dialog: o.dialog,
       mediaRoots: o.mediaRoots,
     });
+    if (o.latch) a.leg.endpoint.setLatch(o.latch);
     a.sdp.media = offer.audio;
     a.sdp.offeredMedia = offer.media;
     this.setRemote(a, offer.audio);

@@ -9,7 +9,7 @@
 import { InvalidArgumentError, InvalidStateError } from '../errors';
 import type { CodecName } from '../codecs/table';
 import type { MediaRoots } from '../media/mediaRoots';
-import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+import type { LatchMode, RtpEndpoint } from '../rtp/RtpEndpoint';
 import type { AnswerOptions, LegDialog, SessionKind } from './info';
 import type { CodecPolicy } from './negotiation';
 
@@ -29,6 +29,8 @@ export interface SessionCreate {
   dialog?: LegDialog;
   branch?: string;
   mediaRoots?: string[];
+  /** Who may send media to leg a (RtpEndpointOptions.latch); default the server's. */
+  latch?: LatchMode;
 }
 
 /** How MediaServer makes a session (and a restore remakes it). */
