@@ -7,13 +7,16 @@
  *  - an output-destination too long for a file name: a clear error, media on;
  *  - the disk fills up mid-recording: that recording stops with a complete
  *    WAV header (its data size what the file holds), one log line naming the
- *    file, while packets keep flowing both ways; later commands work.
+ *    file, while packets keep flowing both ways; later commands work;
+ *  - the same for a lone leg's own recording (MediaLeg.record()): it ends
+ *    with reason 'failed' and one 'error' event.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MediaLeg } from '../lib';
 import { Daemon, defaultConfig, validate } from '../lib/daemon';
 import { createLogger } from '../lib/daemon/log';
 import { readWav } from '../lib/util/wav';
@@ -151,6 +154,33 @@ describe('recordings that cannot be written', { skip: isRoot ? false : 'mounting
       await ng.request({ command: 'delete', 'call-id': callId });
       pa.close();
       pb.close();
+    }
+  });
+
+  it("a lone leg's recording on a full disk ends with reason 'failed' and one error event", async () => {
+    const phone = await rtpPhone('PCMU');
+    const leg = new MediaLeg({
+      codec: 'PCMU',
+      local: { address: '127.0.0.1' },
+      remote: { address: '127.0.0.1', port: phone.port },
+      mediaRoots: [dir],
+    });
+    const errors: Error[] = [];
+    leg.on('error', (e) => errors.push(e as Error));
+    try {
+      const talk = phone.play(hoppingTones(6), { address: '127.0.0.1', port: leg.localPort });
+      const result = await leg.record('leg.wav', { maxDurationMs: 10_000 });
+      await talk;
+      assert.equal(result.reason, 'failed');
+      assert.equal(errors.length, 1, errors.map((e) => e.message).join('; '));
+      assert.match(errors[0].message, /leg\.wav stopped: writing failed \(ENOSPC\)/);
+      const bytes = fs.readFileSync(path.join(dir, 'leg.wav'));
+      assert.equal(bytes.readUInt32LE(40), bytes.length - 44, 'data size = what the file holds');
+      assert.ok(bytes.length > 40_000, `${bytes.length} bytes`);
+    } finally {
+      leg.close();
+      phone.close();
+      fs.rmSync(path.join(dir, 'leg.wav'), { force: true });
     }
   });
 });

@@ -33,7 +33,7 @@ import { lossMetrics, type LegLossMetrics, type PlcKind } from '../media/meters'
 import { pcmRateOf, type ResolvedMedia } from '../media/resolve';
 import type { RtpEndpoint } from '../rtp/RtpEndpoint';
 import type { LegHost, WavFormat } from './host';
-import { createWav } from '../media/recording';
+import { createWav, recordingFailed } from '../media/recording';
 
 export interface LegGraphOptions {
   factory: Factory;
@@ -45,6 +45,8 @@ export interface LegGraphOptions {
   onInbandDigit: (digit: string, durationMs: number) => void;
   /** Whether we send to the leg at first. */
   sending: boolean;
+  /** A recording stopped because its file could not be written (a full disk); the leg goes on. */
+  onRecordingFailed: (err: MediaFileError) => void;
 }
 
 export class LegGraph implements LegHost {
@@ -69,6 +71,7 @@ export class LegGraph implements LegHost {
   #inTee?: Filter<any>;
   #injectMix?: AudioMixer;
   #onEof?: () => void;
+  #recording = '';
   #toneTimer?: NodeJS.Timeout;
   #released = false;
 
@@ -95,6 +98,7 @@ export class LegGraph implements LegHost {
       this.#mixer.call('MS_FILTER_SET_NCHANNELS', 1);
       this.#recorder = g.add(f.fileRecorder());
       this.#recorder.setSampleRate(rate);
+      this.#recorder.on('failed', ({ errno }) => o.onRecordingFailed(recordingFailed(this.#recording, errno)));
       for (let i = 0; i + 1 < rx.length; i++) rx[i].link(rx[i + 1]);
       this.#level.link(this.#mixer, { from: 0, to: 0 });
       this.#mixer.link(this.#recorder);
@@ -176,7 +180,8 @@ export class LegGraph implements LegHost {
     // created here, exclusively and without following a link: never over a prompt or through a link out of the roots
     createWav(file, this.#rate);
     this.#setMixerInput(1, both);
-    this.#recorder.open(file);
+    this.#recording = file;
+    this.#recorder.append(file);
     this.#recorder.start();
   }
 

@@ -448,6 +448,10 @@ export class MediaLeg extends SafeEmitter<MediaLegEvents> {
         inband: this.inbandOn,
         onInbandDigit: (d, ms) => this.inbandDigit(d, ms),
         sending: this.#sending,
+        onRecordingFailed: (err) => {
+          this.#work.recordFailed();
+          this.safeEmit('error', err);
+        },
       }),
     );
   }

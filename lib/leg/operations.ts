@@ -366,6 +366,11 @@ export class LegOperations {
     this.#record?.finish('stopped');
   }
 
+  /** The recording's file could not be written on (a full disk): it ends, complete up to there. */
+  recordFailed(): void {
+    this.#record?.finish('failed');
+  }
+
   async collect(
     opts: CollectOptions,
     playPrompt: (files: string | string[]) => Promise<PlayResult>,

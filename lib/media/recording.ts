@@ -62,6 +62,22 @@ export function createWav(file: string, rate: number): void {
   }
 }
 
+/** The error a recording that could not be written ends with (FileRecorder 'failed'). */
+export function recordingFailed(file: string, errno: number, afterMs?: number): MediaFileError {
+  let name = String(errno);
+  try {
+    name = getSystemErrorName(-errno);
+  } catch {
+    // an errno Node does not know: the number
+  }
+  const after = afterMs === undefined ? '' : ` after ${(afterMs / 1000).toFixed(1)} s`;
+  return new MediaFileError(
+    `Recording ${file} stopped${after}: writing failed (${name}); the call goes on`,
+    file,
+    'not-writable',
+  );
+}
+
 export class Recordings<L extends string> {
   readonly #list = new Map<number, Recording<L>>();
   #next = 1;
@@ -183,19 +199,7 @@ export class Recordings<L extends string> {
   #failed(r: Recording<L>, errno: number): void {
     if (this.#list.get(r.id) !== r) return;
     this.#list.delete(r.id);
-    let name = String(errno);
-    try {
-      name = getSystemErrorName(-errno);
-    } catch {
-      // an errno Node does not know: the number
-    }
-    this.#onFailed?.(
-      new MediaFileError(
-        `Recording ${r.file} stopped after ${((Date.now() - r.started) / 1000).toFixed(1)} s: writing failed (${name}); the call goes on`,
-        r.file,
-        'not-writable',
-      ),
-    );
+    this.#onFailed?.(recordingFailed(r.file, errno, Date.now() - r.started));
   }
 
   #close(r: Recording<L>): void {
