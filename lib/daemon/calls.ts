@@ -289,7 +289,15 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     try {
       if (this.#draining) throw new AdmissionError('draining (shutting down)', 'draining');
       const latch = latchFromFlags(req.options.flags);
-      s = this.#media.offer(req.callId, sdp, { fromTag: req.fromTag, codecs, branch: req.viaBranch, latch });
+      const { ptime, ptimeReverse } = req.options;
+      s = this.#media.offer(req.callId, sdp, {
+        fromTag: req.fromTag,
+        codecs,
+        branch: req.viaBranch,
+        latch,
+        ptime,
+        ptimeReverse,
+      });
     } catch (err) {
       const limited = loadRefusal(err);
       if (limited) {
@@ -346,7 +354,6 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     if (o.ice === 'force' || o.ice === 'force-relay') w.push('ICE is not supported: no candidates written');
     if (o.rtcpMux.includes('require')) w.push('rtcp-mux is not supported: separate RTCP ports');
     if (o.recordCall) w.push('call recording is not supported');
-    if (o.ptime !== undefined || o.ptimeReverse !== undefined) w.push('ptime is not applied: the peers choose');
     if (o.direction?.some((d) => d !== 'internal' && d !== 'external'))
       w.push('one media interface: direction ignored');
     return w;
@@ -390,7 +397,7 @@ export class CallControl extends SafeEmitter<CallControlEvents> {
     if (e.lastAnswer?.sdp === sdp && e.lastAnswer.toTag === toTag)
       return this.#ok({ sdp: e.lastAnswer.reply }, warnings);
     const latch = latchFromFlags(req.options.flags);
-    const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true, latch });
+    const reply = s.answer(sdp, { toTag, branch: req.viaBranch, keepBranches: true, latch, ptime: req.options.ptime });
     if (req.options.label && !e.labels.has(req.options.label)) e.labels.set(req.options.label, s.b?.name ?? 'b');
     e.lastAnswer = { sdp, toTag, reply };
     noteTag(e, toTag);

@@ -32,6 +32,8 @@ export interface LegMedia {
    * follows the wire (docs/codecs.md).
    */
   codec2Mode?: Codec2Mode;
+  /** @internal The ptime was imposed on this leg (ng `ptime`): relayed only to a leg at the same ptime. */
+  fixedPtime?: boolean;
   /** @internal The leg's Codec2 link (Codec2Coding.link), carried to the graphs built from this media. */
   codec2Link?: number;
 }
@@ -56,6 +58,7 @@ export interface ResolvedMedia {
   opus?: OpusSettings;
   telephoneEvent?: number;
   codec2?: Codec2Coding;
+  fixedPtime?: boolean;
 }
 
 function codec2Of(name: string, m: LegMedia, prev?: ResolvedMedia): Codec2Coding {
@@ -109,6 +112,7 @@ export function resolveMedia(name: string, m: LegMedia, prev?: ResolvedMedia): R
     opus: m.opus,
     telephoneEvent: m.telephoneEvent,
     codec2,
+    fixedPtime: m.fixedPtime,
   };
 }
 
@@ -128,6 +132,7 @@ export function legMediaOf(m: ResolvedMedia, sameLeg = false): LegMedia {
     telephoneEvent: m.telephoneEvent,
     codec2Mode: m.codec2 && !m.codec2.signalled ? m.codec2.mode : undefined,
     codec2Link: sameLeg ? m.codec2?.link : undefined,
+    fixedPtime: m.fixedPtime,
   };
 }
 
@@ -156,6 +161,7 @@ export function sameMedia(x: ResolvedMedia, y: ResolvedMedia): boolean {
     x.bitrate === y.bitrate &&
     x.telephoneEvent === y.telephoneEvent &&
     x.codec2?.mode === y.codec2?.mode &&
+    x.fixedPtime === y.fixedPtime &&
     JSON.stringify(x.opus) === JSON.stringify(y.opus)
   );
 }
@@ -163,6 +169,8 @@ export function sameMedia(x: ResolvedMedia, y: ResolvedMedia): boolean {
 /** Same codec and, for Codec2, the same mode: packets can be relayed between the two undecoded. */
 export function sameCoding(x: ResolvedMedia, y: ResolvedMedia): boolean {
   if (x.codec.name !== y.codec.name) return false;
+  // a ptime imposed on one side is kept by repacketising (decode and encode)
+  if ((x.fixedPtime || y.fixedPtime) && x.ptime !== y.ptime) return false;
   if (x.codec.name === 'CODEC2') return x.codec2?.mode === y.codec2?.mode;
   return true;
 }

@@ -104,8 +104,8 @@ export interface MediaServerOptions {
   rtcp?: boolean;
   /**
    * Packet loss concealment on transcoded directions (GatewayOptions.plc):
-   * the decoder's own where it has one, else MSGenericPLC (~4 µs per 20 ms
-   * frame, docs/benchmarks.md). Default true.
+   * the decoder's own where it has one, else our RmsPlc (the frames the
+   * sequence numbers say are lost; it replaced MSGenericPLC). Default true.
    */
   plc?: boolean;
   /** Jitter buffer of every leg (default DEFAULT_JITTER_BUFFER: adaptive, 60 ms nominal); false: none. */
@@ -287,12 +287,22 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * its answer is a DuplicateOfferError; a re-INVITE on an answered call is
    * refused (use session.reoffer()). `codecs` shapes what this call offers to
    * the callee (strip, mask, transcode...; see CodecPolicy); `latch`, who
-   * may send the caller's leg media (default the server's `latch`).
+   * may send the caller's leg media (default the server's `latch`); `ptime`
+   * and `ptimeReverse`, packet times imposed towards the callee and the
+   * caller (our SDPs say them; a relayed call is repacketised).
    */
   offer(
     callId: string,
     sdp: string,
-    opts: { fromTag?: string; codecs?: CodecPolicy; branch?: string; dialog?: LegDialog; latch?: LatchMode } = {},
+    opts: {
+      fromTag?: string;
+      codecs?: CodecPolicy;
+      branch?: string;
+      dialog?: LegDialog;
+      latch?: LatchMode;
+      ptime?: number;
+      ptimeReverse?: number;
+    } = {},
   ): MediaSession {
     this.#checkOpen();
     checkCallId(callId);
@@ -321,6 +331,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       dialog: opts.dialog,
       branch: opts.branch,
       latch: opts.latch,
+      ptime: opts.ptime,
+      ptimeReverse: opts.ptimeReverse,
     });
     return this.#register(s);
   }

@@ -236,7 +236,7 @@ export class MediaSession extends SafeEmitter<SessionEvents> {
       this.safeEmit('leg', e.leg);
     }
     if (opts.dialog) e.dialog = opts.dialog;
-    if (opts.latch) e.leg.endpoint.setLatch(opts.latch); // before media runs: a relay takes it over
+    this.#legs.answered(e, opts);
     e.sdp.media = ans.audio;
     e.sdp.format = format;
     e.sdp.telephoneEvent = ans.audio.formats.find(isTelephoneEvent);

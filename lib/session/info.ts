@@ -127,6 +127,8 @@ export interface AnswerOptions {
   dialog?: LegDialog;
   /** Who may send media to the answering leg (RtpEndpointOptions.latch); default the server's. */
   latch?: LatchMode;
+  /** Packet time imposed towards the caller (ng `ptime` of an answer), ms. */
+  ptime?: number;
 }
 
 /** The legs part of SessionInfo: `a`, the callee `b` media follows (or our offer waiting for it), the other branches. */

@@ -23,6 +23,8 @@ export class LegSdp {
   /** Every m-line of the peer's last offer (an answer mirrors them all). */
   offeredMedia?: SdpMedia[];
   /** What we put in our last SDP to this leg. */
+  /** The packet time imposed towards this leg (ng `ptime`): our SDP says it, and we send it (repacketised). */
+  ptime?: number;
   ourFormats: SdpFormatSpec[] = [];
   format?: SdpFormat;
   telephoneEvent?: SdpFormat;
@@ -48,11 +50,16 @@ export class LegSdp {
     this.ourFormats = [toSpec(this.format!), ...(this.telephoneEvent ? [toSpec(this.telephoneEvent)] : [])];
   }
 
-  /** The leg's media: the agreed codec at the peer's ptime when the codec allows it. */
+  /**
+   * The leg's media: the agreed codec at the peer's ptime when the codec
+   * allows it, or at the one imposed on this leg (`ptime`).
+   */
   legMedia(ctx: SessionContext): LegMedia {
     const f = this.format!;
     const allowed = ptimeOptions(f.codec!, f.fmtp).allowed;
-    const ptime = this.media?.ptime && allowed.includes(this.media.ptime) ? this.media.ptime : undefined;
+    const fixed = this.ptime !== undefined && allowed.includes(this.ptime);
+    const want = fixed ? this.ptime : this.media?.ptime;
+    const ptime = want && allowed.includes(want) ? want : undefined;
     const opus = f.codec!.name === 'opus' ? ctx.opus : undefined;
     return {
       codec: f.codec!.name,
@@ -62,6 +69,7 @@ export class LegSdp {
       telephoneEvent: this.telephoneEvent?.pt,
       opus,
       codec2Mode: f.codec!.name === 'CODEC2' ? ctx.codec2Mode : undefined,
+      fixedPtime: fixed || undefined,
     };
   }
 
@@ -87,7 +95,7 @@ export class LegSdp {
           rtcpPort: endpoint.rtcpPort,
           formats: this.ourFormats,
           direction: o.direction,
-          ptime: o.ptime,
+          ptime: this.ptime ?? o.ptime,
         },
         offerMedia: o.answering ? this.offeredMedia : undefined,
         audioIndex: o.answering?.index,

@@ -9,7 +9,7 @@ import type { Ticker } from '../graph/Ticker';
 import { MediaLeg } from '../leg/MediaLeg';
 import type { DtmfDigit } from '../leg/types';
 import type { MediaRoots } from '../media/mediaRoots';
-import type { RtpEndpoint } from '../rtp/RtpEndpoint';
+import type { LatchMode, RtpEndpoint } from '../rtp/RtpEndpoint';
 import { wantsToReceive } from '../sdp/build';
 import { parseSdp } from '../sdp/parse';
 import type { SdpFormat, SdpMedia } from '../sdp/model';
@@ -50,6 +50,8 @@ export class LegSet {
   readonly #ticker: Ticker;
   readonly #hooks: LegSetHooks;
   readonly #entries = new Map<string, Entry>();
+  /** ng `ptime` of the offer: imposed on every callee leg. */
+  #ptimeToCallee?: number;
   readonly slots = new Map<string, Slot>();
   readonly #replay?: Replay;
   /** Every port pair bound and every SDP state made, in order (for snapshots). */
@@ -160,6 +162,7 @@ export class LegSet {
     // the caller (or our own leg) gone is the call gone
     if (name === 'a') leg.on('close', () => this.#hooks.onCallerGone());
     const e: Entry = { leg, sdp: this.newSdp(), slot: o.slot, tag: o.tag, state: 'offered', dialog: o.dialog };
+    e.sdp.ptime = o.slot?.sdp.ptime;
     this.#entries.set(name, e);
     return e;
   }
@@ -184,6 +187,8 @@ export class LegSet {
       mediaRoots: o.mediaRoots,
     });
     if (o.latch) a.leg.endpoint.setLatch(o.latch);
+    a.sdp.ptime = o.ptimeReverse;
+    this.#ptimeToCallee = o.ptime;
     a.sdp.media = offer.audio;
     a.sdp.offeredMedia = offer.media;
     this.setRemote(a, offer.audio);
@@ -197,12 +202,19 @@ export class LegSet {
     return e.sdp.build(ctx, e.leg.endpoint, { direction: 'sendrecv', ptime: offerPtime(e.sdp.ourFormats) });
   }
 
+  /** What an answer says of its leg `e` (latch) and of the caller's (ptime), before media runs. */
+  answered(e: Entry, o: { latch?: LatchMode; ptime?: number }): void {
+    if (o.latch) e.leg.endpoint.setLatch(o.latch); // a relay made later takes it over
+    if (o.ptime !== undefined) this.a.sdp.ptime = o.ptime;
+  }
+
   /** Our offer to the callee side on a new port pair, for the caller's offer `offer`. */
   offerSlot(branch: string, offer: SdpMedia, policy: CodecPolicy | undefined): Slot {
     const ctx = this.#ctx;
     const formats = offerForB(offer, ctx.codecs, ctx.transcode, policy, ctx.codec2Mode);
     const endpoint = this.bind(ctx.bindAddress);
     const sdp = this.newSdp();
+    sdp.ptime = this.#ptimeToCallee;
     try {
       sdp.ourFormats = formats;
       const offerSdp = sdp.build(ctx, endpoint, {

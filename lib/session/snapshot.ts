@@ -31,6 +31,9 @@ export interface SessionCreate {
   mediaRoots?: string[];
   /** Who may send media to leg a (RtpEndpointOptions.latch); default the server's. */
   latch?: LatchMode;
+  /** Packet time imposed towards the callee (ng `ptime`) and towards the caller (`ptime-reverse`), ms. */
+  ptime?: number;
+  ptimeReverse?: number;
 }
 
 /** How MediaServer makes a session (and a restore remakes it). */
