@@ -8,6 +8,7 @@
 #include "filters/level_meter.h"
 #include "filters/loss_meter.h"
 #include "filters/opus_enc.h"
+#include "filters/plc.h"
 #include "filters/source_gate.h"
 #include "filters/voice_detect.h"
 #include "filters/wav_rec.h"
@@ -15,9 +16,9 @@
 namespace rms {
 
 static MSFilterDesc* const kOwnFilters[] = {
-    &rms_codec2_enc_desc,  &rms_codec2_dec_desc,   &rms_opus_enc_desc,    &rms_loss_meter_desc,
-    &rms_dtmf_detect_desc, &rms_level_meter_desc,  &rms_audio_fork_desc,  &rms_audio_inject_desc,
-    &rms_audio_mix_desc,   &rms_voice_detect_desc, &rms_source_gate_desc, &rms_wav_rec_desc,
+    &rms_codec2_enc_desc,  &rms_codec2_dec_desc, &rms_opus_enc_desc,     &rms_loss_meter_desc, &rms_dtmf_detect_desc,
+    &rms_level_meter_desc, &rms_audio_fork_desc, &rms_audio_inject_desc, &rms_audio_mix_desc,  &rms_voice_detect_desc,
+    &rms_source_gate_desc, &rms_wav_rec_desc,    &rms_plc_desc,
 };
 
 MSFilterDesc* FindOwnFilter(const std::string& name) {

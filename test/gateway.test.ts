@@ -102,7 +102,7 @@ describe('20 ms ticks (tickIntervalMs)', () => {
         undefined,
         { ticker },
       );
-      // PCMU has no PLC of its own: MSGenericPLC makes up the lost frames, so
+      // PCMU has no PLC of its own: RmsPlc makes up the lost frames, so
       // B gets about one packet per packet A sent (without: ~90 %)
       const ratioAB = r.relayB.fromGateway.length / r.sentByA;
       const ratioBA = r.relayA.fromGateway.length / r.sentByB;
@@ -176,7 +176,7 @@ describe('without meters (GatewayOptions.meters: false, MediaServer quality: fal
     );
     for (const d of r.gateway.directions) {
       assert.ok(!d.chain.includes('RmsLossMeter') && !d.chain.includes('RmsLevelMeter'), d.chain.join(' '));
-      assert.ok(d.chain.includes('MSGenericPLC') || d.from === 'b', d.chain.join(' '));
+      assert.ok(d.chain.includes('RmsPlc') || d.from === 'b', d.chain.join(' '));
     }
     assert.equal(r.levels.a, undefined);
     // one packet in ten lost on leg a: oRTP's counter (up to its last report), all of it as gap

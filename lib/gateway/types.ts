@@ -34,7 +34,8 @@ export interface GatewayOptions {
   relayJitterBuffer?: boolean;
   /**
    * Packet loss concealment on decoded audio (default true): the decoder's
-   * own where it has one (Opus, G.729), else mediastreamer2's generic PLC.
+   * own where it has one (Opus, G.729), else ours (RmsPlc: the lost packets'
+   * frames, from the sequence numbers; nothing for a late tick).
    */
   plc?: boolean;
   /**

@@ -32,6 +32,7 @@ const BUILTIN_FILTERS = [
   'RmsVoiceDetect',
   'RmsSourceGate',
   'RmsWavRec',
+  'RmsPlc',
 ];
 
 const STREAM_FILTERS: Record<string, new (n: NativeFilter) => Filter<any>> = {

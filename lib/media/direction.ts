@@ -2,15 +2,17 @@
  * One direction of a bridge between two legs, as a chain of filters:
  *
  *   relay:      rtprecv -> [loss meter] -> [tee] -> rtpsend
- *   transcode:  rtprecv -> [loss meter] -> decoder -> [PLC -> gate] -> [tee]
+ *   transcode:  rtprecv -> [loss meter] -> decoder -> [RmsPlc | gate] -> [tee]
  *               -> [level] -> [silence] -> [DTMF detector] -> [resampler]
  *               -> [DTMF generator] -> encoder -> rtpsend
  *
- * With concealment the gate (RmsSourceGate) gets a copy of what rtprecv plays
- * out (a tee right after it) and lets the decoded and concealed audio through
- * only while packets still come: concealment bridges a gap of up to 100 ms,
- * and a source that stops (hold, silence suppression) makes us send nothing
- * instead of concealment and noise, as a relay would.
+ * With concealment, a tee right after rtprecv gives a copy of what it plays
+ * out to RmsPlc (decoders without concealment of their own: it conceals up to
+ * 100 ms that the sequence numbers say is lost, and nothing for a late tick
+ * or a source gone quiet) or to RmsSourceGate after a decoder that conceals
+ * by the clock (Opus, G.729: the gate lets its audio through only while
+ * packets still come). A source that stops (hold, silence suppression) makes
+ * us send nothing instead of concealment and noise, as a relay would.
  *
  * The tee, when asked for, is where recordings tap the direction (packets
  * when relayed, decoded and concealed PCM when transcoded); its output 0
@@ -21,7 +23,6 @@
  * the resampler whose input 1 takes audio injected towards `to`, and a tee
  * after it on what `to` gets (the relayed tee's output 2 when relayed).
  */
-import { constants } from '../native';
 import type { Factory } from '../graph/Factory';
 import type { Filter } from '../graph/Filter';
 import type { Graph } from '../graph/Graph';
@@ -143,16 +144,17 @@ export function buildDirection(o: DirectionOptions): BuiltDirection {
       if (dec.hasPlc()) {
         if (dec.hasMethod('MS_DECODER_ENABLE_PLC')) dec.call('MS_DECODER_ENABLE_PLC', 1);
         plc = 'decoder';
+        // the decoder conceals by the clock: the gate stops it when the source stops
+        const gate = g.add(f.createFilter('RmsSourceGate'));
+        arrivals!.link(gate, { from: 1, to: 1 });
+        chain.push(gate);
       } else {
-        const p = g.add(f.createFilter(constants().filterIds.MS_GENERIC_PLC_ID));
-        p.setSampleRate(decodeRate);
-        if (p.hasMethod('MS_FILTER_SET_NCHANNELS')) p.call('MS_FILTER_SET_NCHANNELS', 1);
+        // ours conceals what the sequence numbers say is lost, and nothing else
+        const p = g.add(f.createFilter('RmsPlc'));
+        arrivals!.link(p, { from: 1, to: 1 });
         chain.push(p);
         plc = 'generic';
       }
-      const gate = g.add(f.createFilter('RmsSourceGate'));
-      arrivals!.link(gate, { from: 1, to: 1 });
-      chain.push(gate);
     }
     if (o.tap) addTee(decodeRate);
     if (st.from) streamFrom = { tee: tee(), pin: 1, rate: decodeRate };
