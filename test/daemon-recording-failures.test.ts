@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MediaLeg } from '../lib';
+import { MediaLeg, MediaServer } from '../lib';
 import { Daemon, defaultConfig, validate } from '../lib/daemon';
 import { createLogger } from '../lib/daemon/log';
 import { readWav } from '../lib/util/wav';
@@ -181,6 +181,39 @@ describe('recordings that cannot be written', { skip: isRoot ? false : 'mounting
       leg.close();
       phone.close();
       fs.rmSync(path.join(dir, 'leg.wav'), { force: true });
+    }
+  });
+
+  it('a relayed call whose recording fails goes back to the forwarding plane', async () => {
+    const ms = new MediaServer({ address: '127.0.0.1', ports: mediaPorts(20), tickers: 1 });
+    const errors: Error[] = [];
+    ms.on('error', (e) => errors.push(e as Error));
+    const pa = await rtpPhone('PCMU');
+    const pb = await rtpPhone('PCMU');
+    try {
+      const s = ms.offer('relay-rec', phoneSdp({ port: pa.port, codecs: PCMU }));
+      ms.answer('relay-rec', phoneSdp({ port: pb.port, codecs: PCMU }));
+      const bridge = s.bridge!;
+      assert.ok(bridge.currentRelay, 'relayed on the forwarding plane');
+      const to = s.info().legs;
+      const talk = Promise.all([
+        pa.play(hoppingTones(6), { address: '127.0.0.1', port: to.a.localPort }),
+        pb.play(hoppingTones(6, 8000, 0.3, 9), { address: '127.0.0.1', port: to.b!.localPort }),
+      ]);
+      await sleep(200);
+      bridge.startRecording(path.join(dir, 'relay.wav'));
+      assert.ok(!bridge.currentRelay, 'recording: on graphs');
+      await talk;
+      await sleep(200);
+      assert.equal(errors.length, 1, errors.map((e) => e.message).join('; '));
+      assert.ok(bridge.currentRelay, 'the failed recording let the call go back to the relay');
+      assert.equal(bridge.recordingFile, undefined);
+      s.stop();
+    } finally {
+      pa.close();
+      pb.close();
+      ms.close();
+      fs.rmSync(path.join(dir, 'relay.wav'), { force: true });
     }
   });
 });

@@ -15,7 +15,7 @@
  * MediaLeg.bridgeWith() or a MediaSession; close() sends both legs back to
  * their own graphs.
  */
-import { InvalidStateError } from '../errors';
+import { InvalidStateError, MediaFileError } from '../errors';
 import type { Factory } from '../graph/Factory';
 import type { Ticker, TickerStats } from '../graph/Ticker';
 import type { ForwardPlane } from '../forward/ForwardPlane';
@@ -295,7 +295,14 @@ export class Bridge extends SafeEmitter<BridgeEvents> {
       if (info.source === 'inband') from.inbandDigit(digit, info.durationMs ?? 0);
       this.safeEmit('dtmf', from, digit);
     });
-    gw.on('error', (e) => this.safeEmit('error', e));
+    gw.on('error', (e) => {
+      this.safeEmit('error', e);
+      // a recording that failed (a full disk) no longer holds the call on graphs; not from inside the gateway's event
+      if (e instanceof MediaFileError)
+        setImmediate(() => {
+          if (!this.#closed && this.#gateway === gw && !gw.recording) this.need('record:call', false);
+        });
+    });
     this.#gateway = gw;
     for (const s of ['a', 'b'] as const) if (this.flags.dtmfBlocked[s]) gw.blockDtmf(s, true);
     // the legs' forks and injections carry over onto every gateway the bridge makes
