@@ -11,7 +11,6 @@
 #include "../filters/level_meter.h"
 #include "../filters/loss_meter.h"
 #include "../filters/opus_enc.h"
-#include "../filters/source_gate.h"
 #include "../filters/voice_detect.h"
 
 namespace rms {
@@ -73,7 +72,6 @@ std::vector<MethodInfo> BuildTable() {
       M(RMS_AUDIO_INJECT_CLEAR, None),
       MethodInfo{RMS_AUDIO_INJECT_GET_STATS, "RMS_AUDIO_INJECT_GET_STATS", ArgKind::BytesOut, sizeof(rms::InjectStats)},
       M(RMS_AUDIO_MIX_SET_MODE, IntIn),
-      M(RMS_SOURCE_GATE_SET_HOLD, IntIn),
       S(RMS_VOICE_DETECT_SET_PARAMS, rms::VoiceParams),
       MethodInfo{RMS_VOICE_DETECT_GET_PARAMS, "RMS_VOICE_DETECT_GET_PARAMS", ArgKind::BytesOut,
                  sizeof(rms::VoiceParams)},

@@ -5,10 +5,9 @@
 namespace rms {
 namespace {
 
-constexpr int kDefaultHoldMs = 100;  // five 20 ms frames of concealment, then nothing
+constexpr uint64_t kHoldMs = 100;  // five 20 ms frames of concealment, then nothing
 
 struct Gate {
-  int holdMs = kDefaultHoldMs;
   bool seen = false;  // no packet yet: nothing to conceal
   uint64_t lastMs = 0;
 };
@@ -29,7 +28,7 @@ void Process(MSFilter* f) {
     g->seen = true;
     g->lastMs = now;
   }
-  const bool open = g->seen && now - g->lastMs <= static_cast<uint64_t>(g->holdMs);
+  const bool open = g->seen && now - g->lastMs <= kHoldMs;
   mblk_t* m;
   while ((m = ms_queue_get(f->inputs[0])) != nullptr) {
     if (open)
@@ -39,15 +38,7 @@ void Process(MSFilter* f) {
   }
 }
 
-int SetHold(MSFilter* f, void* arg) {
-  const int ms = *static_cast<int*>(arg);
-  if (ms < 0 || ms > 10000) return -1;
-  Of(f)->holdMs = ms;
-  return 0;
-}
-
 MSFilterMethod kMethods[] = {
-    {RMS_SOURCE_GATE_SET_HOLD, SetHold},
     {0, nullptr},
 };
 

@@ -10,5 +10,3 @@
 extern "C" {
 extern MSFilterDesc rms_source_gate_desc;
 }
-
-#define RMS_SOURCE_GATE_SET_HOLD MS_FILTER_METHOD(MS_FILTER_PLUGIN_ID, 90, int)
