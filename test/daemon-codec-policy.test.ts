@@ -45,10 +45,7 @@ describe('codec policy of a call (MediaServer.offer codecs)', () => {
   it('strip and mask remove codecs from the callee offer (names without regard to case, or payload types)', () => {
     assert.deepEqual(offered(ms, [PCMU, PCMA, G722], { strip: ['pcmu'] }).names, ['PCMA', 'G722', 'telephone-event']);
     assert.deepEqual(offered(ms, [PCMU, PCMA, G722], { mask: ['8'] }).names, ['PCMU', 'G722', 'telephone-event']);
-    assert.deepEqual(offered(ms, [PCMU, PCMA, G722], { strip: ['all'], except: ['G722'] }).names, [
-      'G722',
-      'telephone-event',
-    ]);
+    assert.deepEqual(offered(ms, [PCMU, PCMA, G722], { strip: ['all'], except: ['G722'] }).names, ['G722']);
   });
 
   it('a stripped or masked codec is not added back by the server-wide transcoding list', () => {
@@ -61,13 +58,42 @@ describe('codec policy of a call (MediaServer.offer codecs)', () => {
     ]);
   });
 
-  it('offer moves codecs to the front', () => {
-    assert.deepEqual(offered(ms, [PCMU, PCMA], { transcode: ['G722'], offer: ['G722', 'PCMA'] }).names, [
+  // what rtpengine 10.5 answers to the same offers (PCMU, PCMA, telephone-event)
+  it('strip/mask all take telephone-event too, unless spared; by name as well', () => {
+    const te = [PCMU, PCMA];
+    assert.deepEqual(offered(ms, te, { mask: ['all'], transcode: ['G722'] }).names, ['G722']);
+    assert.deepEqual(offered(ms, te, { strip: ['all'], except: ['PCMA'] }).names, ['PCMA']);
+    assert.deepEqual(offered(ms, te, { mask: ['all'], offer: ['PCMA'] }).names, ['PCMA']);
+    assert.deepEqual(offered(ms, te, { mask: ['all'], transcode: ['G722'], except: ['telephone-event'] }).names, [
       'G722',
-      'PCMA',
-      'PCMU',
       'telephone-event',
     ]);
+    assert.deepEqual(offered(ms, te, { mask: ['telephone-event'] }).names, ['PCMU', 'PCMA']);
+    assert.deepEqual(offered(ms, te, { strip: ['telephone-event'] }).names, ['PCMU', 'PCMA']);
+  });
+
+  it('an `all` that would leave nothing is not applied (rtpengine keeps the offer as it came)', () => {
+    assert.deepEqual(offered(ms, [PCMU, PCMA], { mask: ['all'] }).names, ['PCMU', 'PCMA', 'telephone-event']);
+    assert.deepEqual(offered(ms, [PCMU, PCMA], { strip: ['all'] }).names, ['PCMU', 'PCMA', 'telephone-event']);
+  });
+
+  it('telephone-event masked towards the callee: the caller still gets its codec, the call is set up', () => {
+    const { id, names, session } = offered(ms, [PCMU], { mask: ['all'], transcode: ['PCMA'] });
+    assert.deepEqual(names, ['PCMA']);
+    const forA = parseSdp(ms.answer(id, phoneSdp({ port: 5006, codecs: [PCMA] }), { toTag: 't' }));
+    assert.equal(forA.audio!.formats[0].name, 'PCMU');
+    assert.equal(session.info().legs.b!.codec, 'PCMA');
+    ms.stop(id);
+  });
+
+  it('offer brings back stripped codecs in its order and moves nothing else (as rtpengine)', () => {
+    assert.deepEqual(offered(ms, [PCMU, PCMA], { transcode: ['G722'], offer: ['G722', 'PCMA'] }).names, [
+      'PCMU',
+      'PCMA',
+      'G722',
+      'telephone-event',
+    ]);
+    assert.deepEqual(offered(ms, [PCMU, PCMA], { strip: ['all'], offer: ['PCMA', 'PCMU'] }).names, ['PCMA', 'PCMU']);
   });
 
   it('mask PCMU + transcode PCMA: the callee gets PCMA only, the caller keeps PCMU (transcoded)', () => {
@@ -96,7 +122,7 @@ describe('codec policy of a call (MediaServer.offer codecs)', () => {
   it('nothing left to offer, or a codec we cannot transcode: typed errors, no ports kept', () => {
     const before = ms.ports.inUse;
     assert.throws(
-      () => ms.offer('policy-none', phoneSdp({ port: 4900, codecs: [PCMU] }), { codecs: { strip: ['all'] } }),
+      () => ms.offer('policy-none', phoneSdp({ port: 4900, codecs: [PCMU] }), { codecs: { strip: ['PCMU'] } }),
       NoCommonCodecError,
     );
     assert.throws(

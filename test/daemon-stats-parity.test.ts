@@ -10,17 +10,13 @@
  * with the same bencode type.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { BDict, BValue } from '../lib/control/bencode';
 import { startDaemon, type DaemonProcess } from './helpers/daemonProcess';
 import { ngCall, type NgCallResult } from './helpers/ngCall';
 import { NgClient, str } from './helpers/ngClient';
-import { mediaPorts, reservePorts } from './helpers/ports';
-import { spawnBounded, type BoundedProcess } from './peers/proc';
-import { sleep } from './helpers/wait';
-
-const RTPENGINE = ['/usr/bin/rtpengine', '/usr/sbin/rtpengine'].find((p) => fs.existsSync(p));
+import { mediaPorts } from './helpers/ports';
+import { RTPENGINE, startRtpengine, type Rtpengine } from './peers/rtpengine';
 
 const d = (v: BValue | undefined) => v as BDict;
 const list = (v: BValue | undefined) => v as BValue[];
@@ -241,7 +237,7 @@ describe(
   'side by side with rtpengine 10.5: every key path of its replies is in ours',
   { skip: !RTPENGINE && 'rtpengine-daemon not installed' },
   () => {
-    let rtpe: BoundedProcess;
+    let rtpe: Rtpengine;
     let rtpeNg: NgClient;
     let daemon: DaemonProcess;
     let ng: NgClient;
@@ -249,39 +245,14 @@ describe(
     let ours: NgCallResult;
 
     before(async () => {
-      // rtpengine's media ports above the kernel's ephemeral range, its ng port beside them
-      const media = reservePorts(200, [61000, 62000]);
-      const ngPort = reservePorts(100, [62000, 63000]);
-      rtpe = spawnBounded(
-        'rtpengine',
-        RTPENGINE!,
-        [
-          '--config-file=none',
-          '--foreground',
-          '--table=-1',
-          '--interface=127.0.0.1',
-          `--listen-ng=127.0.0.1:${ngPort}`,
-          `--port-min=${media}`,
-          `--port-max=${media + 199}`,
-          '--log-stderr',
-          '--log-level=4',
-        ],
-        { maxMs: 60_000 },
-      );
-      rtpeNg = await NgClient.create({ host: '127.0.0.1', port: ngPort });
-      for (let i = 0; ; i++) {
-        const pong = await rtpeNg.raw(NgClient.message(`p${i}`, { command: 'ping' }), `p${i}`, 200);
-        if (pong && str(pong.dict.result) === 'pong') break;
-        if (i > 25 || !rtpe.running()) throw new Error(`rtpengine did not answer ping:\n${rtpe.stderr()}`);
-        await sleep(200);
-      }
+      rtpe = await startRtpengine();
+      rtpeNg = rtpe.ng;
       ({ daemon, ng } = await ourDaemon());
       // one after the other: the two calls do not share the machine's time
       theirs = await ngCall(rtpeNg, 5, 'rtpe');
       ours = await ngCall(ng, 5, 'rms');
     });
     after(async () => {
-      rtpeNg?.close();
       ng?.close();
       await rtpe?.stop();
       await daemon?.stop();

@@ -66,7 +66,10 @@ export function toSpec(f: SdpFormat | SdpFormatSpec): SdpFormatSpec {
  * protocol's `codec` options). Names are SDP encoding names, compared without
  * regard to case (RFC 4855); for the caller's own formats a payload type
  * number works too. `all` (or `full`) in strip/mask means every codec of the
- * caller except those listed in `except` or `offer`.
+ * caller, telephone-event included, except those listed in `except` (kept
+ * in place) or `offer` (added back in its order); an `all` that would leave nothing to offer (nothing spared or
+ * transcoded) is not applied. As in rtpengine, `telephone-event` can be
+ * stripped or masked by name too.
  */
 export interface CodecPolicy {
   /**
@@ -79,7 +82,11 @@ export interface CodecPolicy {
   mask?: string[];
   /** Added to the callee's offer after the caller's codecs, transcoded when the callee picks them. */
   transcode?: string[];
-  /** Moved to the front of the callee's offer, in this order (and spared by strip/mask `all`). */
+  /**
+   * Caller's codecs offered to the callee even when strip/mask took them,
+   * added back in this order after those kept (rtpengine's `codec-offer`:
+   * it does not move the codecs nobody took).
+   */
   offer?: string[];
   /** Spared by strip/mask `all`. */
   except?: string[];
@@ -98,15 +105,19 @@ function listMatches(list: readonly string[] | undefined, f: { pt?: number; name
   );
 }
 
+const TE = { name: 'telephone-event' };
+
 function hasAll(list: readonly string[] | undefined): boolean {
   return !!list?.some((e) => e === 'all' || e === 'full');
 }
 
-/** Whether the policy keeps a caller's format out of the callee's offer. */
-function hiddenFromB(p: CodecPolicy, f: SdpFormat): boolean {
+/**
+ * Whether the policy keeps a caller's format (telephone-event included, as
+ * rtpengine does) out of the callee's offer.
+ */
+function hiddenFromB(p: CodecPolicy, f: { pt?: number; name: string }): boolean {
   if (listMatches(p.strip, f) || listMatches(p.mask, f)) return true;
-  const spared = listMatches(p.except, f) || listMatches(p.offer, f);
-  return (hasAll(p.strip) || hasAll(p.mask)) && !spared;
+  return (hasAll(p.strip) || hasAll(p.mask)) && !listMatches(p.except, f);
 }
 
 /** Whether the policy keeps a caller's format from being used on the caller's leg. */
@@ -126,11 +137,11 @@ export function unknownTranscodeCodecs(p: CodecPolicy | undefined): string[] {
 
 /**
  * What we offer to B: A's usable codecs first (so B can pick one and media is
- * relayed untouched), minus what the call's policy strips or masks; then the
- * policy's transcode codecs; then, when transcoding is allowed server-wide,
- * the codecs of `preference` A did not offer, each with a payload type A's
- * offer leaves free; `offer` codecs are moved to the front; then
- * telephone-event.
+ * relayed untouched), minus what the call's policy strips or masks, plus
+ * what its `offer` brings back; then the policy's transcode codecs; then,
+ * when transcoding is allowed server-wide, the codecs of `preference` A did
+ * not offer, each with a payload type A's offer leaves free; then
+ * telephone-event unless the policy took it.
  */
 export function offerForB(
   a: SdpMedia,
@@ -146,7 +157,10 @@ export function offerForB(
       `No common codec: offered ${offered || 'nothing'}; supported ${TRANSCODABLE.join(', ')}`,
     );
   }
-  const out: SdpFormatSpec[] = usable.filter((f) => !hiddenFromB(policy, f)).map(toSpec);
+  let out: SdpFormatSpec[] = usable.filter((f) => !hiddenFromB(policy, f)).map(toSpec);
+  // `offer` brings back what strip/mask took, in its own order (it moves nothing else)
+  for (const e of policy.offer ?? [])
+    for (const f of usable) if (listMatches([e], f) && !out.some((o) => o.pt === f.pt)) out.push(toSpec(f));
   const used = new Set(a.formats.map((f) => f.pt));
   const freePt = (wanted?: number) => {
     if (wanted !== undefined && !used.has(wanted)) return wanted;
@@ -168,21 +182,18 @@ export function offerForB(
   };
   for (const e of policy.transcode ?? []) add(entryName(e), true);
   if (transcode) for (const name of preference) add(name, false);
+  // `all` that leaves nothing (no except, nothing transcoded) is not applied, as rtpengine does
+  const allIgnored = out.length === 0 && (hasAll(policy.strip) || hasAll(policy.mask));
+  if (allIgnored) out = usable.filter((f) => !listMatches(policy.strip, f) && !listMatches(policy.mask, f)).map(toSpec);
   if (out.length === 0)
     throw new NoCommonCodecError(
       `The codec options leave nothing to offer to the callee (offered ${usable.map((f) => f.name).join(', ')})`,
     );
-  if (policy.offer?.length) {
-    const front: SdpFormatSpec[] = [];
-    for (const e of policy.offer) {
-      const i = out.findIndex((f) => listMatches([e], f));
-      if (i >= 0) front.push(...out.splice(i, 1));
-    }
-    out.unshift(...front);
-  }
   const te = a.formats.find(isTelephoneEvent);
   const tePt = te ? te.pt : freePt(101);
-  if (tePt !== undefined) out.push({ pt: tePt, name: 'telephone-event', clockRate: 8000, fmtp: te?.fmtp ?? '0-16' });
+  const teHidden = allIgnored ? listMatches(policy.strip, TE) || listMatches(policy.mask, TE) : hiddenFromB(policy, TE);
+  if (tePt !== undefined && !teHidden)
+    out.push({ pt: tePt, name: 'telephone-event', clockRate: 8000, fmtp: te?.fmtp ?? '0-16' });
   return out;
 }
 
@@ -214,7 +225,8 @@ export function ourOffer(
   }
   if (out.length === 0) throw new NoCommonCodecError('The codec options leave nothing to offer');
   const te = used.has(101) ? dynamic() : 101;
-  if (te !== undefined) out.push({ pt: te, name: 'telephone-event', clockRate: 8000, fmtp: '0-16' });
+  if (te !== undefined && !listMatches(policy.strip, TE) && !listMatches(policy.mask, TE))
+    out.push({ pt: te, name: 'telephone-event', clockRate: 8000, fmtp: '0-16' });
   return out;
 }
 
