@@ -67,9 +67,9 @@ export function toSpec(f: SdpFormat | SdpFormatSpec): SdpFormatSpec {
  * regard to case (RFC 4855); for the caller's own formats a payload type
  * number works too. `all` (or `full`) in strip/mask means every codec of the
  * caller, telephone-event included, except those listed in `except` (kept
- * in place) or `offer` (added back in its order); an `all` that would leave nothing to offer (nothing spared or
- * transcoded) is not applied. As in rtpengine, `telephone-event` can be
- * stripped or masked by name too.
+ * in place) or `offer` (added back in its order); an `all` that would leave
+ * nothing to offer (nothing spared or transcoded) is not applied. As in
+ * rtpengine, `telephone-event` can be stripped or masked by name too.
  */
 export interface CodecPolicy {
   /**
